@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package dinoclip needs to build, test and run its demo.
+# Idempotent; run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential pkg-config meson ninja-build git
+  # LibTorch (CPU) and a fast BLAS: Debian's reference BLAS is ~50x slower for matmul
+  libtorch-dev libopenblas0-pthread
+  # GStreamer: headers, tools and the plugins used by the demo and the tests
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # image files, text and unicode
+  libpng-dev libjpeg-dev zlib1g-dev libutf8proc-dev nlohmann-json3-dev
+  libfreetype-dev fonts-dejavu-core
+  # tests
+  libgtest-dev libgmock-dev
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# OpenBLAS must be the active BLAS alternative (libtorch links libblas.so.3).
+for alt in libblas.so.3-x86_64-linux-gnu liblapack.so.3-x86_64-linux-gnu; do
+  target=$(update-alternatives --list "$alt" 2>/dev/null | grep openblas-pthread | head -n1 || true)
+  if [ -n "$target" ]; then $SUDO update-alternatives --set "$alt" "$target" >/dev/null; fi
+done

@@ -1,0 +1,63 @@
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/error.h"
+#include "io/npy.h"
+#include "test_support.h"
+
+using dinoclip::read_npy;
+using dinoclip::write_npy;
+
+TEST(Npy, RoundTripsFloatAndIntArrays) {
+  const std::string dir = dinoclip::testing::temp_dir();
+  at::Tensor f = at::arange(24, at::kFloat).reshape({2, 3, 4}) * 0.5;
+  at::Tensor i = at::arange(5, at::kLong) - 2;
+  write_npy(dir + "/f.npy", f);
+  write_npy(dir + "/i.npy", i);
+  at::Tensor f2 = read_npy(dir + "/f.npy");
+  at::Tensor i2 = read_npy(dir + "/i.npy");
+  EXPECT_EQ(f2.scalar_type(), at::kFloat);
+  EXPECT_EQ(f2.sizes(), f.sizes());
+  EXPECT_TRUE(at::equal(f2, f));
+  EXPECT_EQ(i2.scalar_type(), at::kLong);
+  EXPECT_TRUE(at::equal(i2, i));
+}
+
+TEST(Npy, HeaderIsAlignedAndNumpyReadable) {
+  const std::string dir = dinoclip::testing::temp_dir();
+  write_npy(dir + "/s.npy", at::zeros({7}, at::kFloat));
+  std::ifstream in(dir + "/s.npy", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GE(bytes.size(), 10u);
+  size_t header_len = (unsigned char)bytes[8] | ((unsigned char)bytes[9] << 8);
+  EXPECT_EQ((10 + header_len) % 64, 0u);
+  EXPECT_NE(bytes.find("'shape': (7,)"), std::string::npos);
+  EXPECT_EQ(bytes.size(), 10 + header_len + 7 * 4);
+}
+
+TEST(Npy, ReadsReferenceFixture) {
+  DINOCLIP_REQUIRE_FIXTURE(path, "dino_tiny/img2_96x96_cls.npy");
+  at::Tensor t = read_npy(path);
+  EXPECT_EQ(t.sizes(), (std::vector<int64_t>{1, 64}));
+  EXPECT_EQ(t.scalar_type(), at::kFloat);
+}
+
+TEST(Npy, RejectsMissingAndTruncatedFiles) {
+  const std::string dir = dinoclip::testing::temp_dir();
+  EXPECT_THROW(read_npy(dir + "/nope.npy"), dinoclip::Error);
+  write_npy(dir + "/t.npy", at::ones({100}, at::kFloat));
+  std::string bytes;
+  {
+    std::ifstream in(dir + "/t.npy", std::ios::binary);
+    bytes.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(dir + "/t.npy", std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size() - 8);
+  try {
+    read_npy(dir + "/t.npy");
+    FAIL() << "expected an error";
+  } catch (const dinoclip::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+}
