@@ -43,3 +43,18 @@ struct Image {
 };
 
 }  // namespace dinoclip
+
+namespace dinoclip {
+
+// A writable view, for drawing in place on a mapped video frame.
+struct MutableImageView {
+  std::uint8_t* data = nullptr;
+  int width = 0;
+  int height = 0;
+  std::ptrdiff_t stride = 0;
+  PixelFormat format = PixelFormat::kRGB;
+
+  ImageView view() const { return ImageView{data, width, height, stride, format}; }
+};
+
+}  // namespace dinoclip

@@ -17,6 +17,8 @@ std::string fixture_path(const std::string& relative) {
   return std::filesystem::exists(path) ? path : std::string();
 }
 
+std::string fixture_file(const std::string& relative) { return fixtures_root() + "/" + relative; }
+
 bool running_in_ci() {
   const char* ci = std::getenv("CI");
   return ci && std::string(ci) == "true";

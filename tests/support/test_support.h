@@ -16,6 +16,10 @@ std::string fixtures_root();
 // a missing fixture is a failure.
 std::string fixture_path(const std::string& relative);
 
+// fixtures_root()/relative, unchecked: for companions of a fixture that a
+// test already required (a missing one then fails with the reader's error).
+std::string fixture_file(const std::string& relative);
+
 // A scratch directory unique to the running test, removed at process exit.
 std::string temp_dir();
 

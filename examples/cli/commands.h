@@ -1,0 +1,20 @@
+// The dinoclip subcommands, grouped by file (cmd_*.cpp).
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "args.h"
+
+namespace dinoclip::cli {
+
+struct Command {
+  CommandSpec spec;
+  std::function<int(const Args&)> run;
+};
+
+std::vector<Command> dino_commands();   // dino-features, attention, pca
+std::vector<Command> bench_commands();  // bench
+std::vector<Command> model_commands();  // make-model, make-picture
+
+}  // namespace dinoclip::cli

@@ -1,0 +1,68 @@
+#include "core/threads.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+namespace dinoclip {
+namespace {
+
+using SetThreadsFn = void (*)(int);
+using GetThreadsFn = int (*)();
+using GetConfigFn = char* (*)();
+
+// OpenBLAS's controls, looked up at run time: libtorch links the generic
+// libblas.so.3, which is OpenBLAS only when that alternative is selected.
+template <typename Fn>
+Fn openblas_symbol(const char* name) {
+  return reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, name));
+}
+
+}  // namespace
+
+int cpu_cores() {
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? int(n) : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+ThreadConfig default_thread_config() {
+  ThreadConfig config;
+  config.aten_threads = cpu_cores();
+  config.blas_threads = 0;
+  return config;
+}
+
+void configure_threads(const ThreadConfig& requested) {
+  ThreadConfig def = default_thread_config();
+  const int aten = requested.aten_threads > 0 ? requested.aten_threads : def.aten_threads;
+  if (at::get_num_threads() != aten) at::set_num_threads(aten);
+  const int blas = requested.blas_threads > 0 ? requested.blas_threads : def.blas_threads;
+  if (blas > 0) {
+    if (auto set = openblas_symbol<SetThreadsFn>("openblas_set_num_threads")) set(blas);
+  }
+}
+
+bool ensure_passive_openmp_wait() {
+  if (std::getenv("OMP_WAIT_POLICY")) return true;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+  return false;
+}
+
+std::string describe_threads() {
+  std::string out = "aten " + std::to_string(at::get_num_threads());
+  if (auto get = openblas_symbol<GetThreadsFn>("openblas_get_num_threads")) {
+    out += ", blas " + std::to_string(get());
+    if (auto cfg = openblas_symbol<GetConfigFn>("openblas_get_config")) out += std::string(" (") + cfg() + ")";
+  } else {
+    out += ", blas: not OpenBLAS (install libopenblas0-pthread: the reference BLAS is ~50x slower)";
+  }
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  out += std::string(", OMP_WAIT_POLICY=") + (policy ? policy : "(unset: active)");
+  return out;
+}
+
+}  // namespace dinoclip

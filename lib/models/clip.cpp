@@ -1,0 +1,160 @@
+// Loading CLIP from its released files and running its two towers.
+#include "models/clip.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/checkpoint.h"
+#include "models/clip_towers.h"
+
+namespace dinoclip {
+namespace {
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+const at::Tensor& require(const StateDict& weights, const std::string& name, const std::string& path) {
+  auto it = weights.find(name);
+  if (it == weights.end()) {
+    throw Error(path + ": not a CLIP checkpoint: no '" + name +
+                "' tensor. Expected OpenAI's released CLIP ViT weights (e.g. ViT-B-32.pt)");
+  }
+  return it->second;
+}
+
+int count_layers(const StateDict& weights, const std::string& prefix) {
+  int layers = 0;
+  while (weights.count(prefix + std::to_string(layers) + ".attn.in_proj_weight")) ++layers;
+  return layers;
+}
+
+ClipConfig infer_config(const StateDict& w, const std::string& path) {
+  if (w.count("visual.layer1.0.conv1.weight") || w.count("visual.attnpool.positional_embedding")) {
+    throw Error(path + ": this is a ResNet CLIP model (RN50/RN101/RN50x4...), which dinoclip does not support yet; "
+                       "use a ViT model (ViT-B-32.pt, ViT-B-16.pt, ViT-L-14.pt, ViT-L-14-336px.pt)");
+  }
+  ClipConfig c;
+  const at::Tensor& conv1 = require(w, "visual.conv1.weight", path);
+  const at::Tensor& vpos = require(w, "visual.positional_embedding", path);
+  c.vision_width = int(conv1.size(0));
+  c.vision_patch_size = int(conv1.size(-1));
+  c.vision_layers = count_layers(w, "visual.transformer.resblocks.");
+  const int grid = int(std::lround(std::sqrt(double(vpos.size(0) - 1))));
+  if (grid * grid + 1 != vpos.size(0)) throw Error(path + ": visual.positional_embedding is not a square grid + 1");
+  c.image_resolution = c.vision_patch_size * grid;
+  c.embed_dim = int(require(w, "text_projection", path).size(1));
+  c.context_length = int(require(w, "positional_embedding", path).size(0));
+  c.vocab_size = int(require(w, "token_embedding.weight", path).size(0));
+  c.text_width = int(require(w, "ln_final.weight", path).size(0));
+  c.text_layers = count_layers(w, "transformer.resblocks.");
+  c.vision_heads = std::max(1, c.vision_width / 64);
+  c.text_heads = std::max(1, c.text_width / 64);
+  return c;
+}
+
+// Splits the flat state_dict into the vision tower's (prefix removed), the
+// text tower's and logit_scale. The TorchScript archives' extra buffers
+// (input_resolution, context_length, vocab_size) are what build_model() drops.
+struct ClipWeights {
+  StateDict vision, text;
+  at::Tensor logit_scale;
+};
+
+ClipWeights split_weights(const StateDict& all, const std::string& path) {
+  ClipWeights out;
+  for (const auto& [name, tensor] : all) {
+    at::Tensor t = tensor.to(at::kFloat);
+    if (name == "input_resolution" || name == "context_length" || name == "vocab_size") continue;
+    if (name == "logit_scale") {
+      out.logit_scale = t;
+    } else if (starts_with(name, "visual.")) {
+      out.vision.emplace(name.substr(7), t);
+    } else {
+      out.text.emplace(name, t);
+    }
+  }
+  if (!out.logit_scale.defined()) throw Error(path + ": not a CLIP checkpoint: no 'logit_scale' tensor");
+  return out;
+}
+
+}  // namespace
+
+struct ClipModel::State {
+  ClipConfig config;
+  ClipVision vision{nullptr};
+  ClipText text{nullptr};
+  double logit_scale = 100.0;
+  c10::Device device{c10::kCPU};
+};
+
+ClipModel::ClipModel() : state_(std::make_unique<State>()) {}
+ClipModel::ClipModel(ClipModel&&) noexcept = default;
+ClipModel& ClipModel::operator=(ClipModel&&) noexcept = default;
+ClipModel::~ClipModel() = default;
+
+ClipModel ClipModel::load(const std::string& path, const ClipLoadOptions& options) {
+  Checkpoint checkpoint = load_checkpoint(path);
+  ClipModel model;
+  State& s = *model.state_;
+  s.config = infer_config(checkpoint.tensors, path);
+  ClipWeights weights = split_weights(checkpoint.tensors, path);
+  checkpoint.tensors.clear();
+  s.vision = ClipVision(s.config);
+  s.text = ClipText(s.config);
+  load_module_state(*s.vision, weights.vision, path, "CLIP's vision tower (visual.*)");
+  load_module_state(*s.text, weights.text, path, "CLIP's text tower");
+  s.logit_scale = std::exp(weights.logit_scale.item<double>());
+  s.vision->eval();
+  s.text->eval();
+  s.vision->to(options.device);
+  s.text->to(options.device);
+  s.device = options.device;
+  return model;
+}
+
+at::Tensor ClipModel::encode_image(const at::Tensor& images) const {
+  const int r = state_->config.image_resolution;
+  if (images.dim() != 4 || images.size(1) != 3 || images.size(2) != r || images.size(3) != r) {
+    std::ostringstream got;
+    got << images.sizes();
+    throw Error("CLIP image input must be [batch, 3, " + std::to_string(r) + ", " + std::to_string(r) + "], got " +
+                got.str() + "; preprocess with clip_input()");
+  }
+  c10::InferenceMode guard;
+  return state_->vision->forward(images.to(state_->device, at::kFloat).contiguous());
+}
+
+at::Tensor ClipModel::encode_text(const at::Tensor& tokens) const {
+  const ClipConfig& c = state_->config;
+  if (tokens.dim() != 2 || tokens.size(1) != c.context_length || tokens.size(0) == 0) {
+    throw Error("CLIP text input must be [batch >= 1, " + std::to_string(c.context_length) + "] token ids");
+  }
+  c10::InferenceMode guard;
+  at::Tensor ids = tokens.to(state_->device, at::kLong);
+  if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= c.vocab_size) {
+    throw Error("CLIP token ids must lie in [0, " + std::to_string(c.vocab_size) + ")");
+  }
+  return state_->text->forward(ids);
+}
+
+double ClipModel::logit_scale() const { return state_->logit_scale; }
+
+at::Tensor ClipModel::logits_per_image(const at::Tensor& image_features, const at::Tensor& text_features) const {
+  at::Tensor image = image_features / image_features.norm(2, -1, /*keepdim=*/true);
+  at::Tensor text = text_features / text_features.norm(2, -1, /*keepdim=*/true);
+  return at::mm(image, text.t()) * state_->logit_scale;
+}
+
+const ClipConfig& ClipModel::config() const { return state_->config; }
+c10::Device ClipModel::device() const { return state_->device; }
+
+std::string ClipModel::describe() const {
+  const ClipConfig& c = state_->config;
+  std::string size = c.vision_width == 768 ? "B" : c.vision_width == 1024 ? "L" : "w" + std::to_string(c.vision_width);
+  return "CLIP ViT-" + size + "/" + std::to_string(c.vision_patch_size) + " (" + std::to_string(c.image_resolution) +
+         " px, embed " + std::to_string(c.embed_dim) + ")";
+}
+
+}  // namespace dinoclip

@@ -1,0 +1,1 @@
+// placeholder: implemented in this file's own change

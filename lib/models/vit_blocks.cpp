@@ -1,0 +1,225 @@
+#include "models/vit_blocks.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace dinoclip {
+
+namespace {
+
+// Queries per attention chunk. A whole [heads, N, N] score matrix at 480x480
+// (N = 3601) is 311 MB per layer; chunks of 256 query rows keep the scores of
+// one chunk (~22 MB for ViT-S) close to the caches and cut the softmax's
+// memory traffic, with the same numbers as the unchunked maths.
+constexpr int64_t kQueryChunk = 256;
+
+// Below this many rows per thread, splitting a matrix product costs more
+// (each slice re-packs the weights) than it gains.
+constexpr int64_t kMinRowsPerThread = 64;
+
+// out = x @ weight^T (+ bias) for x [rows, in]. With several ATen threads the
+// rows are split across ATen's own pool and each slice calls a single-threaded
+// BLAS: one pool for both kinds of op (see core/threads.h for why).
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  const int64_t rows = x.size(0);
+  const int threads = at::get_num_threads();
+  if (threads <= 1 || rows < 2 * kMinRowsPerThread || !x.device().is_cpu()) {
+    return bias.defined() ? at::addmm(bias, x, weight.t()) : at::mm(x, weight.t());
+  }
+  at::Tensor out = at::empty({rows, weight.size(0)}, x.options());
+  const int64_t grain = std::max(kMinRowsPerThread, (rows + threads - 1) / threads);
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    at::Tensor slice = out.narrow(0, begin, end - begin);
+    if (bias.defined()) {
+      at::addmm_out(slice, bias, x.narrow(0, begin, end - begin), weight.t());
+    } else {
+      at::mm_out(slice, x.narrow(0, begin, end - begin), weight.t());
+    }
+  });
+  return out;
+}
+
+at::Tensor activate_(at::Tensor& h, Activation activation) {
+  if (activation == Activation::kGeluErf) return at::gelu_(h);
+  // QuickGELU: x * sigmoid(1.702 x), as CLIP's QuickGELU module.
+  return h.mul_(at::sigmoid(h * 1.702));
+}
+
+}  // namespace
+
+VitNaming VitNaming::dino() { return VitNaming{}; }
+
+VitNaming VitNaming::clip() {
+  VitNaming n;
+  n.qkv_as_linear = false;
+  n.qkv = "in_proj";
+  n.proj = "out_proj";
+  n.fc1 = "c_fc";
+  n.fc2 = "c_proj";
+  n.norm1 = "ln_1";
+  n.norm2 = "ln_2";
+  return n;
+}
+
+SelfAttentionImpl::SelfAttentionImpl(int dim, int heads, const VitNaming& naming) : dim_(dim), heads_(heads) {
+  if (heads <= 0 || dim % heads != 0) {
+    throw Error("attention width " + std::to_string(dim) + " is not divisible by " + std::to_string(heads) +
+                " heads");
+  }
+  if (naming.qkv_as_linear) {
+    qkv_ = register_module(naming.qkv, torch::nn::Linear(dim, 3 * dim));
+  } else {
+    in_proj_weight_ = register_parameter(naming.qkv + "_weight", at::empty({3 * dim, dim}));
+    in_proj_bias_ = register_parameter(naming.qkv + "_bias", at::empty({3 * dim}));
+  }
+  proj_ = register_module(naming.proj, torch::nn::Linear(dim, dim));
+}
+
+at::Tensor SelfAttentionImpl::qkv_weight() const { return qkv_ ? qkv_->weight : in_proj_weight_; }
+at::Tensor SelfAttentionImpl::qkv_bias() const { return qkv_ ? qkv_->bias : in_proj_bias_; }
+
+at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask, AttentionTap* tap) {
+  const int64_t batch = x.size(0), tokens = x.size(1), head_dim = dim_ / heads_;
+  const double scale = 1.0 / std::sqrt(double(head_dim));
+
+  // [B*N, 3D] -> [3, B, heads, N, head_dim]; q, k, v as [B*heads, N, head_dim].
+  at::Tensor qkv = linear(x.reshape({batch * tokens, dim_}), qkv_weight(), qkv_bias())
+                       .view({batch, tokens, 3, heads_, head_dim})
+                       .permute({2, 0, 3, 1, 4});
+  at::Tensor q = (qkv[0] * scale).reshape({batch * heads_, tokens, head_dim});
+  at::Tensor k = qkv[1].reshape({batch * heads_, tokens, head_dim});
+  at::Tensor v = qkv[2].reshape({batch * heads_, tokens, head_dim});
+  at::Tensor kt = k.transpose(1, 2);
+
+  const bool want_cls = tap && tap->cls_row;
+  const bool want_full = tap && tap->full;
+  if (want_full) tap->full_matrix = at::empty({batch, heads_, tokens, tokens}, x.options());
+
+  at::Tensor out = at::empty({batch * heads_, tokens, head_dim}, x.options());
+  const int64_t chunks = (tokens + kQueryChunk - 1) / kQueryChunk;
+  // Query chunks are independent: ATen's pool runs them side by side.
+  at::parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
+    for (int64_t chunk = first; chunk < last; ++chunk) {
+      const int64_t start = chunk * kQueryChunk, len = std::min(kQueryChunk, tokens - start);
+      at::Tensor scores = at::bmm(q.narrow(1, start, len), kt);  // [B*heads, len, N]
+      if (mask.defined()) scores.add_(mask.narrow(0, start, len));
+      at::Tensor probs = at::_softmax(scores, -1, /*half_to_float=*/false);
+      if (want_cls && start == 0) tap->cls = probs.select(1, 0).reshape({batch, heads_, tokens}).clone();
+      if (want_full) tap->full_matrix.view({batch * heads_, tokens, tokens}).narrow(1, start, len).copy_(probs);
+      at::Tensor out_chunk = out.narrow(1, start, len);
+      at::bmm_out(out_chunk, probs, v);
+    }
+  });
+
+  // [B*heads, N, hd] -> [B, N, heads*hd] -> output projection.
+  at::Tensor merged = out.view({batch, heads_, tokens, head_dim}).permute({0, 2, 1, 3}).reshape({batch * tokens, dim_});
+  return linear(merged, proj_->weight, proj_->bias).view({batch, tokens, dim_});
+}
+
+MlpImpl::MlpImpl(int dim, int hidden, Activation activation, const VitNaming& naming) : activation_(activation) {
+  fc1_ = register_module(naming.fc1, torch::nn::Linear(dim, hidden));
+  fc2_ = register_module(naming.fc2, torch::nn::Linear(hidden, dim));
+}
+
+at::Tensor MlpImpl::forward_add(const at::Tensor& x, at::Tensor& residual) {
+  const int64_t rows = x.numel() / x.size(-1);
+  at::Tensor h = linear(x.reshape({rows, x.size(-1)}), fc1_->weight, fc1_->bias);
+  activate_(h, activation_);
+  residual.view({rows, residual.size(-1)}).add_(linear(h, fc2_->weight, fc2_->bias));
+  return residual;
+}
+
+VitBlockImpl::VitBlockImpl(const VitBlockConfig& c) {
+  const auto& n = c.naming;
+  norm1_ = register_module(n.norm1, torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim}).eps(c.layernorm_eps)));
+  attn_ = register_module("attn", SelfAttention(c.dim, c.heads, n));
+  norm2_ = register_module(n.norm2, torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim}).eps(c.layernorm_eps)));
+  mlp_ = register_module("mlp", Mlp(c.dim, c.mlp_hidden, c.activation, n));
+}
+
+at::Tensor VitBlockImpl::forward(at::Tensor x, const at::Tensor& mask, AttentionTap* tap) {
+  x = x + attn_->forward(norm1_->forward(x), mask, tap);
+  return mlp_->forward_add(norm2_->forward(x), x);
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, size_t limit = 12) {
+  std::ostringstream out;
+  for (size_t i = 0; i < items.size() && i < limit; ++i) out << (i ? ", " : "") << items[i];
+  if (items.size() > limit) out << ", ... (" << items.size() - limit << " more)";
+  return out.str();
+}
+
+std::string shape_string(at::IntArrayRef shape) {
+  std::ostringstream out;
+  out << shape;
+  return out.str();
+}
+
+}  // namespace
+
+void load_module_state(torch::nn::Module& module, const std::map<std::string, at::Tensor>& tensors,
+                       const std::string& source, const std::string& what) {
+  std::vector<std::string> missing, mismatched, unexpected;
+  std::set<std::string> known;
+  auto params = module.named_parameters(/*recurse=*/true);
+  auto buffers = module.named_buffers(/*recurse=*/true);
+  std::vector<std::pair<std::string, at::Tensor>> targets;
+  for (const auto& p : params) targets.emplace_back(p.key(), p.value());
+  for (const auto& b : buffers) targets.emplace_back(b.key(), b.value());
+
+  for (auto& [name, target] : targets) {
+    known.insert(name);
+    auto it = tensors.find(name);
+    if (it == tensors.end()) {
+      missing.push_back(name);
+    } else if (it->second.sizes() != target.sizes()) {
+      mismatched.push_back(name + " (file " + shape_string(it->second.sizes()) + ", model " +
+                           shape_string(target.sizes()) + ")");
+    }
+  }
+  for (const auto& [name, tensor] : tensors)
+    if (!known.count(name)) unexpected.push_back(name);
+
+  if (!missing.empty() || !mismatched.empty() || !unexpected.empty()) {
+    std::ostringstream msg;
+    msg << source << ": does not look like " << what << " weights:";
+    if (!missing.empty()) msg << "\n  missing keys: " << join(missing);
+    if (!unexpected.empty()) msg << "\n  unexpected keys: " << join(unexpected);
+    if (!mismatched.empty()) msg << "\n  mis-shaped keys: " << join(mismatched);
+    throw Error(msg.str());
+  }
+
+  at::NoGradGuard no_grad;
+  for (auto& [name, target] : targets) target.copy_(tensors.at(name).to(target.dtype()));
+}
+
+}  // namespace dinoclip
+
+namespace dinoclip {
+
+PatchEmbedImpl::PatchEmbedImpl(int in_channels, int dim, int patch, bool bias) : patch_(patch) {
+  weight_ = register_parameter("weight", at::empty({dim, in_channels, patch, patch}));
+  if (bias) bias_ = register_parameter("bias", at::empty({dim}));
+}
+
+at::Tensor PatchEmbedImpl::forward(const at::Tensor& images) {
+  const int64_t batch = images.size(0), channels = images.size(1);
+  const int64_t grid_h = images.size(2) / patch_, grid_w = images.size(3) / patch_;
+  // [B, C, h, p, w, p] -> [B, h, w, C, p, p]: one row per patch, in the
+  // conv weight's (C, ky, kx) order, patches row-major.
+  at::Tensor patches = images.view({batch, channels, grid_h, patch_, grid_w, patch_})
+                           .permute({0, 2, 4, 1, 3, 5})
+                           .reshape({batch * grid_h * grid_w, channels * patch_ * patch_});
+  at::Tensor out = linear(patches, weight_.view({weight_.size(0), -1}), bias_);
+  return out.view({batch, grid_h * grid_w, weight_.size(0)});
+}
+
+}  // namespace dinoclip

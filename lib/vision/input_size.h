@@ -1,0 +1,34 @@
+// The model input size a user asks for, as text ("480x480", "short:448",
+// "native") and resolved against a frame size and the model's patch size.
+#pragma once
+
+#include <string>
+
+namespace dinoclip {
+
+struct InputSize {
+  enum class Kind { kFixed, kShortSide, kNative };
+  Kind kind = Kind::kFixed;
+  int width = 224;   // kFixed
+  int height = 224;  // kFixed
+  int short_side = 0;  // kShortSide
+
+  // "WxH" (e.g. "480x640" = 480 wide, 640 high), "short:N" or "native".
+  // Throws dinoclip::Error with the accepted forms on anything else.
+  static InputSize parse(const std::string& text);
+  std::string to_string() const;
+};
+
+struct ResolvedSize {
+  int width = 0;
+  int height = 0;
+};
+
+// The model input size for a frame: kFixed must be a multiple of the patch
+// (else an error saying so); kShortSide scales the frame so its shorter side
+// is N, keeping the aspect, then rounds both sides to the nearest multiple of
+// the patch (at least one patch); kNative crops the frame to a multiple of the
+// patch, as DINO's visualize_attention.py does.
+ResolvedSize resolve_input_size(const InputSize& size, int frame_width, int frame_height, int patch);
+
+}  // namespace dinoclip

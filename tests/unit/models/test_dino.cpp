@@ -1,0 +1,130 @@
+// DINO ViT against the official code's outputs (../shared/fixtures/dino_tiny).
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "io/npy.h"
+#include "models/dino.h"
+#include "test_support.h"
+
+using namespace dinoclip;
+
+namespace {
+
+// Fixture README: float32 port vs PyTorch differs by ~1e-6..1e-5; the issue asks ≤ 1e-4.
+constexpr double kTolerance = 1e-4;
+
+struct Picture {
+  const char* name;
+  int height, width;
+  bool full_attention;  // the fixture stores the whole matrix (else selected rows)
+};
+
+const Picture kPictures[] = {
+    {"img0_224x224", 224, 224, false},
+    {"img1_160x240", 160, 240, false},
+    {"img2_96x96", 96, 96, true},
+    {"img3_64x96", 64, 96, true},
+};
+
+class DinoReference : public ::testing::TestWithParam<std::tuple<Picture, const char*>> {};
+
+TEST_P(DinoReference, MatchesOfficialTokensAndAttention) {
+  const auto& [picture, weights_file] = GetParam();
+  const std::string dir = "dino_tiny/";
+  DINOCLIP_REQUIRE_FIXTURE(weights, dir + weights_file);
+  DINOCLIP_REQUIRE_FIXTURE(input_path, dir + picture.name + "_input.npy");
+
+  DinoLoadOptions load;
+  load.num_heads = 4;  // the fixture's head count is not derivable from width 64
+  DinoModel model = DinoModel::load(weights, load);
+  EXPECT_EQ(model.config().patch_size, 8);
+  EXPECT_EQ(model.config().embed_dim, 64);
+  EXPECT_EQ(model.config().depth, 2);
+  EXPECT_EQ(model.config().pos_grid, 28);
+
+  DinoForwardOptions options;
+  options.full_attention = true;
+  DinoOutput out = model.forward(read_npy(input_path), options);
+  EXPECT_EQ(out.grid_h, picture.height / 8);
+  EXPECT_EQ(out.grid_w, picture.width / 8);
+
+  at::Tensor intermediate = read_npy(testing::fixture_file(dir + picture.name + "_intermediate.npy"));
+  EXPECT_TENSOR_NEAR(out.tokens, intermediate, kTolerance);
+  at::Tensor cls = read_npy(testing::fixture_file(dir + picture.name + "_cls.npy"));
+  EXPECT_TENSOR_NEAR(out.tokens.select(1, 0), cls, kTolerance);
+
+  at::Tensor attn_cls = read_npy(testing::fixture_file(dir + picture.name + "_attn_cls.npy"));  // [1,4,N+1]
+  EXPECT_TENSOR_NEAR(out.cls_attention, attn_cls.narrow(2, 1, attn_cls.size(2) - 1), kTolerance);
+
+  if (picture.full_attention) {
+    at::Tensor full = read_npy(testing::fixture_file(dir + picture.name + "_attn_full.npy"));
+    EXPECT_TENSOR_NEAR(out.attention, full, kTolerance);
+  } else {
+    at::Tensor rows = read_npy(testing::fixture_file(dir + picture.name + "_attn_rows.npy"));  // [1,4,8,N+1]
+    at::Tensor index = read_npy(testing::fixture_file(dir + picture.name + "_attn_rows_index.npy"));
+    EXPECT_TENSOR_NEAR(out.attention.index_select(2, index), rows, kTolerance);
+  }
+}
+
+std::string param_name(const ::testing::TestParamInfo<DinoReference::ParamType>& info) {
+  std::string file = std::get<1>(info.param);
+  return std::string(std::get<0>(info.param).name) + (file.find("safetensors") != std::string::npos ? "_safetensors" : "_pth");
+}
+
+INSTANTIATE_TEST_SUITE_P(DinoTiny, DinoReference,
+                         ::testing::Combine(::testing::ValuesIn(kPictures),
+                                            ::testing::Values("dino_tiny.pth", "dino_tiny.safetensors")),
+                         param_name);
+
+TEST(Dino, PositionEmbeddingInterpolationMatchesOfficial) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.safetensors");
+  DINOCLIP_REQUIRE_FIXTURE(input_path, "dino_tiny/img1_160x240_input.npy");
+  DinoLoadOptions load;
+  load.num_heads = 4;
+  DinoModel model = DinoModel::load(weights, load);
+  // Same input twice: the cached interpolation must give identical results.
+  at::Tensor input = read_npy(input_path);
+  DinoOutput a = model.forward(input);
+  DinoOutput b = model.forward(input);
+  EXPECT_TRUE(at::equal(a.tokens, b.tokens));
+  EXPECT_FALSE(a.attention.defined()) << "full attention only on request";
+  EXPECT_EQ(a.cls_attention.sizes(), (std::vector<int64_t>{1, 4, 20 * 30}));
+}
+
+TEST(Dino, BatchOfTwoEqualsOneAtATime) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.pth");
+  DINOCLIP_REQUIRE_FIXTURE(input_path, "dino_tiny/img3_64x96_input.npy");
+  DinoLoadOptions load;
+  load.num_heads = 4;
+  DinoModel model = DinoModel::load(weights, load);
+  at::Tensor one = read_npy(input_path);
+  at::Tensor two = at::cat({one, one.flip(3)}, 0);
+  DinoOutput batch = model.forward(two);
+  DinoOutput single = model.forward(one.flip(3));
+  EXPECT_TENSOR_NEAR(batch.tokens.narrow(0, 1, 1), single.tokens, 1e-5);
+  EXPECT_TENSOR_NEAR(batch.cls_attention.narrow(0, 1, 1), single.cls_attention, 1e-6);
+}
+
+TEST(Dino, RejectsInputNotMultipleOfPatch) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.safetensors");
+  DinoLoadOptions load;
+  load.num_heads = 4;
+  DinoModel model = DinoModel::load(weights, load);
+  try {
+    model.forward(at::zeros({1, 3, 100, 96}));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("multiple of the patch size 8"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(model.forward(at::zeros({1, 4, 64, 64})), Error);
+}
+
+TEST(Dino, RejectsWrongHeadCount) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.safetensors");
+  DinoLoadOptions load;
+  load.num_heads = 5;
+  EXPECT_THROW(DinoModel::load(weights, load), Error);
+}
+
+}  // namespace

@@ -1,0 +1,139 @@
+// The shared ViT blocks against plain, unoptimised LibTorch maths.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "io/safetensors_writer.h"
+#include "models/dino.h"
+#include "models/random_weights.h"
+#include "models/vit_blocks.h"
+#include "test_support.h"
+
+using namespace dinoclip;
+
+namespace {
+
+// softmax(q k^T * scale + mask) v per head, then the output projection.
+at::Tensor naive_attention(SelfAttentionImpl& attn, const at::Tensor& x, const at::Tensor& w_qkv,
+                           const at::Tensor& b_qkv, const at::Tensor& w_proj, const at::Tensor& b_proj, int heads,
+                           const at::Tensor& mask, at::Tensor* probs_out) {
+  const int64_t B = x.size(0), N = x.size(1), D = x.size(2), hd = D / heads;
+  at::Tensor qkv = at::linear(x, w_qkv, b_qkv).reshape({B, N, 3, heads, hd}).permute({2, 0, 3, 1, 4});
+  at::Tensor scores = at::matmul(qkv[0], qkv[1].transpose(-2, -1)) / std::sqrt(double(hd));
+  if (mask.defined()) scores = scores + mask;
+  at::Tensor probs = scores.softmax(-1);
+  if (probs_out) *probs_out = probs;
+  at::Tensor out = at::matmul(probs, qkv[2]).transpose(1, 2).reshape({B, N, D});
+  return at::linear(out, w_proj, b_proj);
+}
+
+class ThreadCounts : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    saved_ = at::get_num_threads();
+    at::set_num_threads(GetParam());
+  }
+  void TearDown() override { at::set_num_threads(saved_); }
+  int saved_ = 1;
+};
+
+TEST_P(ThreadCounts, ChunkedAttentionEqualsNaiveAttention) {
+  // 600 tokens: several query chunks, and rows enough for the threaded split.
+  at::manual_seed(7);
+  const int dim = 32, heads = 4;
+  SelfAttention attn(dim, heads, VitNaming::dino());
+  for (auto& p : attn->parameters()) p.data().normal_(0, 0.3);
+  auto params = attn->named_parameters();
+  at::Tensor x = at::randn({2, 600, dim});
+  AttentionTap tap;
+  tap.cls_row = true;
+  tap.full = true;
+  at::Tensor got;
+  {
+    c10::InferenceMode guard;
+    got = attn->forward(x, {}, &tap);
+  }
+  at::Tensor probs;
+  at::Tensor expected = naive_attention(*attn, x, params["qkv.weight"], params["qkv.bias"], params["proj.weight"],
+                                        params["proj.bias"], heads, {}, &probs);
+  EXPECT_TENSOR_NEAR(got, expected.detach(), 2e-5);
+  EXPECT_TENSOR_NEAR(tap.full_matrix, probs.detach(), 1e-6);
+  EXPECT_TENSOR_NEAR(tap.cls, probs.detach().select(2, 0), 1e-6);
+}
+
+TEST_P(ThreadCounts, CausalMaskMatchesNaiveAttention) {
+  at::manual_seed(8);
+  const int dim = 16, heads = 2, n = 300;
+  SelfAttention attn(dim, heads, VitNaming::clip());
+  for (auto& p : attn->parameters()) p.data().normal_(0, 0.3);
+  auto params = attn->named_parameters();
+  at::Tensor x = at::randn({1, n, dim});
+  at::Tensor mask = at::full({n, n}, -std::numeric_limits<float>::infinity()).triu_(1);
+  at::Tensor got;
+  {
+    c10::InferenceMode guard;
+    got = attn->forward(x, mask);
+  }
+  at::Tensor expected = naive_attention(*attn, x, params["in_proj_weight"], params["in_proj_bias"],
+                                        params["out_proj.weight"], params["out_proj.bias"], heads, mask, nullptr);
+  EXPECT_TENSOR_NEAR(got, expected.detach(), 2e-5);
+}
+
+TEST_P(ThreadCounts, PatchEmbedEqualsConvolution) {
+  at::manual_seed(9);
+  PatchEmbed embed(3, 24, 8, /*bias=*/true);
+  for (auto& p : embed->parameters()) p.data().normal_(0, 0.1);
+  auto params = embed->named_parameters();
+  at::Tensor images = at::randn({2, 3, 64, 96});
+  at::Tensor got;
+  {
+    c10::InferenceMode guard;
+    got = embed->forward(images);
+  }
+  at::Tensor conv = at::conv2d(images, params["weight"], params["bias"], /*stride=*/8);
+  EXPECT_TENSOR_NEAR(got, conv.flatten(2).transpose(1, 2).detach(), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, ThreadCounts, ::testing::Values(1, 2));
+
+TEST(LoadModuleState, ListsMissingUnexpectedAndMisShapedKeysInOneError) {
+  SelfAttention attn(8, 2, VitNaming::dino());
+  std::map<std::string, at::Tensor> weights = {
+      {"qkv.weight", at::zeros({24, 8})},
+      {"qkv.bias", at::zeros({23})},        // mis-shaped
+      {"proj.weight", at::zeros({8, 8})},   // proj.bias missing
+      {"extra.thing", at::zeros({1})},      // unexpected
+  };
+  try {
+    load_module_state(*attn, weights, "model.pth", "an attention layer");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("missing keys: proj.bias"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("unexpected keys: extra.thing"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("qkv.bias (file [23], model [24])"), std::string::npos) << msg;
+  }
+}
+
+TEST(RandomWeights, SavedModelLoadsBackWithInferredConfig) {
+  const std::string path = testing::temp_dir() + "/tiny.safetensors";
+  DinoConfig tiny = dino_architecture("tiny");
+  save_safetensors(path, random_dino_weights(tiny, 3));
+  DinoLoadOptions options;
+  options.num_heads = 4;
+  DinoModel model = DinoModel::load(path, options);
+  EXPECT_EQ(model.config().embed_dim, 64);
+  EXPECT_EQ(model.config().depth, 2);
+  EXPECT_EQ(model.config().patch_size, 8);
+  DinoOutput out = model.forward(at::randn({1, 3, 32, 48}));
+  EXPECT_EQ(out.tokens.sizes(), (std::vector<int64_t>{1, 1 + 4 * 6, 64}));
+  // Attention rows are probabilities over CLS + patches: patch part sums to < 1.
+  at::Tensor sums = out.cls_attention.sum(-1);
+  EXPECT_TRUE((sums < 1.0).all().item<bool>());
+  EXPECT_TRUE((sums > 0.0).all().item<bool>());
+}
+
+TEST(RandomWeights, RejectsUnknownArchitecture) { EXPECT_THROW(dino_architecture("vitl14"), Error); }
+
+}  // namespace
