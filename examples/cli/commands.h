@@ -16,5 +16,6 @@ struct Command {
 std::vector<Command> dino_commands();   // dino-features, attention, pca
 std::vector<Command> bench_commands();  // bench
 std::vector<Command> model_commands();  // make-model, make-picture
+std::vector<Command> clip_commands();   // tokenize, clip-embed, classify, search
 
 }  // namespace dinoclip::cli

@@ -15,7 +15,8 @@ namespace {
 
 std::vector<Command> all_commands() {
   std::vector<Command> all;
-  for (auto group : {dinoclip::cli::dino_commands, dinoclip::cli::model_commands, dinoclip::cli::bench_commands}) {
+  for (auto group : {dinoclip::cli::dino_commands, dinoclip::cli::clip_commands, dinoclip::cli::model_commands,
+                     dinoclip::cli::bench_commands}) {
     for (auto& c : group()) all.push_back(std::move(c));
   }
   return all;

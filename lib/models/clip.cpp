@@ -87,6 +87,7 @@ struct ClipModel::State {
   ClipText text{nullptr};
   double logit_scale = 100.0;
   c10::Device device{c10::kCPU};
+  c10::ScalarType dtype = c10::kFloat;
 };
 
 ClipModel::ClipModel() : state_(std::make_unique<State>()) {}
@@ -108,9 +109,10 @@ ClipModel ClipModel::load(const std::string& path, const ClipLoadOptions& option
   s.logit_scale = std::exp(weights.logit_scale.item<double>());
   s.vision->eval();
   s.text->eval();
-  s.vision->to(options.device);
-  s.text->to(options.device);
+  s.vision->to(options.device, options.dtype);
+  s.text->to(options.device, options.dtype);
   s.device = options.device;
+  s.dtype = options.dtype;
   return model;
 }
 
@@ -123,7 +125,7 @@ at::Tensor ClipModel::encode_image(const at::Tensor& images) const {
                 got.str() + "; preprocess with clip_input()");
   }
   c10::InferenceMode guard;
-  return state_->vision->forward(images.to(state_->device, at::kFloat).contiguous());
+  return state_->vision->forward(images.to(state_->device, state_->dtype).contiguous()).to(at::kFloat);
 }
 
 at::Tensor ClipModel::encode_text(const at::Tensor& tokens) const {
@@ -136,7 +138,7 @@ at::Tensor ClipModel::encode_text(const at::Tensor& tokens) const {
   if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= c.vocab_size) {
     throw Error("CLIP token ids must lie in [0, " + std::to_string(c.vocab_size) + ")");
   }
-  return state_->text->forward(ids);
+  return state_->text->forward(ids).to(at::kFloat);
 }
 
 double ClipModel::logit_scale() const { return state_->logit_scale; }

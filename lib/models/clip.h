@@ -5,6 +5,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <memory>
 #include <string>
@@ -28,6 +29,7 @@ struct ClipConfig {
 
 struct ClipLoadOptions {
   c10::Device device = c10::Device(c10::kCPU);
+  c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see models/device.h
 };
 
 class ClipModel {
@@ -38,6 +40,7 @@ class ClipModel {
   ClipModel& operator=(ClipModel&&) noexcept;
   ~ClipModel();
 
+  // Features are float32 whatever the compute precision.
   // images [B, 3, R, R] preprocessed as CLIP (see vision/preprocess.h) -> [B, embed] (not normalised).
   at::Tensor encode_image(const at::Tensor& images) const;
 

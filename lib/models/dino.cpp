@@ -173,6 +173,7 @@ struct DinoModel::State {
   DinoConfig config;
   DinoVisionTransformer net{nullptr};
   c10::Device device{c10::kCPU};
+  c10::ScalarType dtype = c10::kFloat;
   std::string path;
   mutable std::mutex pos_mutex;
   mutable std::map<std::pair<int, int>, at::Tensor> pos_cache;  // interpolated once per input size
@@ -194,8 +195,9 @@ DinoModel DinoModel::load(const std::string& path, const DinoLoadOptions& option
   load_module_state(*s.net, weights, path, "a DINO ViT-" + std::to_string(s.config.embed_dim) + "/" +
                                               std::to_string(s.config.patch_size));
   s.net->eval();
-  s.net->to(options.device);
+  s.net->to(options.device, options.dtype);
   s.device = options.device;
+  s.dtype = options.dtype;
   return model;
 }
 
@@ -210,7 +212,7 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
                 " is not a multiple of the patch size " + std::to_string(p));
   }
   c10::InferenceMode guard;
-  at::Tensor x = images.to(s.device, at::kFloat).contiguous();
+  at::Tensor x = images.to(s.device, s.dtype).contiguous();
   const int grid_h = int(images.size(2) / p), grid_w = int(images.size(3) / p);
   at::Tensor pos;
   {
@@ -221,7 +223,13 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
     }
     pos = it->second;
   }
-  return s.net->forward(x, pos, options);
+  DinoOutput out = s.net->forward(x, pos, options);
+  if (s.dtype != at::kFloat) {
+    out.tokens = out.tokens.to(at::kFloat);
+    if (out.cls_attention.defined()) out.cls_attention = out.cls_attention.to(at::kFloat);
+    if (out.attention.defined()) out.attention = out.attention.to(at::kFloat);
+  }
+  return out;
 }
 
 const DinoConfig& DinoModel::config() const { return state_->config; }

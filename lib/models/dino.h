@@ -4,6 +4,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <memory>
 #include <string>
@@ -24,6 +25,7 @@ struct DinoLoadOptions {
   int num_heads = 0;  // 0: from the width (384 -> 6, 768 -> 12, otherwise width / 64)
   std::string checkpoint_key = "teacher";  // for full training checkpoints
   c10::Device device = c10::Device(c10::kCPU);
+  c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see models/device.h
 };
 
 struct DinoForwardOptions {
@@ -31,6 +33,7 @@ struct DinoForwardOptions {
   bool full_attention = false; // last layer's whole [heads, N+1, N+1] matrix (large)
 };
 
+// Always float32, whatever the compute precision.
 struct DinoOutput {
   at::Tensor tokens;         // [B, 1 + h*w, D]: final-normed, CLS first, patches row-major
   at::Tensor cls_attention;  // [B, heads, h*w] softmax probabilities (undefined if not asked)

@@ -45,6 +45,21 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
   return out;
 }
 
+// Scratch for one chunk's attention scores, reused across chunks, layers and
+// frames by each thread: allocating ~22 MB per chunk (ViT-S/8 at 480x480)
+// costs more in page faults than the softmax itself. Only under inference
+// mode: autograd must not see a buffer that is overwritten.
+at::Tensor score_buffer(int64_t batch, int64_t rows, int64_t cols, const at::TensorOptions& options) {
+  const int64_t need = batch * rows * cols;
+  if (!c10::InferenceMode::is_enabled()) return at::empty({batch, rows, cols}, options);
+  thread_local at::Tensor buffer;
+  if (!buffer.defined() || buffer.numel() < need || buffer.device() != options.device() ||
+      buffer.scalar_type() != options.dtype().toScalarType()) {
+    buffer = at::empty({need}, options);
+  }
+  return buffer.narrow(0, 0, need).view({batch, rows, cols});
+}
+
 at::Tensor activate_(at::Tensor& h, Activation activation) {
   if (activation == Activation::kGeluErf) return at::gelu_(h);
   // QuickGELU: x * sigmoid(1.702 x), as CLIP's QuickGELU module.
@@ -92,10 +107,11 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mas
   at::Tensor qkv = linear(x.reshape({batch * tokens, dim_}), qkv_weight(), qkv_bias())
                        .view({batch, tokens, 3, heads_, head_dim})
                        .permute({2, 0, 3, 1, 4});
+  // Contiguous per-head operands: ATen's CPU bmm falls back to slow loops on
+  // the strided views that slicing the fused projection would give.
   at::Tensor q = (qkv[0] * scale).reshape({batch * heads_, tokens, head_dim});
-  at::Tensor k = qkv[1].reshape({batch * heads_, tokens, head_dim});
-  at::Tensor v = qkv[2].reshape({batch * heads_, tokens, head_dim});
-  at::Tensor kt = k.transpose(1, 2);
+  at::Tensor kt = qkv[1].reshape({batch * heads_, tokens, head_dim}).transpose(1, 2).contiguous();
+  at::Tensor v = qkv[2].contiguous().view({batch * heads_, tokens, head_dim});
 
   const bool want_cls = tap && tap->cls_row;
   const bool want_full = tap && tap->full;
@@ -107,13 +123,14 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mas
   at::parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
     for (int64_t chunk = first; chunk < last; ++chunk) {
       const int64_t start = chunk * kQueryChunk, len = std::min(kQueryChunk, tokens - start);
-      at::Tensor scores = at::bmm(q.narrow(1, start, len), kt);  // [B*heads, len, N]
+      at::Tensor scores = score_buffer(batch * heads_, len, tokens, x.options());
+      at::bmm_out(scores, q.narrow(1, start, len), kt);  // [B*heads, len, N]
       if (mask.defined()) scores.add_(mask.narrow(0, start, len));
-      at::Tensor probs = at::_softmax(scores, -1, /*half_to_float=*/false);
-      if (want_cls && start == 0) tap->cls = probs.select(1, 0).reshape({batch, heads_, tokens}).clone();
-      if (want_full) tap->full_matrix.view({batch * heads_, tokens, tokens}).narrow(1, start, len).copy_(probs);
+      at::_softmax_out(scores, scores, -1, /*half_to_float=*/false);  // in place
+      if (want_cls && start == 0) tap->cls = scores.select(1, 0).reshape({batch, heads_, tokens}).clone();
+      if (want_full) tap->full_matrix.view({batch * heads_, tokens, tokens}).narrow(1, start, len).copy_(scores);
       at::Tensor out_chunk = out.narrow(1, start, len);
-      at::bmm_out(out_chunk, probs, v);
+      at::bmm_out(out_chunk, scores, v);
     }
   });
 

@@ -19,6 +19,16 @@ std::string fixture_path(const std::string& relative) {
 
 std::string fixture_file(const std::string& relative) { return fixtures_root() + "/" + relative; }
 
+std::string test_data(const std::string& relative) {
+  std::filesystem::path root;
+  if (const char* env = std::getenv("DINOCLIP_SOURCE_ROOT"); env && *env) {
+    root = env;
+  } else {
+    root = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+  }
+  return (root / "tests" / "data" / relative).string();
+}
+
 bool running_in_ci() {
   const char* ci = std::getenv("CI");
   return ci && std::string(ci) == "true";

@@ -20,6 +20,10 @@ std::string fixture_path(const std::string& relative);
 // test already required (a missing one then fails with the reader's error).
 std::string fixture_file(const std::string& relative);
 
+// The repository's tests/data/<relative> (committed goldens), found through
+// $DINOCLIP_SOURCE_ROOT (set by meson test) or this file's source path.
+std::string test_data(const std::string& relative);
+
 // A scratch directory unique to the running test, removed at process exit.
 std::string temp_dir();
 

@@ -1,0 +1,34 @@
+#include "clip_session.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/threads.h"
+#include "io/image_file.h"
+#include "text/vocab_path.h"
+#include "vision/preprocess.h"
+
+namespace dinoclip::cli {
+
+const OptionSpec kClipWeights{"weights", "W", "CLIP ViT weights (ViT-B-32.pt TorchScript archive, .pth, .safetensors)"};
+const OptionSpec kClipVocab{"vocab", "V", "bpe_simple_vocab_16e6.txt.gz (default: $DINOCLIP_VOCAB, models dirs)"};
+
+ClipSession ClipSession::open(const Args& args) {
+  configure_threads();
+  return ClipSession{ClipModel::load(args.require("weights")), BpeTokenizer(find_vocab_file(args.get("vocab")))};
+}
+
+at::Tensor ClipSession::encode_image_files(const std::vector<std::string>& paths) const {
+  std::vector<at::Tensor> inputs;
+  for (const auto& path : paths) {
+    inputs.push_back(clip_input(read_image(path).view(), model.config().image_resolution));
+  }
+  return model.encode_image(at::cat(inputs, 0));
+}
+
+at::Tensor ClipSession::encode_texts(const std::vector<std::string>& texts) const {
+  return model.encode_text(tokenizer.tokenize(texts, model.config().context_length, /*truncate=*/true));
+}
+
+std::string json_string(const std::string& text) { return nlohmann::json(text).dump(); }
+
+}  // namespace dinoclip::cli

@@ -1,0 +1,115 @@
+#include "video_frames.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.h"
+
+namespace dinoclip::cli {
+namespace {
+
+std::string to_uri(const std::string& path_or_uri) {
+  if (gst_uri_is_valid(path_or_uri.c_str())) return path_or_uri;
+  if (!std::filesystem::exists(path_or_uri)) throw Error(path_or_uri + ": no such file");
+  GError* error = nullptr;
+  gchar* uri = gst_filename_to_uri(path_or_uri.c_str(), &error);
+  if (!uri) {
+    std::string msg = error ? error->message : "invalid path";
+    g_clear_error(&error);
+    throw Error(path_or_uri + ": " + msg);
+  }
+  std::string out = uri;
+  g_free(uri);
+  return out;
+}
+
+}  // namespace
+
+struct VideoFrameReader::Impl {
+  GstElement* pipeline = nullptr;
+  GstElement* sink = nullptr;
+  std::string source;
+
+  ~Impl() {
+    if (pipeline) {
+      gst_element_set_state(pipeline, GST_STATE_NULL);
+      gst_object_unref(sink);
+      gst_object_unref(pipeline);
+    }
+  }
+
+  // Throws the first error message on the bus, if any.
+  void check_bus() {
+    GstBus* bus = gst_element_get_bus(pipeline);
+    GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    gst_object_unref(bus);
+    if (!msg) return;
+    GError* error = nullptr;
+    gchar* debug = nullptr;
+    gst_message_parse_error(msg, &error, &debug);
+    std::string text = source + ": cannot decode: " + (error ? error->message : "unknown error");
+    if (debug) text += std::string(" (") + debug + ")";
+    g_clear_error(&error);
+    g_free(debug);
+    gst_message_unref(msg);
+    throw Error(text);
+  }
+};
+
+VideoFrameReader::VideoFrameReader(const std::string& path_or_uri) : impl_(std::make_unique<Impl>()) {
+  gst_init(nullptr, nullptr);
+  impl_->source = path_or_uri;
+  const std::string description = "uridecodebin uri=\"" + to_uri(path_or_uri) +
+                                  "\" ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false "
+                                  "max-buffers=4 emit-signals=false";
+  GError* error = nullptr;
+  impl_->pipeline = gst_parse_launch(description.c_str(), &error);
+  if (!impl_->pipeline || error) {
+    std::string msg = error ? error->message : "cannot build the decoding pipeline";
+    g_clear_error(&error);
+    if (impl_->pipeline) gst_object_unref(impl_->pipeline);
+    impl_->pipeline = nullptr;
+    throw Error(path_or_uri + ": " + msg + " (are gstreamer1.0-plugins-base/good/libav installed?)");
+  }
+  impl_->sink = gst_bin_get_by_name(GST_BIN(impl_->pipeline), "sink");
+  if (gst_element_set_state(impl_->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    impl_->check_bus();
+    throw Error(path_or_uri + ": cannot start decoding");
+  }
+}
+
+VideoFrameReader::~VideoFrameReader() = default;
+
+bool VideoFrameReader::next(VideoFrame& frame) {
+  GstAppSink* sink = GST_APP_SINK(impl_->sink);
+  GstSample* sample = nullptr;
+  while (!sample) {
+    sample = gst_app_sink_try_pull_sample(sink, 100 * GST_MSECOND);
+    if (sample) break;
+    impl_->check_bus();
+    if (gst_app_sink_is_eos(sink)) return false;
+  }
+  GstVideoInfo info;
+  GstCaps* caps = gst_sample_get_caps(sample);
+  GstBuffer* buffer = gst_sample_get_buffer(sample);
+  GstVideoFrame mapped;
+  if (!caps || !gst_video_info_from_caps(&info, caps) || !gst_video_frame_map(&mapped, &info, buffer, GST_MAP_READ)) {
+    gst_sample_unref(sample);
+    throw Error(impl_->source + ": decoder produced an unreadable frame");
+  }
+  const int width = GST_VIDEO_FRAME_WIDTH(&mapped), height = GST_VIDEO_FRAME_HEIGHT(&mapped);
+  frame.rgb = Image(width, height, 3);
+  const auto* src = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&mapped, 0));
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&mapped, 0);
+  for (int y = 0; y < height; ++y) std::memcpy(frame.rgb.row(y), src + size_t(y) * stride, size_t(width) * 3);
+  frame.pts_ns = GST_BUFFER_PTS_IS_VALID(buffer) ? int64_t(GST_BUFFER_PTS(buffer)) : -1;
+  gst_video_frame_unmap(&mapped);
+  gst_sample_unref(sample);
+  return true;
+}
+
+}  // namespace dinoclip::cli

@@ -1,0 +1,29 @@
+// Choosing where and in which precision models run, from user-facing names.
+#pragma once
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <string>
+
+namespace dinoclip {
+
+enum class DeviceChoice { kAuto, kCpu, kCuda };
+enum class Precision { kFp32, kFp16, kBf16 };
+
+// "auto" | "cpu" | "cuda" (also "cuda:N"); throws dinoclip::Error otherwise.
+DeviceChoice parse_device_choice(const std::string& text);
+Precision parse_precision(const std::string& text);  // "fp32" | "fp16" | "bf16"
+const char* precision_name(Precision precision);
+
+bool cuda_available();  // this build has CUDA and the machine has a GPU
+
+// auto -> cuda when available, else cpu; cuda without CUDA -> an error that
+// says whether the build or the machine lacks it.
+c10::Device resolve_device(DeviceChoice choice, int cuda_index = 0);
+
+// The tensor dtype for a precision on a device; fp16 on the CPU is refused
+// (LibTorch's CPU kernels for half are slow or missing), bf16 is allowed.
+c10::ScalarType resolve_precision(Precision precision, const c10::Device& device);
+
+}  // namespace dinoclip

@@ -1,0 +1,51 @@
+// Video frame layouts -> packed RGB8: planar/semi-planar YUV (I420, NV12) as
+// decoders deliver them, and the packed 8-bit formats of core/image.h.
+#pragma once
+
+#include <cstdint>
+
+#include "core/image.h"
+
+namespace dinoclip {
+
+// Where R, G and B sit inside one pixel of a packed format (grey: all three at 0).
+struct RgbLayout {
+  int bytes_per_pixel;
+  int r, g, b;
+};
+RgbLayout rgb_layout(PixelFormat format);
+
+// Tightly packed RGB copy of any packed format: alpha/padding dropped, grey
+// replicated (what PIL's convert('RGB') does). Honours `view.stride`.
+Image to_rgb(const ImageView& view);
+
+enum class YuvMatrix { kBt601, kBt709 };
+
+// How Y'CbCr becomes R'G'B':
+//  kGStreamer: bit for bit what GStreamer's videoconvert (1.22, and the same
+//    code in later releases) gives for I420 -> RGB: its 8-bit fast path works
+//    around Y = 128 and drops the range offset, so limited-range pictures come
+//    out slightly dark (Y 235 -> 253 instead of 255, mid grey 2-3 levels
+//    low, saturated colours up to ~6 levels off the textbook value). Use it
+//    so frames converted here match frames videoconvert converted.
+//  kStandard: the ITU-R formula rounded to nearest (Y 16..235 -> 0..255),
+//    as decoders outside GStreamer (OpenCV, swscale) compute it.
+enum class YuvConversion { kGStreamer, kStandard };
+
+// 4:2:0 planar (I420; YV12 too: pass its planes in U, V order) -> RGB.
+// Chroma planes are ceil(width/2) x ceil(height/2) and each chroma sample is
+// used for its 2x2 block (nearest upsampling, as videoconvert's I420 path).
+// full_range: Y and chroma use 0..255 (JPEG style); otherwise Y 16..235,
+// chroma 16..240. Throws dinoclip::Error on missing planes or short strides.
+Image i420_to_rgb(const std::uint8_t* y, int y_stride, const std::uint8_t* u, int u_stride, const std::uint8_t* v,
+                  int v_stride, int width, int height, YuvMatrix matrix, bool full_range,
+                  YuvConversion conversion = YuvConversion::kGStreamer);
+
+// 4:2:0 semi-planar (NV12: one plane of interleaved U,V pairs) -> RGB, with
+// the same arithmetic. videoconvert has no NV12 fast path: it interpolates
+// chroma linearly, so results equal it in flat-chroma areas and differ
+// only along sharp colour edges.
+Image nv12_to_rgb(const std::uint8_t* y, int y_stride, const std::uint8_t* uv, int uv_stride, int width, int height,
+                  YuvMatrix matrix, bool full_range, YuvConversion conversion = YuvConversion::kGStreamer);
+
+}  // namespace dinoclip
