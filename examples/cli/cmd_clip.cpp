@@ -4,11 +4,14 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "clip_session.h"
 #include "commands.h"
 #include "core/error.h"
 #include "io/npy.h"
+#include "tasks/retriever.h"
+#include "tasks/zeroshot.h"
 #include "text/vocab_path.h"
 
 namespace dinoclip::cli {
@@ -49,6 +52,72 @@ int clip_embed(const Args& args) {
   return 0;
 }
 
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(separator, start);
+    if (end == std::string::npos) end = text.size();
+    std::string part = text.substr(start, end - start);
+    const auto first = part.find_first_not_of(" \t"), last = part.find_last_not_of(" \t");
+    if (first != std::string::npos) parts.push_back(part.substr(first, last - first + 1));
+    start = end + 1;
+  }
+  return parts;
+}
+
+// [labels, templates, embed]: every label in every template, encoded once.
+at::Tensor label_embeddings(const ClipSession& clip, const std::vector<std::string>& labels,
+                            const std::vector<std::string>& templates) {
+  std::vector<std::string> prompts;
+  for (const auto& label : labels) {
+    for (auto& prompt : expand_templates(label, templates)) prompts.push_back(std::move(prompt));
+  }
+  return clip.encode_texts(prompts).view({int64_t(labels.size()), int64_t(templates.size()), -1});
+}
+
+int classify(const Args& args) {
+  const std::vector<std::string> labels = split(args.require("labels"), ';');
+  if (labels.empty()) throw Error("classify: --labels is empty; give labels separated by ';'");
+  const std::vector<std::string> templates = split(args.get("template", "a photo of {}."), '|');
+  if (args.positionals().empty()) throw Error("classify: give one or more pictures");
+  ClipSession clip = ClipSession::open(args);
+  ZeroShotClassifier classifier(label_embeddings(clip, labels, templates), clip.model.logit_scale());
+  const double threshold = std::stod(args.get("unknown-threshold", "0"));
+  for (const auto& image : args.positionals()) {
+    const at::Tensor embedding = clip.encode_image_files({image});
+    const at::Tensor probs = classifier.probabilities(embedding)[0];
+    const ZeroShotResult result = classifier.classify(embedding, 1, threshold)[0];
+    nlohmann::ordered_json line;
+    line["image"] = image;
+    line["label"] = result.unknown ? "unknown" : labels[result.top[0].label];
+    line["score"] = result.top[0].probability;
+    nlohmann::ordered_json scores;
+    for (size_t i = 0; i < labels.size(); ++i) scores[labels[i]] = probs[int64_t(i)].item<float>();
+    line["scores"] = scores;
+    std::cout << line.dump() << "\n";
+  }
+  return 0;
+}
+
+int search(const Args& args) {
+  const auto images = args.positionals();
+  if (images.empty()) throw Error("search: give the pictures to search");
+  const int k = args.get_int("k", 5);
+  if (k < 1) throw Error("search: -k must be at least 1");
+  ClipSession clip = ClipSession::open(args);
+  EmbeddingIndex index;
+  index.add(clip.encode_image_files(images));
+  SearchResult found = index.search(clip.encode_texts({args.require("query")})[0], k);
+  for (size_t i = 0; i < found.indices.size(); ++i) {
+    nlohmann::ordered_json line;
+    line["image"] = images[size_t(found.indices[i])];
+    line["score"] = found.scores[i];
+    std::cout << line.dump() << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::vector<Command> clip_commands() {
@@ -62,6 +131,18 @@ std::vector<Command> clip_commands() {
         {kClipWeights, kClipVocab, {"image", "I", "picture", true}, {"text", "T", "text", true},
          {"out", "DIR", "output folder: image_embeddings.npy, text_embeddings.npy, logits.npy"}}},
        clip_embed},
+      {{"classify", "CLIP zero-shot classification: one JSON line per picture",
+        "--weights W --labels \"a person;an animal;food\" [--template \"a photo of {}.\"] IMAGE...",
+        {kClipWeights, kClipVocab, {"labels", "L1;L2;...", "labels separated by ';'"},
+         {"template", "T1|T2", "prompt template(s) with {} (default \"a photo of {}.\"); several are averaged"},
+         {"unknown-threshold", "P", "below this top probability the label is \"unknown\" (default 0)"}},
+        /*takes_positionals=*/true},
+       classify},
+      {{"search", "rank pictures by CLIP similarity to a text: ranked JSON lines",
+        "--weights W --query \"sports\" [-k 5] IMAGE...",
+        {kClipWeights, kClipVocab, {"query", "TEXT", "what to look for"}, {"k", "N", "results (default 5)"}},
+        /*takes_positionals=*/true},
+       search},
   };
 }
 
