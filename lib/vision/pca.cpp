@@ -1,0 +1,56 @@
+#include "vision/pca.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace dinoclip {
+
+PcaBasis fit_pca(const at::Tensor& tokens, int k) {
+  if (tokens.dim() != 2 || tokens.size(0) < 2) throw Error("fit_pca: expected [N >= 2, D] tokens");
+  if (k < 1 || k > tokens.size(1)) {
+    throw Error("fit_pca: k = " + std::to_string(k) + " components asked of " + std::to_string(tokens.size(1)) +
+                "-dimensional tokens");
+  }
+  at::Tensor x = tokens.to(at::kCPU, at::kDouble);
+  PcaBasis basis;
+  basis.mean = x.mean(0);
+  at::Tensor centred = x - basis.mean;
+  // Eigenvectors of the D x D covariance, largest eigenvalues last.
+  at::Tensor covariance = at::mm(centred.t(), centred) / double(x.size(0) - 1);
+  at::Tensor vectors = std::get<1>(at::linalg_eigh(covariance));
+  at::Tensor components = vectors.narrow(1, vectors.size(1) - k, k).flip(1).t().contiguous();  // [k, D]
+  // Eigenvector signs are arbitrary: fix them so refits keep the colours.
+  at::Tensor largest = components.abs().argmax(1, true);
+  at::Tensor signs = components.gather(1, largest).sign();
+  signs.masked_fill_(signs == 0, 1);
+  components.mul_(signs);
+  at::Tensor projected = at::mm(centred, components.t());
+  basis.components = components;
+  basis.lo = std::get<0>(projected.min(0));
+  basis.hi = std::get<0>(projected.max(0));
+  return basis;
+}
+
+at::Tensor project_pca(const PcaBasis& basis, const at::Tensor& tokens) {
+  if (tokens.dim() != 2 || tokens.size(1) != basis.mean.size(0)) {
+    throw Error("project_pca: tokens have " + std::to_string(tokens.size(-1)) + " dimensions, the basis " +
+                std::to_string(basis.mean.size(0)));
+  }
+  at::Tensor projected = at::mm(tokens.to(at::kCPU, at::kDouble) - basis.mean, basis.components.t());
+  at::Tensor range = (basis.hi - basis.lo).clamp_min(1e-12);
+  return ((projected - basis.lo) / range).clamp_(0.0, 1.0).to(at::kFloat);
+}
+
+Image pca_rgb_image(const at::Tensor& tokens, int grid_h, int grid_w, const PcaBasis& basis) {
+  if (basis.components.size(0) < 3) throw Error("pca_rgb_image: the basis needs 3 components");
+  if (tokens.size(0) != int64_t(grid_h) * grid_w) throw Error("pca_rgb_image: token count is not grid_h * grid_w");
+  at::Tensor rgb = (project_pca(basis, tokens).narrow(1, 0, 3) * 255.0f).round_().to(at::kByte).contiguous();
+  Image out(grid_w, grid_h, 3);
+  std::copy(rgb.data_ptr<uint8_t>(), rgb.data_ptr<uint8_t>() + rgb.numel(), out.pixels.begin());
+  return out;
+}
+
+}  // namespace dinoclip

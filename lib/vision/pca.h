@@ -1,0 +1,27 @@
+// Principal components of DINO patch tokens, shown as RGB (the notebook's
+// PCA figure), with a basis that can be fitted once and reused per frame so
+// colours do not flicker.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "core/image.h"
+
+namespace dinoclip {
+
+struct PcaBasis {
+  at::Tensor mean;        // [D]
+  at::Tensor components;  // [k, D], unit rows, sign fixed (largest-|x| entry positive)
+  at::Tensor lo, hi;      // [k] min / max of the fitted projections (min-max scaling)
+};
+
+// tokens [N, D] (N >= 2), 1 <= k <= D.
+PcaBasis fit_pca(const at::Tensor& tokens, int k = 3);
+
+// [N, k] projections scaled to [0, 1] with the basis's lo/hi, clamped.
+at::Tensor project_pca(const PcaBasis& basis, const at::Tensor& tokens);
+
+// tokens [h*w, D] -> h x w RGB from the first three components.
+Image pca_rgb_image(const at::Tensor& tokens, int grid_h, int grid_w, const PcaBasis& basis);
+
+}  // namespace dinoclip

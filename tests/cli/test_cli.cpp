@@ -1,0 +1,121 @@
+// The dinoclip tool as a user runs it: files in, files out, compared with the
+// official code's outputs (../shared/fixtures); errors are clear, exit 1.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "io/image_file.h"
+#include "io/npy.h"
+#include "test_support.h"
+
+using namespace dinoclip;
+
+namespace {
+
+struct CliRun {
+  int status;
+  std::string output;  // stdout + stderr
+};
+
+CliRun dinoclip_cli(const std::string& arguments) {
+  const char* exe = std::getenv("DINOCLIP_CLI");
+  std::string command = std::string(exe ? exe : "dinoclip") + " " + arguments + " 2>&1";
+  CliRun run{-1, ""};
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return run;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string fixture(const std::string& relative) { return dinoclip::testing::fixture_file(relative); }
+
+TEST(Cli, DinoFeaturesMatchOfficialOutputsFromThePicture) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.pth");
+  const std::string out = dinoclip::testing::temp_dir() + "/features";
+  CliRun run = dinoclip_cli("dino-features --weights " + weights + " --heads 4 --image " +
+                         fixture("dino_tiny/img1_160x240.png") + " --size native --out " + out);
+  ASSERT_EQ(run.status, 0) << run.output;
+  at::Tensor tokens = read_npy(out + "/tokens.npy");
+  at::Tensor attention = read_npy(out + "/cls_attention.npy");
+  EXPECT_TENSOR_NEAR(tokens, read_npy(fixture("dino_tiny/img1_160x240_intermediate.npy"))[0], 1e-4);
+  at::Tensor cls = read_npy(fixture("dino_tiny/img1_160x240_attn_cls.npy"))[0];
+  EXPECT_TENSOR_NEAR(attention, cls.narrow(1, 1, cls.size(1) - 1), 1e-4);
+}
+
+TEST(Cli, AttentionPngFollowsTheAttentionValues) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.pth");
+  const std::string dir = dinoclip::testing::temp_dir();
+  const std::string picture = fixture("dino_tiny/img2_96x96.png");
+  ASSERT_EQ(dinoclip_cli("attention --weights " + weights + " --heads 4 --image " + picture +
+                         " --size native --head 0 -o " + dir + "/h0.png").status, 0);
+  ASSERT_EQ(dinoclip_cli("dino-features --weights " + weights + " --heads 4 --image " + picture +
+                         " --size native --out " + dir).status, 0);
+  Image heat = read_image(dir + "/h0.png");
+  ASSERT_EQ(heat.width, 96);
+  ASSERT_EQ(heat.height, 96);
+  // The brightest patch of the picture is where head 0 attends most.
+  at::Tensor head0 = read_npy(dir + "/cls_attention.npy")[0];
+  const int64_t top = head0.argmax().item<int64_t>(), low = head0.argmin().item<int64_t>();
+  auto brightness = [&](int64_t patch) {
+    const int x = int(patch % 12) * 8 + 4, y = int(patch / 12) * 8 + 4;
+    return int(heat.at(x, y, 0)) + heat.at(x, y, 1) + heat.at(x, y, 2);
+  };
+  EXPECT_GT(brightness(top), 600);  // inferno's bright yellow end
+  EXPECT_LT(brightness(low), 40);   // inferno's black end
+}
+
+TEST(Cli, ClipEmbedMatchesOfficialFromPictureFiles) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "clip_tiny/clip_tiny_jit.pt");
+  DINOCLIP_REQUIRE_FIXTURE(vocab, "tokenizer/bpe_simple_vocab_16e6.txt.gz");
+  const std::string out = dinoclip::testing::temp_dir();
+  CliRun run = dinoclip_cli("clip-embed --weights " + weights + " --vocab " + vocab + " --image " +
+                         fixture("clip_tiny/img0_100x140.png") + " --image " + fixture("clip_tiny/img1_150x100.png") +
+                         " --image " + fixture("clip_tiny/img2_48x80.png") +
+                         " --text 'a person' --text 'an animal' --text food --text 'a landscape' --text other"
+                         " --text 'a photo of a dog.' --text 'A diagram, with TWO arrows & 3 boxes!'"
+                         " --text 'café au lait 中文 😀' --out " + out);
+  ASSERT_EQ(run.status, 0) << run.output;
+  // From PNG files through PIL-exact preprocessing: the official pipeline's numbers.
+  EXPECT_TENSOR_NEAR(read_npy(out + "/image_embeddings.npy"), read_npy(fixture("clip_tiny/image_features.npy")), 1e-4);
+  EXPECT_TENSOR_NEAR(read_npy(out + "/text_embeddings.npy"), read_npy(fixture("clip_tiny/text_features.npy")), 1e-4);
+  EXPECT_TENSOR_NEAR(read_npy(out + "/logits.npy"), read_npy(fixture("clip_tiny/logits_per_image.npy")), 1e-3);
+}
+
+TEST(Cli, ClassifyPrintsOneJsonLinePerPicture) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "clip_tiny/clip_tiny_jit.pt");
+  DINOCLIP_REQUIRE_FIXTURE(vocab, "tokenizer/bpe_simple_vocab_16e6.txt.gz");
+  CliRun run = dinoclip_cli("classify --weights " + weights + " --vocab " + vocab + " --labels 'a person;an animal;food' " +
+                         fixture("clip_tiny/img0_100x140.png") + " " + fixture("clip_tiny/img1_150x100.png"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 2) << run.output;
+  EXPECT_NE(run.output.find("\"label\":"), std::string::npos);
+  EXPECT_NE(run.output.find("\"scores\":{\"a person\":"), std::string::npos);
+}
+
+TEST(Cli, RejectsBadInputWithClearErrors) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.pth");
+  const std::string picture = fixture("dino_tiny/img2_96x96.png");
+  CliRun missing = dinoclip_cli("attention --weights /nonexistent/dino.pth --image " + picture + " -o /tmp/x.png");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.output.find("/nonexistent/dino.pth: cannot open"), std::string::npos) << missing.output;
+  CliRun size = dinoclip_cli("attention --weights " + weights + " --heads 4 --image " + picture + " --size 100x96 -o /tmp/x.png");
+  EXPECT_EQ(size.status, 1);
+  EXPECT_NE(size.output.find("not a multiple of the model's patch size 8"), std::string::npos) << size.output;
+  CliRun unwritable = dinoclip_cli("pca --weights " + weights + " --heads 4 --image " + picture +
+                                " --size native -o /nonexistent/dir/pca.png");
+  EXPECT_EQ(unwritable.status, 1);
+  EXPECT_NE(unwritable.output.find("cannot write"), std::string::npos) << unwritable.output;
+  CliRun unknown = dinoclip_cli("attention --weight " + weights);
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_NE(unknown.output.find("unknown option --weight"), std::string::npos) << unknown.output;
+}
+
+}  // namespace
