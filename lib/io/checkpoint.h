@@ -17,12 +17,18 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
 
 namespace dinoclip {
 
 using StateDict = std::map<std::string, at::Tensor>;
+
+// Chooses tensors by their flattened name before they are copied out of the
+// file; an empty filter keeps everything.
+using TensorFilter = std::function<bool(const std::string& name)>;
 
 enum class CheckpointFormat { kTorchZip, kTorchLegacy, kSafetensors, kTorchScript };
 
@@ -35,5 +41,15 @@ struct Checkpoint {
 };
 
 Checkpoint load_checkpoint(const std::string& path);
+
+// Only the tensors `keep` accepts are materialised, e.g. the teacher of a
+// full training checkpoint without the student and the optimiser state
+// (about 4x less memory). TorchScript archives are loaded whole, then filtered.
+Checkpoint load_checkpoint(const std::string& path, const TensorFilter& keep);
+
+// The same for a checkpoint already in memory (embedded weights, tests);
+// `name` stands for the path in errors and in Checkpoint::path.
+Checkpoint load_checkpoint_bytes(const char* data, size_t size, const std::string& name,
+                                 const TensorFilter& keep = TensorFilter());
 
 }  // namespace dinoclip

@@ -2,7 +2,7 @@
 """Small checkpoint files for lib/io/checkpoint (tests/unit/io/test_checkpoint.cpp).
 
 Run with the system Python (torch 1.13):
-    /usr/bin/python3 tests/data/gen/gen_checkpoints.py
+    /usr/bin/python3 tests/data/gen/gen_checkpoints.py [--keep-legacy]
 Writes to tests/data/io/ (each file a few KB):
   views.pth           torch.save zip: tensors that are views (offset/stride) of
                       one shared storage, an alias, a 0-d and an empty tensor,
@@ -14,10 +14,18 @@ Writes to tests/data/io/ (each file a few KB):
                       OrderedDicts, an nn.Parameter, optimizer state with int
                       keys, epoch, argparse.Namespace args (zip)
   training_legacy.pth the same, legacy format
-  tensor_only.pth     torch.save(tensor): not a dict, must be rejected
   dtypes.safetensors  one tensor per safetensors dtype the reader supports
+Damaged or wrong files the loader must reject with a clear error:
+  tensor_only.pth     torch.save(tensor): not a dict
+  missing_storage.pth views.pth without the record of one storage
+  short_storage.pth   views.pth with one storage 8 bytes short (valid CRC)
+  qint_storage.pth    views.pth whose storages claim torch.QInt8Storage
+  plain.zip           a zip archive that is not a torch.save file
 All values follow formulas that the C++ test recomputes (no golden arrays):
   base = arange(60, float32).reshape(6, 10) / 4   (exact in float32)
+Reruns give identical bytes except in the *_legacy.pth files, whose storage
+keys are CPython object addresses (str(storage._cdata)); leave those alone
+unless their content changes.
 """
 import argparse
 import collections
@@ -98,12 +106,19 @@ def save_legacy(obj, name):
     torch.save(obj, os.path.join(OUT, name), _use_new_zipfile_serialization=False)
 
 
+def write_entry(zout, name, data, compression):
+    """A zip entry with a fixed timestamp, so reruns write identical bytes."""
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.compress_type = compression
+    zout.writestr(info, data)
+
+
 def recompress(src, dst):
     """Same entries, deflated (torch.save only writes stored entries)."""
     with zipfile.ZipFile(os.path.join(OUT, src)) as zin, \
-            zipfile.ZipFile(os.path.join(OUT, dst), "w", zipfile.ZIP_DEFLATED) as zout:
+            zipfile.ZipFile(os.path.join(OUT, dst), "w") as zout:
         for info in zin.infolist():
-            zout.writestr(info.filename, zin.read(info.filename))
+            write_entry(zout, info.filename, zin.read(info.filename), zipfile.ZIP_DEFLATED)
 
 
 SAFETENSORS_DTYPES = [
@@ -143,22 +158,43 @@ def safetensors_dict():
     ])
 
 
+def rewrite_zip(src, dst, edit):
+    """Copies a zip entry by entry; edit(name, data) returns new data or None to drop it."""
+    with zipfile.ZipFile(os.path.join(OUT, src)) as zin, \
+            zipfile.ZipFile(os.path.join(OUT, dst), "w") as zout:
+        for info in zin.infolist():
+            data = edit(info.filename, zin.read(info.filename))
+            if data is not None:
+                write_entry(zout, info.filename, data, zipfile.ZIP_STORED)
+
+
+def damaged_files():
+    rewrite_zip("views.pth", "missing_storage.pth", lambda n, d: None if n == "views/data/0" else d)
+    rewrite_zip("views.pth", "short_storage.pth", lambda n, d: d[:-8] if n == "views/data/0" else d)
+    rewrite_zip("views.pth", "qint_storage.pth",
+                lambda n, d: d.replace(b"torch\nFloatStorage\n", b"torch\nQInt8Storage\n") if n.endswith("data.pkl") else d)
+    with zipfile.ZipFile(os.path.join(OUT, "plain.zip"), "w") as z:
+        write_entry(z, "readme.txt", "not a checkpoint\n", zipfile.ZIP_STORED)
+
+
 def check_roundtrip(name, expected):
     got = torch.load(os.path.join(OUT, name))
     for key, value in expected.items():
         assert torch.equal(got[key], value), (name, key)
 
 
-def main():
+def main(legacy=True):
     os.makedirs(OUT, exist_ok=True)
     save_zip(views_dict(), "views.pth")
-    save_legacy(views_dict(), "views_legacy.pth")
+    if legacy:
+        save_legacy(views_dict(), "views_legacy.pth")
+        save_legacy(training_dict(), "training_legacy.pth")
     recompress("views.pth", "views_deflate.pth")
     save_zip(half_dict(), "half.pth")
     save_zip(training_dict(), "training.pth")
-    save_legacy(training_dict(), "training_legacy.pth")
     save_zip(torch.arange(3, dtype=torch.float32), "tensor_only.pth")
     save_safetensors_by_hand(safetensors_dict(), "dtypes.safetensors")
+    damaged_files()
     check_roundtrip("views.pth", views_dict())
     check_roundtrip("views_legacy.pth", views_dict())
     check_roundtrip("half.pth", half_dict())
@@ -169,4 +205,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    main(legacy="--keep-legacy" not in sys.argv)

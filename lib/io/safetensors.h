@@ -1,0 +1,26 @@
+// Reading .safetensors files: 8-byte little-endian header length, a JSON
+// header {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, then the
+// raw little-endian tensor data. Offsets are validated against the file.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "io/checkpoint.h"
+#include "io/mapped_file.h"
+
+namespace dinoclip {
+
+// True when the bytes start like a safetensors file (a plausible header
+// length followed by '{').
+bool looks_like_safetensors(const char* data, size_t size);
+
+// Tensors (F32/F16/BF16/F64/I64/I32/I16/I8/U8/BOOL) whose names `keep`
+// accepts (all when empty), each copied once out of `data`. Throws
+// dinoclip::Error naming `path` and the tensor on a malformed header, an
+// unsupported dtype, or offsets that do not match the shape or the file.
+// `release` (optional) gets each tensor's bytes once copied.
+StateDict read_safetensors(const char* data, size_t size, const std::string& path, const TensorFilter& keep,
+                           const ByteRelease& release = ByteRelease());
+
+}  // namespace dinoclip
