@@ -34,11 +34,11 @@ TEST_P(ClipReference, MatchesOfficialEmbeddingsAndLogits) {
   EXPECT_NEAR(model.logit_scale(), 100.0, 1e-3);
 
   at::Tensor image = model.encode_image(read_npy(images));
-  at::Tensor text = model.encode_text(read_npy(testing::fixture_file("clip_tiny/text_tokens.npy")));
-  EXPECT_TENSOR_NEAR(image, read_npy(testing::fixture_file("clip_tiny/image_features.npy")), kFeatureTolerance);
-  EXPECT_TENSOR_NEAR(text, read_npy(testing::fixture_file("clip_tiny/text_features.npy")), kFeatureTolerance);
+  at::Tensor text = model.encode_text(read_npy(dinoclip::testing::fixture_file("clip_tiny/text_tokens.npy")));
+  EXPECT_TENSOR_NEAR(image, read_npy(dinoclip::testing::fixture_file("clip_tiny/image_features.npy")), kFeatureTolerance);
+  EXPECT_TENSOR_NEAR(text, read_npy(dinoclip::testing::fixture_file("clip_tiny/text_features.npy")), kFeatureTolerance);
   EXPECT_TENSOR_NEAR(model.logits_per_image(image, text),
-                     read_npy(testing::fixture_file("clip_tiny/logits_per_image.npy")), kLogitTolerance);
+                     read_npy(dinoclip::testing::fixture_file("clip_tiny/logits_per_image.npy")), kLogitTolerance);
 }
 
 INSTANTIATE_TEST_SUITE_P(ClipTiny, ClipReference, ::testing::Values("clip_tiny_jit.pt", "clip_tiny_state.pth"),
@@ -52,7 +52,7 @@ TEST(Clip, TextEncodingOneAtATimeEqualsBatched) {
   // short label alone runs fewer positions than in a batch: same features.
   DINOCLIP_REQUIRE_FIXTURE(weights, "clip_tiny/clip_tiny_jit.pt");
   ClipModel model = ClipModel::load(weights);
-  at::Tensor tokens = read_npy(testing::fixture_file("clip_tiny/text_tokens.npy"));
+  at::Tensor tokens = read_npy(dinoclip::testing::fixture_file("clip_tiny/text_tokens.npy"));
   at::Tensor batched = model.encode_text(tokens);
   for (int64_t i = 0; i < tokens.size(0); ++i) {
     EXPECT_TENSOR_NEAR(model.encode_text(tokens.narrow(0, i, 1)), batched.narrow(0, i, 1), 1e-5);

@@ -49,20 +49,20 @@ TEST_P(DinoReference, MatchesOfficialTokensAndAttention) {
   EXPECT_EQ(out.grid_h, picture.height / 8);
   EXPECT_EQ(out.grid_w, picture.width / 8);
 
-  at::Tensor intermediate = read_npy(testing::fixture_file(dir + picture.name + "_intermediate.npy"));
+  at::Tensor intermediate = read_npy(dinoclip::testing::fixture_file(dir + picture.name + "_intermediate.npy"));
   EXPECT_TENSOR_NEAR(out.tokens, intermediate, kTolerance);
-  at::Tensor cls = read_npy(testing::fixture_file(dir + picture.name + "_cls.npy"));
+  at::Tensor cls = read_npy(dinoclip::testing::fixture_file(dir + picture.name + "_cls.npy"));
   EXPECT_TENSOR_NEAR(out.tokens.select(1, 0), cls, kTolerance);
 
-  at::Tensor attn_cls = read_npy(testing::fixture_file(dir + picture.name + "_attn_cls.npy"));  // [1,4,N+1]
+  at::Tensor attn_cls = read_npy(dinoclip::testing::fixture_file(dir + picture.name + "_attn_cls.npy"));  // [1,4,N+1]
   EXPECT_TENSOR_NEAR(out.cls_attention, attn_cls.narrow(2, 1, attn_cls.size(2) - 1), kTolerance);
 
   if (picture.full_attention) {
-    at::Tensor full = read_npy(testing::fixture_file(dir + picture.name + "_attn_full.npy"));
+    at::Tensor full = read_npy(dinoclip::testing::fixture_file(dir + picture.name + "_attn_full.npy"));
     EXPECT_TENSOR_NEAR(out.attention, full, kTolerance);
   } else {
-    at::Tensor rows = read_npy(testing::fixture_file(dir + picture.name + "_attn_rows.npy"));  // [1,4,8,N+1]
-    at::Tensor index = read_npy(testing::fixture_file(dir + picture.name + "_attn_rows_index.npy"));
+    at::Tensor rows = read_npy(dinoclip::testing::fixture_file(dir + picture.name + "_attn_rows.npy"));  // [1,4,8,N+1]
+    at::Tensor index = read_npy(dinoclip::testing::fixture_file(dir + picture.name + "_attn_rows_index.npy"));
     EXPECT_TENSOR_NEAR(out.attention.index_select(2, index), rows, kTolerance);
   }
 }

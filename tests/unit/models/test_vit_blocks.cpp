@@ -117,7 +117,7 @@ TEST(LoadModuleState, ListsMissingUnexpectedAndMisShapedKeysInOneError) {
 }
 
 TEST(RandomWeights, SavedModelLoadsBackWithInferredConfig) {
-  const std::string path = testing::temp_dir() + "/tiny.safetensors";
+  const std::string path = dinoclip::testing::temp_dir() + "/tiny.safetensors";
   DinoConfig tiny = dino_architecture("tiny");
   save_safetensors(path, random_dino_weights(tiny, 3));
   DinoLoadOptions options;

@@ -1,0 +1,102 @@
+#include "enums.h"
+
+GType gst_dino_device_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_DINO_DEVICE_AUTO, "CUDA when this build and machine have it, else the CPU", "auto"},
+      {GST_DINO_DEVICE_CPU, "CPU", "cpu"},
+      {GST_DINO_DEVICE_CUDA, "CUDA GPU 0 (an error when there is none)", "cuda"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoDevice", values));
+  return type;
+}
+
+GType gst_dino_precision_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_DINO_PRECISION_FP32, "32-bit float (any device)", "fp32"},
+      {GST_DINO_PRECISION_FP16, "16-bit float (CUDA only)", "fp16"},
+      {GST_DINO_PRECISION_BF16, "bfloat16 (CUDA or CPU)", "bf16"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoPrecision", values));
+  return type;
+}
+
+GType gst_dino_colormap_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_DINO_COLORMAP_INFERNO, "matplotlib inferno (black-purple-yellow)", "inferno"},
+      {GST_DINO_COLORMAP_VIRIDIS, "matplotlib viridis (purple-green-yellow)", "viridis"},
+      {GST_DINO_COLORMAP_MAGMA, "matplotlib magma (black-purple-white)", "magma"},
+      {GST_DINO_COLORMAP_PLASMA, "matplotlib plasma (blue-purple-yellow)", "plasma"},
+      {GST_DINO_COLORMAP_TURBO, "turbo (rainbow, blue-red)", "turbo"},
+      {GST_DINO_COLORMAP_GRAY, "grey ramp (black-white)", "gray"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoColormap", values));
+  return type;
+}
+
+GType gst_attn_overlay_mode_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_ATTN_OVERLAY_MODE_AUTO,
+       "whatever is attached: the segmentation mask, else the attention (else PCA), plus the label", "auto"},
+      {GST_ATTN_OVERLAY_MODE_ATTENTION, "CLS attention heatmap (one head or their mean), bilinear", "attention"},
+      {GST_ATTN_OVERLAY_MODE_HEADS, "every head's CLS attention, side by side in a strip of tiles", "heads"},
+      {GST_ATTN_OVERLAY_MODE_PCA, "top-3 principal components of the patch tokens as RGB", "pca"},
+      {GST_ATTN_OVERLAY_MODE_MASK, "segmentation class map (GstDinoSegmentationMeta) in palette colours", "mask"},
+      {GST_ATTN_OVERLAY_MODE_LABEL, "top label and score (GstDinoClassificationMeta) as text", "label"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAttnOverlayMode", values));
+  return type;
+}
+
+GType gst_attn_overlay_pca_refit_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_ATTN_OVERLAY_PCA_REFIT_FIRST, "fit on the first result, keep it (stable colours)", "first"},
+      {GST_ATTN_OVERLAY_PCA_REFIT_PER_FRAME, "fit on every new result (colours may flicker)", "per-frame"},
+      {GST_ATTN_OVERLAY_PCA_REFIT_EVERY_N, "fit again every pca-refit-interval new results", "every-n"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAttnOverlayPcaRefit", values));
+  return type;
+}
+
+namespace dinoclip::gst {
+
+DeviceChoice to_device_choice(GstDinoDevice device) {
+  switch (device) {
+    case GST_DINO_DEVICE_CPU: return DeviceChoice::kCpu;
+    case GST_DINO_DEVICE_CUDA: return DeviceChoice::kCuda;
+    case GST_DINO_DEVICE_AUTO: break;
+  }
+  return DeviceChoice::kAuto;
+}
+
+Precision to_precision(GstDinoPrecision precision) {
+  switch (precision) {
+    case GST_DINO_PRECISION_FP16: return Precision::kFp16;
+    case GST_DINO_PRECISION_BF16: return Precision::kBf16;
+    case GST_DINO_PRECISION_FP32: break;
+  }
+  return Precision::kFp32;
+}
+
+Colormap to_colormap(GstDinoColormap colormap) {
+  switch (colormap) {
+    case GST_DINO_COLORMAP_VIRIDIS: return Colormap::kViridis;
+    case GST_DINO_COLORMAP_MAGMA: return Colormap::kMagma;
+    case GST_DINO_COLORMAP_PLASMA: return Colormap::kPlasma;
+    case GST_DINO_COLORMAP_TURBO: return Colormap::kTurbo;
+    case GST_DINO_COLORMAP_GRAY: return Colormap::kGray;
+    case GST_DINO_COLORMAP_INFERNO: break;
+  }
+  return Colormap::kInferno;
+}
+
+}  // namespace dinoclip::gst

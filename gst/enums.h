@@ -1,0 +1,68 @@
+// GEnum types behind the elements' enum properties (gst-inspect lists their
+// nicks). Values mirror the core's enums; conversions live here.
+#pragma once
+
+#include <glib-object.h>
+
+#include "models/device.h"
+#include "vision/colormap.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  GST_DINO_DEVICE_AUTO,
+  GST_DINO_DEVICE_CPU,
+  GST_DINO_DEVICE_CUDA,
+} GstDinoDevice;
+
+typedef enum {
+  GST_DINO_PRECISION_FP32,
+  GST_DINO_PRECISION_FP16,
+  GST_DINO_PRECISION_BF16,
+} GstDinoPrecision;
+
+/* Values follow dinoclip::Colormap. */
+typedef enum {
+  GST_DINO_COLORMAP_INFERNO,
+  GST_DINO_COLORMAP_VIRIDIS,
+  GST_DINO_COLORMAP_MAGMA,
+  GST_DINO_COLORMAP_PLASMA,
+  GST_DINO_COLORMAP_TURBO,
+  GST_DINO_COLORMAP_GRAY,
+} GstDinoColormap;
+
+typedef enum {
+  GST_ATTN_OVERLAY_MODE_AUTO,
+  GST_ATTN_OVERLAY_MODE_ATTENTION,
+  GST_ATTN_OVERLAY_MODE_HEADS,
+  GST_ATTN_OVERLAY_MODE_PCA,
+  GST_ATTN_OVERLAY_MODE_MASK,
+  GST_ATTN_OVERLAY_MODE_LABEL,
+} GstAttnOverlayMode;
+
+typedef enum {
+  GST_ATTN_OVERLAY_PCA_REFIT_FIRST,
+  GST_ATTN_OVERLAY_PCA_REFIT_PER_FRAME,
+  GST_ATTN_OVERLAY_PCA_REFIT_EVERY_N,
+} GstAttnOverlayPcaRefit;
+
+#define GST_TYPE_DINO_DEVICE (gst_dino_device_get_type ())
+GType gst_dino_device_get_type (void);
+#define GST_TYPE_DINO_PRECISION (gst_dino_precision_get_type ())
+GType gst_dino_precision_get_type (void);
+#define GST_TYPE_DINO_COLORMAP (gst_dino_colormap_get_type ())
+GType gst_dino_colormap_get_type (void);
+#define GST_TYPE_ATTN_OVERLAY_MODE (gst_attn_overlay_mode_get_type ())
+GType gst_attn_overlay_mode_get_type (void);
+#define GST_TYPE_ATTN_OVERLAY_PCA_REFIT (gst_attn_overlay_pca_refit_get_type ())
+GType gst_attn_overlay_pca_refit_get_type (void);
+
+G_END_DECLS
+
+namespace dinoclip::gst {
+
+DeviceChoice to_device_choice(GstDinoDevice device);
+Precision to_precision(GstDinoPrecision precision);
+Colormap to_colormap(GstDinoColormap colormap);
+
+}  // namespace dinoclip::gst

@@ -1,0 +1,148 @@
+// GstDinoClassification payload and GstDinoClassificationMeta.
+#include <gst/dinoclip/classification-meta.h>
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "meta_common.h"
+
+struct _GstDinoClassification {
+  dinoclip_meta::RefCount refs;
+  std::vector<std::string> labels;
+  std::vector<gfloat> scores;
+  std::vector<guint> ranked;  // label indices, best first (top-k of them)
+};
+
+G_DEFINE_BOXED_TYPE(GstDinoClassification, gst_dino_classification, gst_dino_classification_ref,
+                    gst_dino_classification_unref)
+
+namespace {
+
+// The top_k label indices by descending score; stable, so ties keep label order.
+std::vector<guint> rank_scores(const std::vector<gfloat>& scores, guint top_k) {
+  std::vector<guint> order(scores.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&](guint a, guint b) { return scores[a] > scores[b]; });
+  if (top_k > 0 && top_k < order.size()) order.resize(top_k);
+  return order;
+}
+
+}  // namespace
+
+GstDinoClassification* gst_dino_classification_new(const gchar* const* labels, const gfloat* scores,
+                                                   guint n_labels, guint top_k) {
+  g_return_val_if_fail(labels != nullptr && scores != nullptr, nullptr);
+  g_return_val_if_fail(n_labels > 0, nullptr);
+  for (guint i = 0; i < n_labels; ++i) g_return_val_if_fail(labels[i] != nullptr, nullptr);
+  auto* classification = new GstDinoClassification;
+  classification->labels.assign(labels, labels + n_labels);
+  classification->scores.assign(scores, scores + n_labels);
+  classification->ranked = rank_scores(classification->scores, top_k);
+  return classification;
+}
+
+GstDinoClassification* gst_dino_classification_ref(GstDinoClassification* classification) {
+  g_return_val_if_fail(classification != nullptr, nullptr);
+  classification->refs.ref();
+  return classification;
+}
+
+void gst_dino_classification_unref(GstDinoClassification* classification) {
+  g_return_if_fail(classification != nullptr);
+  if (classification->refs.unref()) delete classification;
+}
+
+guint gst_dino_classification_get_n_labels(const GstDinoClassification* classification) {
+  g_return_val_if_fail(classification != nullptr, 0);
+  return classification->labels.size();
+}
+
+const gchar* gst_dino_classification_get_label(const GstDinoClassification* classification, guint index) {
+  g_return_val_if_fail(classification != nullptr, nullptr);
+  return index < classification->labels.size() ? classification->labels[index].c_str() : nullptr;
+}
+
+gfloat gst_dino_classification_get_score(const GstDinoClassification* classification, guint index) {
+  g_return_val_if_fail(classification != nullptr, 0.0f);
+  return index < classification->scores.size() ? classification->scores[index] : 0.0f;
+}
+
+guint gst_dino_classification_get_top_k(const GstDinoClassification* classification) {
+  g_return_val_if_fail(classification != nullptr, 0);
+  return classification->ranked.size();
+}
+
+gboolean gst_dino_classification_get_ranked(const GstDinoClassification* classification, guint rank, guint* index,
+                                            const gchar** label, gfloat* score) {
+  g_return_val_if_fail(classification != nullptr, FALSE);
+  if (rank >= classification->ranked.size()) return FALSE;
+  const guint i = classification->ranked[rank];
+  if (index) *index = i;
+  if (label) *label = classification->labels[i].c_str();
+  if (score) *score = classification->scores[i];
+  return TRUE;
+}
+
+/* ---- the meta ---- */
+
+namespace {
+
+gboolean classification_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
+  auto* m = reinterpret_cast<GstDinoClassificationMeta*>(meta);
+  m->classification = nullptr;
+  m->carried = FALSE;
+  return TRUE;
+}
+
+void classification_meta_free(GstMeta* meta, GstBuffer*) {
+  auto* m = reinterpret_cast<GstDinoClassificationMeta*>(meta);
+  if (m->classification) gst_dino_classification_unref(m->classification);
+  m->classification = nullptr;
+}
+
+// A label describes the whole picture: any full copy keeps it, whatever the
+// size, orientation or colours of the frame become.
+gboolean classification_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQuark type, gpointer data) {
+  if (GST_META_TRANSFORM_IS_COPY(type) && static_cast<GstMetaTransformCopy*>(data)->region) return FALSE;
+  auto* m = reinterpret_cast<GstDinoClassificationMeta*>(meta);
+  return gst_buffer_add_dino_classification_meta(dest, m->classification, m->carried) != nullptr;
+}
+
+}  // namespace
+
+GType gst_dino_classification_meta_api_get_type(void) {
+  static GType type = 0;
+  static const gchar* tags[] = {GST_META_TAG_VIDEO_STR, nullptr};
+  if (g_once_init_enter(&type)) {
+    GType api = gst_meta_api_type_register("GstDinoClassificationMetaAPI", tags);
+    g_once_init_leave(&type, api);
+  }
+  return type;
+}
+
+const GstMetaInfo* gst_dino_classification_meta_get_info(void) {
+  static const GstMetaInfo* info = nullptr;
+  if (g_once_init_enter(&info)) {
+    const GstMetaInfo* registered = gst_meta_register(
+        GST_DINO_CLASSIFICATION_META_API_TYPE, "GstDinoClassificationMeta", sizeof(GstDinoClassificationMeta),
+        classification_meta_init, classification_meta_free, classification_meta_transform);
+    g_once_init_leave(&info, registered);
+  }
+  return info;
+}
+
+GstDinoClassificationMeta* gst_buffer_add_dino_classification_meta(GstBuffer* buffer,
+                                                                    GstDinoClassification* classification,
+                                                                    gboolean carried) {
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
+  g_return_val_if_fail(classification != nullptr, nullptr);
+  auto* meta = reinterpret_cast<GstDinoClassificationMeta*>(
+      gst_buffer_add_meta(buffer, GST_DINO_CLASSIFICATION_META_INFO, nullptr));
+  if (!meta) return nullptr;
+  meta->classification = gst_dino_classification_ref(classification);
+  meta->carried = carried;
+  return meta;
+}

@@ -1,0 +1,56 @@
+/* GstDinoClassification (labels with scores, ranked) and
+ * GstDinoClassificationMeta. Refcounted and immutable. A label describes the
+ * whole frame, so the meta survives scaling, flipping and colour conversion. */
+#pragma once
+
+#include <gst/dinoclip/meta-prelude.h>
+
+G_BEGIN_DECLS
+
+typedef struct _GstDinoClassification GstDinoClassification;
+
+#define GST_TYPE_DINO_CLASSIFICATION (gst_dino_classification_get_type ())
+GST_DINOCLIP_API GType gst_dino_classification_get_type (void);
+
+/* Copies n_labels labels and scores (any scale: probabilities, cosine
+ * similarities, ...) and ranks the best top_k (clamped to n_labels; 0 = all)
+ * by descending score, ties in label order. Returns NULL (with a g_critical)
+ * when n_labels is 0 or a label is NULL. */
+GST_DINOCLIP_API GstDinoClassification * gst_dino_classification_new (const gchar * const * labels,
+    const gfloat * scores, guint n_labels, guint top_k);
+
+GST_DINOCLIP_API GstDinoClassification * gst_dino_classification_ref (GstDinoClassification * classification);
+GST_DINOCLIP_API void gst_dino_classification_unref (GstDinoClassification * classification);
+
+GST_DINOCLIP_API guint gst_dino_classification_get_n_labels (const GstDinoClassification * classification);
+/* Label i in the order given to _new(); NULL when out of range. */
+GST_DINOCLIP_API const gchar * gst_dino_classification_get_label (const GstDinoClassification * classification,
+    guint index);
+GST_DINOCLIP_API gfloat gst_dino_classification_get_score (const GstDinoClassification * classification,
+    guint index);
+/* Number of ranked entries (top-k). */
+GST_DINOCLIP_API guint gst_dino_classification_get_top_k (const GstDinoClassification * classification);
+/* The rank-th best (0 = best): its label index, label and score (all
+ * nullable outputs). FALSE when rank >= top-k. */
+GST_DINOCLIP_API gboolean gst_dino_classification_get_ranked (const GstDinoClassification * classification,
+    guint rank, guint * index, const gchar ** label, gfloat * score);
+
+typedef struct {
+  GstMeta meta;
+  GstDinoClassification *classification; /* the meta holds a reference */
+  gboolean carried;                      /* TRUE: computed on an earlier frame and reused */
+} GstDinoClassificationMeta;
+
+#define GST_DINO_CLASSIFICATION_META_API_TYPE (gst_dino_classification_meta_api_get_type ())
+#define GST_DINO_CLASSIFICATION_META_INFO (gst_dino_classification_meta_get_info ())
+
+GST_DINOCLIP_API GType gst_dino_classification_meta_api_get_type (void);
+GST_DINOCLIP_API const GstMetaInfo * gst_dino_classification_meta_get_info (void);
+
+GST_DINOCLIP_API GstDinoClassificationMeta * gst_buffer_add_dino_classification_meta (GstBuffer * buffer,
+    GstDinoClassification * classification, gboolean carried);
+
+#define gst_buffer_get_dino_classification_meta(b) \
+  ((GstDinoClassificationMeta *) gst_buffer_get_meta ((b), GST_DINO_CLASSIFICATION_META_API_TYPE))
+
+G_END_DECLS

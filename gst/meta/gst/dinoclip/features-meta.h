@@ -1,0 +1,95 @@
+/* GstDinoFeatures (a DINO result: patch tokens, CLS token, CLS attention)
+ * and GstDinoFeaturesMeta (attaches one to a video buffer).
+ *
+ * The result is a refcounted, immutable payload; the meta holds a reference.
+ * Carrying a result onto the next frames (dinofeatures' `interval`) adds a
+ * meta that refs the same payload: no floats are copied.
+ *
+ * All arrays are host float32, C order:
+ *   tokens         [1 + grid_height * grid_width, dim]  CLS first, then the
+ *                  patches row-major (patch (y, x) is token 1 + y * grid_width + x)
+ *   cls_attention  [n_heads, grid_height * grid_width]  last layer's softmax
+ *                  attention from the CLS query to each patch (CLS key left
+ *                  out, so a row sums to a little less than 1)
+ * The patch grid covers the whole frame: patch (y, x) maps to the frame
+ * rectangle [x, x+1) * width / grid_width, [y, y+1) * height / grid_height. */
+#pragma once
+
+#include <gst/dinoclip/meta-prelude.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint grid_height;  /* patch rows */
+  guint grid_width;   /* patch columns */
+  guint dim;          /* token width D (384 for ViT-S, 768 for ViT-B) */
+  guint n_heads;      /* rows of cls_attention; 0 when attention was not computed */
+  guint patch_size;   /* model input pixels per patch side (8 or 16) */
+  guint input_width;  /* model input size in pixels = grid_width * patch_size */
+  guint input_height; /* = grid_height * patch_size */
+} GstDinoFeaturesShape;
+
+typedef struct _GstDinoFeatures GstDinoFeatures;
+
+/* Producer hook for results that live elsewhere (e.g. in GPU memory): called
+ * at most once, on the first read, to get host pointers that stay valid until
+ * `notify (user_data)`. cls_attention may be left NULL when n_heads is 0.
+ * Returns FALSE (and the getters then return NULL) if the transfer failed. */
+typedef gboolean (*GstDinoFeaturesToHostFunc) (gpointer user_data, const gfloat ** tokens,
+    const gfloat ** cls_attention);
+
+#define GST_TYPE_DINO_FEATURES (gst_dino_features_get_type ())
+GST_DINOCLIP_API GType gst_dino_features_get_type (void);
+
+/* Copies the arrays (cls_attention may be NULL when shape->n_heads is 0). */
+GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_new (const GstDinoFeaturesShape * shape,
+    const gfloat * tokens, const gfloat * cls_attention);
+
+/* Wraps host arrays without copying; `notify (user_data)` runs when the last
+ * reference goes. The arrays must not change afterwards. */
+GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_new_wrapped (const GstDinoFeaturesShape * shape,
+    const gfloat * tokens, const gfloat * cls_attention, gpointer user_data, GDestroyNotify notify);
+
+/* Defers the host transfer to the first read (see GstDinoFeaturesToHostFunc). */
+GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_new_deferred (const GstDinoFeaturesShape * shape,
+    GstDinoFeaturesToHostFunc to_host, gpointer user_data, GDestroyNotify notify);
+
+GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_ref (GstDinoFeatures * features);
+GST_DINOCLIP_API void gst_dino_features_unref (GstDinoFeatures * features);
+
+GST_DINOCLIP_API const GstDinoFeaturesShape * gst_dino_features_get_shape (const GstDinoFeatures * features);
+
+/* Host floats (see the layouts above); valid while `features` is alive.
+ * NULL when a deferred transfer failed, when asked for attention that was not
+ * computed, or for a head index out of range. n_floats (nullable) receives the
+ * number of floats. Thread-safe. */
+GST_DINOCLIP_API const gfloat * gst_dino_features_get_tokens (GstDinoFeatures * features, gsize * n_floats);
+GST_DINOCLIP_API const gfloat * gst_dino_features_get_cls_token (GstDinoFeatures * features, gsize * n_floats);
+GST_DINOCLIP_API const gfloat * gst_dino_features_get_patch_tokens (GstDinoFeatures * features, gsize * n_floats);
+GST_DINOCLIP_API const gfloat * gst_dino_features_get_cls_attention (GstDinoFeatures * features, gsize * n_floats);
+/* One head's row of cls_attention: grid_height * grid_width floats. */
+GST_DINOCLIP_API const gfloat * gst_dino_features_get_head_attention (GstDinoFeatures * features, guint head);
+
+/* ---- the meta ---- */
+
+typedef struct {
+  GstMeta meta;
+  GstDinoFeatures *features; /* the result (the meta holds a reference) */
+  gboolean carried;          /* TRUE: computed on an earlier frame and reused */
+  GstClockTime source_pts;   /* PTS of the frame the features were computed on */
+} GstDinoFeaturesMeta;
+
+#define GST_DINO_FEATURES_META_API_TYPE (gst_dino_features_meta_api_get_type ())
+#define GST_DINO_FEATURES_META_INFO (gst_dino_features_meta_get_info ())
+
+GST_DINOCLIP_API GType gst_dino_features_meta_api_get_type (void);
+GST_DINOCLIP_API const GstMetaInfo * gst_dino_features_meta_get_info (void);
+
+/* Adds a meta that takes a new reference to `features`. */
+GST_DINOCLIP_API GstDinoFeaturesMeta * gst_buffer_add_dino_features_meta (GstBuffer * buffer,
+    GstDinoFeatures * features, gboolean carried, GstClockTime source_pts);
+
+#define gst_buffer_get_dino_features_meta(b) \
+  ((GstDinoFeaturesMeta *) gst_buffer_get_meta ((b), GST_DINO_FEATURES_META_API_TYPE))
+
+G_END_DECLS

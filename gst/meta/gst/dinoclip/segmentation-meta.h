@@ -1,0 +1,55 @@
+/* GstDinoSegmentation (a per-pixel class map) and GstDinoSegmentationMeta.
+ *
+ * The class map is guint8 [height, width], C order, one class id per cell
+ * (0 = background by convention, ids < n_classes). Its grid covers the whole
+ * frame, whatever its own resolution: cell (y, x) maps to the frame rectangle
+ * [x, x+1) * frame_width / width, [y, y+1) * frame_height / height.
+ * Refcounted and immutable, like GstDinoFeatures. */
+#pragma once
+
+#include <gst/dinoclip/meta-prelude.h>
+
+G_BEGIN_DECLS
+
+typedef struct _GstDinoSegmentation GstDinoSegmentation;
+
+#define GST_TYPE_DINO_SEGMENTATION (gst_dino_segmentation_get_type ())
+GST_DINOCLIP_API GType gst_dino_segmentation_get_type (void);
+
+/* Copies class_map (width * height bytes) and palette (n_classes RGB
+ * triplets; NULL lets the consumer choose, attnoverlay uses the DAVIS
+ * palette). Returns NULL (with a g_critical) if a class id >= n_classes,
+ * n_classes > 256 or a size is 0. */
+GST_DINOCLIP_API GstDinoSegmentation * gst_dino_segmentation_new (guint width, guint height, guint n_classes,
+    const guint8 * class_map, const guint8 * palette);
+
+GST_DINOCLIP_API GstDinoSegmentation * gst_dino_segmentation_ref (GstDinoSegmentation * segmentation);
+GST_DINOCLIP_API void gst_dino_segmentation_unref (GstDinoSegmentation * segmentation);
+
+GST_DINOCLIP_API guint gst_dino_segmentation_get_width (const GstDinoSegmentation * segmentation);
+GST_DINOCLIP_API guint gst_dino_segmentation_get_height (const GstDinoSegmentation * segmentation);
+GST_DINOCLIP_API guint gst_dino_segmentation_get_n_classes (const GstDinoSegmentation * segmentation);
+/* width * height class ids, row-major. */
+GST_DINOCLIP_API const guint8 * gst_dino_segmentation_get_class_map (const GstDinoSegmentation * segmentation);
+/* n_classes * 3 bytes (RGB), or NULL when the producer gave none. */
+GST_DINOCLIP_API const guint8 * gst_dino_segmentation_get_palette (const GstDinoSegmentation * segmentation);
+
+typedef struct {
+  GstMeta meta;
+  GstDinoSegmentation *segmentation; /* the meta holds a reference */
+  gboolean carried;                  /* TRUE: computed on an earlier frame and reused */
+} GstDinoSegmentationMeta;
+
+#define GST_DINO_SEGMENTATION_META_API_TYPE (gst_dino_segmentation_meta_api_get_type ())
+#define GST_DINO_SEGMENTATION_META_INFO (gst_dino_segmentation_meta_get_info ())
+
+GST_DINOCLIP_API GType gst_dino_segmentation_meta_api_get_type (void);
+GST_DINOCLIP_API const GstMetaInfo * gst_dino_segmentation_meta_get_info (void);
+
+GST_DINOCLIP_API GstDinoSegmentationMeta * gst_buffer_add_dino_segmentation_meta (GstBuffer * buffer,
+    GstDinoSegmentation * segmentation, gboolean carried);
+
+#define gst_buffer_get_dino_segmentation_meta(b) \
+  ((GstDinoSegmentationMeta *) gst_buffer_get_meta ((b), GST_DINO_SEGMENTATION_META_API_TYPE))
+
+G_END_DECLS

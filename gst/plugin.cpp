@@ -1,0 +1,16 @@
+// The `dinoclip` plugin: DINO and CLIP for video.
+#include <gst/gst.h>
+
+#include "gstattnoverlay.h"
+#include "gstdinofeatures.h"
+
+static gboolean plugin_init(GstPlugin* plugin) {
+  gboolean ok = FALSE;
+  ok |= GST_ELEMENT_REGISTER(dinofeatures, plugin);
+  ok |= GST_ELEMENT_REGISTER(attnoverlay, plugin);
+  return ok;
+}
+
+GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, dinoclip,
+                  "DINO self-supervised vision transformers and CLIP on video: features, attention, overlays",
+                  plugin_init, VERSION, "LGPL", "dinoclip", "Unknown package origin")

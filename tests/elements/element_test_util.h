@@ -1,0 +1,68 @@
+// Shared helpers for the element tests: GStreamer set-up, frames in any
+// format from an RGB picture, meta payloads as tensors, and the lib calls
+// the elements are compared against.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <gst/check/gstharness.h>
+#include <gst/dinoclip/dinoclip-meta.h>
+#include <gst/video/video.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/image.h"
+#include "test_support.h"
+
+namespace dinoclip::testing {
+
+struct HarnessDeleter {
+  void operator()(GstHarness* h) const { gst_harness_teardown(h); }
+};
+using Harness = std::unique_ptr<GstHarness, HarnessDeleter>;
+
+struct GstObjectDeleter {
+  void operator()(gpointer object) const { gst_object_unref(object); }
+};
+template <typename T>
+using GstPtr = std::unique_ptr<T, GstObjectDeleter>;
+
+struct BufferDeleter {
+  void operator()(GstBuffer* b) const { gst_buffer_unref(b); }
+};
+using Buffer = std::unique_ptr<GstBuffer, BufferDeleter>;
+
+// "video/x-raw,format=F,width=W,height=H,framerate=30/1" (SD colorimetry
+// defaults apply: BT.601, limited range for YUV).
+std::string caps_string(GstVideoFormat format, int width, int height);
+
+// A buffer of `format` holding `rgb` (converted with libgstvideo's
+// GstVideoConverter, as videoconvert would).
+GstBuffer* make_frame(const Image& rgb, GstVideoFormat format, GstClockTime pts, GstClockTime duration);
+
+// Frame `index` of a small textured synthetic scene.
+Image scene_frame(int width, int height, int index);
+
+// The payload's host arrays as tensors: tokens [1 + h*w, D], attention [heads, h*w].
+at::Tensor meta_tokens(GstDinoFeatures* features);
+at::Tensor meta_attention(GstDinoFeatures* features);
+
+// What dinofeatures should compute for a frame, straight from lib/:
+// frame -> RGB (YUV via lib/vision/color_convert) -> dino_input -> forward.
+// model_path: a dino_tiny checkpoint (loaded with its 4 heads).
+struct DirectResult {
+  at::Tensor tokens;     // [1 + h*w, D]
+  at::Tensor attention;  // [heads, h*w]
+};
+DirectResult direct_dino(const std::string& model_path, GstBuffer* frame, const std::string& caps, int input_w,
+                         int input_h);
+
+// The bytes of every plane of a buffer, for "unchanged" checks.
+std::vector<guint8> buffer_bytes(GstBuffer* buffer);
+
+// Pops the first ERROR message on `bus` (nullptr if none within 1 s).
+GstMessage* pop_error(GstBus* bus);
+
+}  // namespace dinoclip::testing

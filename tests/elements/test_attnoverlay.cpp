@@ -1,0 +1,342 @@
+// attnoverlay through GstHarness: each mode draws exactly what lib/vision
+// draws for the meta the frame carries. With random weights attention is not
+// semantic, so the checks follow the meta's values, not the picture content.
+#include <gst/dinoclip/dinoclip-meta.h>
+
+#include <functional>
+#include <string>
+
+#include "element_test_util.h"
+#include "vision/overlay.h"
+#include "vision/pca.h"
+#include "vision/text_render.h"
+
+namespace dinoclip::testing {
+namespace {
+
+constexpr const char* kModel = "dino_tiny/dino_tiny.safetensors";
+constexpr GstClockTime kFrame = GST_SECOND / 30;
+
+// grid 8x12 (input 96x64) on 84x56 frames: 7 pixels per patch, odd, so
+// pixel 7k+3 is exactly patch k's centre under bilinear (align_corners=false).
+constexpr int kWidth = 84, kHeight = 56, kScale = 7, kGridW = 12, kGridH = 8;
+
+Harness overlay_harness(const std::string& model, const std::string& overlay_properties,
+                        GstVideoFormat format = GST_VIDEO_FORMAT_RGB) {
+  const std::string launch = "dinofeatures model=\"" + model + "\" heads=4 input-size=96x64 ! attnoverlay " +
+                             overlay_properties;
+  Harness h(gst_harness_new_parse(launch.c_str()));
+  gst_harness_set_src_caps_str(h.get(), caps_string(format, kWidth, kHeight).c_str());
+  return h;
+}
+
+Harness bare_overlay_harness(const std::string& properties) {
+  Harness h(gst_harness_new_parse(("attnoverlay " + properties).c_str()));
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, kWidth, kHeight).c_str());
+  return h;
+}
+
+// The pixels `input` would have after `draw` runs on them (lib/ directly).
+std::vector<guint8> drawn_by_lib(GstBuffer* input, GstVideoFormat format,
+                                 const std::function<void(MutableImageView)>& draw) {
+  std::vector<guint8> bytes = buffer_bytes(input);
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, format, kWidth, kHeight);
+  const PixelFormat layout = format == GST_VIDEO_FORMAT_BGRx ? PixelFormat::kBGRx : PixelFormat::kRGB;
+  draw(MutableImageView{bytes.data(), kWidth, kHeight, GST_VIDEO_INFO_PLANE_STRIDE(&info, 0), layout});
+  return bytes;
+}
+
+struct Pushed {
+  Buffer input;   // a copy of what went in
+  Buffer output;  // what came out
+};
+
+Pushed push_frame(GstHarness* h, int index, GstVideoFormat format = GST_VIDEO_FORMAT_RGB) {
+  GstBuffer* frame = make_frame(scene_frame(kWidth, kHeight, index), format, index * kFrame, kFrame);
+  Buffer input(gst_buffer_copy_deep(frame));
+  EXPECT_EQ(gst_harness_push(h, frame), GST_FLOW_OK);
+  return {std::move(input), Buffer(gst_harness_pull(h))};
+}
+
+at::Tensor maps_of(GstBuffer* buffer) {
+  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
+  return meta_attention(meta->features).view({-1, kGridH, kGridW});
+}
+
+int differing_bytes(const std::vector<guint8>& a, const std::vector<guint8>& b) {
+  int n = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) n += a[i] != b[i];
+  return n;
+}
+
+/* ---- caps ---- */
+
+TEST(AttnOverlay, AcceptsPackedRgbRejectsYuv) {
+  Harness h(gst_harness_new_parse("attnoverlay"));
+  GstPad* sink = GST_PAD_PEER(h->srcpad);
+  for (GstVideoFormat format : {GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBA,
+                                GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx}) {
+    GstCaps* caps = gst_caps_from_string(caps_string(format, 64, 48).c_str());
+    EXPECT_TRUE(gst_pad_query_accept_caps(sink, caps)) << gst_video_format_to_string(format);
+    gst_caps_unref(caps);
+  }
+  for (GstVideoFormat format : {GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_GRAY8}) {
+    GstCaps* caps = gst_caps_from_string(caps_string(format, 64, 48).c_str());
+    EXPECT_FALSE(gst_pad_query_accept_caps(sink, caps)) << gst_video_format_to_string(format);
+    gst_caps_unref(caps);
+  }
+}
+
+/* ---- attention ---- */
+
+// Grey colour map, opaque: each patch centre's grey level must rank the
+// patches exactly as the meta's attention does (max -> 255, min -> 0).
+TEST(AttnOverlay, IntensityFollowsTheMetaAttention) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = overlay_harness(model, "mode=attention head=1 colormap=gray alpha=1");
+  Pushed p = push_frame(h.get(), 0);
+  const at::Tensor heat = maps_of(p.output.get())[1];
+  const std::vector<guint8> out = buffer_bytes(p.output.get());
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, kWidth, kHeight);
+  auto grey_at_patch = [&](int gy, int gx) {
+    const int x = gx * kScale + kScale / 2, y = gy * kScale + kScale / 2;
+    return int(out[y * GST_VIDEO_INFO_PLANE_STRIDE(&info, 0) + 3 * x]);
+  };
+  const float lo = heat.min().item<float>(), hi = heat.max().item<float>();
+  ASSERT_GT(hi, lo);
+  int inversions = 0, top = -1, bottom = 256;
+  for (int a = 0; a < kGridH * kGridW; ++a) {
+    const float va = heat[a / kGridW][a % kGridW].item<float>();
+    const int ga = grey_at_patch(a / kGridW, a % kGridW);
+    if (va == hi) top = ga;
+    if (va == lo) bottom = ga;
+    for (int b = 0; b < kGridH * kGridW; ++b) {
+      const float vb = heat[b / kGridW][b % kGridW].item<float>();
+      if (va > vb && ga < grey_at_patch(b / kGridW, b % kGridW)) ++inversions;
+    }
+  }
+  EXPECT_EQ(inversions, 0) << "grey levels out of the attention's order";
+  EXPECT_EQ(top, 255);
+  EXPECT_EQ(bottom, 0);
+}
+
+TEST(AttnOverlay, AttentionMeanEqualsLibDrawing) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = overlay_harness(model, "mode=attention alpha=0.7", GST_VIDEO_FORMAT_BGRx);
+  Pushed p = push_frame(h.get(), 1, GST_VIDEO_FORMAT_BGRx);
+  const at::Tensor mean = maps_of(p.output.get()).mean(0);
+  const auto expected = drawn_by_lib(p.input.get(), GST_VIDEO_FORMAT_BGRx, [&](MutableImageView v) {
+    draw_head_strip(v, mean.unsqueeze(0), Colormap::kInferno, 0.7f);
+  });
+  EXPECT_EQ(buffer_bytes(p.output.get()), expected);
+  EXPECT_GT(differing_bytes(buffer_bytes(p.output.get()), buffer_bytes(p.input.get())), kWidth * kHeight);
+}
+
+TEST(AttnOverlay, OneHeadEqualsLibDrawing) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = overlay_harness(model, "mode=attention head=2 colormap=viridis alpha=0.5");
+  Pushed p = push_frame(h.get(), 2);
+  const at::Tensor head = maps_of(p.output.get())[2];
+  const auto expected = drawn_by_lib(p.input.get(), GST_VIDEO_FORMAT_RGB, [&](MutableImageView v) {
+    draw_head_strip(v, head.unsqueeze(0), Colormap::kViridis, 0.5f);
+  });
+  EXPECT_EQ(buffer_bytes(p.output.get()), expected);
+}
+
+TEST(AttnOverlay, RejectsHeadTheModelLacks) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = overlay_harness(model, "mode=attention head=9");
+  GstPtr<GstBus> bus(gst_bus_new());
+  gst_element_set_bus(h->element, bus.get());
+  GstBuffer* frame = make_frame(scene_frame(kWidth, kHeight, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame);
+  EXPECT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_ERROR);
+  GstMessage* message = pop_error(bus.get());
+  ASSERT_NE(message, nullptr);
+  GError* error = nullptr;
+  gst_message_parse_error(message, &error, nullptr);
+  EXPECT_NE(std::string(error->message).find("heads 0..3"), std::string::npos) << error->message;
+  g_error_free(error);
+  gst_message_unref(message);
+  gst_element_set_bus(h->element, nullptr);
+}
+
+TEST(AttnOverlay, HeadsStripEqualsLibDrawing) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = overlay_harness(model, "mode=heads alpha=0.8");
+  Pushed p = push_frame(h.get(), 3);
+  const at::Tensor maps = maps_of(p.output.get());
+  const auto expected = drawn_by_lib(p.input.get(), GST_VIDEO_FORMAT_RGB, [&](MutableImageView v) {
+    draw_head_strip(v, maps, Colormap::kInferno, 0.8f);
+  });
+  EXPECT_EQ(buffer_bytes(p.output.get()), expected);
+}
+
+TEST(AttnOverlay, AlphaZeroLeavesFramesUntouched) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = overlay_harness(model, "mode=attention alpha=0");
+  Pushed p = push_frame(h.get(), 0);
+  EXPECT_EQ(buffer_bytes(p.output.get()), buffer_bytes(p.input.get()));
+}
+
+/* ---- pca ---- */
+
+at::Tensor patches_of(GstBuffer* buffer) {
+  return meta_tokens(gst_buffer_get_dino_features_meta(buffer)->features).narrow(0, 1, kGridH * kGridW);
+}
+
+std::vector<guint8> pca_by_lib(GstBuffer* input, const at::Tensor& patches, const PcaBasis& basis) {
+  const Image grid = pca_rgb_image(patches, kGridH, kGridW, basis);
+  return drawn_by_lib(input, GST_VIDEO_FORMAT_RGB,
+                      [&](MutableImageView v) { blend_rgb_grid(v, grid, 1.0f, /*smooth=*/false); });
+}
+
+TEST(AttnOverlay, PcaRefitFirstKeepsTheFirstBasis) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = overlay_harness(model, "mode=pca alpha=1 pca-refit=first");
+  Pushed first = push_frame(h.get(), 0);
+  Pushed second = push_frame(h.get(), 5);
+  const PcaBasis basis = fit_pca(patches_of(first.output.get()), 3);
+  EXPECT_EQ(buffer_bytes(first.output.get()), pca_by_lib(first.input.get(), patches_of(first.output.get()), basis));
+  EXPECT_EQ(buffer_bytes(second.output.get()),
+            pca_by_lib(second.input.get(), patches_of(second.output.get()), basis));
+  const at::Tensor own = patches_of(second.output.get());  // a refit would look different
+  EXPECT_NE(buffer_bytes(second.output.get()), pca_by_lib(second.input.get(), own, fit_pca(own, 3)));
+}
+
+TEST(AttnOverlay, PcaRefitPerFrameFitsEachResult) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = overlay_harness(model, "mode=pca alpha=1 pca-refit=per-frame");
+  push_frame(h.get(), 0);
+  Pushed second = push_frame(h.get(), 5);
+  const at::Tensor patches = patches_of(second.output.get());
+  EXPECT_EQ(buffer_bytes(second.output.get()), pca_by_lib(second.input.get(), patches, fit_pca(patches, 3)));
+}
+
+TEST(AttnOverlay, PcaRefitEveryNCountsResults) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = overlay_harness(model, "mode=pca alpha=1 pca-refit=every-n pca-refit-interval=2");
+  Pushed f0 = push_frame(h.get(), 0);  // fit
+  Pushed f1 = push_frame(h.get(), 3);  // reuse f0's basis
+  Pushed f2 = push_frame(h.get(), 6);  // 2 results since the fit: fit again
+  const PcaBasis b0 = fit_pca(patches_of(f0.output.get()), 3);
+  const at::Tensor p1 = patches_of(f1.output.get());
+  EXPECT_EQ(buffer_bytes(f1.output.get()), pca_by_lib(f1.input.get(), p1, b0));
+  EXPECT_NE(buffer_bytes(f1.output.get()), pca_by_lib(f1.input.get(), p1, fit_pca(p1, 3)));
+  const at::Tensor p2 = patches_of(f2.output.get());
+  EXPECT_EQ(buffer_bytes(f2.output.get()), pca_by_lib(f2.input.get(), p2, fit_pca(p2, 3)));
+}
+
+/* ---- mask and label (metas attached by hand: no producer element needed) ---- */
+
+GstBuffer* frame_with_segmentation(const guint8* palette) {
+  GstBuffer* frame = make_frame(scene_frame(kWidth, kHeight, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame);
+  guint8 map[4 * 6];
+  for (int i = 0; i < 24; ++i) map[i] = guint8((i / 6 + i % 6) % 3);  // diagonal bands of classes 0, 1, 2
+  GstDinoSegmentation* seg = gst_dino_segmentation_new(6, 4, 3, map, palette);
+  gst_buffer_add_dino_segmentation_meta(frame, seg, FALSE);
+  gst_dino_segmentation_unref(seg);
+  return frame;
+}
+
+at::Tensor class_map_of(GstBuffer* buffer) {
+  GstDinoSegmentation* seg = gst_buffer_get_dino_segmentation_meta(buffer)->segmentation;
+  return at::from_blob(const_cast<guint8*>(gst_dino_segmentation_get_class_map(seg)), {4, 6}, at::kByte).clone();
+}
+
+TEST(AttnOverlay, MaskUsesDavisPaletteAndContours) {
+  for (bool contours : {true, false}) {
+    Harness h = bare_overlay_harness(std::string("mode=mask alpha=0.4 contours=") + (contours ? "true" : "false"));
+    GstBuffer* frame = frame_with_segmentation(nullptr);
+    Buffer input(gst_buffer_copy_deep(frame));
+    ASSERT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_OK);
+    Buffer out(gst_harness_pull(h.get()));
+    const auto expected = drawn_by_lib(input.get(), GST_VIDEO_FORMAT_RGB, [&](MutableImageView v) {
+      blend_mask(v, class_map_of(input.get()), davis_palette(), 0.4f, contours);
+    });
+    EXPECT_EQ(buffer_bytes(out.get()), expected) << "contours=" << contours;
+  }
+}
+
+TEST(AttnOverlay, MaskUsesTheMetaPalette) {
+  const guint8 palette[9] = {0, 0, 0, 255, 255, 0, 0, 255, 255};
+  Harness h = bare_overlay_harness("mode=mask alpha=1 contours=false");
+  GstBuffer* frame = frame_with_segmentation(palette);
+  Buffer input(gst_buffer_copy_deep(frame));
+  ASSERT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_OK);
+  Buffer out(gst_harness_pull(h.get()));
+  const Palette expected_palette{{0, 0, 0}, {255, 255, 0}, {0, 255, 255}};
+  const auto expected = drawn_by_lib(input.get(), GST_VIDEO_FORMAT_RGB, [&](MutableImageView v) {
+    blend_mask(v, class_map_of(input.get()), expected_palette, 1.0f, false);
+  });
+  EXPECT_EQ(buffer_bytes(out.get()), expected);
+}
+
+TEST(AttnOverlay, AutoDrawsTheMaskWhenPresent) {
+  Harness h = bare_overlay_harness("alpha=0.4");  // mode=auto is the default
+  GstBuffer* frame = frame_with_segmentation(nullptr);
+  Buffer input(gst_buffer_copy_deep(frame));
+  ASSERT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_OK);
+  Buffer out(gst_harness_pull(h.get()));
+  const auto expected = drawn_by_lib(input.get(), GST_VIDEO_FORMAT_RGB, [&](MutableImageView v) {
+    blend_mask(v, class_map_of(input.get()), davis_palette(), 0.4f, true);
+  });
+  EXPECT_EQ(buffer_bytes(out.get()), expected);
+}
+
+TEST(AttnOverlay, AutoDrawsAttentionFromDinoFeatures) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = overlay_harness(model, "");
+  Pushed p = push_frame(h.get(), 4);
+  const at::Tensor mean = maps_of(p.output.get()).mean(0);
+  const auto expected = drawn_by_lib(p.input.get(), GST_VIDEO_FORMAT_RGB, [&](MutableImageView v) {
+    draw_head_strip(v, mean.unsqueeze(0), Colormap::kInferno, 0.5f);
+  });
+  EXPECT_EQ(buffer_bytes(p.output.get()), expected);
+}
+
+TEST(AttnOverlay, LabelDrawsTopLabelInTheCorner) {
+  if (!g_file_test(kDefaultFontPath, G_FILE_TEST_EXISTS)) {
+    GTEST_SKIP() << "font missing: " << kDefaultFontPath << " (install fonts-dejavu-core)";
+  }
+  Harness h = bare_overlay_harness("mode=label");
+  GstBuffer* frame = make_frame(scene_frame(kWidth, kHeight, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame);
+  const gchar* labels[] = {"cat", "dog"};
+  const gfloat scores[] = {0.25f, 0.75f};
+  GstDinoClassification* c = gst_dino_classification_new(labels, scores, 2, 1);
+  gst_buffer_add_dino_classification_meta(frame, c, FALSE);
+  gst_dino_classification_unref(c);
+  Buffer input(gst_buffer_copy_deep(frame));
+  ASSERT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_OK);
+  Buffer out(gst_harness_pull(h.get()));
+  const auto expected = drawn_by_lib(input.get(), GST_VIDEO_FORMAT_RGB, [&](MutableImageView v) {
+    const int px = std::max(12, kHeight / 18);
+    TextRenderer().draw(v, "dog 0.75", px / 2, px / 2, px, {255, 255, 255}, {0, 0, 0}, 0.6f);
+  });
+  EXPECT_EQ(buffer_bytes(out.get()), expected);
+  EXPECT_GT(differing_bytes(expected, buffer_bytes(input.get())), 50);
+}
+
+TEST(AttnOverlay, MissingMetaPassesFramesUnchangedWithOneWarning) {
+  Harness h = bare_overlay_harness("mode=attention");
+  GstPtr<GstBus> bus(gst_bus_new());
+  gst_element_set_bus(h->element, bus.get());
+  for (int i = 0; i < 3; ++i) {
+    GstBuffer* frame = make_frame(scene_frame(kWidth, kHeight, i), GST_VIDEO_FORMAT_RGB, i * kFrame, kFrame);
+    const std::vector<guint8> before = buffer_bytes(frame);
+    ASSERT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_OK);
+    Buffer out(gst_harness_pull(h.get()));
+    EXPECT_EQ(buffer_bytes(out.get()), before);
+  }
+  int warnings = 0;
+  while (GstMessage* m = gst_bus_pop_filtered(bus.get(), GST_MESSAGE_WARNING)) {
+    ++warnings;
+    gst_message_unref(m);
+  }
+  EXPECT_EQ(warnings, 1);
+  gst_element_set_bus(h->element, nullptr);
+}
+
+}  // namespace
+}  // namespace dinoclip::testing
