@@ -71,30 +71,42 @@ namespace dinoclip::gst {
 
 DeviceChoice to_device_choice(GstDinoDevice device) {
   switch (device) {
-    case GST_DINO_DEVICE_CPU: return DeviceChoice::kCpu;
-    case GST_DINO_DEVICE_CUDA: return DeviceChoice::kCuda;
-    case GST_DINO_DEVICE_AUTO: break;
+    case GST_DINO_DEVICE_CPU:
+      return DeviceChoice::kCpu;
+    case GST_DINO_DEVICE_CUDA:
+      return DeviceChoice::kCuda;
+    case GST_DINO_DEVICE_AUTO:
+      break;
   }
   return DeviceChoice::kAuto;
 }
 
 Precision to_precision(GstDinoPrecision precision) {
   switch (precision) {
-    case GST_DINO_PRECISION_FP16: return Precision::kFp16;
-    case GST_DINO_PRECISION_BF16: return Precision::kBf16;
-    case GST_DINO_PRECISION_FP32: break;
+    case GST_DINO_PRECISION_FP16:
+      return Precision::kFp16;
+    case GST_DINO_PRECISION_BF16:
+      return Precision::kBf16;
+    case GST_DINO_PRECISION_FP32:
+      break;
   }
   return Precision::kFp32;
 }
 
 Colormap to_colormap(GstDinoColormap colormap) {
   switch (colormap) {
-    case GST_DINO_COLORMAP_VIRIDIS: return Colormap::kViridis;
-    case GST_DINO_COLORMAP_MAGMA: return Colormap::kMagma;
-    case GST_DINO_COLORMAP_PLASMA: return Colormap::kPlasma;
-    case GST_DINO_COLORMAP_TURBO: return Colormap::kTurbo;
-    case GST_DINO_COLORMAP_GRAY: return Colormap::kGray;
-    case GST_DINO_COLORMAP_INFERNO: break;
+    case GST_DINO_COLORMAP_VIRIDIS:
+      return Colormap::kViridis;
+    case GST_DINO_COLORMAP_MAGMA:
+      return Colormap::kMagma;
+    case GST_DINO_COLORMAP_PLASMA:
+      return Colormap::kPlasma;
+    case GST_DINO_COLORMAP_TURBO:
+      return Colormap::kTurbo;
+    case GST_DINO_COLORMAP_GRAY:
+      return Colormap::kGray;
+    case GST_DINO_COLORMAP_INFERNO:
+      break;
   }
   return Colormap::kInferno;
 }

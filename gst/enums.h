@@ -46,16 +46,16 @@ typedef enum {
   GST_ATTN_OVERLAY_PCA_REFIT_EVERY_N,
 } GstAttnOverlayPcaRefit;
 
-#define GST_TYPE_DINO_DEVICE (gst_dino_device_get_type ())
-GType gst_dino_device_get_type (void);
-#define GST_TYPE_DINO_PRECISION (gst_dino_precision_get_type ())
-GType gst_dino_precision_get_type (void);
-#define GST_TYPE_DINO_COLORMAP (gst_dino_colormap_get_type ())
-GType gst_dino_colormap_get_type (void);
-#define GST_TYPE_ATTN_OVERLAY_MODE (gst_attn_overlay_mode_get_type ())
-GType gst_attn_overlay_mode_get_type (void);
-#define GST_TYPE_ATTN_OVERLAY_PCA_REFIT (gst_attn_overlay_pca_refit_get_type ())
-GType gst_attn_overlay_pca_refit_get_type (void);
+#define GST_TYPE_DINO_DEVICE (gst_dino_device_get_type())
+GType gst_dino_device_get_type(void);
+#define GST_TYPE_DINO_PRECISION (gst_dino_precision_get_type())
+GType gst_dino_precision_get_type(void);
+#define GST_TYPE_DINO_COLORMAP (gst_dino_colormap_get_type())
+GType gst_dino_colormap_get_type(void);
+#define GST_TYPE_ATTN_OVERLAY_MODE (gst_attn_overlay_mode_get_type())
+GType gst_attn_overlay_mode_get_type(void);
+#define GST_TYPE_ATTN_OVERLAY_PCA_REFIT (gst_attn_overlay_pca_refit_get_type())
+GType gst_attn_overlay_pca_refit_get_type(void);
 
 G_END_DECLS
 

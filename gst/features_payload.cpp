@@ -15,9 +15,7 @@ struct HeldTensors {
 void free_held(gpointer data) { delete static_cast<HeldTensors*>(data); }
 
 // Host, contiguous float32: what the meta's readers get as plain pointers.
-at::Tensor to_host_floats(const at::Tensor& tensor) {
-  return tensor.to(at::kCPU, at::kFloat).contiguous();
-}
+at::Tensor to_host_floats(const at::Tensor& tensor) { return tensor.to(at::kCPU, at::kFloat).contiguous(); }
 
 // GstDinoFeaturesToHostFunc for GPU results: runs on the first read, in
 // whichever thread reads; no exception may leave it (it is called from C).
@@ -40,8 +38,8 @@ gboolean held_to_host(gpointer data, const gfloat** tokens, const gfloat** atten
 }  // namespace
 
 GstDinoFeatures* make_features_payload(DinoOutput output, int patch_size) {
-  auto* held = new HeldTensors{output.tokens[0], output.cls_attention.defined() ? output.cls_attention[0]
-                                                                                 : at::Tensor()};
+  auto* held =
+      new HeldTensors{output.tokens[0], output.cls_attention.defined() ? output.cls_attention[0] : at::Tensor()};
   GstDinoFeaturesShape shape{};
   shape.grid_height = output.grid_h;
   shape.grid_width = output.grid_w;

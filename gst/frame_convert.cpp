@@ -9,13 +9,26 @@ namespace dinoclip::gst {
 
 bool packed_pixel_format(GstVideoFormat format, PixelFormat* out) {
   switch (format) {
-    case GST_VIDEO_FORMAT_RGB: *out = PixelFormat::kRGB; return true;
-    case GST_VIDEO_FORMAT_BGR: *out = PixelFormat::kBGR; return true;
-    case GST_VIDEO_FORMAT_RGBA: *out = PixelFormat::kRGBA; return true;
-    case GST_VIDEO_FORMAT_BGRA: *out = PixelFormat::kBGRA; return true;
-    case GST_VIDEO_FORMAT_RGBx: *out = PixelFormat::kRGBx; return true;
-    case GST_VIDEO_FORMAT_BGRx: *out = PixelFormat::kBGRx; return true;
-    default: return false;
+    case GST_VIDEO_FORMAT_RGB:
+      *out = PixelFormat::kRGB;
+      return true;
+    case GST_VIDEO_FORMAT_BGR:
+      *out = PixelFormat::kBGR;
+      return true;
+    case GST_VIDEO_FORMAT_RGBA:
+      *out = PixelFormat::kRGBA;
+      return true;
+    case GST_VIDEO_FORMAT_BGRA:
+      *out = PixelFormat::kBGRA;
+      return true;
+    case GST_VIDEO_FORMAT_RGBx:
+      *out = PixelFormat::kRGBx;
+      return true;
+    case GST_VIDEO_FORMAT_BGRx:
+      *out = PixelFormat::kBGRx;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -52,16 +65,17 @@ FrameImage frame_image(const GstVideoFrame& frame) {
   }
   switch (GST_VIDEO_FRAME_FORMAT(&frame)) {
     case GST_VIDEO_FORMAT_I420:
-      result.converted = i420_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1),
-                                     plane(frame, 2), plane_stride(frame, 2), width, height, yuv_matrix(frame.info),
-                                     full_range(frame.info));
+      result.converted =
+          i420_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1), plane(frame, 2),
+                      plane_stride(frame, 2), width, height, yuv_matrix(frame.info), full_range(frame.info));
       break;
     case GST_VIDEO_FORMAT_NV12:
       result.converted = nv12_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1),
                                      width, height, yuv_matrix(frame.info), full_range(frame.info));
       break;
     default:
-      throw Error("video format " + format_name(frame) + " is not supported here: use RGB, BGR, RGBA, BGRA, RGBx, "
+      throw Error("video format " + format_name(frame) +
+                  " is not supported here: use RGB, BGR, RGBA, BGRA, RGBx, "
                   "BGRx, I420 or NV12 (insert videoconvert)");
   }
   result.view = result.converted.view();

@@ -90,22 +90,38 @@ namespace {
 
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(ATTN_OVERLAY_FORMATS)));
-GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(ATTN_OVERLAY_FORMATS)));
+GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+                                                            GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(ATTN_OVERLAY_FORMATS)));
 
 void gst_attn_overlay_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_ATTN_OVERLAY(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   Settings& s = self->priv->settings;
   switch (prop_id) {
-    case PROP_MODE: s.mode = GstAttnOverlayMode(g_value_get_enum(value)); break;
-    case PROP_HEAD: s.head = g_value_get_int(value); break;
-    case PROP_COLORMAP: s.colormap = GstDinoColormap(g_value_get_enum(value)); break;
-    case PROP_ALPHA: s.alpha = g_value_get_double(value); break;
-    case PROP_PCA_REFIT: s.pca_refit = GstAttnOverlayPcaRefit(g_value_get_enum(value)); break;
-    case PROP_PCA_REFIT_INTERVAL: s.pca_refit_interval = g_value_get_uint(value); break;
-    case PROP_CONTOURS: s.contours = g_value_get_boolean(value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    case PROP_MODE:
+      s.mode = GstAttnOverlayMode(g_value_get_enum(value));
+      break;
+    case PROP_HEAD:
+      s.head = g_value_get_int(value);
+      break;
+    case PROP_COLORMAP:
+      s.colormap = GstDinoColormap(g_value_get_enum(value));
+      break;
+    case PROP_ALPHA:
+      s.alpha = g_value_get_double(value);
+      break;
+    case PROP_PCA_REFIT:
+      s.pca_refit = GstAttnOverlayPcaRefit(g_value_get_enum(value));
+      break;
+    case PROP_PCA_REFIT_INTERVAL:
+      s.pca_refit_interval = g_value_get_uint(value);
+      break;
+    case PROP_CONTOURS:
+      s.contours = g_value_get_boolean(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
   }
 }
 
@@ -114,14 +130,30 @@ void gst_attn_overlay_get_property(GObject* object, guint prop_id, GValue* value
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings& s = self->priv->settings;
   switch (prop_id) {
-    case PROP_MODE: g_value_set_enum(value, s.mode); break;
-    case PROP_HEAD: g_value_set_int(value, s.head); break;
-    case PROP_COLORMAP: g_value_set_enum(value, s.colormap); break;
-    case PROP_ALPHA: g_value_set_double(value, s.alpha); break;
-    case PROP_PCA_REFIT: g_value_set_enum(value, s.pca_refit); break;
-    case PROP_PCA_REFIT_INTERVAL: g_value_set_uint(value, s.pca_refit_interval); break;
-    case PROP_CONTOURS: g_value_set_boolean(value, s.contours); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    case PROP_MODE:
+      g_value_set_enum(value, s.mode);
+      break;
+    case PROP_HEAD:
+      g_value_set_int(value, s.head);
+      break;
+    case PROP_COLORMAP:
+      g_value_set_enum(value, s.colormap);
+      break;
+    case PROP_ALPHA:
+      g_value_set_double(value, s.alpha);
+      break;
+    case PROP_PCA_REFIT:
+      g_value_set_enum(value, s.pca_refit);
+      break;
+    case PROP_PCA_REFIT_INTERVAL:
+      g_value_set_uint(value, s.pca_refit_interval);
+      break;
+    case PROP_CONTOURS:
+      g_value_set_boolean(value, s.contours);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
   }
 }
 
@@ -180,9 +212,12 @@ bool draw_heads(MutableImageView frame, GstBuffer* buffer, const Settings& s) {
 bool basis_is_due(const State& state, const Settings& s, const at::Tensor& tokens) {
   if (!state.basis || state.basis->mean.size(0) != tokens.size(1)) return true;  // none yet, or another model
   switch (s.pca_refit) {
-    case GST_ATTN_OVERLAY_PCA_REFIT_PER_FRAME: return true;
-    case GST_ATTN_OVERLAY_PCA_REFIT_EVERY_N: return state.results_since_fit >= s.pca_refit_interval;
-    case GST_ATTN_OVERLAY_PCA_REFIT_FIRST: break;
+    case GST_ATTN_OVERLAY_PCA_REFIT_PER_FRAME:
+      return true;
+    case GST_ATTN_OVERLAY_PCA_REFIT_EVERY_N:
+      return state.results_since_fit >= s.pca_refit_interval;
+    case GST_ATTN_OVERLAY_PCA_REFIT_FIRST:
+      break;
   }
   return false;
 }
@@ -235,8 +270,8 @@ bool draw_label(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer)
 // auto: the mask if there is one, else the attention, else the PCA colours;
 // then the label on top (without a font, auto warns once and goes on).
 bool draw_auto(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
-  bool drawn = draw_mask(frame, buffer, s) || draw_attention(self, frame, buffer, s) ||
-               draw_pca(self, frame, buffer, s);
+  bool drawn =
+      draw_mask(frame, buffer, s) || draw_attention(self, frame, buffer, s) || draw_pca(self, frame, buffer, s);
   if (!gst_buffer_get_dino_classification_meta(buffer)) return drawn;
   try {
     return draw_label(self, frame, buffer) || drawn;
@@ -252,12 +287,18 @@ bool draw_auto(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, 
 // Draws what `s.mode` asks for; false when the buffer lacks its meta.
 bool draw(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
   switch (s.mode) {
-    case GST_ATTN_OVERLAY_MODE_ATTENTION: return draw_attention(self, frame, buffer, s);
-    case GST_ATTN_OVERLAY_MODE_HEADS: return draw_heads(frame, buffer, s);
-    case GST_ATTN_OVERLAY_MODE_PCA: return draw_pca(self, frame, buffer, s);
-    case GST_ATTN_OVERLAY_MODE_MASK: return draw_mask(frame, buffer, s);
-    case GST_ATTN_OVERLAY_MODE_LABEL: return draw_label(self, frame, buffer);
-    case GST_ATTN_OVERLAY_MODE_AUTO: break;
+    case GST_ATTN_OVERLAY_MODE_ATTENTION:
+      return draw_attention(self, frame, buffer, s);
+    case GST_ATTN_OVERLAY_MODE_HEADS:
+      return draw_heads(frame, buffer, s);
+    case GST_ATTN_OVERLAY_MODE_PCA:
+      return draw_pca(self, frame, buffer, s);
+    case GST_ATTN_OVERLAY_MODE_MASK:
+      return draw_mask(frame, buffer, s);
+    case GST_ATTN_OVERLAY_MODE_LABEL:
+      return draw_label(self, frame, buffer);
+    case GST_ATTN_OVERLAY_MODE_AUTO:
+      break;
   }
   return draw_auto(self, frame, buffer, s);
 }
@@ -265,11 +306,16 @@ bool draw(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const
 const char* missing_meta_name(GstAttnOverlayMode mode) {
   switch (mode) {
     case GST_ATTN_OVERLAY_MODE_ATTENTION:
-    case GST_ATTN_OVERLAY_MODE_HEADS: return "DINO attention (GstDinoFeaturesMeta with attention=true)";
-    case GST_ATTN_OVERLAY_MODE_PCA: return "DINO features (GstDinoFeaturesMeta)";
-    case GST_ATTN_OVERLAY_MODE_MASK: return "segmentation (GstDinoSegmentationMeta)";
-    case GST_ATTN_OVERLAY_MODE_LABEL: return "classification (GstDinoClassificationMeta)";
-    case GST_ATTN_OVERLAY_MODE_AUTO: break;
+    case GST_ATTN_OVERLAY_MODE_HEADS:
+      return "DINO attention (GstDinoFeaturesMeta with attention=true)";
+    case GST_ATTN_OVERLAY_MODE_PCA:
+      return "DINO features (GstDinoFeaturesMeta)";
+    case GST_ATTN_OVERLAY_MODE_MASK:
+      return "segmentation (GstDinoSegmentationMeta)";
+    case GST_ATTN_OVERLAY_MODE_LABEL:
+      return "classification (GstDinoClassificationMeta)";
+    case GST_ATTN_OVERLAY_MODE_AUTO:
+      break;
   }
   return "dinoclip meta";
 }
@@ -299,37 +345,56 @@ void gst_attn_overlay_finalize(GObject* object) {
 constexpr GParamFlags kAnyTime = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
 void install_properties(GObjectClass* gobject_class) {
-  g_object_class_install_property(gobject_class, PROP_MODE,
-      g_param_spec_enum("mode", "Mode",
+  g_object_class_install_property(
+      gobject_class, PROP_MODE,
+      g_param_spec_enum(
+          "mode", "Mode",
           "What to draw: attention, heads, pca (need dinofeatures upstream), mask (segmentation meta), label "
           "(classification meta) or auto (whatever is attached). Frames without the meta pass unchanged, with "
-          "one warning. May change while PLAYING", GST_TYPE_ATTN_OVERLAY_MODE, GST_ATTN_OVERLAY_MODE_AUTO,
-          kAnyTime));
-  g_object_class_install_property(gobject_class, PROP_HEAD,
-      g_param_spec_int("head", "Head",
+          "one warning. May change while PLAYING",
+          GST_TYPE_ATTN_OVERLAY_MODE, GST_ATTN_OVERLAY_MODE_AUTO, kAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_HEAD,
+      g_param_spec_int(
+          "head", "Head",
           "mode=attention: the attention head to show, 0..heads-1, or -1 for the mean over heads; a head the model "
-          "does not have is a stream error. May change while PLAYING", -1, 1023, -1, kAnyTime));
-  g_object_class_install_property(gobject_class, PROP_COLORMAP,
-      g_param_spec_enum("colormap", "Colour map",
+          "does not have is a stream error. May change while PLAYING",
+          -1, 1023, -1, kAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_COLORMAP,
+      g_param_spec_enum(
+          "colormap", "Colour map",
           "Colour map of the attention and heads heatmaps (each map min-max normalised per frame). May change "
-          "while PLAYING", GST_TYPE_DINO_COLORMAP, GST_DINO_COLORMAP_INFERNO, kAnyTime));
-  g_object_class_install_property(gobject_class, PROP_ALPHA,
-      g_param_spec_double("alpha", "Alpha",
+          "while PLAYING",
+          GST_TYPE_DINO_COLORMAP, GST_DINO_COLORMAP_INFERNO, kAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_ALPHA,
+      g_param_spec_double(
+          "alpha", "Alpha",
           "Opacity of the overlay, 0.0 (invisible: frames untouched) to 1.0 (overlay only); labels always show. "
-          "May change while PLAYING", 0.0, 1.0, 0.5, kAnyTime));
-  g_object_class_install_property(gobject_class, PROP_PCA_REFIT,
-      g_param_spec_enum("pca-refit", "PCA refit",
+          "May change while PLAYING",
+          0.0, 1.0, 0.5, kAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_PCA_REFIT,
+      g_param_spec_enum(
+          "pca-refit", "PCA refit",
           "mode=pca: when to fit the 3 principal components: first (once, stable colours), per-frame (every new "
           "result; carried results reuse it) or every-n (every pca-refit-interval new results). May change while "
-          "PLAYING", GST_TYPE_ATTN_OVERLAY_PCA_REFIT, GST_ATTN_OVERLAY_PCA_REFIT_FIRST, kAnyTime));
-  g_object_class_install_property(gobject_class, PROP_PCA_REFIT_INTERVAL,
-      g_param_spec_uint("pca-refit-interval", "PCA refit interval",
-          "pca-refit=every-n: new results (not frames) between two fits, 1-100000. May change while PLAYING", 1,
-          100000, 30, kAnyTime));
-  g_object_class_install_property(gobject_class, PROP_CONTOURS,
-      g_param_spec_boolean("contours", "Contours",
+          "PLAYING",
+          GST_TYPE_ATTN_OVERLAY_PCA_REFIT, GST_ATTN_OVERLAY_PCA_REFIT_FIRST, kAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_PCA_REFIT_INTERVAL,
+      g_param_spec_uint(
+          "pca-refit-interval", "PCA refit interval",
+          "pca-refit=every-n: new results (not frames) between two fits, 1-100000. May change while PLAYING", 1, 100000,
+          30, kAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_CONTOURS,
+      g_param_spec_boolean(
+          "contours", "Contours",
           "mode=mask: draw class borders in full colour on top of the alpha-blended classes. May change while "
-          "PLAYING", TRUE, kAnyTime));
+          "PLAYING",
+          TRUE, kAnyTime));
 }
 
 }  // namespace
@@ -344,7 +409,8 @@ static void gst_attn_overlay_class_init(GstAttnOverlayClass* klass) {
   gobject_class->finalize = gst_attn_overlay_finalize;
   install_properties(gobject_class);
 
-  gst_element_class_set_static_metadata(element_class, "DINO attention overlay", "Filter/Effect/Video",
+  gst_element_class_set_static_metadata(
+      element_class, "DINO attention overlay", "Filter/Effect/Video",
       "Draws dinoclip results onto the frames they are attached to: DINO CLS attention heatmaps, per-head strips, "
       "PCA colours of the patch tokens, segmentation masks and labels",
       "dinoclip contributors");

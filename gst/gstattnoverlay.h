@@ -6,9 +6,9 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_ATTN_OVERLAY (gst_attn_overlay_get_type ())
-G_DECLARE_FINAL_TYPE (GstAttnOverlay, gst_attn_overlay, GST, ATTN_OVERLAY, GstVideoFilter)
+#define GST_TYPE_ATTN_OVERLAY (gst_attn_overlay_get_type())
+G_DECLARE_FINAL_TYPE(GstAttnOverlay, gst_attn_overlay, GST, ATTN_OVERLAY, GstVideoFilter)
 
-GST_ELEMENT_REGISTER_DECLARE (attnoverlay);
+GST_ELEMENT_REGISTER_DECLARE(attnoverlay);
 
 G_END_DECLS

@@ -149,11 +149,21 @@ void gst_dino_features_element_set_property(GObject* object, guint prop_id, cons
     case PROP_THREADS:
       if (!model_is_loaded(self, "threads")) settings.threads = g_value_get_int(value);
       break;
-    case PROP_INPUT_SIZE: set_input_size(self, settings, g_value_get_string(value)); break;
-    case PROP_INTERVAL: settings.interval = g_value_get_uint(value); break;
-    case PROP_ATTENTION: settings.attention = g_value_get_boolean(value); break;
-    case PROP_SKIP_LATE: settings.skip_late = g_value_get_boolean(value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    case PROP_INPUT_SIZE:
+      set_input_size(self, settings, g_value_get_string(value));
+      break;
+    case PROP_INTERVAL:
+      settings.interval = g_value_get_uint(value);
+      break;
+    case PROP_ATTENTION:
+      settings.attention = g_value_get_boolean(value);
+      break;
+    case PROP_SKIP_LATE:
+      settings.skip_late = g_value_get_boolean(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
   }
 }
 
@@ -162,18 +172,42 @@ void gst_dino_features_element_get_property(GObject* object, guint prop_id, GVal
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings& settings = self->priv->settings;
   switch (prop_id) {
-    case PROP_MODEL: g_value_set_string(value, settings.model.empty() ? nullptr : settings.model.c_str()); break;
-    case PROP_DEVICE: g_value_set_enum(value, settings.device); break;
-    case PROP_PRECISION: g_value_set_enum(value, settings.precision); break;
-    case PROP_INPUT_SIZE: g_value_set_string(value, settings.input_size.to_string().c_str()); break;
-    case PROP_INTERVAL: g_value_set_uint(value, settings.interval); break;
-    case PROP_ATTENTION: g_value_set_boolean(value, settings.attention); break;
-    case PROP_HEADS: g_value_set_int(value, settings.heads); break;
-    case PROP_THREADS: g_value_set_int(value, settings.threads); break;
-    case PROP_SKIP_LATE: g_value_set_boolean(value, settings.skip_late); break;
-    case PROP_INFERENCES: g_value_set_uint64(value, self->priv->inferences.load()); break;
-    case PROP_SKIPPED_INFERENCES: g_value_set_uint64(value, self->priv->skipped_inferences.load()); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    case PROP_MODEL:
+      g_value_set_string(value, settings.model.empty() ? nullptr : settings.model.c_str());
+      break;
+    case PROP_DEVICE:
+      g_value_set_enum(value, settings.device);
+      break;
+    case PROP_PRECISION:
+      g_value_set_enum(value, settings.precision);
+      break;
+    case PROP_INPUT_SIZE:
+      g_value_set_string(value, settings.input_size.to_string().c_str());
+      break;
+    case PROP_INTERVAL:
+      g_value_set_uint(value, settings.interval);
+      break;
+    case PROP_ATTENTION:
+      g_value_set_boolean(value, settings.attention);
+      break;
+    case PROP_HEADS:
+      g_value_set_int(value, settings.heads);
+      break;
+    case PROP_THREADS:
+      g_value_set_int(value, settings.threads);
+      break;
+    case PROP_SKIP_LATE:
+      g_value_set_boolean(value, settings.skip_late);
+      break;
+    case PROP_INFERENCES:
+      g_value_set_uint64(value, self->priv->inferences.load());
+      break;
+    case PROP_SKIPPED_INFERENCES:
+      g_value_set_uint64(value, self->priv->skipped_inferences.load());
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
   }
 }
 
@@ -211,11 +245,12 @@ gboolean gst_dino_features_element_start(GstBaseTransform* trans) {
   } catch (const std::exception& e) {
     const bool exists = g_file_test(settings.model.c_str(), G_FILE_TEST_EXISTS);
     if (!exists) {
-      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Could not load DINO model \"%s\": no such file",
-                        settings.model.c_str()), ("%s", e.what()));
+      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                        ("Could not load DINO model \"%s\": no such file", settings.model.c_str()), ("%s", e.what()));
     } else {
-      GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not load DINO model \"%s\": %s", settings.model.c_str(),
-                        e.what()), ("device %s", options.device.str().c_str()));
+      GST_ELEMENT_ERROR(self, RESOURCE, READ,
+                        ("Could not load DINO model \"%s\": %s", settings.model.c_str(), e.what()),
+                        ("device %s", options.device.str().c_str()));
     }
     return FALSE;
   }
@@ -298,8 +333,7 @@ GstDinoFeatures* run_model(const DinoModel& model, const GstVideoFrame& frame, c
   }
   DinoForwardOptions options;
   options.cls_attention = settings.attention;
-  return dinoclip::gst::make_features_payload(model.forward(dino_input(view, size.height, size.width), options),
-                                              patch);
+  return dinoclip::gst::make_features_payload(model.forward(dino_input(view, size.height, size.width), options), patch);
 }
 
 // Whether this frame gets a fresh inference (else it carries the last one).
@@ -308,8 +342,8 @@ bool wants_inference(GstDinoFeaturesElement* self, const State& state, const Set
   if (state.frames_since_inference + 1 < settings.interval) return false;
   if (settings.skip_late && frame_is_late(self, buffer)) {
     const guint64 skipped = ++self->priv->skipped_inferences;
-    GST_DEBUG_OBJECT(self, "frame %" GST_TIME_FORMAT " is late (QoS): inference skipped, %" G_GUINT64_FORMAT
-                     " so far", GST_TIME_ARGS(GST_BUFFER_PTS(buffer)), skipped);
+    GST_DEBUG_OBJECT(self, "frame %" GST_TIME_FORMAT " is late (QoS): inference skipped, %" G_GUINT64_FORMAT " so far",
+                     GST_TIME_ARGS(GST_BUFFER_PTS(buffer)), skipped);
     return false;
   }
   return true;
@@ -334,10 +368,10 @@ GstFlowReturn infer_into(GstDinoFeaturesElement* self, State& state, const Setti
     return GST_FLOW_OK;
   } catch (const std::exception& e) {
     gst_video_frame_unmap(&frame);
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("DINO inference failed: %s", e.what()),
-                      ("frame %dx%d %s, input-size %s", GST_VIDEO_INFO_WIDTH(&state.info),
-                       GST_VIDEO_INFO_HEIGHT(&state.info), GST_VIDEO_INFO_NAME(&state.info),
-                       settings.input_size.to_string().c_str()));
+    GST_ELEMENT_ERROR(
+        self, STREAM, FAILED, ("DINO inference failed: %s", e.what()),
+        ("frame %dx%d %s, input-size %s", GST_VIDEO_INFO_WIDTH(&state.info), GST_VIDEO_INFO_HEIGHT(&state.info),
+         GST_VIDEO_INFO_NAME(&state.info), settings.input_size.to_string().c_str()));
     return GST_FLOW_ERROR;
   }
 }
@@ -376,56 +410,79 @@ constexpr GParamFlags kAnyTime = GParamFlags(kReadWrite | GST_PARAM_MUTABLE_PLAY
 constexpr GParamFlags kReadOnly = GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
 void install_properties(GObjectClass* gobject_class) {
-  g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model",
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string(
+          "model", "Model",
           "Path to the DINO checkpoint: .pth (official facebookresearch/dino ViT-S/B 8/16) or .safetensors. "
           "Read in READY->PAUSED; a missing or unreadable file is an error then. No default: required",
           nullptr, kLoadTime));
-  g_object_class_install_property(gobject_class, PROP_DEVICE,
+  g_object_class_install_property(
+      gobject_class, PROP_DEVICE,
       g_param_spec_enum("device", "Device",
-          "Where the model runs: auto = cuda when this build and machine have it, else cpu. "
-          "Applied in READY->PAUSED", GST_TYPE_DINO_DEVICE, GST_DINO_DEVICE_AUTO, kLoadTime));
-  g_object_class_install_property(gobject_class, PROP_PRECISION,
-      g_param_spec_enum("precision", "Precision",
+                        "Where the model runs: auto = cuda when this build and machine have it, else cpu. "
+                        "Applied in READY->PAUSED",
+                        GST_TYPE_DINO_DEVICE, GST_DINO_DEVICE_AUTO, kLoadTime));
+  g_object_class_install_property(
+      gobject_class, PROP_PRECISION,
+      g_param_spec_enum(
+          "precision", "Precision",
           "Compute precision: fp32 anywhere, fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported choice is an "
           "error in READY->PAUSED. The attached results are float32 whatever this is",
           GST_TYPE_DINO_PRECISION, GST_DINO_PRECISION_FP32, kLoadTime));
-  g_object_class_install_property(gobject_class, PROP_INPUT_SIZE,
-      g_param_spec_string("input-size", "Input size",
+  g_object_class_install_property(
+      gobject_class, PROP_INPUT_SIZE,
+      g_param_spec_string(
+          "input-size", "Input size",
           "Model input size in pixels: \"WxH\" (each a multiple of the model's patch size, 8 or 16), \"short:N\" "
           "(shorter side N, aspect kept, both sides rounded to the patch size) or \"native\" (the frame cropped to "
           "whole patches). The patch grid is this size divided by the patch. Frames are resized with Pillow-exact "
           "bilinear. May change while PLAYING (from the next inference)",
           kDefaultInputSize, kAnyTime));
-  g_object_class_install_property(gobject_class, PROP_INTERVAL,
-      g_param_spec_uint("interval", "Interval",
+  g_object_class_install_property(
+      gobject_class, PROP_INTERVAL,
+      g_param_spec_uint(
+          "interval", "Interval",
           "Run the model on every Nth frame (1 = every frame); the frames in between carry the last result, "
           "marked carried in the meta (the payload is shared, not copied). May change while PLAYING",
           1, kMaxInterval, 1, kAnyTime));
-  g_object_class_install_property(gobject_class, PROP_ATTENTION,
-      g_param_spec_boolean("attention", "Attention",
+  g_object_class_install_property(
+      gobject_class, PROP_ATTENTION,
+      g_param_spec_boolean(
+          "attention", "Attention",
           "Also attach the last layer's CLS attention per head (what attnoverlay mode=attention/heads draws). "
-          "May change while PLAYING", TRUE, kAnyTime));
-  g_object_class_install_property(gobject_class, PROP_HEADS,
-      g_param_spec_int("heads", "Heads",
+          "May change while PLAYING",
+          TRUE, kAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_HEADS,
+      g_param_spec_int(
+          "heads", "Heads",
           "Attention heads of the checkpoint, 1-64; 0 = from the width as in the official models (384 -> 6, "
-          "768 -> 12). Set it only for non-standard checkpoints. Applied in READY->PAUSED", 0, 64, 0, kLoadTime));
-  g_object_class_install_property(gobject_class, PROP_THREADS,
+          "768 -> 12). Set it only for non-standard checkpoints. Applied in READY->PAUSED",
+          0, 64, 0, kLoadTime));
+  g_object_class_install_property(
+      gobject_class, PROP_THREADS,
       g_param_spec_int("threads", "Threads",
-          "CPU threads for LibTorch's intra-op pool, 1-1024; 0 leaves the process setting as it is. "
-          "Process-wide (LibTorch has one pool). Applied in READY->PAUSED", 0, 1024, 0, kLoadTime));
-  g_object_class_install_property(gobject_class, PROP_SKIP_LATE,
-      g_param_spec_boolean("skip-late", "Skip late",
+                       "CPU threads for LibTorch's intra-op pool, 1-1024; 0 leaves the process setting as it is. "
+                       "Process-wide (LibTorch has one pool). Applied in READY->PAUSED",
+                       0, 1024, 0, kLoadTime));
+  g_object_class_install_property(
+      gobject_class, PROP_SKIP_LATE,
+      g_param_spec_boolean(
+          "skip-late", "Skip late",
           "When downstream reports late frames (QoS events, e.g. a live source into a synchronised sink), run no "
           "inference on them and carry the last result instead; frames are never dropped. Counted in "
-          "skipped-inferences. May change while PLAYING", TRUE, kAnyTime));
-  g_object_class_install_property(gobject_class, PROP_INFERENCES,
-      g_param_spec_uint64("inferences", "Inferences",
-          "Model runs since READY->PAUSED (read-only)", 0, G_MAXUINT64, 0, kReadOnly));
-  g_object_class_install_property(gobject_class, PROP_SKIPPED_INFERENCES,
+          "skipped-inferences. May change while PLAYING",
+          TRUE, kAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_INFERENCES,
+      g_param_spec_uint64("inferences", "Inferences", "Model runs since READY->PAUSED (read-only)", 0, G_MAXUINT64, 0,
+                          kReadOnly));
+  g_object_class_install_property(
+      gobject_class, PROP_SKIPPED_INFERENCES,
       g_param_spec_uint64("skipped-inferences", "Skipped inferences",
-          "Inferences skipped on late frames (see skip-late) since READY->PAUSED (read-only)", 0, G_MAXUINT64, 0,
-          kReadOnly));
+                          "Inferences skipped on late frames (see skip-late) since READY->PAUSED (read-only)", 0,
+                          G_MAXUINT64, 0, kReadOnly));
 }
 
 }  // namespace
@@ -442,7 +499,8 @@ static void gst_dino_features_element_class_init(GstDinoFeaturesElementClass* kl
   gobject_class->finalize = gst_dino_features_element_finalize;
   install_properties(gobject_class);
 
-  gst_element_class_set_static_metadata(element_class, "DINO features", "Filter/Analyzer/Video",
+  gst_element_class_set_static_metadata(
+      element_class, "DINO features", "Filter/Analyzer/Video",
       "Runs a DINO vision transformer on video frames and attaches its patch tokens, CLS token and CLS attention "
       "(GstDinoFeaturesMeta); the video passes through unchanged",
       "dinoclip contributors");

@@ -6,10 +6,9 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_DINO_FEATURES_ELEMENT (gst_dino_features_element_get_type ())
-G_DECLARE_FINAL_TYPE (GstDinoFeaturesElement, gst_dino_features_element, GST, DINO_FEATURES_ELEMENT,
-    GstBaseTransform)
+#define GST_TYPE_DINO_FEATURES_ELEMENT (gst_dino_features_element_get_type())
+G_DECLARE_FINAL_TYPE(GstDinoFeaturesElement, gst_dino_features_element, GST, DINO_FEATURES_ELEMENT, GstBaseTransform)
 
-GST_ELEMENT_REGISTER_DECLARE (dinofeatures);
+GST_ELEMENT_REGISTER_DECLARE(dinofeatures);
 
 G_END_DECLS

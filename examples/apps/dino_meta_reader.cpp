@@ -90,10 +90,9 @@ void print_frame(GstBuffer* buffer) {
   const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(meta->features);
   const long best = most_attended_patch(meta->features);
   std::printf("%" GST_TIME_FORMAT "  %s  grid %ux%u dim %u heads %u  ", GST_TIME_ARGS(GST_BUFFER_PTS(buffer)),
-              meta->carried ? "carried" : "fresh  ", shape->grid_height, shape->grid_width, shape->dim,
-              shape->n_heads);
-  if (best >= 0) std::printf("most attended patch (row %ld, col %ld)  ", best / shape->grid_width,
-                             best % shape->grid_width);
+              meta->carried ? "carried" : "fresh  ", shape->grid_height, shape->grid_width, shape->dim, shape->n_heads);
+  if (best >= 0)
+    std::printf("most attended patch (row %ld, col %ld)  ", best / shape->grid_width, best % shape->grid_width);
   std::printf("|cls| %.3f\n", cls_norm(meta->features));
 }
 
@@ -103,8 +102,7 @@ int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   Options options;
   if (!parse(argc, argv, &options)) {
-    std::fprintf(stderr, "usage: %s MODEL [VIDEO] [--frames N] [--interval N] [--input-size S] [--heads N]\n",
-                 argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL [VIDEO] [--frames N] [--interval N] [--input-size S] [--heads N]\n", argv[0]);
     return 2;
   }
   GError* error = nullptr;

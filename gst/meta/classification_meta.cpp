@@ -32,8 +32,8 @@ std::vector<guint> rank_scores(const std::vector<gfloat>& scores, guint top_k) {
 
 }  // namespace
 
-GstDinoClassification* gst_dino_classification_new(const gchar* const* labels, const gfloat* scores,
-                                                   guint n_labels, guint top_k) {
+GstDinoClassification* gst_dino_classification_new(const gchar* const* labels, const gfloat* scores, guint n_labels,
+                                                   guint top_k) {
   g_return_val_if_fail(labels != nullptr && scores != nullptr, nullptr);
   g_return_val_if_fail(n_labels > 0, nullptr);
   for (guint i = 0; i < n_labels; ++i) g_return_val_if_fail(labels[i] != nullptr, nullptr);
@@ -135,8 +135,8 @@ const GstMetaInfo* gst_dino_classification_meta_get_info(void) {
 }
 
 GstDinoClassificationMeta* gst_buffer_add_dino_classification_meta(GstBuffer* buffer,
-                                                                    GstDinoClassification* classification,
-                                                                    gboolean carried) {
+                                                                   GstDinoClassification* classification,
+                                                                   gboolean carried) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
   g_return_val_if_fail(classification != nullptr, nullptr);
   auto* meta = reinterpret_cast<GstDinoClassificationMeta*>(

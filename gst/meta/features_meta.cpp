@@ -100,8 +100,7 @@ GstDinoFeatures* gst_dino_features_new(const GstDinoFeaturesShape* shape, const 
 }
 
 GstDinoFeatures* gst_dino_features_new_wrapped(const GstDinoFeaturesShape* shape, const gfloat* tokens,
-                                               const gfloat* cls_attention, gpointer user_data,
-                                               GDestroyNotify notify) {
+                                               const gfloat* cls_attention, gpointer user_data, GDestroyNotify notify) {
   g_return_val_if_fail(shape_is_valid(shape), nullptr);
   g_return_val_if_fail(tokens != nullptr, nullptr);
   g_return_val_if_fail(shape->n_heads == 0 || cls_attention != nullptr, nullptr);
@@ -113,9 +112,8 @@ GstDinoFeatures* gst_dino_features_new_wrapped(const GstDinoFeaturesShape* shape
   return features;
 }
 
-GstDinoFeatures* gst_dino_features_new_deferred(const GstDinoFeaturesShape* shape,
-                                                GstDinoFeaturesToHostFunc to_host, gpointer user_data,
-                                                GDestroyNotify notify) {
+GstDinoFeatures* gst_dino_features_new_deferred(const GstDinoFeaturesShape* shape, GstDinoFeaturesToHostFunc to_host,
+                                                gpointer user_data, GDestroyNotify notify) {
   g_return_val_if_fail(shape_is_valid(shape), nullptr);
   g_return_val_if_fail(to_host != nullptr, nullptr);
   GstDinoFeatures* features = new_features(shape);
@@ -200,8 +198,8 @@ gboolean features_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQu
 
 GType gst_dino_features_meta_api_get_type(void) {
   static GType type = 0;
-  static const gchar* tags[] = {GST_META_TAG_VIDEO_STR, GST_META_TAG_VIDEO_ORIENTATION_STR,
-                                GST_META_TAG_VIDEO_SIZE_STR, nullptr};
+  static const gchar* tags[] = {GST_META_TAG_VIDEO_STR, GST_META_TAG_VIDEO_ORIENTATION_STR, GST_META_TAG_VIDEO_SIZE_STR,
+                                nullptr};
   if (g_once_init_enter(&type)) {
     GType api = gst_meta_api_type_register("GstDinoFeaturesMetaAPI", tags);
     g_once_init_leave(&type, api);
@@ -220,12 +218,12 @@ const GstMetaInfo* gst_dino_features_meta_get_info(void) {
   return info;
 }
 
-GstDinoFeaturesMeta* gst_buffer_add_dino_features_meta(GstBuffer* buffer, GstDinoFeatures* features,
-                                                        gboolean carried, GstClockTime source_pts) {
+GstDinoFeaturesMeta* gst_buffer_add_dino_features_meta(GstBuffer* buffer, GstDinoFeatures* features, gboolean carried,
+                                                       GstClockTime source_pts) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
   g_return_val_if_fail(features != nullptr, nullptr);
-  auto* meta = reinterpret_cast<GstDinoFeaturesMeta*>(
-      gst_buffer_add_meta(buffer, GST_DINO_FEATURES_META_INFO, nullptr));
+  auto* meta =
+      reinterpret_cast<GstDinoFeaturesMeta*>(gst_buffer_add_meta(buffer, GST_DINO_FEATURES_META_INFO, nullptr));
   if (!meta) return nullptr;
   meta->features = gst_dino_features_ref(features);
   meta->carried = carried;

@@ -16,8 +16,7 @@ struct _GstDinoSegmentation {
   std::vector<guint8> palette;  // empty: none given
 };
 
-G_DEFINE_BOXED_TYPE(GstDinoSegmentation, gst_dino_segmentation, gst_dino_segmentation_ref,
-                    gst_dino_segmentation_unref)
+G_DEFINE_BOXED_TYPE(GstDinoSegmentation, gst_dino_segmentation, gst_dino_segmentation_ref, gst_dino_segmentation_unref)
 
 GstDinoSegmentation* gst_dino_segmentation_new(guint width, guint height, guint n_classes, const guint8* class_map,
                                                const guint8* palette) {
@@ -102,8 +101,8 @@ gboolean segmentation_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*,
 
 GType gst_dino_segmentation_meta_api_get_type(void) {
   static GType type = 0;
-  static const gchar* tags[] = {GST_META_TAG_VIDEO_STR, GST_META_TAG_VIDEO_ORIENTATION_STR,
-                                GST_META_TAG_VIDEO_SIZE_STR, nullptr};
+  static const gchar* tags[] = {GST_META_TAG_VIDEO_STR, GST_META_TAG_VIDEO_ORIENTATION_STR, GST_META_TAG_VIDEO_SIZE_STR,
+                                nullptr};
   if (g_once_init_enter(&type)) {
     GType api = gst_meta_api_type_register("GstDinoSegmentationMetaAPI", tags);
     g_once_init_leave(&type, api);
@@ -114,20 +113,20 @@ GType gst_dino_segmentation_meta_api_get_type(void) {
 const GstMetaInfo* gst_dino_segmentation_meta_get_info(void) {
   static const GstMetaInfo* info = nullptr;
   if (g_once_init_enter(&info)) {
-    const GstMetaInfo* registered = gst_meta_register(
-        GST_DINO_SEGMENTATION_META_API_TYPE, "GstDinoSegmentationMeta", sizeof(GstDinoSegmentationMeta),
-        segmentation_meta_init, segmentation_meta_free, segmentation_meta_transform);
+    const GstMetaInfo* registered = gst_meta_register(GST_DINO_SEGMENTATION_META_API_TYPE, "GstDinoSegmentationMeta",
+                                                      sizeof(GstDinoSegmentationMeta), segmentation_meta_init,
+                                                      segmentation_meta_free, segmentation_meta_transform);
     g_once_init_leave(&info, registered);
   }
   return info;
 }
 
 GstDinoSegmentationMeta* gst_buffer_add_dino_segmentation_meta(GstBuffer* buffer, GstDinoSegmentation* segmentation,
-                                                                gboolean carried) {
+                                                               gboolean carried) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
   g_return_val_if_fail(segmentation != nullptr, nullptr);
-  auto* meta = reinterpret_cast<GstDinoSegmentationMeta*>(
-      gst_buffer_add_meta(buffer, GST_DINO_SEGMENTATION_META_INFO, nullptr));
+  auto* meta =
+      reinterpret_cast<GstDinoSegmentationMeta*>(gst_buffer_add_meta(buffer, GST_DINO_SEGMENTATION_META_INFO, nullptr));
   if (!meta) return nullptr;
   meta->segmentation = gst_dino_segmentation_ref(segmentation);
   meta->carried = carried;

@@ -45,7 +45,7 @@ using namespace dinoclip;
 using Clock = std::chrono::steady_clock;
 
 std::map<std::string, std::string> parse_args(int argc, char** argv) {
-  std::map<std::string, std::string> args{{"arch", "vits8"}, {"size", "224"}, {"frame", ""}, {"format", "RGB"},
+  std::map<std::string, std::string> args{{"arch", "vits8"}, {"size", "224"},   {"frame", ""},   {"format", "RGB"},
                                           {"frames", "20"},  {"device", "cpu"}, {"threads", "0"}};
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string key = argv[i];
@@ -161,8 +161,8 @@ Timings time_interleaved(const DinoModel& model, const std::string& launch, cons
 // Whole pipeline, wall time per frame; < 0 when it cannot run here.
 double time_pipeline(const std::string& launch, const std::string& caps, int frames) {
   if (!gst_registry_check_feature_version(gst_registry_get(), "videotestsrc", 1, 0, 0)) return -1;
-  const std::string description = "videotestsrc num-buffers=" + std::to_string(frames) +
-                                  " pattern=ball ! " + caps + " ! " + launch + " ! fakesink sync=false";
+  const std::string description = "videotestsrc num-buffers=" + std::to_string(frames) + " pattern=ball ! " + caps +
+                                  " ! " + launch + " ! fakesink sync=false";
   GstElement* pipeline = gst_parse_launch(description.c_str(), nullptr);
   if (!pipeline) return -1;
   gst_element_set_state(pipeline, GST_STATE_PAUSED);
@@ -205,11 +205,11 @@ int main(int argc, char** argv) {
   DinoLoadOptions load;
   load.device = resolve_device(parse_device_choice(args["device"]));
   const DinoModel model = DinoModel::load(model_path, load);
-  std::printf("%s, input %dx%d, frames %dx%d %s, device %s, %s\n", model.describe().c_str(), size, size, width,
-              height, args["format"].c_str(), load.device.str().c_str(), describe_threads().c_str());
+  std::printf("%s, input %dx%d, frames %dx%d %s, device %s, %s\n", model.describe().c_str(), size, size, width, height,
+              args["format"].c_str(), load.device.str().c_str(), describe_threads().c_str());
 
-  const std::string caps = std::string("video/x-raw,format=") + args["format"] + ",width=" +
-                           std::to_string(width) + ",height=" + std::to_string(height) + ",framerate=30/1";
+  const std::string caps = std::string("video/x-raw,format=") + args["format"] + ",width=" + std::to_string(width) +
+                           ",height=" + std::to_string(height) + ",framerate=30/1";
   const std::string launch = element_launch(model_path, args);
   if (format != GST_VIDEO_FORMAT_RGB && format != GST_VIDEO_FORMAT_I420) {
     std::fprintf(stderr, "--format: RGB or I420 here\n");
@@ -223,8 +223,7 @@ int main(int argc, char** argv) {
   std::printf("forward     %8.2f ms/frame  %7.2f frames/s\n", t.forward_ms, 1000.0 / t.forward_ms);
   std::printf("element     %8.2f ms/frame  %7.2f frames/s\n", t.element_ms, 1000.0 / t.element_ms);
   if (pipeline_ms > 0) std::printf("pipeline    %8.2f ms/frame  %7.2f frames/s\n", pipeline_ms, 1000.0 / pipeline_ms);
-  std::printf("preprocess  %8.2f ms/frame  (lib/vision alone: conversion, resize, normalisation)\n",
-              t.preprocess_ms);
+  std::printf("preprocess  %8.2f ms/frame  (lib/vision alone: conversion, resize, normalisation)\n", t.preprocess_ms);
   std::printf("overhead    %8.2f ms/frame  = %.1f%% of the element's frame time (of which preprocessing %.2f ms)\n",
               overhead, 100.0 * overhead / t.element_ms, t.preprocess_ms);
   return 0;

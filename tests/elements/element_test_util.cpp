@@ -26,21 +26,28 @@ GstVideoInfo info_from(const std::string& caps_text) {
 
 PixelFormat packed_format(GstVideoFormat format) {
   switch (format) {
-    case GST_VIDEO_FORMAT_RGB: return PixelFormat::kRGB;
-    case GST_VIDEO_FORMAT_BGR: return PixelFormat::kBGR;
-    case GST_VIDEO_FORMAT_RGBA: return PixelFormat::kRGBA;
-    case GST_VIDEO_FORMAT_BGRA: return PixelFormat::kBGRA;
-    case GST_VIDEO_FORMAT_RGBx: return PixelFormat::kRGBx;
-    case GST_VIDEO_FORMAT_BGRx: return PixelFormat::kBGRx;
-    default: throw std::runtime_error(std::string("no packed layout for ") + gst_video_format_to_string(format));
+    case GST_VIDEO_FORMAT_RGB:
+      return PixelFormat::kRGB;
+    case GST_VIDEO_FORMAT_BGR:
+      return PixelFormat::kBGR;
+    case GST_VIDEO_FORMAT_RGBA:
+      return PixelFormat::kRGBA;
+    case GST_VIDEO_FORMAT_BGRA:
+      return PixelFormat::kBGRA;
+    case GST_VIDEO_FORMAT_RGBx:
+      return PixelFormat::kRGBx;
+    case GST_VIDEO_FORMAT_BGRx:
+      return PixelFormat::kBGRx;
+    default:
+      throw std::runtime_error(std::string("no packed layout for ") + gst_video_format_to_string(format));
   }
 }
 
 }  // namespace
 
 std::string caps_string(GstVideoFormat format, int width, int height) {
-  return std::string("video/x-raw,format=") + gst_video_format_to_string(format) + ",width=" +
-         std::to_string(width) + ",height=" + std::to_string(height) + ",framerate=30/1";
+  return std::string("video/x-raw,format=") + gst_video_format_to_string(format) + ",width=" + std::to_string(width) +
+         ",height=" + std::to_string(height) + ",framerate=30/1";
 }
 
 GstBuffer* make_frame(const Image& rgb, GstVideoFormat format, GstClockTime pts, GstClockTime duration) {
@@ -51,8 +58,8 @@ GstBuffer* make_frame(const Image& rgb, GstVideoFormat format, GstClockTime pts,
   GstVideoFrame in_frame, out_frame;
   gst_video_frame_map(&in_frame, &in_info, in, GST_MAP_WRITE);
   for (int y = 0; y < rgb.height; ++y) {
-    auto* row = static_cast<guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&in_frame, 0)) +
-                y * GST_VIDEO_FRAME_PLANE_STRIDE(&in_frame, 0);
+    auto* row =
+        static_cast<guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&in_frame, 0)) + y * GST_VIDEO_FRAME_PLANE_STRIDE(&in_frame, 0);
     std::copy(rgb.row(y), rgb.row(y) + rgb.width * 3, row);
   }
   gst_video_frame_map(&out_frame, &out_info, out, GST_MAP_WRITE);
@@ -76,8 +83,7 @@ at::Tensor meta_tokens(GstDinoFeatures* features) {
   gsize n = 0;
   const gfloat* data = gst_dino_features_get_tokens(features, &n);
   if (!data) return at::Tensor();
-  return at::from_blob(const_cast<gfloat*>(data), {int64_t(n / shape->dim), int64_t(shape->dim)}, at::kFloat)
-      .clone();
+  return at::from_blob(const_cast<gfloat*>(data), {int64_t(n / shape->dim), int64_t(shape->dim)}, at::kFloat).clone();
 }
 
 at::Tensor meta_attention(GstDinoFeatures* features) {
@@ -85,8 +91,7 @@ at::Tensor meta_attention(GstDinoFeatures* features) {
   gsize n = 0;
   const gfloat* data = gst_dino_features_get_cls_attention(features, &n);
   if (!data) return at::Tensor();
-  return at::from_blob(const_cast<gfloat*>(data), {int64_t(shape->n_heads), int64_t(n / shape->n_heads)},
-                       at::kFloat)
+  return at::from_blob(const_cast<gfloat*>(data), {int64_t(shape->n_heads), int64_t(n / shape->n_heads)}, at::kFloat)
       .clone();
 }
 

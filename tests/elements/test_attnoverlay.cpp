@@ -23,8 +23,8 @@ constexpr int kWidth = 84, kHeight = 56, kScale = 7, kGridW = 12, kGridH = 8;
 
 Harness overlay_harness(const std::string& model, const std::string& overlay_properties,
                         GstVideoFormat format = GST_VIDEO_FORMAT_RGB) {
-  const std::string launch = "dinofeatures model=\"" + model + "\" heads=4 input-size=96x64 ! attnoverlay " +
-                             overlay_properties;
+  const std::string launch =
+      "dinofeatures model=\"" + model + "\" heads=4 input-size=96x64 ! attnoverlay " + overlay_properties;
   Harness h(gst_harness_new_parse(launch.c_str()));
   gst_harness_set_src_caps_str(h.get(), caps_string(format, kWidth, kHeight).c_str());
   return h;
@@ -167,9 +167,8 @@ TEST(AttnOverlay, HeadsStripEqualsLibDrawing) {
   Harness h = overlay_harness(model, "mode=heads alpha=0.8");
   Pushed p = push_frame(h.get(), 3);
   const at::Tensor maps = maps_of(p.output.get());
-  const auto expected = drawn_by_lib(p.input.get(), GST_VIDEO_FORMAT_RGB, [&](MutableImageView v) {
-    draw_head_strip(v, maps, Colormap::kInferno, 0.8f);
-  });
+  const auto expected = drawn_by_lib(p.input.get(), GST_VIDEO_FORMAT_RGB,
+                                     [&](MutableImageView v) { draw_head_strip(v, maps, Colormap::kInferno, 0.8f); });
   EXPECT_EQ(buffer_bytes(p.output.get()), expected);
 }
 
@@ -199,8 +198,7 @@ TEST(AttnOverlay, PcaRefitFirstKeepsTheFirstBasis) {
   Pushed second = push_frame(h.get(), 5);
   const PcaBasis basis = fit_pca(patches_of(first.output.get()), 3);
   EXPECT_EQ(buffer_bytes(first.output.get()), pca_by_lib(first.input.get(), patches_of(first.output.get()), basis));
-  EXPECT_EQ(buffer_bytes(second.output.get()),
-            pca_by_lib(second.input.get(), patches_of(second.output.get()), basis));
+  EXPECT_EQ(buffer_bytes(second.output.get()), pca_by_lib(second.input.get(), patches_of(second.output.get()), basis));
   const at::Tensor own = patches_of(second.output.get());  // a refit would look different
   EXPECT_NE(buffer_bytes(second.output.get()), pca_by_lib(second.input.get(), own, fit_pca(own, 3)));
 }

@@ -8,6 +8,7 @@
 #include "element_test_util.h"
 #include "io/image_file.h"
 #include "io/npy.h"
+#include "models/device.h"
 
 namespace dinoclip::testing {
 namespace {
@@ -51,12 +52,11 @@ GstDinoFeaturesMeta* features_meta(const Buffer& buffer) {
 TEST(DinoFeatures, AcceptsEveryAdvertisedFormat) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   Harness h(gst_harness_new_parse(("dinofeatures model=" + model).c_str()));
-  for (GstVideoFormat format : {GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBA,
-                                GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
-                                GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12}) {
+  for (GstVideoFormat format :
+       {GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx,
+        GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12}) {
     GstCaps* caps = gst_caps_from_string(caps_string(format, 64, 48).c_str());
-    EXPECT_TRUE(gst_pad_query_accept_caps(GST_PAD_PEER(h->srcpad), caps))
-        << gst_video_format_to_string(format);
+    EXPECT_TRUE(gst_pad_query_accept_caps(GST_PAD_PEER(h->srcpad), caps)) << gst_video_format_to_string(format);
     gst_caps_unref(caps);
   }
 }
@@ -142,12 +142,12 @@ TEST_P(DinoFeaturesShapes, MetaShapeFollowsInputSize) {
   EXPECT_EQ(n, gsize(4) * c.grid_h * c.grid_w);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Sizes, DinoFeaturesShapes,
-    ::testing::Values(ShapeCase{160, 120, "224x224", 28, 28},  // the default's size, given explicitly
-                      ShapeCase{160, 120, "96x64", 8, 12},     // "WxH": 96 wide, 64 high
-                      ShapeCase{160, 120, "short:64", 8, 11},  // 64 x 85.3 -> 64 x 88
-                      ShapeCase{100, 70, "native", 8, 12}));   // cropped to 96 x 64
+INSTANTIATE_TEST_SUITE_P(Sizes, DinoFeaturesShapes,
+                         ::testing::Values(ShapeCase{160, 120, "224x224", 28,
+                                                     28},                        // the default's size, given explicitly
+                                           ShapeCase{160, 120, "96x64", 8, 12},  // "WxH": 96 wide, 64 high
+                                           ShapeCase{160, 120, "short:64", 8, 11},  // 64 x 85.3 -> 64 x 88
+                                           ShapeCase{100, 70, "native", 8, 12}));   // cropped to 96 x 64
 
 class DinoFeaturesFormats : public ::testing::TestWithParam<GstVideoFormat> {};
 
@@ -253,8 +253,7 @@ TEST(DinoFeatures, QosSkipsInferenceNotFrames) {
     ASSERT_TRUE(late) << "frame " << i << " was dropped";
     EXPECT_TRUE(features_meta(late)->carried) << "frame " << i;
   }
-  Buffer on_time =
-      push_pull(h.get(), make_frame(scene_frame(64, 48, 6), GST_VIDEO_FORMAT_RGB, 2 * GST_SECOND, kFrame));
+  Buffer on_time = push_pull(h.get(), make_frame(scene_frame(64, 48, 6), GST_VIDEO_FORMAT_RGB, 2 * GST_SECOND, kFrame));
   EXPECT_FALSE(features_meta(on_time)->carried);
   EXPECT_EQ(counter(h.get(), "skipped-inferences"), 5u);
   EXPECT_EQ(counter(h.get(), "inferences"), 2u);
@@ -279,8 +278,8 @@ TEST(DinoFeatures, PropertyDefaultsAreDocumented) {
   guint interval = 0;
   gboolean attention = FALSE, skip_late = FALSE;
   gint device = -1, precision = -1;
-  g_object_get(element.get(), "input-size", &input_size, "interval", &interval, "attention", &attention,
-               "skip-late", &skip_late, "device", &device, "precision", &precision, nullptr);
+  g_object_get(element.get(), "input-size", &input_size, "interval", &interval, "attention", &attention, "skip-late",
+               &skip_late, "device", &device, "precision", &precision, nullptr);
   EXPECT_STREQ(input_size, "224x224");
   EXPECT_EQ(interval, 1u);
   EXPECT_TRUE(attention);
@@ -339,8 +338,7 @@ TEST(DinoFeatures, RejectsMissingModelFileNamingIt) {
   EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
   ASSERT_NE(r.error, nullptr) << "no error on the bus";
   EXPECT_TRUE(g_error_matches(r.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND)) << r.error->message;
-  EXPECT_NE(std::string(r.error->message).find("/nonexistent/dino_vits8.pth"), std::string::npos)
-      << r.error->message;
+  EXPECT_NE(std::string(r.error->message).find("/nonexistent/dino_vits8.pth"), std::string::npos) << r.error->message;
   g_error_free(r.error);
 }
 
@@ -373,6 +371,34 @@ TEST(DinoFeatures, RejectsFp16OnTheCpu) {
   EXPECT_TRUE(g_error_matches(r.error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS)) << r.error->message;
   EXPECT_NE(std::string(r.error->message).find("fp16"), std::string::npos) << r.error->message;
   g_error_free(r.error);
+}
+
+TEST(DinoFeatures, RejectsCudaWhereThereIsNone) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  if (cuda_available()) GTEST_SKIP() << "this machine has CUDA: device=cuda is valid here";
+  StartResult r = start_element("model=" + model + kTinyHeads + "device=cuda");
+  EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(r.error, nullptr);
+  EXPECT_TRUE(g_error_matches(r.error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS)) << r.error->message;
+  EXPECT_NE(std::string(r.error->message).find("cuda"), std::string::npos) << r.error->message;
+  g_error_free(r.error);
+}
+
+// bf16 runs on the CPU; its tokens point the same way as fp32's.
+TEST(DinoFeatures, Bf16OnTheCpuFollowsFp32) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const std::string caps = caps_string(GST_VIDEO_FORMAT_RGB, 64, 48);
+  at::Tensor tokens[2];
+  int i = 0;
+  for (const char* precision : {"fp32", "bf16"}) {
+    Harness h = features_harness(model, std::string("device=cpu input-size=64x48 precision=") + precision, caps);
+    Buffer out = push_pull(h.get(), make_frame(scene_frame(64, 48, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame));
+    ASSERT_NE(features_meta(out), nullptr) << precision;
+    tokens[i++] = meta_tokens(features_meta(out)->features);
+  }
+  const at::Tensor cosine = at::cosine_similarity(tokens[0], tokens[1], /*dim=*/1);
+  EXPECT_GT(cosine.min().item<float>(), 0.98f);
+  EXPECT_GT(max_abs_diff(tokens[0], tokens[1]), 0.0) << "bf16 gave exactly the fp32 result: was it used?";
 }
 
 TEST(DinoFeatures, RejectsInputSizeNotMultipleOfPatchWithFlowError) {

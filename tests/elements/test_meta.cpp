@@ -43,7 +43,7 @@ TEST(FeaturesPayload, CopiesArraysWithDocumentedLayout) {
   EXPECT_EQ(n, 4u);
   const gfloat* patches = gst_dino_features_get_patch_tokens(f, &n);
   EXPECT_EQ(n, 24u);
-  EXPECT_EQ(patches[0], 4.0f);  // patch (0, 0) is token 1
+  EXPECT_EQ(patches[0], 4.0f);                 // patch (0, 0) is token 1
   EXPECT_EQ(patches[(1 * 3 + 2) * 4], 24.0f);  // patch (1, 2) is token 1 + 1*3 + 2 = 6
   EXPECT_EQ(gst_dino_features_get_cls_attention(f, &n)[0], 1000.0f);
   EXPECT_EQ(n, 12u);
@@ -56,8 +56,8 @@ TEST(FeaturesPayload, WrappedArraysAreNotCopiedAndNotifyRunsOnLastUnref) {
   SmallResult r;
   static int notified = 0;
   notified = 0;
-  GstDinoFeatures* f = gst_dino_features_new_wrapped(&r.shape, r.tokens.data(), r.attention.data(), &r,
-                                                     [](gpointer) { ++notified; });
+  GstDinoFeatures* f =
+      gst_dino_features_new_wrapped(&r.shape, r.tokens.data(), r.attention.data(), &r, [](gpointer) { ++notified; });
   EXPECT_EQ(gst_dino_features_get_tokens(f, nullptr), r.tokens.data());
   EXPECT_EQ(gst_dino_features_get_cls_attention(f, nullptr), r.attention.data());
   gst_dino_features_ref(f);
@@ -251,9 +251,8 @@ TEST(ClassificationMeta, SurvivesScaleAndCopyWithVideoTagOnly) {
   gst_dino_classification_unref(c);
   Buffer copy(gst_buffer_copy(buffer.get()));
   ASSERT_NE(gst_buffer_get_dino_classification_meta(copy.get()), nullptr);
-  EXPECT_STREQ(gst_dino_classification_get_label(gst_buffer_get_dino_classification_meta(copy.get())->classification,
-                                                 0),
-               "a");
+  EXPECT_STREQ(
+      gst_dino_classification_get_label(gst_buffer_get_dino_classification_meta(copy.get())->classification, 0), "a");
 }
 
 TEST(ClassificationPayload, RejectsNoLabels) {

@@ -18,16 +18,15 @@ constexpr int kFrames = 12;
 constexpr const char* kSourceCaps = "video/x-raw,format=RGB,width=160,height=120,framerate=30/1";
 
 // Skips (fails under CI=true) when a system element the test needs is missing.
-#define REQUIRE_ELEMENTS(...)                                                                           \
-  for (const char* name : {__VA_ARGS__}) {                                                             \
-    GstElementFactory* factory = gst_element_factory_find(name);                                       \
-    if (!factory) {                                                                                    \
-      if (running_in_ci()) FAIL() << "GStreamer element missing under CI=true: " << name;              \
-      GTEST_SKIP() << "GStreamer element missing: " << name << " (GST_PLUGIN_SYSTEM_PATH_1_0 = "       \
-                   << (g_getenv("GST_PLUGIN_SYSTEM_PATH_1_0") ? g_getenv("GST_PLUGIN_SYSTEM_PATH_1_0") : "") \
-                   << ")";                                                                             \
-    }                                                                                                  \
-    gst_object_unref(factory);                                                                         \
+#define REQUIRE_ELEMENTS(...)                                                                                        \
+  for (const char* name : {__VA_ARGS__}) {                                                                           \
+    GstElementFactory* factory = gst_element_factory_find(name);                                                     \
+    if (!factory) {                                                                                                  \
+      if (running_in_ci()) FAIL() << "GStreamer element missing under CI=true: " << name;                            \
+      GTEST_SKIP() << "GStreamer element missing: " << name << " (GST_PLUGIN_SYSTEM_PATH_1_0 = "                     \
+                   << (g_getenv("GST_PLUGIN_SYSTEM_PATH_1_0") ? g_getenv("GST_PLUGIN_SYSTEM_PATH_1_0") : "") << ")"; \
+    }                                                                                                                \
+    gst_object_unref(factory);                                                                                       \
   }
 
 struct Frames {
@@ -66,8 +65,8 @@ Frames run_to_eos(const std::string& description) {
     gst_sample_unref(sample);
   }
   GstPtr<GstBus> bus(gst_element_get_bus(pipeline.get()));
-  if (GstMessage* message = gst_bus_timed_pop_filtered(bus.get(), 5 * GST_SECOND,
-                                                       GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR))) {
+  if (GstMessage* message =
+          gst_bus_timed_pop_filtered(bus.get(), 5 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR))) {
     if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
       GError* err = nullptr;
       gst_message_parse_error(message, &err, nullptr);
@@ -99,8 +98,8 @@ std::string source() {
 
 TEST(Pipeline, OverlayEncodedToMp4DecodesToTheOverlaidFrames) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
-  REQUIRE_ELEMENTS("videotestsrc", "videoconvert", "x264enc", "mp4mux", "filesink", "filesrc", "decodebin",
-                   "tee", "queue", "appsink");
+  REQUIRE_ELEMENTS("videotestsrc", "videoconvert", "x264enc", "mp4mux", "filesink", "filesrc", "decodebin", "tee",
+                   "queue", "appsink");
   const std::string mp4 = temp_dir() + "/overlay.mp4";
   const std::string analysis = " ! dinofeatures model=\"" + model + "\" heads=4 input-size=96x64 interval=2" +
                                " ! attnoverlay mode=attention alpha=0.6 ";
@@ -130,14 +129,15 @@ struct MetaCounter {
   std::atomic<int> buffers{0};
   void attach(GstElement* element) {
     GstPtr<GstPad> pad(gst_element_get_static_pad(element, "sink"));
-    gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
-                      [](GstPad*, GstPadProbeInfo* info, gpointer data) {
-                        auto* self = static_cast<MetaCounter*>(data);
-                        ++self->buffers;
-                        if (gst_buffer_get_dino_features_meta(GST_PAD_PROBE_INFO_BUFFER(info))) ++self->with_meta;
-                        return GST_PAD_PROBE_OK;
-                      },
-                      this, nullptr);
+    gst_pad_add_probe(
+        pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad*, GstPadProbeInfo* info, gpointer data) {
+          auto* self = static_cast<MetaCounter*>(data);
+          ++self->buffers;
+          if (gst_buffer_get_dino_features_meta(GST_PAD_PROBE_INFO_BUFFER(info))) ++self->with_meta;
+          return GST_PAD_PROBE_OK;
+        },
+        this, nullptr);
   }
 };
 
@@ -185,8 +185,8 @@ TEST(Pipeline, MetaSurvivesVideoconvertAndVideoscale) {
   counter.attach(sink.get());
   gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
   GstPtr<GstBus> bus(gst_element_get_bus(pipeline.get()));
-  GstMessage* end = gst_bus_timed_pop_filtered(bus.get(), 30 * GST_SECOND,
-                                               GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  GstMessage* end =
+      gst_bus_timed_pop_filtered(bus.get(), 30 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
   ASSERT_NE(end, nullptr);
   EXPECT_EQ(GST_MESSAGE_TYPE(end), GST_MESSAGE_EOS);
   gst_message_unref(end);
@@ -197,8 +197,7 @@ TEST(Pipeline, MetaSurvivesVideoconvertAndVideoscale) {
 
 TEST(Pipeline, MissingModelStopsThePipelineWithAnError) {
   REQUIRE_ELEMENTS("videotestsrc", "fakesink");
-  const Frames frames =
-      run_to_eos(source() + " ! dinofeatures model=/nonexistent/model.pth ! appsink name=sink");
+  const Frames frames = run_to_eos(source() + " ! dinofeatures model=/nonexistent/model.pth ! appsink name=sink");
   EXPECT_TRUE(frames.pixels.empty());
   EXPECT_NE(frames.error.find("/nonexistent/model.pth"), std::string::npos) << frames.error;
 }
