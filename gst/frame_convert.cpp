@@ -93,3 +93,33 @@ MutableImageView frame_mutable_view(GstVideoFrame& frame) {
 }
 
 }  // namespace dinoclip::gst
+
+namespace dinoclip::gst {
+
+bool is_planar_yuv(GstVideoFormat format) {
+  return format == GST_VIDEO_FORMAT_I420 || format == GST_VIDEO_FORMAT_NV12;
+}
+
+Image yuv_frame_to_rgb(const GstVideoFrame& frame) {
+  const int width = GST_VIDEO_FRAME_WIDTH(&frame), height = GST_VIDEO_FRAME_HEIGHT(&frame);
+  if (GST_VIDEO_FRAME_FORMAT(&frame) == GST_VIDEO_FORMAT_I420) {
+    return i420_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1),
+                       plane(frame, 2), plane_stride(frame, 2), width, height, yuv_matrix(frame.info),
+                       full_range(frame.info), YuvConversion::kStandard);
+  }
+  return nv12_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1), width, height,
+                     yuv_matrix(frame.info), full_range(frame.info), YuvConversion::kStandard);
+}
+
+void write_rgb_to_yuv_frame(const Image& rgb, GstVideoFrame& frame) {
+  auto data = [&](int i) { return static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, i)); };
+  auto stride = [&](int i) { return GST_VIDEO_FRAME_PLANE_STRIDE(&frame, i); };
+  if (GST_VIDEO_FRAME_FORMAT(&frame) == GST_VIDEO_FORMAT_I420) {
+    rgb_to_i420(rgb, data(0), stride(0), data(1), stride(1), data(2), stride(2), yuv_matrix(frame.info),
+                full_range(frame.info));
+  } else {
+    rgb_to_nv12(rgb, data(0), stride(0), data(1), stride(1), yuv_matrix(frame.info), full_range(frame.info));
+  }
+}
+
+}  // namespace dinoclip::gst

@@ -26,3 +26,14 @@ FrameImage frame_image(const GstVideoFrame& frame);
 MutableImageView frame_mutable_view(GstVideoFrame& frame);
 
 }  // namespace dinoclip::gst
+
+namespace dinoclip::gst {
+
+// Drawing on I420 / NV12: the frame as RGB, and back. Both directions use the
+// textbook matrices (YuvConversion::kStandard) so that pixels nothing was drawn
+// on come back within a grey level or two.
+bool is_planar_yuv(GstVideoFormat format);
+Image yuv_frame_to_rgb(const GstVideoFrame& frame);
+void write_rgb_to_yuv_frame(const Image& rgb, GstVideoFrame& frame);
+
+}  // namespace dinoclip::gst

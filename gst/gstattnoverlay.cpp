@@ -86,7 +86,7 @@ GST_ELEMENT_REGISTER_DEFINE(attnoverlay, "attnoverlay", GST_RANK_NONE, GST_TYPE_
 
 namespace {
 
-#define ATTN_OVERLAY_FORMATS "{ RGB, BGR, RGBA, BGRA, RGBx, BGRx }"
+#define ATTN_OVERLAY_FORMATS "{ RGB, BGR, RGBA, BGRA, RGBx, BGRx, I420, NV12 }"
 
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(ATTN_OVERLAY_FORMATS)));
@@ -325,9 +325,18 @@ GstFlowReturn gst_attn_overlay_transform_frame_ip(GstVideoFilter* filter, GstVid
   try {
     const Settings settings = settings_snapshot(self);
     if (settings.alpha <= 0.0 && settings.mode != GST_ATTN_OVERLAY_MODE_LABEL) return GST_FLOW_OK;
-    if (!draw(self, dinoclip::gst::frame_mutable_view(*frame), frame->buffer, settings)) {
-      warn_missing(self, missing_meta_name(settings.mode));
+    bool drawn = false;
+    if (dinoclip::gst::is_planar_yuv(GST_VIDEO_FRAME_FORMAT(frame))) {
+      // Decoders hand out I420/NV12: draw on an RGB copy, then convert back.
+      dinoclip::Image rgb = dinoclip::gst::yuv_frame_to_rgb(*frame);
+      dinoclip::MutableImageView view{rgb.pixels.data(), rgb.width, rgb.height, std::ptrdiff_t(rgb.width) * 3,
+                                      dinoclip::PixelFormat::kRGB};
+      drawn = draw(self, view, frame->buffer, settings);
+      if (drawn) dinoclip::gst::write_rgb_to_yuv_frame(rgb, *frame);
+    } else {
+      drawn = draw(self, dinoclip::gst::frame_mutable_view(*frame), frame->buffer, settings);
     }
+    if (!drawn) warn_missing(self, missing_meta_name(settings.mode));
     return GST_FLOW_OK;
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("attnoverlay: %s", e.what()),

@@ -305,3 +305,66 @@ Image nv12_to_rgb(const std::uint8_t* y, int y_stride, const std::uint8_t* uv, i
 }
 
 }  // namespace dinoclip
+
+namespace dinoclip {
+namespace {
+
+struct YuvCoefficients {
+  double kr, kb;
+};
+
+YuvCoefficients coefficients(YuvMatrix matrix) {
+  return matrix == YuvMatrix::kBt709 ? YuvCoefficients{0.2126, 0.0722} : YuvCoefficients{0.299, 0.114};
+}
+
+std::uint8_t clamp_byte(double v) { return std::uint8_t(std::clamp(std::lround(v), 0L, 255L)); }
+
+// Calls emit(x2, y2, u, v) for every 2x2 chroma block; writes luma directly.
+template <typename EmitChroma>
+void rgb_to_yuv420(const Image& rgb, std::uint8_t* y_plane, int y_stride, YuvMatrix matrix, bool full_range,
+                   EmitChroma&& emit) {
+  if (rgb.channels != 3) throw Error("rgb_to_yuv: expected an RGB picture");
+  const auto [kr, kb] = coefficients(matrix);
+  const double kg = 1.0 - kr - kb;
+  const double y_scale = full_range ? 255.0 : 219.0, y_offset = full_range ? 0.0 : 16.0;
+  const double c_scale = full_range ? 255.0 : 224.0;
+  for (int y = 0; y < rgb.height; ++y) {
+    for (int x = 0; x < rgb.width; ++x) {
+      const double r = rgb.at(x, y, 0) / 255.0, g = rgb.at(x, y, 1) / 255.0, b = rgb.at(x, y, 2) / 255.0;
+      y_plane[y * y_stride + x] = clamp_byte(y_offset + y_scale * (kr * r + kg * g + kb * b));
+    }
+  }
+  for (int y2 = 0; y2 < (rgb.height + 1) / 2; ++y2) {
+    for (int x2 = 0; x2 < (rgb.width + 1) / 2; ++x2) {
+      double r = 0, g = 0, b = 0;
+      for (int dy = 0; dy < 2; ++dy)
+        for (int dx = 0; dx < 2; ++dx) {
+          const int x = std::min(rgb.width - 1, 2 * x2 + dx), y = std::min(rgb.height - 1, 2 * y2 + dy);
+          r += rgb.at(x, y, 0) / 1020.0, g += rgb.at(x, y, 1) / 1020.0, b += rgb.at(x, y, 2) / 1020.0;
+        }
+      const double luma = kr * r + kg * g + kb * b;
+      emit(x2, y2, clamp_byte(128.0 + c_scale * (b - luma) / (2.0 * (1.0 - kb))),
+           clamp_byte(128.0 + c_scale * (r - luma) / (2.0 * (1.0 - kr))));
+    }
+  }
+}
+
+}  // namespace
+
+void rgb_to_i420(const Image& rgb, std::uint8_t* y, int y_stride, std::uint8_t* u, int u_stride, std::uint8_t* v,
+                 int v_stride, YuvMatrix matrix, bool full_range) {
+  rgb_to_yuv420(rgb, y, y_stride, matrix, full_range, [&](int x2, int y2, std::uint8_t cb, std::uint8_t cr) {
+    u[y2 * u_stride + x2] = cb;
+    v[y2 * v_stride + x2] = cr;
+  });
+}
+
+void rgb_to_nv12(const Image& rgb, std::uint8_t* y, int y_stride, std::uint8_t* uv, int uv_stride,
+                 YuvMatrix matrix, bool full_range) {
+  rgb_to_yuv420(rgb, y, y_stride, matrix, full_range, [&](int x2, int y2, std::uint8_t cb, std::uint8_t cr) {
+    uv[y2 * uv_stride + 2 * x2] = cb;
+    uv[y2 * uv_stride + 2 * x2 + 1] = cr;
+  });
+}
+
+}  // namespace dinoclip

@@ -49,3 +49,15 @@ Image nv12_to_rgb(const std::uint8_t* y, int y_stride, const std::uint8_t* uv, i
                   YuvMatrix matrix, bool full_range, YuvConversion conversion = YuvConversion::kGStreamer);
 
 }  // namespace dinoclip
+
+namespace dinoclip {
+
+// Packed RGB back to planar/semi-planar YUV (for drawing on YUV frames):
+// the matrix's textbook coefficients, limited or full range, chroma the mean
+// of each 2x2 block (odd sizes: the last row/column repeated).
+void rgb_to_i420(const Image& rgb, std::uint8_t* y, int y_stride, std::uint8_t* u, int u_stride, std::uint8_t* v,
+                 int v_stride, YuvMatrix matrix, bool full_range);
+void rgb_to_nv12(const Image& rgb, std::uint8_t* y, int y_stride, std::uint8_t* uv, int uv_stride,
+                 YuvMatrix matrix, bool full_range);
+
+}  // namespace dinoclip

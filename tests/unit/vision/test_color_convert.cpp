@@ -244,3 +244,35 @@ TEST(ColorConvert, TimesFullHdI420) {
 
 }  // namespace
 }  // namespace dinoclip
+
+namespace dinoclip {
+namespace {
+
+TEST(ColorConvert, RgbToYuvRoundTripsWithinTwoLevels) {
+  Image rgb(33, 17, 3);
+  for (int y = 0; y < 17; ++y)
+    for (int x = 0; x < 33; ++x) {
+      // Smooth colours (chroma subsampling loses detail, not smooth gradients).
+      rgb.at(x, y, 0) = uint8_t(40 + 5 * (x / 2));
+      rgb.at(x, y, 1) = uint8_t(200 - 6 * (y / 2));
+      rgb.at(x, y, 2) = 128;
+    }
+  for (bool full : {false, true}) {
+    for (YuvMatrix m : {YuvMatrix::kBt601, YuvMatrix::kBt709}) {
+      std::vector<uint8_t> Y(33 * 17), U(17 * 9), V(17 * 9), UV(34 * 9);
+      rgb_to_i420(rgb, Y.data(), 33, U.data(), 17, V.data(), 17, m, full);
+      Image back = i420_to_rgb(Y.data(), 33, U.data(), 17, V.data(), 17, 33, 17, m, full, YuvConversion::kStandard);
+      rgb_to_nv12(rgb, Y.data(), 33, UV.data(), 34, m, full);
+      Image back12 = nv12_to_rgb(Y.data(), 33, UV.data(), 34, 33, 17, m, full, YuvConversion::kStandard);
+      int worst = 0;
+      for (size_t i = 0; i < rgb.pixels.size(); ++i) {
+        worst = std::max(worst, std::abs(int(back.pixels[i]) - rgb.pixels[i]));
+        worst = std::max(worst, std::abs(int(back12.pixels[i]) - rgb.pixels[i]));
+      }
+      EXPECT_LE(worst, 4) << "full range " << full;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dinoclip
