@@ -72,16 +72,17 @@ int differing_bytes(const std::vector<guint8>& a, const std::vector<guint8>& b) 
 
 /* ---- caps ---- */
 
-TEST(AttnOverlay, AcceptsPackedRgbRejectsYuv) {
+TEST(AttnOverlay, AcceptsPackedRgbAndDecoderYuvRejectsOthers) {
   Harness h(gst_harness_new_parse("attnoverlay"));
   GstPad* sink = GST_PAD_PEER(h->srcpad);
   for (GstVideoFormat format : {GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBA,
-                                GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx}) {
+                                GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
+                                GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12}) {
     GstCaps* caps = gst_caps_from_string(caps_string(format, 64, 48).c_str());
     EXPECT_TRUE(gst_pad_query_accept_caps(sink, caps)) << gst_video_format_to_string(format);
     gst_caps_unref(caps);
   }
-  for (GstVideoFormat format : {GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_GRAY8}) {
+  for (GstVideoFormat format : {GST_VIDEO_FORMAT_Y444, GST_VIDEO_FORMAT_GRAY8}) {
     GstCaps* caps = gst_caps_from_string(caps_string(format, 64, 48).c_str());
     EXPECT_FALSE(gst_pad_query_accept_caps(sink, caps)) << gst_video_format_to_string(format);
     gst_caps_unref(caps);
