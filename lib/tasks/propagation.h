@@ -9,6 +9,7 @@
 
 #include <deque>
 #include <utility>
+#include <vector>
 
 namespace dinoclip {
 
@@ -29,9 +30,10 @@ class LabelPropagator {
     // 0.1). Only the top-k weights depend on it: which patches are kept does
     // not; a larger value averages the k labels more evenly.
     double temperature = 0.1;
-    // Query patches per block when computing affinities: bounds memory at
-    // block x context_frames+1 x patches floats (512 x 8 x 3600 x 4 B = 59 MB
-    // for ViT-S/8 at 480x480).
+    // Query patches per block (rounded to whole grid rows) when computing
+    // affinities: bounds memory at block x (context_frames + 1) x band floats,
+    // where the band is the key rows within the neighbourhood (all rows
+    // without one): 480 x 8 x 1920 x 4 B = 30 MB for ViT-S/8 at 480x480.
     int query_block = 512;
   };
 
@@ -65,16 +67,15 @@ class LabelPropagator {
   int queued_frames() const { return int(queue_.size()); }
 
  private:
-  // [N, N] bool: true where key patch j is within the neighbourhood of query patch i.
-  at::Tensor neighbourhood_mask() const;
-  at::Tensor propagate_block(const at::Tensor& queries, int64_t first, const at::Tensor& keys,
+  at::Tensor neighbourhood_mask(int64_t first_query, int64_t queries, int64_t first_key, int64_t keys,
+                                c10::Device device) const;
+  at::Tensor propagate_block(const at::Tensor& queries, const std::vector<at::Tensor>& keys,
                              const at::Tensor& key_labels, const at::Tensor& allowed) const;
 
   Config config_;
   int grid_h_ = 0, grid_w_ = 0;
-  std::pair<at::Tensor, at::Tensor> reference_;           // L2-normalised features, labels
-  std::deque<std::pair<at::Tensor, at::Tensor>> queue_;   // last frames, oldest first
-  at::Tensor neighbourhood_;                              // cached per grid
+  std::pair<at::Tensor, at::Tensor> reference_;          // L2-normalised features, labels
+  std::deque<std::pair<at::Tensor, at::Tensor>> queue_;  // last frames, oldest first
 };
 
 }  // namespace dinoclip

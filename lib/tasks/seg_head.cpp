@@ -44,17 +44,24 @@ class SegHeadNetImpl : public torch::nn::Module {
     feature_std_.copy_(std);
   }
 
-  // Same initialisation as torch.nn.Linear (U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-  // for weight and bias), drawn from a private generator so that training is
-  // deterministic without touching the global seed.
+  // The layer that produces the logits starts as DINO's linear probe does
+  // (eval_linear.py: weight ~ N(0, 0.01), bias 0), so an untrained head
+  // predicts nearly uniform class probabilities and no random direction has
+  // to be unlearnt first. The MLP's hidden layer keeps torch.nn.Linear's
+  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)), which breaks the symmetry between its
+  // units. Drawn from a private generator: deterministic without touching
+  // the global seed.
   void initialise(uint64_t seed) {
     at::Generator generator = at::detail::createCPUGenerator(seed);
     torch::NoGradGuard no_grad;
-    for (torch::nn::Linear& layer : layers()) {
-      const double bound = 1.0 / std::sqrt(double(layer->options.in_features()));
-      layer->weight.copy_(at::empty(layer->weight.sizes(), at::kFloat).uniform_(-bound, bound, generator));
-      layer->bias.copy_(at::empty(layer->bias.sizes(), at::kFloat).uniform_(-bound, bound, generator));
+    if (kind_ == HeadKind::kMlp) {
+      const double bound = 1.0 / std::sqrt(double(fc1_->options.in_features()));
+      fc1_->weight.copy_(at::empty(fc1_->weight.sizes(), at::kFloat).uniform_(-bound, bound, generator));
+      fc1_->bias.copy_(at::empty(fc1_->bias.sizes(), at::kFloat).uniform_(-bound, bound, generator));
     }
+    torch::nn::Linear& output = kind_ == HeadKind::kLinear ? linear_ : fc2_;
+    output->weight.copy_(at::empty(output->weight.sizes(), at::kFloat).normal_(0.0, 0.01, generator));
+    output->bias.zero_();
   }
 
   at::Tensor standardise(const at::Tensor& features) const {
@@ -73,12 +80,6 @@ class SegHeadNetImpl : public torch::nn::Module {
   }
   int64_t dim() const { return feature_mean_.size(0); }
 
- private:
-  std::vector<torch::nn::Linear> layers() {
-    if (kind_ == HeadKind::kLinear) return {linear_};
-    return {fc1_, fc2_};
-  }
-
   HeadKind kind_;
   at::Tensor feature_mean_, feature_std_;
   torch::nn::Linear linear_{nullptr}, fc1_{nullptr}, fc2_{nullptr};
@@ -88,8 +89,9 @@ TORCH_MODULE(SegHeadNet);
 void check_features(const at::Tensor& features, const std::string& what) {
   if (!features.defined() || features.dim() != 2 || !at::isFloatingType(features.scalar_type())) {
     throw Error(what + " must be a float tensor [patches, feature_dim]" +
-                (features.defined() ? ", got " + c10::str(features.sizes()) + " " + c10::toString(features.scalar_type())
-                                    : std::string(" (undefined)")));
+                (features.defined()
+                     ? ", got " + c10::str(features.sizes()) + " " + c10::toString(features.scalar_type())
+                     : std::string(" (undefined)")));
   }
   if (features.size(0) == 0 || features.size(1) == 0) {
     throw Error(what + " are empty (" + c10::str(features.sizes()) + ")");
@@ -140,8 +142,9 @@ int64_t check_targets(const at::Tensor& targets, int64_t n) {
 void check_two_classes(const at::Tensor& soft, int64_t classes) {
   const int64_t present = (soft.sum(0) > 0).sum().item<int64_t>();
   if (classes < 2 || present < 2) {
-    throw Error("the annotation has a single class; a segmentation head needs at least two "
-                "(background and one object) in the annotated frame");
+    throw Error(
+        "the annotation has a single class; a segmentation head needs at least two "
+        "(background and one object) in the annotated frame");
   }
 }
 
@@ -263,9 +266,8 @@ SegHead SegHead::train_on_mask(const at::Tensor& patch_features, const Image& ma
   if (classes < 2) {
     throw Error("the annotation has a single class (every pixel is 0); annotate at least one object");
   }
-  const at::Tensor targets = config.labels == LabelMode::kSoft
-                                 ? soft_patch_labels(mask, grid_h, grid_w, classes)
-                                 : majority_patch_labels(mask, grid_h, grid_w, classes);
+  const at::Tensor targets = config.labels == LabelMode::kSoft ? soft_patch_labels(mask, grid_h, grid_w, classes)
+                                                               : majority_patch_labels(mask, grid_h, grid_w, classes);
   return train(patch_features, targets, config, progress);
 }
 
@@ -279,12 +281,11 @@ at::Tensor SegHead::logits(const at::Tensor& features) const {
   return state_->net->forward(state_->net->standardise(features));
 }
 
-at::Tensor SegHead::predict_mask(const at::Tensor& patch_features, int grid_h, int grid_w, int out_h,
-                                 int out_w) const {
+at::Tensor SegHead::predict_mask(const at::Tensor& patch_features, int grid_h, int grid_w, int out_h, int out_w) const {
   check_features(patch_features, "patch features");
   if (patch_features.size(0) != int64_t(grid_h) * grid_w) {
-    throw Error("patch features have " + std::to_string(patch_features.size(0)) + " rows, not grid_h * grid_w = " +
-                std::to_string(int64_t(grid_h) * grid_w));
+    throw Error("patch features have " + std::to_string(patch_features.size(0)) +
+                " rows, not grid_h * grid_w = " + std::to_string(int64_t(grid_h) * grid_w));
   }
   return grid_scores_to_mask(logits(patch_features), grid_h, grid_w, out_h, out_w);
 }

@@ -41,8 +41,7 @@ inline const DinoModel& tiny_random_dino() {
 
 // Frames 0..frames-1 of SyntheticScene(size, size, objects, scene_seed);
 // cached per argument set, so tests share one forward pass.
-inline const FeatureVideo& synthetic_feature_video(int frames, uint64_t scene_seed, int size = 96,
-                                                   int objects = 2) {
+inline const FeatureVideo& synthetic_feature_video(int frames, uint64_t scene_seed, int size = 96, int objects = 2) {
   static std::map<std::vector<uint64_t>, FeatureVideo> cache;
   const std::vector<uint64_t> key{uint64_t(frames), scene_seed, uint64_t(size), uint64_t(objects)};
   auto it = cache.find(key);
