@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "core/error.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -27,6 +29,15 @@ std::string test_data(const std::string& relative) {
     root = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
   }
   return (root / "tests" / "data" / relative).string();
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 bool running_in_ci() {

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
 namespace dinoclip::testing {
@@ -31,6 +32,9 @@ std::string temp_dir();
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b);
 
 bool running_in_ci();
+
+// The message of the dinoclip::Error that f() throws, or "(no error)".
+std::string message_of(const std::function<void()>& f);
 
 }  // namespace dinoclip::testing
 

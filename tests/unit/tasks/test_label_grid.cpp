@@ -28,14 +28,7 @@ at::Tensor rows_tensor(const std::vector<std::vector<float>>& rows) {
   return t;
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using dinoclip::testing::message_of;
 
 TEST(SoftPatchLabels, DivisibleFrameGivesEachCellsClassFractions) {
   const Image mask = mask_from_rows({{0, 0, 1, 1},  //

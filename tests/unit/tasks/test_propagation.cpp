@@ -53,14 +53,7 @@ at::Tensor from_column(const at::Tensor& labels, int first) {
   return labels.reshape({kGrid, kGrid, -1}).narrow(1, first, kGrid - first);
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using dinoclip::testing::message_of;
 
 LabelPropagator::Config top1(int neighborhood, int context_frames) {
   LabelPropagator::Config config;

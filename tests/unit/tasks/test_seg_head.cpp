@@ -43,14 +43,7 @@ Clusters make_clusters(int64_t n, uint64_t seed) {
   return {features, ids};
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using dinoclip::testing::message_of;
 
 // Mean IoU of `head` over frames [first, last] of `video`.
 double video_mean_iou(const SegHead& head, const FeatureVideo& video, int first, int last) {
