@@ -5,6 +5,7 @@
 #include <glib-object.h>
 
 #include "models/device.h"
+#include "tasks/video_segmenter.h"
 #include "vision/colormap.h"
 
 G_BEGIN_DECLS
@@ -46,6 +47,28 @@ typedef enum {
   GST_ATTN_OVERLAY_PCA_REFIT_EVERY_N,
 } GstAttnOverlayPcaRefit;
 
+/* dinoseg. Values follow dinoclip::SegMethod, HeadKind and LabelMode. */
+typedef enum {
+  GST_DINO_SEG_METHOD_HEAD,
+  GST_DINO_SEG_METHOD_PROPAGATION,
+} GstDinoSegMethod;
+
+typedef enum {
+  GST_DINO_SEG_HEAD_LINEAR,
+  GST_DINO_SEG_HEAD_MLP,
+} GstDinoSegHead;
+
+typedef enum {
+  GST_DINO_SEG_PATCH_LABELS_SOFT,
+  GST_DINO_SEG_PATCH_LABELS_MAJORITY,
+} GstDinoSegPatchLabels;
+
+#define GST_TYPE_DINO_SEG_METHOD (gst_dino_seg_method_get_type())
+GType gst_dino_seg_method_get_type(void);
+#define GST_TYPE_DINO_SEG_HEAD (gst_dino_seg_head_get_type())
+GType gst_dino_seg_head_get_type(void);
+#define GST_TYPE_DINO_SEG_PATCH_LABELS (gst_dino_seg_patch_labels_get_type())
+GType gst_dino_seg_patch_labels_get_type(void);
 #define GST_TYPE_DINO_DEVICE (gst_dino_device_get_type())
 GType gst_dino_device_get_type(void);
 #define GST_TYPE_DINO_PRECISION (gst_dino_precision_get_type())
@@ -64,5 +87,8 @@ namespace dinoclip::gst {
 DeviceChoice to_device_choice(GstDinoDevice device);
 Precision to_precision(GstDinoPrecision precision);
 Colormap to_colormap(GstDinoColormap colormap);
+SegMethod to_seg_method(GstDinoSegMethod method);
+HeadKind to_head_kind(GstDinoSegHead head);
+LabelMode to_label_mode(GstDinoSegPatchLabels labels);
 
 }  // namespace dinoclip::gst

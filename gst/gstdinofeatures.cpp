@@ -13,8 +13,10 @@
 #include <string>
 
 #include "core/threads.h"
+#include "io/image_file.h"
 #include "enums.h"
 #include "features_payload.h"
+#include "features_query.h"
 #include "frame_convert.h"
 #include "models/device.h"
 #include "models/dino.h"
@@ -321,12 +323,10 @@ bool frame_is_late(GstDinoFeaturesElement* self, GstBuffer* buffer) {
 
 /* ---- per frame ---- */
 
-// The one call into the core: frame -> RGB view -> model input -> DINO.
-GstDinoFeatures* run_model(const DinoModel& model, const GstVideoFrame& frame, const Settings& settings) {
-  dinoclip::gst::FrameImage image = dinoclip::gst::frame_image(frame);
+// The one call into the core: RGB view -> model input -> DINO.
+GstDinoFeatures* run_model(const DinoModel& model, ImageView view, const Settings& settings) {
   const int patch = model.config().patch_size;
-  const ResolvedSize size = resolve_input_size(settings.input_size, image.view.width, image.view.height, patch);
-  ImageView view = image.view;
+  const ResolvedSize size = resolve_input_size(settings.input_size, view.width, view.height, patch);
   if (settings.input_size.kind == InputSize::Kind::kNative) {
     view.width = size.width;  // top-left crop to whole patches, as DINO's visualize_attention.py
     view.height = size.height;
@@ -358,7 +358,7 @@ GstFlowReturn infer_into(GstDinoFeaturesElement* self, State& state, const Setti
   try {
     // LibTorch's OpenMP pool size is per calling thread: apply it in the streaming thread too.
     if (settings.threads > 0) configure_threads(ThreadConfig{settings.threads, 0});
-    GstDinoFeatures* features = run_model(*state.model, frame, settings);
+    GstDinoFeatures* features = run_model(*state.model, dinoclip::gst::frame_image(frame).view, settings);
     gst_video_frame_unmap(&frame);
     state.forget_result();
     state.last = features;
@@ -395,6 +395,37 @@ GstFlowReturn gst_dino_features_element_transform_ip(GstBaseTransform* trans, Gs
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinofeatures: %s", e.what()), (nullptr));
     return GST_FLOW_ERROR;
   }
+}
+
+/* ---- features of a picture, for dinoseg's annotation-image ---- */
+
+// Answers features_for_image queries from downstream with this element's
+// model and input size, so a picture and the stream share one feature space.
+bool answer_features_for_image(GstDinoFeaturesElement* self, GstQuery* query) {
+  std::string path;
+  if (!dinoclip::gst::parse_features_for_image_query(query, &path)) return false;
+  State* state = self->priv->state.get();
+  if (!state) {
+    dinoclip::gst::set_features_for_image_error(query, "dinofeatures has no model loaded yet");
+    return true;
+  }
+  try {
+    const Settings settings = settings_snapshot(self);
+    const Image picture = read_image(path);
+    GstDinoFeatures* features = run_model(*state->model, picture.view(), settings);
+    dinoclip::gst::set_features_for_image_result(query, features);
+    gst_dino_features_unref(features);
+    GST_INFO_OBJECT(self, "computed features of %s for a downstream element", path.c_str());
+  } catch (const std::exception& e) {
+    dinoclip::gst::set_features_for_image_error(query, e.what());
+  }
+  return true;
+}
+
+gboolean gst_dino_features_element_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
+  auto* self = GST_DINO_FEATURES_ELEMENT(trans);
+  if (direction == GST_PAD_SRC && answer_features_for_image(self, query)) return TRUE;
+  return GST_BASE_TRANSFORM_CLASS(gst_dino_features_element_parent_class)->query(trans, direction, query);
 }
 
 /* ---- GObject ---- */
@@ -517,6 +548,7 @@ static void gst_dino_features_element_class_init(GstDinoFeaturesElementClass* kl
   trans_class->src_event = gst_dino_features_element_src_event;
   trans_class->sink_event = gst_dino_features_element_sink_event;
   trans_class->transform_ip = gst_dino_features_element_transform_ip;
+  trans_class->query = gst_dino_features_element_query;
 }
 
 static void gst_dino_features_element_init(GstDinoFeaturesElement* self) {

@@ -3,11 +3,13 @@
 
 #include "gstattnoverlay.h"
 #include "gstdinofeatures.h"
+#include "gstdinoseg.h"
 
 static gboolean plugin_init(GstPlugin* plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(dinofeatures, plugin);
   ok |= GST_ELEMENT_REGISTER(attnoverlay, plugin);
+  ok |= GST_ELEMENT_REGISTER(dinoseg, plugin);
   return ok;
 }
 

@@ -54,4 +54,26 @@ double mean_iou(const Image& pred, const Image& truth, const MeanIouOptions& opt
   return counted > 0 ? sum / counted : std::numeric_limits<double>::quiet_NaN();
 }
 
+void IouSeries::add(int64_t frame, double iou) {
+  if (std::isnan(iou)) return;
+  if (summary_.frames == 0 || frame < summary_.first_frame) {
+    summary_.first_frame = frame;
+    summary_.first = iou;
+  }
+  if (summary_.frames == 0 || frame >= summary_.last_frame) {
+    summary_.last_frame = frame;
+    summary_.last = iou;
+  }
+  ++summary_.frames;
+  sum_ += iou;
+}
+
+IouSummary IouSeries::summary() const {
+  IouSummary out = summary_;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  out.mean = out.frames ? sum_ / double(out.frames) : nan;
+  if (!out.frames) out.first = out.last = nan;
+  return out;
+}
+
 }  // namespace dinoclip

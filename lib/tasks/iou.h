@@ -1,6 +1,7 @@
 // Intersection over union of class masks, the DAVIS region measure (J).
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "core/image.h"
@@ -26,5 +27,28 @@ struct MeanIouOptions {
 // id. NaN if no class remains (only possible with exclude_background and two
 // all-background masks).
 double mean_iou(const Image& pred, const Image& truth, const MeanIouOptions& options = {});
+
+// A video's per-frame IoUs summarised as the notebook reports them: the mean
+// over all evaluated frames, and the first and last evaluated frames' values.
+struct IouSummary {
+  int64_t frames = 0;   // frames evaluated (NaN IoUs are not counted)
+  double mean = 0;      // NaN when no frame was evaluated
+  double first = 0;     // IoU of the lowest frame number added, NaN if none
+  double last = 0;      // IoU of the highest frame number added, NaN if none
+  int64_t first_frame = -1;
+  int64_t last_frame = -1;
+};
+
+class IouSeries {
+ public:
+  // Frames may come in any order; a NaN IoU (nothing to measure) is ignored.
+  void add(int64_t frame, double iou);
+  IouSummary summary() const;
+  void clear() { *this = IouSeries(); }
+
+ private:
+  double sum_ = 0;
+  IouSummary summary_;
+};
 
 }  // namespace dinoclip

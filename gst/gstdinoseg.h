@@ -1,0 +1,15 @@
+// dinoseg: one-shot video segmentation. Trains a head on the DINO patch
+// features of one annotated frame (or takes DINO's label propagation), then
+// attaches a class map (GstDinoSegmentationMeta) to every frame.
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_DINO_SEG_ELEMENT (gst_dino_seg_element_get_type())
+G_DECLARE_FINAL_TYPE(GstDinoSegElement, gst_dino_seg_element, GST, DINO_SEG_ELEMENT, GstElement)
+
+GST_ELEMENT_REGISTER_DECLARE(dinoseg);
+
+G_END_DECLS
