@@ -87,6 +87,7 @@ Checkpoint load_by_content(const char* data, size_t size, const std::string& nam
   if (looks_like_safetensors(data, size)) {
     out.format = CheckpointFormat::kSafetensors;
     out.tensors = read_safetensors(data, size, name, keep, release);
+    out.metadata = read_safetensors_metadata(data, size, name);
   } else if (looks_like_pickle(data, size)) {
     out.format = CheckpointFormat::kTorchLegacy;
     out.tensors = read_torch_legacy(data, size, name, keep, release);

@@ -38,6 +38,9 @@ struct Checkpoint {
   std::string path;
   CheckpointFormat format = CheckpointFormat::kTorchZip;
   StateDict tensors;
+  // The safetensors header's "__metadata__" (string values); empty for the
+  // other formats, which have no such thing.
+  std::map<std::string, std::string> metadata;
 };
 
 Checkpoint load_checkpoint(const std::string& path);

@@ -120,4 +120,16 @@ StateDict read_safetensors(const char* data, size_t size, const std::string& pat
   return tensors;
 }
 
+std::map<std::string, std::string> read_safetensors_metadata(const char* data, size_t size, const std::string& path) {
+  size_t data_start = 0;
+  const nlohmann::json header = parse_header(data, size, path, data_start);
+  std::map<std::string, std::string> metadata;
+  auto it = header.is_object() ? header.find("__metadata__") : header.end();
+  if (it == header.end() || !it->is_object()) return metadata;
+  for (const auto& [key, value] : it->items()) {
+    if (value.is_string()) metadata.emplace(key, value.get<std::string>());
+  }
+  return metadata;
+}
+
 }  // namespace dinoclip

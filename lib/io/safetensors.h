@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 
 #include "io/checkpoint.h"
@@ -22,5 +23,10 @@ bool looks_like_safetensors(const char* data, size_t size);
 // `release` (optional) gets each tensor's bytes once copied.
 StateDict read_safetensors(const char* data, size_t size, const std::string& path, const TensorFilter& keep,
                            const ByteRelease& release = ByteRelease());
+
+// The header's "__metadata__" (string to string; non-string values are
+// skipped), empty when there is none. Throws like read_safetensors on a
+// malformed header.
+std::map<std::string, std::string> read_safetensors_metadata(const char* data, size_t size, const std::string& path);
 
 }  // namespace dinoclip

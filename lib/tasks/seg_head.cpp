@@ -169,6 +169,31 @@ std::map<std::string, std::string> config_metadata(const SegHeadConfig& c, const
           {"train_accuracy", std::to_string(r.train_accuracy)}};
 }
 
+// Training settings and results back from save()'s metadata; the structure
+// itself always comes from the tensors. Values that do not parse (a file
+// edited by hand) keep the defaults: they are informative, not needed.
+void restore_from_metadata(const std::map<std::string, std::string>& m, SegHeadConfig& c, TrainReport& r) {
+  auto it = m.find("format");
+  if (it == m.end() || it->second != "dinoclip.seg_head") return;
+  auto number = [&](const char* key, double fallback) {
+    auto found = m.find(key);
+    if (found == m.end()) return fallback;
+    try {
+      return std::stod(found->second);
+    } catch (const std::exception&) {
+      return fallback;
+    }
+  };
+  c.num_iters = int(number("num_iters", c.num_iters));
+  c.learning_rate = number("learning_rate", c.learning_rate);
+  c.weight_decay = number("weight_decay", c.weight_decay);
+  c.seed = uint64_t(number("seed", double(c.seed)));
+  auto labels = m.find("labels");
+  if (labels != m.end()) c.labels = labels->second == "majority" ? LabelMode::kMajority : LabelMode::kSoft;
+  r.final_loss = number("final_loss", r.final_loss);
+  r.train_accuracy = number("train_accuracy", r.train_accuracy);
+}
+
 void check_config(const SegHeadConfig& c) {
   if (c.num_iters < 0) throw Error("num_iters must be >= 0, got " + std::to_string(c.num_iters));
   if (c.kind == HeadKind::kMlp && c.hidden < 1) throw Error("MLP hidden width must be >= 1");
@@ -298,7 +323,8 @@ void SegHead::save(const std::string& path) const {
 }
 
 SegHead SegHead::load(const std::string& path, c10::Device device) {
-  const StateDict tensors = load_checkpoint(path).tensors;
+  const Checkpoint checkpoint = load_checkpoint(path);
+  const StateDict& tensors = checkpoint.tensors;
   auto shape_of = [&](const std::string& key, int64_t dims) -> at::IntArrayRef {
     auto it = tensors.find(key);
     if (it == tensors.end() || it->second.dim() != dims) {
@@ -315,6 +341,7 @@ SegHead SegHead::load(const std::string& path, c10::Device device) {
   const int64_t classes = linear ? first[0] : shape_of("fc2.weight", 2)[0];
   const int64_t hidden = linear ? 0 : first[0];
   state->config.hidden = linear ? state->config.hidden : int(hidden);
+  restore_from_metadata(checkpoint.metadata, state->config, state->report);
   state->net = SegHeadNet(state->config.kind, dim, hidden, classes);
   load_module_state(*state->net, tensors, path, "a segmentation head");
   state->net->eval();

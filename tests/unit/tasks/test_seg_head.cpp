@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -193,6 +194,9 @@ TEST(SegHead, SaveLoadGivesIdenticalMasks) {
     config.kind = kind;
     config.hidden = 32;
     config.num_iters = 50;
+    config.learning_rate = 2e-3;
+    config.seed = 17;
+    config.labels = LabelMode::kMajority;
     const SegHead head = SegHead::train_on_mask(video.features[0], video.masks[0], video.grid_h, video.grid_w, config);
     const std::string path = testing::temp_dir() + "/head_" + head_kind_name(kind) + ".safetensors";
     head.save(path);
@@ -203,6 +207,13 @@ TEST(SegHead, SaveLoadGivesIdenticalMasks) {
     if (kind == HeadKind::kMlp) {
       EXPECT_EQ(loaded.config().hidden, 32);
     }
+    // The training settings and results come back from the file's metadata.
+    EXPECT_EQ(loaded.config().num_iters, 50);
+    EXPECT_DOUBLE_EQ(loaded.config().learning_rate, 2e-3);
+    EXPECT_EQ(loaded.config().seed, 17u);
+    EXPECT_EQ(loaded.config().labels, LabelMode::kMajority);
+    EXPECT_NEAR(loaded.report().train_accuracy, head.report().train_accuracy, 1e-6);
+    EXPECT_NEAR(loaded.report().final_loss, head.report().final_loss, 1e-6 * std::max(1.0, head.report().final_loss));
     EXPECT_TRUE(at::equal(loaded.logits(video.features[5]), head.logits(video.features[5])));
     const at::Tensor a = head.predict_mask(video.features[5], video.grid_h, video.grid_w, kSize, kSize);
     const at::Tensor b = loaded.predict_mask(video.features[5], video.grid_h, video.grid_w, kSize, kSize);
