@@ -92,13 +92,13 @@ struct Private {
 
 }  // namespace
 
-struct _GstDinoFeaturesElement {
+struct _GstDinofeatures {
   GstBaseTransform parent;
   Private* priv;
 };
 
-G_DEFINE_TYPE(GstDinoFeaturesElement, gst_dino_features_element, GST_TYPE_BASE_TRANSFORM)
-GST_ELEMENT_REGISTER_DEFINE(dinofeatures, "dinofeatures", GST_RANK_NONE, GST_TYPE_DINO_FEATURES_ELEMENT)
+G_DEFINE_TYPE(GstDinofeatures, gst_dinofeatures, GST_TYPE_BASE_TRANSFORM)
+GST_ELEMENT_REGISTER_DEFINE(dinofeatures, "dinofeatures", GST_RANK_NONE, GST_TYPE_DINOFEATURES)
 
 namespace {
 
@@ -109,20 +109,20 @@ GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINO_FEATURES_FORMATS)));
 
-Settings settings_snapshot(GstDinoFeaturesElement* self) {
+Settings settings_snapshot(GstDinofeatures* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   return self->priv->settings;
 }
 
 // Model-loading properties apply in READY->PAUSED; later changes would be
 // silently ignored, so they are refused with a warning instead.
-bool model_is_loaded(GstDinoFeaturesElement* self, const char* property) {
+bool model_is_loaded(GstDinofeatures* self, const char* property) {
   if (!self->priv->state) return false;
   g_warning("dinofeatures: '%s' can only be changed in the NULL or READY state (the model is loaded)", property);
   return true;
 }
 
-void set_input_size(GstDinoFeaturesElement* self, Settings& settings, const char* text) {
+void set_input_size(GstDinofeatures* self, Settings& settings, const char* text) {
   try {
     settings.input_size = InputSize::parse(text ? text : kDefaultInputSize);
   } catch (const std::exception& e) {
@@ -131,8 +131,8 @@ void set_input_size(GstDinoFeaturesElement* self, Settings& settings, const char
   }
 }
 
-void gst_dino_features_element_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINO_FEATURES_ELEMENT(object);
+void gst_dinofeatures_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOFEATURES(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   Settings& settings = self->priv->settings;
   switch (prop_id) {
@@ -169,8 +169,8 @@ void gst_dino_features_element_set_property(GObject* object, guint prop_id, cons
   }
 }
 
-void gst_dino_features_element_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINO_FEATURES_ELEMENT(object);
+void gst_dinofeatures_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOFEATURES(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings& settings = self->priv->settings;
   switch (prop_id) {
@@ -225,8 +225,8 @@ DinoLoadOptions load_options(const Settings& settings) {
   return options;
 }
 
-gboolean gst_dino_features_element_start(GstBaseTransform* trans) {
-  auto* self = GST_DINO_FEATURES_ELEMENT(trans);
+gboolean gst_dinofeatures_start(GstBaseTransform* trans) {
+  auto* self = GST_DINOFEATURES(trans);
   const Settings settings = settings_snapshot(self);
   if (settings.model.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
@@ -267,13 +267,13 @@ gboolean gst_dino_features_element_start(GstBaseTransform* trans) {
   return TRUE;
 }
 
-gboolean gst_dino_features_element_stop(GstBaseTransform* trans) {
-  GST_DINO_FEATURES_ELEMENT(trans)->priv->state.reset();
+gboolean gst_dinofeatures_stop(GstBaseTransform* trans) {
+  GST_DINOFEATURES(trans)->priv->state.reset();
   return TRUE;
 }
 
-gboolean gst_dino_features_element_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
-  auto* self = GST_DINO_FEATURES_ELEMENT(trans);
+gboolean gst_dinofeatures_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
+  auto* self = GST_DINOFEATURES(trans);
   State* state = self->priv->state.get();
   if (!state || !gst_video_info_from_caps(&state->info, incaps)) {
     GST_ERROR_OBJECT(self, "cannot use caps %" GST_PTR_FORMAT, incaps);
@@ -285,8 +285,8 @@ gboolean gst_dino_features_element_set_caps(GstBaseTransform* trans, GstCaps* in
 
 /* ---- QoS: skip inference, never frames ---- */
 
-gboolean gst_dino_features_element_src_event(GstBaseTransform* trans, GstEvent* event) {
-  auto* self = GST_DINO_FEATURES_ELEMENT(trans);
+gboolean gst_dinofeatures_src_event(GstBaseTransform* trans, GstEvent* event) {
+  auto* self = GST_DINOFEATURES(trans);
   if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
     gdouble proportion;
     GstClockTimeDiff diff;
@@ -297,21 +297,21 @@ gboolean gst_dino_features_element_src_event(GstBaseTransform* trans, GstEvent* 
     self->priv->earliest_time = GST_CLOCK_TIME_IS_VALID(timestamp) ? timestamp + diff : GST_CLOCK_TIME_NONE;
     GST_OBJECT_UNLOCK(self);
   }
-  return GST_BASE_TRANSFORM_CLASS(gst_dino_features_element_parent_class)->src_event(trans, event);
+  return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->src_event(trans, event);
 }
 
-gboolean gst_dino_features_element_sink_event(GstBaseTransform* trans, GstEvent* event) {
-  auto* self = GST_DINO_FEATURES_ELEMENT(trans);
+gboolean gst_dinofeatures_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  auto* self = GST_DINOFEATURES(trans);
   if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
     if (self->priv->state) self->priv->state->forget_result();  // a seek: the last frame is from elsewhere
     GST_OBJECT_LOCK(self);
     self->priv->earliest_time = GST_CLOCK_TIME_NONE;
     GST_OBJECT_UNLOCK(self);
   }
-  return GST_BASE_TRANSFORM_CLASS(gst_dino_features_element_parent_class)->sink_event(trans, event);
+  return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->sink_event(trans, event);
 }
 
-bool frame_is_late(GstDinoFeaturesElement* self, GstBuffer* buffer) {
+bool frame_is_late(GstDinofeatures* self, GstBuffer* buffer) {
   GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
   const GstClockTime running_time =
       gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
@@ -337,7 +337,7 @@ GstDinoFeatures* run_model(const DinoModel& model, ImageView view, const Setting
 }
 
 // Whether this frame gets a fresh inference (else it carries the last one).
-bool wants_inference(GstDinoFeaturesElement* self, const State& state, const Settings& settings, GstBuffer* buffer) {
+bool wants_inference(GstDinofeatures* self, const State& state, const Settings& settings, GstBuffer* buffer) {
   if (!state.last) return true;  // nothing to carry yet
   if (state.frames_since_inference + 1 < settings.interval) return false;
   if (settings.skip_late && frame_is_late(self, buffer)) {
@@ -349,7 +349,7 @@ bool wants_inference(GstDinoFeaturesElement* self, const State& state, const Set
   return true;
 }
 
-GstFlowReturn infer_into(GstDinoFeaturesElement* self, State& state, const Settings& settings, GstBuffer* buffer) {
+GstFlowReturn infer_into(GstDinofeatures* self, State& state, const Settings& settings, GstBuffer* buffer) {
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &state.info, buffer, GST_MAP_READ)) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for reading"), (nullptr));
@@ -376,8 +376,8 @@ GstFlowReturn infer_into(GstDinoFeaturesElement* self, State& state, const Setti
   }
 }
 
-GstFlowReturn gst_dino_features_element_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
-  auto* self = GST_DINO_FEATURES_ELEMENT(trans);
+GstFlowReturn gst_dinofeatures_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
+  auto* self = GST_DINOFEATURES(trans);
   try {
     State& state = *self->priv->state;
     const Settings settings = settings_snapshot(self);
@@ -401,7 +401,7 @@ GstFlowReturn gst_dino_features_element_transform_ip(GstBaseTransform* trans, Gs
 
 // Answers features_for_image queries from downstream with this element's
 // model and input size, so a picture and the stream share one feature space.
-bool answer_features_for_image(GstDinoFeaturesElement* self, GstQuery* query) {
+bool answer_features_for_image(GstDinofeatures* self, GstQuery* query) {
   std::string path;
   if (!dinoclip::gst::parse_features_for_image_query(query, &path)) return false;
   State* state = self->priv->state.get();
@@ -422,17 +422,17 @@ bool answer_features_for_image(GstDinoFeaturesElement* self, GstQuery* query) {
   return true;
 }
 
-gboolean gst_dino_features_element_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
-  auto* self = GST_DINO_FEATURES_ELEMENT(trans);
+gboolean gst_dinofeatures_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
+  auto* self = GST_DINOFEATURES(trans);
   if (direction == GST_PAD_SRC && answer_features_for_image(self, query)) return TRUE;
-  return GST_BASE_TRANSFORM_CLASS(gst_dino_features_element_parent_class)->query(trans, direction, query);
+  return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->query(trans, direction, query);
 }
 
 /* ---- GObject ---- */
 
-void gst_dino_features_element_finalize(GObject* object) {
-  delete GST_DINO_FEATURES_ELEMENT(object)->priv;
-  G_OBJECT_CLASS(gst_dino_features_element_parent_class)->finalize(object);
+void gst_dinofeatures_finalize(GObject* object) {
+  delete GST_DINOFEATURES(object)->priv;
+  G_OBJECT_CLASS(gst_dinofeatures_parent_class)->finalize(object);
 }
 
 constexpr GParamFlags kReadWrite = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
@@ -518,16 +518,16 @@ void install_properties(GObjectClass* gobject_class) {
 
 }  // namespace
 
-static void gst_dino_features_element_class_init(GstDinoFeaturesElementClass* klass) {
+static void gst_dinofeatures_class_init(GstDinofeaturesClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(dino_features_debug, "dinofeatures", 0, "DINO features element");
 
-  gobject_class->set_property = gst_dino_features_element_set_property;
-  gobject_class->get_property = gst_dino_features_element_get_property;
-  gobject_class->finalize = gst_dino_features_element_finalize;
+  gobject_class->set_property = gst_dinofeatures_set_property;
+  gobject_class->get_property = gst_dinofeatures_get_property;
+  gobject_class->finalize = gst_dinofeatures_finalize;
   install_properties(gobject_class);
 
   gst_element_class_set_static_metadata(
@@ -542,16 +542,16 @@ static void gst_dino_features_element_class_init(GstDinoFeaturesElementClass* kl
 
   trans_class->passthrough_on_same_caps = FALSE;  // the buffer must be writable to take the meta
   trans_class->transform_ip_on_passthrough = FALSE;
-  trans_class->start = gst_dino_features_element_start;
-  trans_class->stop = gst_dino_features_element_stop;
-  trans_class->set_caps = gst_dino_features_element_set_caps;
-  trans_class->src_event = gst_dino_features_element_src_event;
-  trans_class->sink_event = gst_dino_features_element_sink_event;
-  trans_class->transform_ip = gst_dino_features_element_transform_ip;
-  trans_class->query = gst_dino_features_element_query;
+  trans_class->start = gst_dinofeatures_start;
+  trans_class->stop = gst_dinofeatures_stop;
+  trans_class->set_caps = gst_dinofeatures_set_caps;
+  trans_class->src_event = gst_dinofeatures_src_event;
+  trans_class->sink_event = gst_dinofeatures_sink_event;
+  trans_class->transform_ip = gst_dinofeatures_transform_ip;
+  trans_class->query = gst_dinofeatures_query;
 }
 
-static void gst_dino_features_element_init(GstDinoFeaturesElement* self) {
+static void gst_dinofeatures_init(GstDinofeatures* self) {
   self->priv = new Private;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);  // we skip inference, not frames

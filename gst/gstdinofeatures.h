@@ -6,8 +6,8 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_DINO_FEATURES_ELEMENT (gst_dino_features_element_get_type())
-G_DECLARE_FINAL_TYPE(GstDinoFeaturesElement, gst_dino_features_element, GST, DINO_FEATURES_ELEMENT, GstBaseTransform)
+#define GST_TYPE_DINOFEATURES (gst_dinofeatures_get_type())
+G_DECLARE_FINAL_TYPE(GstDinofeatures, gst_dinofeatures, GST, DINOFEATURES, GstBaseTransform)
 
 GST_ELEMENT_REGISTER_DECLARE(dinofeatures);
 

@@ -152,15 +152,15 @@ struct Private {
 
 }  // namespace
 
-struct _GstDinoSegElement {
+struct _GstDinoseg {
   GstElement parent;
   GstPad* sinkpad;
   GstPad* srcpad;
   Private* priv;
 };
 
-G_DEFINE_TYPE(GstDinoSegElement, gst_dino_seg_element, GST_TYPE_ELEMENT)
-GST_ELEMENT_REGISTER_DEFINE(dinoseg, "dinoseg", GST_RANK_NONE, GST_TYPE_DINO_SEG_ELEMENT)
+G_DEFINE_TYPE(GstDinoseg, gst_dinoseg, GST_TYPE_ELEMENT)
+GST_ELEMENT_REGISTER_DEFINE(dinoseg, "dinoseg", GST_RANK_NONE, GST_TYPE_DINOSEG)
 
 namespace {
 
@@ -169,7 +169,7 @@ GstStaticPadTemplate sink_template =
 GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw"));
 
-Settings settings_snapshot(GstDinoSegElement* self) {
+Settings settings_snapshot(GstDinoseg* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   return self->priv->settings;
 }
@@ -239,11 +239,11 @@ std::unique_ptr<State> prepare_state(const Settings& settings) {
 
 /* ---- messages ---- */
 
-void post_element_message(GstDinoSegElement* self, GstStructure* structure) {
+void post_element_message(GstDinoseg* self, GstStructure* structure) {
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
 }
 
-void post_trained(GstDinoSegElement* self, const VideoSegmenter& segmenter, int64_t frame) {
+void post_trained(GstDinoseg* self, const VideoSegmenter& segmenter, int64_t frame) {
   GstStructure* s = gst_structure_new("dinoseg-trained", "method", G_TYPE_STRING, seg_method_name(segmenter.method()),
                                       "classes", G_TYPE_INT, segmenter.num_classes(), "frame", G_TYPE_INT64, frame,
                                       nullptr);
@@ -257,7 +257,7 @@ void post_trained(GstDinoSegElement* self, const VideoSegmenter& segmenter, int6
   post_element_message(self, s);
 }
 
-void post_summary(GstDinoSegElement* self, const IouSummary& summary) {
+void post_summary(GstDinoseg* self, const IouSummary& summary) {
   post_element_message(self, gst_structure_new("dinoseg-summary", "frames", G_TYPE_INT64, summary.frames, "mean",
                                                G_TYPE_DOUBLE, summary.mean, "first", G_TYPE_DOUBLE, summary.first,
                                                "last", G_TYPE_DOUBLE, summary.last, "first-frame", G_TYPE_INT64,
@@ -294,7 +294,7 @@ GstDinoSegmentation* segmentation_payload(const at::Tensor& mask, int num_classe
 }
 
 // Per-frame IoU against the ground truth, when it has a file for this frame.
-void report_iou(GstDinoSegElement* self, State& state, const at::Tensor& mask, int64_t frame, GstClockTime pts) {
+void report_iou(GstDinoseg* self, State& state, const at::Tensor& mask, int64_t frame, GstClockTime pts) {
   if (!state.ground_truth) return;
   const std::string path = state.ground_truth->path(frame);
   if (!file_exists(path)) {
@@ -308,7 +308,7 @@ void report_iou(GstDinoSegElement* self, State& state, const at::Tensor& mask, i
                                                G_TYPE_UINT64, guint64(pts), "iou", G_TYPE_DOUBLE, iou, nullptr));
 }
 
-void attach(GstDinoSegElement* self, State& state, GstBuffer* buffer, GstDinoFeatures* features,
+void attach(GstDinoseg* self, State& state, GstBuffer* buffer, GstDinoFeatures* features,
             GstDinoSegmentation* segmentation, bool carried) {
   gst_buffer_add_dino_segmentation_meta(buffer, segmentation, carried);
   state.forget_last();
@@ -319,7 +319,7 @@ void attach(GstDinoSegElement* self, State& state, GstBuffer* buffer, GstDinoFea
 
 // Segments `buffer` (stream frame `frame`) with `mask` when given (frames
 // segmented in a batch), else through the segmenter, and pushes it.
-GstFlowReturn segment_and_push(GstDinoSegElement* self, State& state, BufferPtr owned, int64_t frame,
+GstFlowReturn segment_and_push(GstDinoseg* self, State& state, BufferPtr owned, int64_t frame,
                                at::Tensor mask = at::Tensor()) {
   owned.reset(gst_buffer_make_writable(owned.release()));
   GstBuffer* buffer = owned.get();
@@ -345,7 +345,7 @@ void check_annotation_size(const State& state, int width, int height, const char
   }
 }
 
-ProgressCallback progress_messages(GstDinoSegElement* self) {
+ProgressCallback progress_messages(GstDinoseg* self) {
   const int total = self->priv->state->settings.num_iters;
   return [self, total](int iteration, double loss) {
     GST_DEBUG_OBJECT(self, "training: step %d/%d, loss %.5f", iteration, total, loss);
@@ -355,7 +355,7 @@ ProgressCallback progress_messages(GstDinoSegElement* self) {
   };
 }
 
-void finish_training(GstDinoSegElement* self, State& state, int64_t frame) {
+void finish_training(GstDinoseg* self, State& state, int64_t frame) {
   post_trained(self, *state.segmenter, frame);
   if (!state.settings.save_head.empty() && state.segmenter->head()) {
     state.segmenter->head()->save(state.settings.save_head);
@@ -364,7 +364,7 @@ void finish_training(GstDinoSegElement* self, State& state, int64_t frame) {
 }
 
 // annotation-image: the picture's features from upstream dinofeatures, then training.
-void train_from_annotation_image(GstDinoSegElement* self, State& state) {
+void train_from_annotation_image(GstDinoseg* self, State& state) {
   GstQuery* query = dinoclip::gst::features_for_image_query_new(state.settings.annotation_image);
   const bool answered = gst_pad_peer_query(self->sinkpad, query);
   std::string error;
@@ -385,7 +385,7 @@ void train_from_annotation_image(GstDinoSegElement* self, State& state) {
 }
 
 // The annotated frame arrived: train, then let the held frames and it go, in order.
-GstFlowReturn train_and_release(GstDinoSegElement* self, State& state, BufferPtr buffer, int64_t frame) {
+GstFlowReturn train_and_release(GstDinoseg* self, State& state, BufferPtr buffer, int64_t frame) {
   check_annotation_size(state, state.width, state.height, "the video");
   GST_INFO_OBJECT(self, "frame %" G_GINT64_FORMAT " is the annotated one: setting up %s (%zu frames held)", frame,
                   seg_method_name(state.config.method), state.held.size());
@@ -415,7 +415,7 @@ GstFlowReturn train_and_release(GstDinoSegElement* self, State& state, BufferPtr
   return segment_and_push(self, state, std::move(buffer), frame);
 }
 
-GstFlowReturn hold(GstDinoSegElement* self, State& state, BufferPtr buffer, int64_t frame) {
+GstFlowReturn hold(GstDinoseg* self, State& state, BufferPtr buffer, int64_t frame) {
   features_of(buffer.get(), nullptr);  // fail now, not at the annotated frame, when dinofeatures is missing
   const guint limit = state.settings.max_held_frames;
   if (state.held.size() >= limit) {
@@ -429,7 +429,7 @@ GstFlowReturn hold(GstDinoSegElement* self, State& state, BufferPtr buffer, int6
   return GST_FLOW_OK;
 }
 
-GstFlowReturn handle_buffer(GstDinoSegElement* self, State& state, BufferPtr buffer) {
+GstFlowReturn handle_buffer(GstDinoseg* self, State& state, BufferPtr buffer) {
   if (state.width <= 0) throw Error("a buffer arrived before the caps (no frame size)");
   const int64_t frame = state.next_frame++;
   if (!state.segmenter && !state.settings.annotation_image.empty()) train_from_annotation_image(self, state);
@@ -438,8 +438,8 @@ GstFlowReturn handle_buffer(GstDinoSegElement* self, State& state, BufferPtr buf
   return train_and_release(self, state, std::move(buffer), frame);
 }
 
-GstFlowReturn gst_dino_seg_element_chain(GstPad*, GstObject* parent, GstBuffer* buffer) {
-  auto* self = GST_DINO_SEG_ELEMENT(parent);
+GstFlowReturn gst_dinoseg_chain(GstPad*, GstObject* parent, GstBuffer* buffer) {
+  auto* self = GST_DINOSEG(parent);
   BufferPtr owned(buffer);
   State* state = self->priv->state.get();
   if (!state) return GST_FLOW_FLUSHING;
@@ -455,7 +455,7 @@ GstFlowReturn gst_dino_seg_element_chain(GstPad*, GstObject* parent, GstBuffer* 
 
 /* ---- events ---- */
 
-bool set_caps(GstDinoSegElement* self, State& state, GstCaps* caps) {
+bool set_caps(GstDinoseg* self, State& state, GstCaps* caps) {
   GstVideoInfo info;
   if (!gst_video_info_from_caps(&info, caps)) {
     GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("dinoseg cannot use caps %" GST_PTR_FORMAT, caps), (nullptr));
@@ -476,7 +476,7 @@ bool set_caps(GstDinoSegElement* self, State& state, GstCaps* caps) {
 }
 
 // EOS: an error if the annotated frame never came; else the IoU summary, then EOS.
-bool handle_eos(GstDinoSegElement* self, State& state, GstEvent* event) {
+bool handle_eos(GstDinoseg* self, State& state, GstEvent* event) {
   if (!state.segmenter) {
     const int64_t frames = state.next_frame;
     state.drop_held();
@@ -492,8 +492,8 @@ bool handle_eos(GstDinoSegElement* self, State& state, GstEvent* event) {
   return gst_pad_push_event(self->srcpad, event);
 }
 
-gboolean gst_dino_seg_element_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
-  auto* self = GST_DINO_SEG_ELEMENT(parent);
+gboolean gst_dinoseg_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
+  auto* self = GST_DINOSEG(parent);
   State* state = self->priv->state.get();
   if (!state) return gst_pad_event_default(pad, parent, event);
   switch (GST_EVENT_TYPE(event)) {
@@ -524,8 +524,8 @@ gboolean gst_dino_seg_element_sink_event(GstPad* pad, GstObject* parent, GstEven
 
 /* ---- state changes ---- */
 
-GstStateChangeReturn gst_dino_seg_element_change_state(GstElement* element, GstStateChange transition) {
-  auto* self = GST_DINO_SEG_ELEMENT(element);
+GstStateChangeReturn gst_dinoseg_change_state(GstElement* element, GstStateChange transition) {
+  auto* self = GST_DINOSEG(element);
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     const Settings settings = settings_snapshot(self);
     try {
@@ -539,14 +539,14 @@ GstStateChangeReturn gst_dino_seg_element_change_state(GstElement* element, GstS
     self->priv->frames_segmented = 0;
   }
   const GstStateChangeReturn ret =
-      GST_ELEMENT_CLASS(gst_dino_seg_element_parent_class)->change_state(element, transition);
+      GST_ELEMENT_CLASS(gst_dinoseg_parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) self->priv->state.reset();  // pads are inactive now
   return ret;
 }
 
 /* ---- properties ---- */
 
-bool settings_are_fixed(GstDinoSegElement* self, const char* property) {
+bool settings_are_fixed(GstDinoseg* self, const char* property) {
   if (!self->priv->state) return false;
   g_warning("dinoseg: '%s' can only be changed in the NULL or READY state", property);
   return true;
@@ -557,8 +557,8 @@ std::string string_of(const GValue* value) {
   return s ? s : "";
 }
 
-void gst_dino_seg_element_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINO_SEG_ELEMENT(object);
+void gst_dinoseg_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOSEG(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   if (settings_are_fixed(self, pspec->name)) return;
   Settings& s = self->priv->settings;
@@ -590,8 +590,8 @@ void gst_dino_seg_element_set_property(GObject* object, guint prop_id, const GVa
 
 void set_string(GValue* value, const std::string& s) { g_value_set_string(value, s.empty() ? nullptr : s.c_str()); }
 
-void gst_dino_seg_element_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINO_SEG_ELEMENT(object);
+void gst_dinoseg_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOSEG(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings& s = self->priv->settings;
   switch (prop_id) {
@@ -752,22 +752,22 @@ void install_properties(GObjectClass* klass) {
                           kReadOnly));
 }
 
-void gst_dino_seg_element_finalize(GObject* object) {
-  delete GST_DINO_SEG_ELEMENT(object)->priv;
-  G_OBJECT_CLASS(gst_dino_seg_element_parent_class)->finalize(object);
+void gst_dinoseg_finalize(GObject* object) {
+  delete GST_DINOSEG(object)->priv;
+  G_OBJECT_CLASS(gst_dinoseg_parent_class)->finalize(object);
 }
 
 }  // namespace
 
-static void gst_dino_seg_element_class_init(GstDinoSegElementClass* klass) {
+static void gst_dinoseg_class_init(GstDinosegClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(dino_seg_debug, "dinoseg", 0, "DINO one-shot segmentation element");
 
-  gobject_class->set_property = gst_dino_seg_element_set_property;
-  gobject_class->get_property = gst_dino_seg_element_get_property;
-  gobject_class->finalize = gst_dino_seg_element_finalize;
+  gobject_class->set_property = gst_dinoseg_set_property;
+  gobject_class->get_property = gst_dinoseg_get_property;
+  gobject_class->finalize = gst_dinoseg_finalize;
   install_properties(gobject_class);
 
   gst_element_class_set_static_metadata(
@@ -780,14 +780,14 @@ static void gst_dino_seg_element_class_init(GstDinoSegElementClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_DINO_SEG_METHOD, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINO_SEG_HEAD, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINO_SEG_PATCH_LABELS, GstPluginAPIFlags(0));
-  element_class->change_state = gst_dino_seg_element_change_state;
+  element_class->change_state = gst_dinoseg_change_state;
 }
 
-static void gst_dino_seg_element_init(GstDinoSegElement* self) {
+static void gst_dinoseg_init(GstDinoseg* self) {
   self->priv = new Private;
   self->sinkpad = gst_pad_new_from_static_template(&sink_template, "sink");
-  gst_pad_set_chain_function(self->sinkpad, gst_dino_seg_element_chain);
-  gst_pad_set_event_function(self->sinkpad, gst_dino_seg_element_sink_event);
+  gst_pad_set_chain_function(self->sinkpad, gst_dinoseg_chain);
+  gst_pad_set_event_function(self->sinkpad, gst_dinoseg_sink_event);
   // Pixels pass through untouched: caps and allocation are the neighbours' business.
   GST_PAD_SET_PROXY_CAPS(self->sinkpad);
   GST_PAD_SET_PROXY_ALLOCATION(self->sinkpad);

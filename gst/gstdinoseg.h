@@ -7,8 +7,8 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_DINO_SEG_ELEMENT (gst_dino_seg_element_get_type())
-G_DECLARE_FINAL_TYPE(GstDinoSegElement, gst_dino_seg_element, GST, DINO_SEG_ELEMENT, GstElement)
+#define GST_TYPE_DINOSEG (gst_dinoseg_get_type())
+G_DECLARE_FINAL_TYPE(GstDinoseg, gst_dinoseg, GST, DINOSEG, GstElement)
 
 GST_ELEMENT_REGISTER_DECLARE(dinoseg);
 
