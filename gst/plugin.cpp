@@ -2,6 +2,7 @@
 #include <gst/gst.h>
 
 #include "gstattnoverlay.h"
+#include "gstclipzeroshot.h"
 #include "gstdinofeatures.h"
 #include "gstdinoseg.h"
 
@@ -10,6 +11,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(dinofeatures, plugin);
   ok |= GST_ELEMENT_REGISTER(attnoverlay, plugin);
   ok |= GST_ELEMENT_REGISTER(dinoseg, plugin);
+  ok |= GST_ELEMENT_REGISTER(clipzeroshot, plugin);
   return ok;
 }
 

@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "commands.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "models/clip.h"
 #include "models/dino.h"
+#include "tasks/video_index.h"
 #include "text/bpe_tokenizer.h"
 #include "text/vocab_path.h"
 #include "vision/input_size.h"
@@ -86,26 +88,66 @@ int bench_clip(const Args& args) {
   return 0;
 }
 
+// Text-to-video search: one query against an index (--index IDX, or random
+// unit rows, 100,000 x 512 by default), i.e. one matrix-vector product + top-k.
+int bench_search(const Args& args) {
+  configure_threads(thread_config(args));
+  const int iters = args.get_int("iters", 30), k = args.get_int("k", 5);
+  if (iters < 1 || k < 1) throw Error("bench search: --iters and -k must be at least 1");
+  std::unique_ptr<VideoIndex> index;
+  if (args.has("index")) {
+    const auto start = std::chrono::steady_clock::now();
+    index = std::make_unique<VideoIndex>(VideoIndex::load(args.get("index")));
+    std::printf("loaded %s: %lld frames, %lld-d, in %.0f ms\n", args.get("index").c_str(),
+                static_cast<long long>(index->size()), static_cast<long long>(index->model().embed_dim),
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  } else {
+    const int rows = args.get_int("rows", 100000), dim = args.get_int("dim", 512);
+    if (rows < 1 || dim < 1) throw Error("bench search: --rows and --dim must be at least 1");
+    IndexModel model;
+    model.name = "random";
+    model.embed_dim = dim;
+    index = std::make_unique<VideoIndex>(model);
+    at::manual_seed(0);
+    index->append_video({"random", ""}, std::vector<VideoIndex::FrameStamp>(size_t(rows), {0, 0, 0}),
+                        at::randn({rows, dim}));
+  }
+  std::cout << "threads: " << describe_threads() << "\n";
+  const at::Tensor queries = at::randn({iters + 2, index->model().embed_dim});
+  int next = 0;
+  const Timing t = time_runs(2, iters, [&] { index->search(queries[next++], k); });
+  std::printf("search %lld x %lld, top-%d: median %.2f ms, min %.2f ms, max %.2f ms\n",
+              static_cast<long long>(index->size()), static_cast<long long>(index->model().embed_dim), k, t.median_ms,
+              t.min_ms, t.max_ms);
+  return 0;
+}
+
 int bench(const Args& args) {
-  if (args.positionals().size() != 1) throw Error("usage: dinoclip bench dino|clip --weights W");
+  if (args.positionals().size() != 1) throw Error("usage: dinoclip bench dino|clip|search [--weights W]");
   const std::string what = args.positionals()[0];
   if (what == "dino") return bench_dino(args);
   if (what == "clip") return bench_clip(args);
-  throw Error("bench: unknown model '" + what + "' (use dino or clip)");
+  if (what == "search") return bench_search(args);
+  throw Error("bench: unknown benchmark '" + what + "' (use dino, clip or search)");
 }
 
 }  // namespace
 
 std::vector<Command> bench_commands() {
   CommandSpec spec{"bench", "time the model forward pass (median over --iters after 2 warm-up runs)",
-                   "dino|clip --weights W [--size 224x224] [--vocab V] [--iters N] [--threads N] [--blas-threads N]",
+                   "dino|clip --weights W [--size 224x224] [--vocab V] [--iters N] [--threads N] [--blas-threads N]\n"
+                   "       dinoclip bench search [--index IDX | --rows 100000 --dim 512] [-k 5] [--iters N]",
                    {{"weights", "W", "checkpoint"},
                     {"vocab", "V", "CLIP vocabulary (bench clip)"},
                     {"size", "WxH", "input size (default 224x224)"},
                     {"iters", "N", "timed runs (default 10)"},
                     {"heads", "N", "attention heads (default: from the width)"},
                     {"threads", "N", "ATen intra-op threads (default: all cores)"},
-                    {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"}},
+                    {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"},
+                    {"index", "IDX", "bench search: a video index folder (default: random rows)"},
+                    {"rows", "N", "bench search: random index rows (default 100000)"},
+                    {"dim", "N", "bench search: random index embedding size (default 512)"},
+                    {"k", "N", "bench search: results per query (default 5)"}},
                    /*takes_positionals=*/true};
   return {{spec, bench}};
 }

@@ -19,6 +19,10 @@ std::vector<Command> all_commands() {
                      dinoclip::cli::bench_commands}) {
     for (auto& c : group()) all.push_back(std::move(c));
   }
+#ifdef DINOCLIP_HAVE_GST
+  for (auto& c : dinoclip::cli::davis_commands()) all.push_back(std::move(c));
+  for (auto& c : dinoclip::cli::index_commands()) all.push_back(std::move(c));
+#endif
   return all;
 }
 

@@ -4,6 +4,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -107,9 +108,28 @@ bool VideoFrameReader::next(VideoFrame& frame) {
   const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&mapped, 0);
   for (int y = 0; y < height; ++y) std::memcpy(frame.rgb.row(y), src + size_t(y) * stride, size_t(width) * 3);
   frame.pts_ns = GST_BUFFER_PTS_IS_VALID(buffer) ? int64_t(GST_BUFFER_PTS(buffer)) : -1;
+  const GstSegment* segment = gst_sample_get_segment(sample);
+  frame.stream_time_ns = -1;
+  if (frame.pts_ns >= 0 && segment && segment->format == GST_FORMAT_TIME) {
+    const guint64 stream_time = gst_segment_to_stream_time(segment, GST_FORMAT_TIME, guint64(frame.pts_ns));
+    if (GST_CLOCK_TIME_IS_VALID(stream_time)) frame.stream_time_ns = int64_t(stream_time);
+  }
   gst_video_frame_unmap(&mapped);
   gst_sample_unref(sample);
   return true;
+}
+
+void VideoFrameReader::seek(int64_t stream_time_ns) {
+  // A pipeline takes seeks once it has prerolled.
+  if (gst_element_get_state(impl_->pipeline, nullptr, nullptr, 30 * GST_SECOND) == GST_STATE_CHANGE_FAILURE) {
+    impl_->check_bus();
+    throw Error(impl_->source + ": cannot start decoding");
+  }
+  const auto flags = GstSeekFlags(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE);
+  if (!gst_element_seek_simple(impl_->pipeline, GST_FORMAT_TIME, flags, gint64(std::max<int64_t>(stream_time_ns, 0)))) {
+    impl_->check_bus();
+    throw Error(impl_->source + ": cannot seek to " + std::to_string(stream_time_ns) + " ns");
+  }
 }
 
 }  // namespace dinoclip::cli

@@ -44,6 +44,17 @@ int64_t EmbeddingIndex::add(const at::Tensor& embeddings) {
   return first;
 }
 
+EmbeddingIndex EmbeddingIndex::from_unit_rows(const at::Tensor& unit_rows, c10::Device device) {
+  if (!unit_rows.defined() || unit_rows.dim() != 2 || unit_rows.scalar_type() != at::kFloat) {
+    throw Error("unit rows to index must be a float32 matrix [n, embed_dim]");
+  }
+  EmbeddingIndex index(device);
+  if (unit_rows.size(0) == 0) return index;
+  index.storage_ = unit_rows.to(device).contiguous();
+  index.size_ = unit_rows.size(0);
+  return index;
+}
+
 at::Tensor EmbeddingIndex::embeddings() const {
   return storage_.defined() ? storage_.narrow(0, 0, size_) : at::empty({0, 0}, at::TensorOptions(device_));
 }

@@ -26,6 +26,11 @@ class EmbeddingIndex {
   // size mismatch or a zero vector.
   int64_t add(const at::Tensor& embeddings);
 
+  // An index over `unit_rows` [n, E] float32 that are already L2-normalised
+  // (e.g. read back from a saved index), adopted without a copy when on
+  // `device`: normalising and copying 100,000 x 512 again costs seconds.
+  static EmbeddingIndex from_unit_rows(const at::Tensor& unit_rows, c10::Device device = c10::Device(c10::kCPU));
+
   // The k rows most similar to `query` [E] (or [1, E]); k > size() gives all.
   // Throws dinoclip::Error when the index is empty, k <= 0, or E differs.
   SearchResult search(const at::Tensor& query, int64_t k) const;

@@ -23,6 +23,17 @@ TEST(EmbeddingIndex, FindsTheMostSimilarRowsInOrder) {
   EXPECT_NEAR(result.scores[2], 1.0 / std::sqrt(5.0), 1e-6);
 }
 
+TEST(EmbeddingIndex, AdoptsUnitRowsWithoutACopyAndSearchesThem) {
+  const at::Tensor rows = at::eye(3);
+  EmbeddingIndex index = EmbeddingIndex::from_unit_rows(rows);
+  ASSERT_EQ(index.size(), 3);
+  EXPECT_EQ(index.embeddings().data_ptr(), rows.data_ptr());
+  EXPECT_EQ(index.search(at::tensor({0.f, 2.f, 0.f}), 1).indices, std::vector<int64_t>{1});
+  EXPECT_EQ(index.add(at::tensor({0.f, 0.f, 5.f})), 3);  // grows like any index
+  EXPECT_FLOAT_EQ(index.embeddings()[3][2].item<float>(), 1.f);
+  EXPECT_THROW(EmbeddingIndex::from_unit_rows(at::eye(3).to(at::kDouble)), Error);
+}
+
 TEST(EmbeddingIndex, GivesAllRowsWhenKExceedsSize) {
   EmbeddingIndex index;
   index.add(at::eye(3));

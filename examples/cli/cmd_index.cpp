@@ -1,0 +1,328 @@
+// index, search-index: text-to-video search. `index` decodes videos with
+// GStreamer, embeds sampled frames with CLIP and stores them in a VideoIndex
+// folder; `search-index` ranks the indexed frames by a sentence (one matrix
+// product) and can write thumbnails of the frames it found.
+#include <ATen/ATen.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "clip_session.h"
+#include "commands.h"
+#include "core/error.h"
+#include "core/threads.h"
+#include "io/image_file.h"
+#include "models/clip.h"
+#include "tasks/frame_sampling.h"
+#include "tasks/video_index.h"
+#include "text/bpe_tokenizer.h"
+#include "text/vocab_path.h"
+#include "video_frames.h"
+#include "vision/preprocess.h"
+
+namespace dinoclip::cli {
+namespace {
+namespace fs = std::filesystem;
+
+// What a folder argument to `index` contributes: the files directly in it with these extensions.
+const std::set<std::string> kVideoExtensions = {".mp4", ".m4v", ".mov", ".mkv",  ".webm", ".avi",
+                                                ".ts",  ".mts", ".mpg", ".mpeg", ".ogv",  ".flv"};
+
+bool is_uri(const std::string& path) { return path.find("://") != std::string::npos; }
+
+// Paths as stored in the index: absolute, so search works from any folder.
+std::string stored_path(const std::string& path) {
+  return is_uri(path) ? path : fs::absolute(path).lexically_normal().string();
+}
+
+std::string lower_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return ext;
+}
+
+// Every argument that names a file or URI, plus the video files inside any folder argument (sorted).
+std::vector<std::string> video_paths(const std::vector<std::string>& arguments) {
+  std::vector<std::string> videos;
+  for (const auto& argument : arguments) {
+    if (is_uri(argument)) {
+      videos.push_back(argument);
+    } else if (fs::is_directory(argument)) {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::directory_iterator(argument)) {
+        if (entry.is_regular_file() && kVideoExtensions.count(lower_extension(entry.path()))) {
+          found.push_back(entry.path().string());
+        }
+      }
+      if (found.empty()) throw Error(argument + ": folder holds no video files (.mp4, .mkv, .webm, .mov, ...)");
+      std::sort(found.begin(), found.end());
+      videos.insert(videos.end(), found.begin(), found.end());
+    } else if (!fs::exists(argument)) {
+      throw Error(argument + ": no such file");
+    } else {
+      videos.push_back(argument);
+    }
+  }
+  return videos;
+}
+
+// --weights, or its alias --model (the spelling).
+std::string weights_option(const Args& args) {
+  if (args.has("weights") && args.has("model")) throw Error("give the CLIP weights once: --weights or --model");
+  return args.has("model") ? args.get("model") : args.get("weights");
+}
+
+// An empty folder, or one that a first indexing run stopped in before saving
+// (its lock, embeddings-N.npy, temporary files): safe to index into.
+bool holds_only_index_leftovers(const std::string& dir) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const bool leftover =
+        name == ".lock" || name.rfind("embeddings-", 0) == 0 || name.find(".tmp-") != std::string::npos;
+    if (!leftover) return false;
+  }
+  return true;
+}
+
+enum class Crop { kCenter, kFull };
+
+Crop parse_crop(const std::string& text) {
+  if (text == "center") return Crop::kCenter;
+  if (text == "full") return Crop::kFull;
+  throw Error("--crop must be center (CLIP's own preprocessing) or full (whole frame squashed), got '" + text + "'");
+}
+
+// Progress on stderr: one rewritten line on a terminal, one line per video otherwise.
+class Progress {
+ public:
+  void update(const std::string& text) const {
+    if (tty_) std::cerr << "\r" << text << "\033[K" << std::flush;
+  }
+  void done(const std::string& text) const { std::cerr << (tty_ ? "\r" : "") << text << (tty_ ? "\033[K\n" : "\n"); }
+
+ private:
+  bool tty_ = ::isatty(STDERR_FILENO);
+};
+
+std::string seconds_text(int64_t time_ns) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f", double(time_ns) / 1e9);
+  return text;
+}
+
+// Stream time (what players show), else the raw timestamp, else -1.
+int64_t frame_time(const VideoFrame& frame) { return frame.stream_time_ns >= 0 ? frame.stream_time_ns : frame.pts_ns; }
+
+struct EncodedVideo {
+  std::vector<VideoIndex::FrameStamp> stamps;
+  at::Tensor embeddings;  // [stamps, E] raw encode_image
+  int64_t decoded = 0;
+};
+
+// Decodes `path`, keeps the frames `every` picks and CLIP-encodes them in batches.
+EncodedVideo encode_video(const ClipModel& model, const std::string& path, const SamplingInterval& every, Crop crop,
+                          int batch, const std::string& label, const Progress& progress) {
+  const int resolution = model.config().image_resolution;
+  EncodedVideo video;
+  std::vector<at::Tensor> pending, encoded;
+  auto flush = [&] {
+    if (pending.empty()) return;
+    encoded.push_back(model.encode_image(at::cat(pending, 0)));
+    pending.clear();
+    progress.update(label + ": " + std::to_string(video.stamps.size()) + " frames embedded, at " +
+                    seconds_text(video.stamps.back().time_ns) + " s");
+  };
+  FrameSampler sampler(every);
+  VideoFrameReader reader(path);
+  VideoFrame frame;
+  for (; reader.next(frame); ++video.decoded) {
+    if (!sampler.keep(video.decoded, frame_time(frame))) continue;
+    const ImageView view = frame.rgb.view();
+    pending.push_back(crop == Crop::kCenter ? clip_input(view, resolution) : clip_input_full_frame(view, resolution));
+    video.stamps.push_back({std::max<int64_t>(frame_time(frame), 0), frame.pts_ns, video.decoded});
+    if (int(pending.size()) == batch) flush();
+  }
+  flush();
+  if (video.stamps.empty()) throw Error(path + ": no video frames decoded (is it a video?)");
+  video.embeddings = at::cat(encoded, 0);
+  return video;
+}
+
+int index_videos(const Args& args) {
+  const std::vector<std::string> videos = video_paths(args.positionals());
+  if (videos.empty()) throw Error("index: give the videos (files or folders) to index");
+  const SamplingInterval every = SamplingInterval::parse(args.get("every", "1s"));
+  const Crop crop = parse_crop(args.get("crop", "center"));
+  const int batch = args.get_int("batch", 16);
+  if (batch < 1) throw Error("index: --batch must be at least 1");
+  const std::string out = args.require("out"), weights = weights_option(args);
+  if (weights.empty()) throw Error("index: --weights (or --model) is required: the CLIP weights, e.g. ViT-B-32.pt");
+  if (fs::exists(out) && !fs::is_directory(out)) throw Error(out + ": exists and is not an index folder");
+  if (fs::is_directory(out) && !VideoIndex::exists(out) && !holds_only_index_leftovers(out)) {
+    throw Error(out + ": folder is not empty and holds no index; give a new or empty folder (or an existing index)");
+  }
+
+  configure_threads();
+  const ClipModel model = ClipModel::load(weights);
+  const IndexModel described = describe_index_model(model, stored_path(weights));
+  IndexWriteLock lock(out);
+  const bool appending = VideoIndex::exists(out);
+  VideoIndex index = appending ? VideoIndex::load(out) : VideoIndex(described);
+  if (appending) index.model().check_same_as(described, "--weights " + weights);
+
+  const std::string sampling = "every " + every.describe() + (crop == Crop::kCenter ? ", center crop" : ", full frame");
+  const Progress progress;
+  const int64_t rows_before = index.size();
+  int added_videos = 0;
+  for (size_t i = 0; i < videos.size(); ++i) {
+    const std::string path = stored_path(videos[i]);
+    const std::string label = "[" + std::to_string(i + 1) + "/" + std::to_string(videos.size()) + "] " + videos[i];
+    if (index.has_video(path)) {
+      progress.done(label + ": already in the index, skipped");
+      continue;
+    }
+    const EncodedVideo encoded = encode_video(model, videos[i], every, crop, batch, label, progress);
+    index.append_video({path, sampling}, encoded.stamps, encoded.embeddings);
+    ++added_videos;
+    progress.done(label + ": " + std::to_string(encoded.stamps.size()) + " of " + std::to_string(encoded.decoded) +
+                  " frames indexed");
+  }
+  if (added_videos > 0) index.save(out);
+  std::cout << (appending ? "appended " : "indexed ") << (index.size() - rows_before) << " frames of " << added_videos
+            << " video(s) to " << out << " (" << index.size() << " frames of " << index.videos().size() << " video(s), "
+            << model.describe() << ")\n";
+  return 0;
+}
+
+// "03_beach_12.500s.jpg": rank, the video's name, the time.
+std::string thumbnail_name(int rank, int ranks, const std::string& video, int64_t time_ns) {
+  std::string stem = fs::path(video).stem().string();
+  for (char& c : stem) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') c = '_';
+  }
+  std::string number = std::to_string(rank);
+  const size_t width = std::max<size_t>(2, std::to_string(ranks).size());
+  number.insert(0, width - std::min(width, number.size()), '0');
+  return number + "_" + stem + "_" + seconds_text(time_ns) + "s.jpg";
+}
+
+// The decoded picture of an indexed frame: a seek to its time, or decoding
+// from the start to its frame number where seeking lands elsewhere.
+Image indexed_frame_picture(const std::string& video, const IndexedFrame& wanted) {
+  VideoFrame frame;
+  try {
+    VideoFrameReader reader(video);
+    reader.seek(wanted.time_ns);
+    bool more = true;
+    while ((more = reader.next(frame)) && frame.pts_ns >= 0 && frame.pts_ns < wanted.pts_ns) {
+    }
+    if (more && frame.pts_ns == wanted.pts_ns) return std::move(frame.rgb);
+  } catch (const Error&) {
+    // Not seekable (a live or piped source): decode from the start below.
+  }
+  VideoFrameReader reader(video);
+  for (int64_t number = 0; reader.next(frame); ++number) {
+    if (number == wanted.frame) return std::move(frame.rgb);
+  }
+  throw Error(video + ": frame " + std::to_string(wanted.frame) + " (" + seconds_text(wanted.time_ns) +
+              " s) is not in the video any more; was it changed after indexing?");
+}
+
+int search_index(const Args& args) {
+  if (args.positionals().size() != 1) throw Error("search-index: give one index folder (made by dinoclip index)");
+  const std::string dir = args.positionals()[0];
+  std::string query = args.require("query");
+  if (query.find_first_not_of(" \t\r\n") == std::string::npos) {
+    throw Error("search-index: --query is empty; say what to look for, e.g. --query \"a dog on a beach\"");
+  }
+  const int k = args.get_int("k", 5);
+  if (k < 1) throw Error("search-index: -k must be at least 1");
+  const VideoIndex index = VideoIndex::load(dir);
+  if (index.size() == 0) throw Error(dir + ": the index holds no frames; add videos with dinoclip index");
+
+  std::string weights = weights_option(args);
+  if (weights.empty()) {
+    weights = index.model().weights;
+    if (!fs::exists(weights)) {
+      throw Error(dir + " was made with " + weights + ", which is not there any more: pass --weights with that model");
+    }
+  }
+  configure_threads();
+  const ClipModel model = ClipModel::load(weights);
+  index.model().check_same_as(describe_index_model(model, weights), "--weights " + weights);
+  const BpeTokenizer tokenizer(find_vocab_file(args.get("vocab")));
+  const at::Tensor text = model.encode_text(tokenizer.tokenize({query}, model.config().context_length, true));
+  const std::vector<VideoHit> hits = index.search(text[0], k);
+
+  const std::string thumbnails = args.get("thumbnails");
+  std::vector<std::string> names;
+  for (size_t i = 0; i < hits.size() && !thumbnails.empty(); ++i) {
+    const IndexedFrame& f = index.frames()[size_t(hits[i].row)];
+    names.push_back(thumbnails + "/" +
+                    thumbnail_name(int(i + 1), int(hits.size()), index.videos()[f.video].path, f.time_ns));
+    if (fs::exists(names.back()) && !args.has("force")) {
+      throw Error(names.back() + ": exists; pass --force to overwrite thumbnails, or give a new --thumbnails folder");
+    }
+  }
+  for (size_t i = 0; i < hits.size(); ++i) {
+    const IndexedFrame& f = index.frames()[size_t(hits[i].row)];
+    nlohmann::ordered_json line;
+    line["rank"] = i + 1;
+    line["video"] = index.videos()[f.video].path;
+    line["time"] = double(f.time_ns) / 1e9;
+    line["pts_ns"] = f.pts_ns;
+    line["frame"] = f.frame;
+    line["score"] = hits[i].score;
+    if (!names.empty()) line["thumbnail"] = names[i];
+    std::cout << line.dump() << "\n" << std::flush;
+  }
+  if (!names.empty()) {
+    std::error_code ec;
+    fs::create_directories(thumbnails, ec);
+    if (ec) throw Error(thumbnails + ": cannot create the thumbnails folder (" + ec.message() + ")");
+    for (size_t i = 0; i < hits.size(); ++i) {
+      const IndexedFrame& f = index.frames()[size_t(hits[i].row)];
+      write_jpeg(names[i], indexed_frame_picture(index.videos()[f.video].path, f), /*quality=*/90);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> index_commands() {
+  const OptionSpec model_alias{"model", "W", "same as --weights"};
+  return {
+      {{"index",
+        "embed video frames with CLIP into a searchable index folder (appends to an existing one)",
+        "VIDEO|FOLDER... --weights ViT-B-32.pt [--every 1s|500ms|10f] --out IDX [--crop center|full] [--batch N]",
+        {kClipWeights,
+         model_alias,
+         {"every", "T", "sampling: seconds (1s, 2.5s), milliseconds (500ms) or every Nth frame (10f); default 1s"},
+         {"out", "IDX", "index folder: created, or appended to when it holds an index of the same model"},
+         {"crop", "center|full", "center: CLIP's preprocessing (default); full: whole frame squashed to a square"},
+         {"batch", "N", "frames per encode_image call (default 16)"}},
+        /*takes_positionals=*/true},
+       index_videos},
+      {{"search-index",
+        "rank indexed video frames by a sentence: JSON lines (rank, video, time, score)",
+        "IDX --query \"a dog on a beach\" [-k 5] [--weights W] [--vocab V] [--thumbnails DIR [--force]]",
+        {{"query", "TEXT", "what to look for"},
+         {"k", "N", "results (default 5)"},
+         {"weights", "W", "CLIP weights (default: the ones the index was made with)"},
+         model_alias,
+         {"vocab", "V", "bpe_simple_vocab_16e6.txt.gz (default: $DINOCLIP_VOCAB, models dirs)"},
+         {"thumbnails", "DIR", "write each hit's frame as DIR/<rank>_<video>_<time>s.jpg"},
+         {"force", "", "overwrite thumbnails that exist"}},
+        /*takes_positionals=*/true},
+       search_index},
+  };
+}
+
+}  // namespace dinoclip::cli

@@ -1,0 +1,42 @@
+// One video frame against a ZeroShotTexts set: CLIP preprocessing (centre
+// crop or whole frame), one encode_image, then the label probabilities and
+// the query similarity from that single embedding.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "core/image.h"
+#include "tasks/zeroshot.h"
+#include "tasks/zeroshot_texts.h"
+
+namespace dinoclip {
+
+class ClipModel;
+
+enum class ClipCrop {
+  kCenter,     // CLIP's own preprocessing: shorter side to the resolution, centre square
+  kFullFrame,  // the whole frame squashed to a square: nothing at the sides is lost
+};
+
+// [1, 3, R, R] model input of a frame (vision/preprocess.h clip_input / clip_input_full_frame).
+at::Tensor clip_frame_input(const ImageView& frame, int resolution, ClipCrop crop);
+
+struct FrameScores {
+  at::Tensor probabilities;                // [L] float32 on the CPU; undefined without labels
+  std::optional<ZeroShotResult> result;    // top-k and unknown; with labels
+  std::optional<double> query_similarity;  // cosine(image, query) in [-1, 1]; with a query
+};
+
+// Scores one raw image embedding ([E] or [1, E]) against the texts. top_k and
+// unknown_threshold as ZeroShotClassifier::classify (throws on bad values).
+FrameScores score_image_embedding(const ZeroShotTexts& texts, const at::Tensor& image_embedding, int64_t top_k,
+                                  double unknown_threshold);
+
+// Preprocesses `frame`, encodes it with `model` and scores it.
+FrameScores score_frame(const ClipModel& model, const ZeroShotTexts& texts, const ImageView& frame, ClipCrop crop,
+                        int64_t top_k, double unknown_threshold);
+
+}  // namespace dinoclip
