@@ -15,8 +15,8 @@ packages=(
   # image files, text and unicode
   libpng-dev libjpeg-dev zlib1g-dev libutf8proc-dev nlohmann-json3-dev
   libfreetype-dev fonts-dejavu-core
-  # tests
-  libgtest-dev libgmock-dev
+  # tests (the Python example app is run by the suite: PyGObject + GStreamer overrides)
+  libgtest-dev libgmock-dev python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
 )
 
 SUDO=""

@@ -47,10 +47,11 @@ def on_element(_bus, message):
               f"score {s.get_value('score'):.3f}")
 
 
-def on_end(_bus, message, loop):
+def on_end(_bus, message, loop, failed):
     if message.type == Gst.MessageType.ERROR:
         error, debug = message.parse_error()
         print(f"error: {error.message}\n{debug}", file=sys.stderr)
+        failed.append(error.message)
     loop.quit()
 
 
@@ -70,8 +71,9 @@ def main():
     bus = pipeline.get_bus()
     bus.add_signal_watch()
     bus.connect("message::element", on_element)
-    bus.connect("message::error", on_end, loop)
-    bus.connect("message::eos", on_end, loop)
+    failed = []
+    bus.connect("message::error", on_end, loop, failed)
+    bus.connect("message::eos", on_end, loop, failed)
     pipeline.set_state(Gst.State.PLAYING)
     try:
         loop.run()
@@ -79,7 +81,8 @@ def main():
         pass
     finally:
         pipeline.set_state(Gst.State.NULL)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
