@@ -10,30 +10,15 @@
 
 #include "io/image_file.h"
 #include "io/npy.h"
+#include "cli_runner.h"
 #include "test_support.h"
 
 using namespace dinoclip;
 
 namespace {
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout + stderr
-};
-
-CliRun dinoclip_cli(const std::string& arguments) {
-  const char* exe = std::getenv("DINOCLIP_CLI");
-  std::string command = std::string(exe ? exe : "dinoclip") + " " + arguments + " 2>&1";
-  CliRun run{-1, ""};
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using dinoclip::testing::CliRun;
+using dinoclip::testing::dinoclip_cli;
 
 std::string fixture(const std::string& relative) { return dinoclip::testing::fixture_file(relative); }
 

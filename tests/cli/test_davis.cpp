@@ -15,6 +15,7 @@
 
 #include "io/file_util.h"
 #include "io/image_file.h"
+#include "cli_runner.h"
 #include "test_support.h"
 #include "video_frames.h"
 #include "vision/overlay.h"
@@ -25,24 +26,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout + stderr
-};
-
-CliRun dinoclip_cli(const std::string& arguments) {
-  const char* exe = std::getenv("DINOCLIP_CLI");
-  const std::string command = std::string(exe ? exe : "dinoclip") + " " + arguments + " 2>&1";
-  CliRun run{-1, ""};
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using dinoclip::testing::CliRun;
+using dinoclip::testing::dinoclip_cli;
 
 std::string frame_file(const std::string& root, const char* kind, int index, const char* extension) {
   char name[16];

@@ -24,6 +24,7 @@
 #include "io/safetensors_writer.h"
 #include "models/clip.h"
 #include "tasks/video_index.h"
+#include "cli_runner.h"
 #include "test_support.h"
 #include "text/bpe_tokenizer.h"
 #include "video_frames.h"
@@ -37,24 +38,8 @@ namespace {
 
 constexpr int64_t kSecond = 1000000000;
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout + stderr
-};
-
-CliRun dinoclip_cli(const std::string& arguments) {
-  const char* exe = std::getenv("DINOCLIP_CLI");
-  const std::string command = std::string(exe ? exe : "dinoclip") + " " + arguments + " 2>&1";
-  CliRun run{-1, ""};
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using dinoclip::testing::CliRun;
+using dinoclip::testing::dinoclip_cli;
 
 // The output's lines that are JSON objects.
 std::vector<nlohmann::json> json_lines(const std::string& output) {
