@@ -132,4 +132,24 @@ std::vector<guint8> buffer_bytes(GstBuffer* buffer) {
 
 GstMessage* pop_error(GstBus* bus) { return gst_bus_timed_pop_filtered(bus, GST_SECOND, GST_MESSAGE_ERROR); }
 
+StartResult start_element(const std::string& launch) {
+  GError* parse_error = nullptr;
+  GstPtr<GstElement> element(gst_parse_launch(launch.c_str(), &parse_error));
+  EXPECT_EQ(parse_error, nullptr) << launch;
+  if (!element) return StartResult{GST_STATE_CHANGE_FAILURE};
+  GstPtr<GstBus> bus(gst_bus_new());
+  gst_element_set_bus(element.get(), bus.get());
+  StartResult result{gst_element_set_state(element.get(), GST_STATE_PAUSED)};
+  if (GstMessage* message = pop_error(bus.get())) {
+    gchar* debug = nullptr;
+    gst_message_parse_error(message, &result.error, &debug);
+    result.debug = debug ? debug : "";
+    g_free(debug);
+    gst_message_unref(message);
+  }
+  gst_element_set_state(element.get(), GST_STATE_NULL);
+  gst_element_set_bus(element.get(), nullptr);
+  return result;
+}
+
 }  // namespace dinoclip::testing

@@ -65,4 +65,13 @@ std::vector<guint8> buffer_bytes(GstBuffer* buffer);
 // Pops the first ERROR message on `bus` (nullptr if none within 1 s).
 GstMessage* pop_error(GstBus* bus);
 
+// Takes `launch` (one element and its properties, gst-launch syntax) from NULL
+// to PAUSED and back: the state change's result and the error it posted.
+struct StartResult {
+  GstStateChangeReturn ret;
+  GError* error = nullptr;  // the caller frees it (g_error_free)
+  std::string debug;
+};
+StartResult start_element(const std::string& launch);
+
 }  // namespace dinoclip::testing

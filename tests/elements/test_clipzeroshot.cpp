@@ -539,34 +539,13 @@ TEST(ClipZeroShot, UnicodeLabelsRoundTrip) {
 
 /* ---- rejected set-ups ---- */
 
-struct StartResult {
-  GstStateChangeReturn ret;
-  GError* error = nullptr;
-  std::string debug;
-};
-
-StartResult start_element(const std::string& properties) {
-  GError* parse_error = nullptr;
-  GstPtr<GstElement> element(gst_parse_launch(("clipzeroshot " + properties).c_str(), &parse_error));
-  EXPECT_EQ(parse_error, nullptr);
-  GstPtr<GstBus> bus(gst_bus_new());
-  gst_element_set_bus(element.get(), bus.get());
-  StartResult result{gst_element_set_state(element.get(), GST_STATE_PAUSED)};
-  if (GstMessage* message = pop_error(bus.get())) {
-    gchar* debug = nullptr;
-    gst_message_parse_error(message, &result.error, &debug);
-    result.debug = debug ? debug : "";
-    g_free(debug);
-    gst_message_unref(message);
-  }
-  gst_element_set_state(element.get(), GST_STATE_NULL);
-  gst_element_set_bus(element.get(), nullptr);
-  return result;
+StartResult start_clipzeroshot(const std::string& properties) {
+  return start_element("clipzeroshot " + properties);
 }
 
 // Fails to start with an error whose message contains `needle`.
 void expect_start_error(const std::string& properties, const std::string& needle, GQuark domain, gint code) {
-  StartResult r = start_element(properties);
+  StartResult r = start_clipzeroshot(properties);
   EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE) << properties;
   ASSERT_NE(r.error, nullptr) << "no error on the bus for " << properties;
   EXPECT_TRUE(g_error_matches(r.error, domain, code)) << r.error->message;

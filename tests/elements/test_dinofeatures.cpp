@@ -308,33 +308,12 @@ TEST(DinoFeatures, RejectsMalformedInputSizeKeepingThePrevious) {
 
 /* ---- errors ---- */
 
-struct StartResult {
-  GstStateChangeReturn ret;
-  GError* error = nullptr;
-  std::string debug;
-};
-
-StartResult start_element(const std::string& properties) {
-  GError* parse_error = nullptr;
-  GstPtr<GstElement> element(gst_parse_launch(("dinofeatures " + properties).c_str(), &parse_error));
-  EXPECT_EQ(parse_error, nullptr);
-  GstPtr<GstBus> bus(gst_bus_new());
-  gst_element_set_bus(element.get(), bus.get());
-  StartResult result{gst_element_set_state(element.get(), GST_STATE_PAUSED)};
-  if (GstMessage* message = pop_error(bus.get())) {
-    gchar* debug = nullptr;
-    gst_message_parse_error(message, &result.error, &debug);
-    result.debug = debug ? debug : "";
-    g_free(debug);
-    gst_message_unref(message);
-  }
-  gst_element_set_state(element.get(), GST_STATE_NULL);
-  gst_element_set_bus(element.get(), nullptr);
-  return result;
+StartResult start_dinofeatures(const std::string& properties) {
+  return start_element("dinofeatures " + properties);
 }
 
 TEST(DinoFeatures, RejectsMissingModelFileNamingIt) {
-  StartResult r = start_element("model=/nonexistent/dino_vits8.pth");
+  StartResult r = start_dinofeatures("model=/nonexistent/dino_vits8.pth");
   EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
   ASSERT_NE(r.error, nullptr) << "no error on the bus";
   EXPECT_TRUE(g_error_matches(r.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND)) << r.error->message;
@@ -345,7 +324,7 @@ TEST(DinoFeatures, RejectsMissingModelFileNamingIt) {
 TEST(DinoFeatures, RejectsCorruptModelNamingFileAndReason) {
   const std::string path = temp_dir() + "/corrupt.safetensors";
   std::ofstream(path) << "this is not a checkpoint";
-  StartResult r = start_element("model=" + path);
+  StartResult r = start_dinofeatures("model=" + path);
   EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
   ASSERT_NE(r.error, nullptr) << "no error on the bus";
   EXPECT_TRUE(g_error_matches(r.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ)) << r.error->message;
@@ -356,7 +335,7 @@ TEST(DinoFeatures, RejectsCorruptModelNamingFileAndReason) {
 }
 
 TEST(DinoFeatures, RejectsUnsetModel) {
-  StartResult r = start_element("");
+  StartResult r = start_dinofeatures("");
   EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
   ASSERT_NE(r.error, nullptr);
   EXPECT_NE(std::string(r.error->message).find("'model'"), std::string::npos) << r.error->message;
@@ -365,7 +344,7 @@ TEST(DinoFeatures, RejectsUnsetModel) {
 
 TEST(DinoFeatures, RejectsFp16OnTheCpu) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
-  StartResult r = start_element("model=" + model + kTinyHeads + "device=cpu precision=fp16");
+  StartResult r = start_dinofeatures("model=" + model + kTinyHeads + "device=cpu precision=fp16");
   EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
   ASSERT_NE(r.error, nullptr);
   EXPECT_TRUE(g_error_matches(r.error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS)) << r.error->message;
@@ -376,7 +355,7 @@ TEST(DinoFeatures, RejectsFp16OnTheCpu) {
 TEST(DinoFeatures, RejectsCudaWhereThereIsNone) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   if (cuda_available()) GTEST_SKIP() << "this machine has CUDA: device=cuda is valid here";
-  StartResult r = start_element("model=" + model + kTinyHeads + "device=cuda");
+  StartResult r = start_dinofeatures("model=" + model + kTinyHeads + "device=cuda");
   EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
   ASSERT_NE(r.error, nullptr);
   EXPECT_TRUE(g_error_matches(r.error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS)) << r.error->message;

@@ -356,23 +356,13 @@ TEST(DinoSeg, AnnotationImageTrainsBeforeTheFirstFrameWithUpstreamFeatures) {
 
 /* ---- bad input: clear errors, no hang ---- */
 
+// The error message dinoseg posts when it refuses to start.
 std::string start_error(const std::string& properties) {
-  GError* parse_error = nullptr;
-  GstPtr<GstElement> element(gst_parse_launch(("dinoseg " + properties).c_str(), &parse_error));
-  EXPECT_EQ(parse_error, nullptr);
-  GstPtr<GstBus> bus(gst_bus_new());
-  gst_element_set_bus(element.get(), bus.get());
-  EXPECT_EQ(gst_element_set_state(element.get(), GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-  std::string text;
-  if (GstMessage* m = pop_error(bus.get())) {
-    GError* error = nullptr;
-    gst_message_parse_error(m, &error, nullptr);
-    text = error->message;
-    g_error_free(error);
-    gst_message_unref(m);
-  }
-  gst_element_set_state(element.get(), GST_STATE_NULL);
-  gst_element_set_bus(element.get(), nullptr);
+  StartResult r = start_element("dinoseg " + properties);
+  EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE) << properties;
+  if (!r.error) return "";
+  const std::string text = r.error->message;
+  g_error_free(r.error);
   return text;
 }
 
