@@ -13,17 +13,22 @@
 namespace dinoclip::cli {
 namespace {
 
+// CLIP's names carry a prefix: vitb16 alone is DINO's ViT-B/16.
+constexpr const char* kClipPrefix = "clip-";
+
 int make_model(const Args& args) {
   const std::string arch = args.get("arch", "vits8");
-  const DinoConfig config = dino_architecture(arch);
   const uint64_t seed = uint64_t(args.get_int("seed", 0));
   const std::string out = args.require("out");
   if (out.size() < 12 || out.substr(out.size() - 12) != ".safetensors") {
     throw Error("--out " + out + ": the generated model is written as .safetensors; name it *.safetensors");
   }
-  save_safetensors(out, random_dino_weights(config, seed),
+  const bool clip = arch.rfind(kClipPrefix, 0) == 0;
+  const StateDict weights = clip ? random_clip_weights(clip_architecture(arch.substr(5)), seed)
+                                 : random_dino_weights(dino_architecture(arch), seed);
+  save_safetensors(out, weights,
                    {{"format", "pt"}, {"dinoclip", "RANDOM WEIGHTS, not a trained model"}, {"arch", arch}});
-  std::cout << "wrote " << out << ": DINO " << arch << " with RANDOM weights (seed " << seed
+  std::cout << "wrote " << out << ": " << (clip ? "" : "DINO ") << arch << " with RANDOM weights (seed " << seed
             << "). Outputs are not meaningful: use the official weights for real results (see models/README.md).\n";
   return 0;
 }
@@ -44,10 +49,10 @@ int make_picture(const Args& args) {
 
 std::vector<Command> model_commands() {
   return {
-      {{"make-model", "write a RANDOM-weight DINO ViT in the official layout (.safetensors)",
-        "--out model.safetensors [--arch vits8|vits16|vitb8|vitb16|tiny] [--seed N]",
+      {{"make-model", "write a RANDOM-weight DINO or CLIP ViT in the official layout (.safetensors)",
+        "--out model.safetensors [--arch vits8|vits16|vitb8|vitb16|tiny|clip-vitb32|clip-vitb16] [--seed N]",
         {{"out", "FILE", "output .safetensors"},
-         {"arch", "NAME", "vits8 (default), vits16, vitb8, vitb16, tiny"},
+         {"arch", "NAME", "DINO: vits8 (default), vits16, vitb8, vitb16, tiny; CLIP: clip-vitb32, clip-vitb16"},
          {"seed", "N", "random seed (default 0)"}}},
        make_model},
       {{"make-picture", "write a synthetic test picture (textured shapes on a textured background)",

@@ -1,6 +1,9 @@
 #include "models/random_weights.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
 
 #include "core/error.h"
 
@@ -57,6 +60,56 @@ StateDict random_dino_weights(const DinoConfig& c, uint64_t seed) {
     linear(b + "mlp.fc2", d, h);
   }
   norm("norm");
+  return w;
+}
+
+ClipConfig clip_architecture(const std::string& name) {
+  ClipConfig c;  // the defaults are ViT-B/32
+  if (name == "vitb16") {
+    c.vision_patch_size = 16;
+  } else if (name != "vitb32") {
+    throw Error("unknown CLIP architecture '" + name + "': use vitb32 or vitb16");
+  }
+  return c;
+}
+
+StateDict random_clip_weights(const ClipConfig& c, uint64_t seed) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  StateDict w;
+  auto normal = [&](at::IntArrayRef shape) { return at::normal(0.0, 0.02, shape, gen); };
+  auto layer_norm = [&](const std::string& name, int64_t width) {
+    w[name + ".weight"] = at::ones({width});
+    w[name + ".bias"] = at::zeros({width});
+  };
+  auto blocks = [&](const std::string& prefix, int64_t width, int layers) {
+    for (int i = 0; i < layers; ++i) {
+      const std::string b = prefix + std::to_string(i) + ".";
+      w[b + "attn.in_proj_weight"] = normal({3 * width, width});
+      w[b + "attn.in_proj_bias"] = at::zeros({3 * width});
+      w[b + "attn.out_proj.weight"] = normal({width, width});
+      w[b + "attn.out_proj.bias"] = at::zeros({width});
+      w[b + "mlp.c_fc.weight"] = normal({4 * width, width});
+      w[b + "mlp.c_fc.bias"] = at::zeros({4 * width});
+      w[b + "mlp.c_proj.weight"] = normal({width, 4 * width});
+      w[b + "mlp.c_proj.bias"] = at::zeros({width});
+      layer_norm(b + "ln_1", width);
+      layer_norm(b + "ln_2", width);
+    }
+  };
+  const int64_t grid = c.image_resolution / c.vision_patch_size;
+  w["visual.conv1.weight"] = normal({c.vision_width, 3, c.vision_patch_size, c.vision_patch_size});
+  w["visual.class_embedding"] = normal({c.vision_width});
+  w["visual.positional_embedding"] = normal({grid * grid + 1, c.vision_width});
+  w["visual.proj"] = normal({c.vision_width, c.embed_dim});
+  layer_norm("visual.ln_pre", c.vision_width);
+  layer_norm("visual.ln_post", c.vision_width);
+  blocks("visual.transformer.resblocks.", c.vision_width, c.vision_layers);
+  w["token_embedding.weight"] = normal({c.vocab_size, c.text_width});
+  w["positional_embedding"] = normal({c.context_length, c.text_width});
+  w["text_projection"] = normal({c.text_width, c.embed_dim});
+  w["logit_scale"] = at::full({}, std::log(100.0));
+  layer_norm("ln_final", c.text_width);
+  blocks("transformer.resblocks.", c.text_width, c.text_layers);
   return w;
 }
 

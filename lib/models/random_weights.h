@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "io/checkpoint.h"
+#include "models/clip.h"
 #include "models/dino.h"
 
 namespace dinoclip {
@@ -18,5 +19,13 @@ StateDict random_dino_weights(const DinoConfig& config, uint64_t seed);
 // "vits8", "vits16", "vitb8", "vitb16" (the released DINO ViTs) or "tiny"
 // (patch 8, dim 64, 2 blocks, 4 heads, like the test fixture).
 DinoConfig dino_architecture(const std::string& name);
+
+// OpenAI CLIP's ViT tensors under its state_dict names (visual.*, transformer.*,
+// token_embedding, ...): N(0, 0.02) weights, zero biases, unit LayerNorms,
+// logit_scale = log(100). For timing a model without its download.
+StateDict random_clip_weights(const ClipConfig& config, uint64_t seed);
+
+// "vitb32" or "vitb16" (the released CLIP ViT-B models).
+ClipConfig clip_architecture(const std::string& name);
 
 }  // namespace dinoclip

@@ -9,7 +9,9 @@
 #include <memory>
 
 #include "io/image_file.h"
+#include "io/checkpoint.h"
 #include "io/npy.h"
+#include "models/random_weights.h"
 #include "cli_runner.h"
 #include "test_support.h"
 
@@ -101,6 +103,23 @@ TEST(Cli, RejectsBadInputWithClearErrors) {
   CliRun unknown = dinoclip_cli("attention --weight " + weights);
   EXPECT_EQ(unknown.status, 1);
   EXPECT_NE(unknown.output.find("unknown option --weight"), std::string::npos) << unknown.output;
+}
+
+// make-model writes what the loaders read: a tiny DINO loads back with its
+// shape; CLIP architectures are named clip-*, unknown ones are refused.
+TEST(Cli, MakeModelWritesLoadableRandomWeights) {
+  const std::string out = dinoclip::testing::temp_dir() + "/made_tiny.safetensors";
+  CliRun run = dinoclip_cli("make-model --arch tiny --seed 3 --out " + out);
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("RANDOM"), std::string::npos) << run.output;
+  const Checkpoint made = load_checkpoint(out);
+  EXPECT_TRUE(at::equal(made.tensors.at("blocks.0.attn.qkv.weight"),
+                        random_dino_weights(dino_architecture("tiny"), 3).at("blocks.0.attn.qkv.weight")));
+  EXPECT_EQ(made.metadata.at("arch"), "tiny");
+
+  CliRun bad = dinoclip_cli("make-model --arch clip-rn50 --out " + dinoclip::testing::temp_dir() + "/x.safetensors");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("unknown CLIP architecture 'rn50'"), std::string::npos) << bad.output;
 }
 
 }  // namespace

@@ -32,6 +32,7 @@
 #include "io/safetensors_writer.h"
 #include "models/clip.h"
 #include "models/device.h"
+#include "models/random_weights.h"
 #include "text/vocab_path.h"
 #include "vision/synthetic.h"
 
@@ -67,49 +68,6 @@ void synchronize(const c10::Device& device) {
   if (device.is_cuda()) at::empty({1}, at::TensorOptions().device(device)).cpu();  // waits for queued kernels
 }
 
-// ViT-B/32's tensors (OpenAI's state_dict names), N(0, 0.02) weights, unit
-// LayerNorms: the timing of a real ViT-B/32 without its 340 MB download.
-StateDict random_vitb32_weights() {
-  constexpr int64_t kVision = 768, kText = 512, kEmbed = 512, kPatch = 32, kGrid = 7, kLayers = 12, kContext = 77,
-                    kVocab = 49408;
-  at::manual_seed(1);
-  StateDict w;
-  auto normal = [](std::vector<int64_t> shape) { return at::randn(shape) * 0.02; };
-  auto layer_norm = [&](const std::string& name, int64_t width) {
-    w[name + ".weight"] = at::ones({width});
-    w[name + ".bias"] = at::zeros({width});
-  };
-  auto blocks = [&](const std::string& prefix, int64_t width) {
-    for (int64_t i = 0; i < kLayers; ++i) {
-      const std::string b = prefix + std::to_string(i) + ".";
-      w[b + "attn.in_proj_weight"] = normal({3 * width, width});
-      w[b + "attn.in_proj_bias"] = at::zeros({3 * width});
-      w[b + "attn.out_proj.weight"] = normal({width, width});
-      w[b + "attn.out_proj.bias"] = at::zeros({width});
-      w[b + "mlp.c_fc.weight"] = normal({4 * width, width});
-      w[b + "mlp.c_fc.bias"] = at::zeros({4 * width});
-      w[b + "mlp.c_proj.weight"] = normal({width, 4 * width});
-      w[b + "mlp.c_proj.bias"] = at::zeros({width});
-      layer_norm(b + "ln_1", width);
-      layer_norm(b + "ln_2", width);
-    }
-  };
-  w["visual.conv1.weight"] = normal({kVision, 3, kPatch, kPatch});
-  w["visual.class_embedding"] = normal({kVision});
-  w["visual.positional_embedding"] = normal({kGrid * kGrid + 1, kVision});
-  w["visual.proj"] = normal({kVision, kEmbed});
-  layer_norm("visual.ln_pre", kVision);
-  layer_norm("visual.ln_post", kVision);
-  blocks("visual.transformer.resblocks.", kVision);
-  w["token_embedding.weight"] = normal({kVocab, kText});
-  w["positional_embedding"] = normal({kContext, kText});
-  w["text_projection"] = normal({kText, kEmbed});
-  w["logit_scale"] = at::full({}, std::log(100.0));
-  layer_norm("ln_final", kText);
-  blocks("transformer.resblocks.", kText);
-  return w;
-}
-
 // The weights to time, and whether the file is ours to delete.
 std::pair<std::string, bool> model_path(const std::map<std::string, std::string>& args) {
   if (!args.at("model").empty()) return {args.at("model"), false};
@@ -120,7 +78,7 @@ std::pair<std::string, bool> model_path(const std::map<std::string, std::string>
   const std::string path =
       (std::filesystem::temp_directory_path() / ("bench_clip_vitb32_" + std::to_string(getpid()) + ".safetensors"))
           .string();
-  save_safetensors(path, random_vitb32_weights());
+  save_safetensors(path, random_clip_weights(clip_architecture("vitb32"), /*seed=*/1));
   return {path, true};
 }
 

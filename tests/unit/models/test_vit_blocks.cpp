@@ -134,6 +134,41 @@ TEST(RandomWeights, SavedModelLoadsBackWithInferredConfig) {
   EXPECT_TRUE((sums > 0.0).all().item<bool>());
 }
 
-TEST(RandomWeights, RejectsUnknownArchitecture) { EXPECT_THROW(dino_architecture("vitl14"), Error); }
+TEST(RandomWeights, RejectsUnknownArchitecture) {
+  EXPECT_THROW(dino_architecture("vitl14"), Error);
+  EXPECT_THROW(clip_architecture("rn50"), Error);
+}
+
+// A small CLIP in OpenAI's layout loads back with the config it was made with.
+TEST(RandomWeights, ClipWeightsLoadBackWithTheirConfig) {
+  ClipConfig small;
+  small.embed_dim = 32;
+  small.image_resolution = 64;
+  small.vision_width = 64;
+  small.vision_layers = 2;
+  small.vision_patch_size = 16;
+  small.vision_heads = 1;  // width / 64, as CLIP's build_model()
+  small.context_length = 16;
+  small.vocab_size = 100;
+  small.text_width = 64;
+  small.text_layers = 1;
+  small.text_heads = 1;
+  const std::string path = dinoclip::testing::temp_dir() + "/clip_small.safetensors";
+  save_safetensors(path, random_clip_weights(small, 5));
+  const ClipModel model = ClipModel::load(path);
+  const ClipConfig& c = model.config();
+  EXPECT_EQ(c.embed_dim, 32);
+  EXPECT_EQ(c.image_resolution, 64);
+  EXPECT_EQ(c.vision_width, 64);
+  EXPECT_EQ(c.vision_layers, 2);
+  EXPECT_EQ(c.vision_patch_size, 16);
+  EXPECT_EQ(c.context_length, 16);
+  EXPECT_EQ(c.vocab_size, 100);
+  EXPECT_EQ(c.text_layers, 1);
+  EXPECT_NEAR(model.logit_scale(), 100.0, 1e-3);
+  EXPECT_EQ(model.encode_image(at::randn({2, 3, 64, 64})).sizes(), (std::vector<int64_t>{2, 32}));
+  EXPECT_EQ(clip_architecture("vitb16").vision_patch_size, 16);
+  EXPECT_EQ(clip_architecture("vitb32").vision_patch_size, 32);
+}
 
 }  // namespace
