@@ -665,12 +665,12 @@ void install_training_properties(GObjectClass* klass) {
       g_param_spec_enum("method", "Method", "How frames are segmented from the annotation", GST_TYPE_DINO_SEG_METHOD,
                         GST_DINO_SEG_METHOD_HEAD, kSetting));
   g_object_class_install_property(klass, PROP_HEAD,
-                                  g_param_spec_enum("head", "Head", "The head trained with method=head",
+                                  g_param_spec_enum("head", "Head", "The head trained with method=head on the annotated frame's patch features",
                                                     GST_TYPE_DINO_SEG_HEAD, GST_DINO_SEG_HEAD_LINEAR, kSetting));
   const SegHeadConfig defaults;
   g_object_class_install_property(
       klass, PROP_HIDDEN_SIZE,
-      g_param_spec_int("hidden-size", "Hidden size", "Width of head=mlp's hidden layer", 1, 8192, defaults.hidden,
+      g_param_spec_int("hidden-size", "Hidden size", "Width of head=mlp's hidden layer (unused by head=linear)", 1, 8192, defaults.hidden,
                        kSetting));
   g_object_class_install_property(
       klass, PROP_NUM_ITERS,
@@ -679,11 +679,11 @@ void install_training_properties(GObjectClass* klass) {
                        0, 1000000, defaults.num_iters, kSetting));
   g_object_class_install_property(
       klass, PROP_LEARNING_RATE,
-      g_param_spec_double("learning-rate", "Learning rate", "AdamW step size", 1e-8, 10.0, defaults.learning_rate,
+      g_param_spec_double("learning-rate", "Learning rate", "AdamW step size of the head's training (the notebook's 1e-3)", 1e-8, 10.0, defaults.learning_rate,
                           kSetting));
   g_object_class_install_property(
       klass, PROP_WEIGHT_DECAY,
-      g_param_spec_double("weight-decay", "Weight decay", "AdamW's decoupled weight decay", 0.0, 10.0,
+      g_param_spec_double("weight-decay", "Weight decay", "AdamW's decoupled weight decay of the head's training (PyTorch's default)", 0.0, 10.0,
                           defaults.weight_decay, kSetting));
   g_object_class_install_property(
       klass, PROP_SEED,

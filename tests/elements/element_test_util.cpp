@@ -1,5 +1,7 @@
 #include "element_test_util.h"
 
+#include <cstring>
+
 #include "models/dino.h"
 #include "vision/color_convert.h"
 #include "vision/preprocess.h"
@@ -150,6 +152,16 @@ StartResult start_element(const std::string& launch) {
   gst_element_set_state(element.get(), GST_STATE_NULL);
   gst_element_set_bus(element.get(), nullptr);
   return result;
+}
+
+void expect_useful_blurbs(GstElement* element) {
+  guint n = 0;
+  GParamSpec** specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(element), &n);
+  for (guint i = 0; i < n; ++i) {
+    if (specs[i]->owner_type != G_OBJECT_TYPE(element)) continue;
+    EXPECT_GE(strlen(g_param_spec_get_blurb(specs[i])), 40u) << specs[i]->name << ": blurb too short to be useful";
+  }
+  g_free(specs);
 }
 
 }  // namespace dinoclip::testing

@@ -74,4 +74,8 @@ struct StartResult {
 };
 StartResult start_element(const std::string& launch);
 
+// Every property the element's own class installs has a blurb of at least 40
+// characters (what gst-inspect-1.0 shows users).
+void expect_useful_blurbs(GstElement* element);
+
 }  // namespace dinoclip::testing

@@ -287,13 +287,7 @@ TEST(DinoFeatures, PropertyDefaultsAreDocumented) {
   EXPECT_EQ(device, 0);     // auto
   EXPECT_EQ(precision, 0);  // fp32
   g_free(input_size);
-  guint n = 0;
-  GParamSpec** specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(element.get()), &n);
-  for (guint i = 0; i < n; ++i) {
-    if (specs[i]->owner_type != G_OBJECT_TYPE(element.get())) continue;
-    EXPECT_GE(strlen(g_param_spec_get_blurb(specs[i])), 40u) << specs[i]->name << ": blurb too short to be useful";
-  }
-  g_free(specs);
+  expect_useful_blurbs(element.get());
 }
 
 TEST(DinoFeatures, RejectsMalformedInputSizeKeepingThePrevious) {

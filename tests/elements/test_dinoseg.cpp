@@ -354,6 +354,34 @@ TEST(DinoSeg, AnnotationImageTrainsBeforeTheFirstFrameWithUpstreamFeatures) {
   EXPECT_EQ(class_map_of(out.get()).pixels, class_map_of(reference.get()).pixels);
 }
 
+/* ---- properties ---- */
+
+TEST(DinoSeg, PropertiesHaveTheDocumentedDefaultsAndBlurbs) {
+  GstPtr<GstElement> element(gst_element_factory_make("dinoseg", nullptr));
+  ASSERT_TRUE(element);
+  guint annotation_frame = 99, max_held = 0, num_classes = 99;
+  gint iters = 0, hidden = 0, context = 0, topk = 0, neighborhood = 0, method = -1, head = -1;
+  gdouble lr = 0, wd = 0, temperature = 0;
+  g_object_get(element.get(), "annotation-frame", &annotation_frame, "max-held-frames", &max_held, "num-classes",
+               &num_classes, "num-iters", &iters, "hidden-size", &hidden, "learning-rate", &lr, "weight-decay", &wd,
+               "context-frames", &context, "topk", &topk, "neighborhood", &neighborhood, "temperature", &temperature,
+               "method", &method, "head", &head, nullptr);
+  EXPECT_EQ(annotation_frame, 0u);
+  EXPECT_EQ(max_held, 300u);
+  EXPECT_EQ(num_classes, 0u);
+  EXPECT_EQ(iters, 500);
+  EXPECT_EQ(hidden, 128);
+  EXPECT_DOUBLE_EQ(lr, 1e-3);
+  EXPECT_DOUBLE_EQ(wd, 1e-2);
+  EXPECT_EQ(context, 7);
+  EXPECT_EQ(topk, 5);
+  EXPECT_EQ(neighborhood, 12);
+  EXPECT_DOUBLE_EQ(temperature, 0.1);
+  EXPECT_EQ(method, 0);  // head
+  EXPECT_EQ(head, 0);    // linear
+  expect_useful_blurbs(element.get());
+}
+
 /* ---- bad input: clear errors, no hang ---- */
 
 // The error message dinoseg posts when it refuses to start.
