@@ -1,12 +1,12 @@
 #include "davis_layout.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <vector>
 
 #include "core/error.h"
+#include "io/frame_pattern.h"
 
 namespace dinoclip::cli {
 namespace {
@@ -17,10 +17,9 @@ constexpr const char* kLayout =
     "expected the DAVIS 2017 layout ROOT/JPEGImages/480p/NAME/00000.jpg and ROOT/Annotations/480p/NAME/00000.png "
     "(see docs/davis.md)";
 
+// DAVIS numbers files as 00000.jpg / 00000.png.
 std::string frame_name(int index, const char* extension) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "%05d.%s", index, extension);
-  return name;
+  return FramePattern::parse(std::string("%05d.") + extension).path(index);
 }
 
 // Frame numbers of the files named NNNNN.<extension> in `dir`.
