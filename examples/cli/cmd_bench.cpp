@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "models/clip.h"
+#include "models/device.h"
 #include "models/dino.h"
 #include "tasks/video_index.h"
 #include "text/bpe_tokenizer.h"
@@ -50,31 +51,46 @@ ThreadConfig thread_config(const Args& args) {
   return config;
 }
 
+c10::ScalarType precision(const Args& args) {
+  return resolve_precision(parse_precision(args.get("precision", "fp32")), c10::Device(c10::kCPU));
+}
+
+int batch_size(const Args& args, int fallback) {
+  const int batch = args.get_int("batch", fallback);
+  if (batch < 1) throw Error("--batch must be at least 1");
+  return batch;
+}
+
 int bench_dino(const Args& args) {
   configure_threads(thread_config(args));
   DinoLoadOptions load;
   load.num_heads = args.get_int("heads", 0);
+  load.dtype = precision(args);
   DinoModel model = DinoModel::load(args.require("weights"), load);
+  const int batch = batch_size(args, 1);
   const ResolvedSize size = resolve_input_size(InputSize::parse(args.get("size", "224x224")), 0, 0,
                                                model.config().patch_size);
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
-  at::Tensor input = at::randn({1, 3, size.height, size.width});
-  std::cout << model.describe() << ", " << size.width << "x" << size.height << ", tokens + CLS attention\n"
-            << "threads: " << describe_threads() << "\n";
-  print_timing("dino forward", time_runs(2, iters, [&] { model.forward(input); }));
+  at::Tensor input = at::randn({batch, 3, size.height, size.width});
+  std::cout << model.describe() << ", " << size.width << "x" << size.height << ", tokens + CLS attention, "
+            << c10::toString(load.dtype) << "\nthreads: " << describe_threads() << "\n";
+  print_timing("dino forward", time_runs(2, iters, [&] { model.forward(input); }), batch);
   return 0;
 }
 
 int bench_clip(const Args& args) {
   configure_threads(thread_config(args));
-  ClipModel model = ClipModel::load(args.require("weights"));
+  ClipLoadOptions load;
+  load.dtype = precision(args);
+  ClipModel model = ClipModel::load(args.require("weights"), load);
   BpeTokenizer tokenizer(find_vocab_file(args.get("vocab")));
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
   const int r = model.config().image_resolution;
-  std::cout << model.describe() << "\nthreads: " << describe_threads() << "\n";
-  for (int batch : {1, 8}) {
+  std::cout << model.describe() << ", " << c10::toString(load.dtype) << "\nthreads: " << describe_threads() << "\n";
+  const std::vector<int> batches = args.has("batch") ? std::vector<int>{batch_size(args, 1)} : std::vector<int>{1, 8};
+  for (int batch : batches) {
     at::Tensor images = at::randn({batch, 3, r, r});
     print_timing("encode_image batch " + std::to_string(batch),
                  time_runs(2, iters, [&] { model.encode_image(images); }), batch);
@@ -135,12 +151,15 @@ int bench(const Args& args) {
 
 std::vector<Command> bench_commands() {
   CommandSpec spec{"bench", "time the model forward pass (median over --iters after 2 warm-up runs)",
-                   "dino|clip --weights W [--size 224x224] [--vocab V] [--iters N] [--threads N] [--blas-threads N]\n"
+                   "dino|clip --weights W [--size 224x224] [--vocab V] [--precision fp32|bf16] [--batch N] [--iters N]\n"
+                   "       [--threads N] [--blas-threads N]\n"
                    "       dinoclip bench search [--index IDX | --rows 100000 --dim 512] [-k 5] [--iters N]",
                    {{"weights", "W", "checkpoint"},
                     {"vocab", "V", "CLIP vocabulary (bench clip)"},
                     {"size", "WxH", "input size (default 224x224)"},
                     {"iters", "N", "timed runs (default 10)"},
+                    {"precision", "P", "fp32 (default) or bf16 (CPUs with AVX512_BF16/AMX)"},
+                    {"batch", "N", "images per forward (default: dino 1, clip 1 and 8)"},
                     {"heads", "N", "attention heads (default: from the width)"},
                     {"threads", "N", "ATen intra-op threads (default: all cores)"},
                     {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"},
