@@ -307,7 +307,8 @@ def main():
         with torch.no_grad():
             dino.fixed_pos = None
             ref_tokens, ref_attn = dino(x)
-            dino.fixed_pos = dino.interpolate_pos_encoding(torch.zeros(1, (size // 8) ** 2 + 1, 384), size, size)
+            pos = dino.interpolate_pos_encoding(torch.zeros(1, (size // 8) ** 2 + 1, 384), size, size)
+            dino.fixed_pos = pos.detach().clone()  # a plain tensor (a constant in the export), not a parameter
         onnx_path = os.path.join(work, f"dino_{size}.onnx")
         export_onnx(dino, [x], onnx_path, ["images"], ["tokens", "cls_attention"])
         dino.fixed_pos = None

@@ -75,6 +75,7 @@ void configure_threads(const ThreadConfig& requested) {
 
 std::string describe_threads() {
   std::string out = "aten " + std::to_string(at::get_num_threads());
+  if (onednn_matmul_enabled()) out += " (also runs the oneDNN matrix products)";
   if (auto get = openblas_symbol<GetThreadsFn>("openblas_get_num_threads")) {
     out += ", blas " + std::to_string(get());
     if (auto cfg = openblas_symbol<GetConfigFn>("openblas_get_config")) out += std::string(" (") + cfg() + ")";
