@@ -8,6 +8,8 @@ packages=(
   build-essential pkg-config meson ninja-build git
   # LibTorch (CPU) and a fast BLAS: Debian's reference BLAS is ~50x slower for matmul
   libtorch-dev libopenblas0-pthread
+  # oneDNN headers: the ViT matrix products call the oneDNN that LibTorch links (lib/models/cpu_matmul.cpp)
+  libdnnl-dev
   # GStreamer: headers, tools and the plugins used by the demo and the tests
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
@@ -15,6 +17,8 @@ packages=(
   # image files, text and unicode
   libpng-dev libjpeg-dev zlib1g-dev libutf8proc-dev nlohmann-json3-dev
   libfreetype-dev fonts-dejavu-core
+  # peer benchmark (scripts/peer-bench.sh): the reference models and their ONNX export
+  python3-torch python3-venv
   # tests (the Python example app is run by the suite: PyGObject + GStreamer overrides)
   libgtest-dev libgmock-dev python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
 )

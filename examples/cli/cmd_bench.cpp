@@ -11,6 +11,8 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "models/clip.h"
+#include "models/cpu_matmul.h"
+#include "models/device.h"
 #include "models/dino.h"
 #include "tasks/video_index.h"
 #include "text/bpe_tokenizer.h"
@@ -50,31 +52,46 @@ ThreadConfig thread_config(const Args& args) {
   return config;
 }
 
+c10::ScalarType precision(const Args& args) {
+  return resolve_precision(parse_precision(args.get("precision", "fp32")), c10::Device(c10::kCPU));
+}
+
+int batch_size(const Args& args, int fallback) {
+  const int batch = args.get_int("batch", fallback);
+  if (batch < 1) throw Error("--batch must be at least 1");
+  return batch;
+}
+
 int bench_dino(const Args& args) {
   configure_threads(thread_config(args));
   DinoLoadOptions load;
   load.num_heads = args.get_int("heads", 0);
+  load.dtype = precision(args);
   DinoModel model = DinoModel::load(args.require("weights"), load);
+  const int batch = batch_size(args, 1);
   const ResolvedSize size = resolve_input_size(InputSize::parse(args.get("size", "224x224")), 0, 0,
                                                model.config().patch_size);
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
-  at::Tensor input = at::randn({1, 3, size.height, size.width});
-  std::cout << model.describe() << ", " << size.width << "x" << size.height << ", tokens + CLS attention\n"
-            << "threads: " << describe_threads() << "\n";
-  print_timing("dino forward", time_runs(2, iters, [&] { model.forward(input); }));
+  at::Tensor input = at::randn({batch, 3, size.height, size.width});
+  std::cout << model.describe() << ", " << size.width << "x" << size.height << ", tokens + CLS attention, "
+            << c10::toString(load.dtype) << "\nthreads: " << describe_threads() << "\n";
+  print_timing("dino forward", time_runs(2, iters, [&] { model.forward(input); }), batch);
   return 0;
 }
 
 int bench_clip(const Args& args) {
   configure_threads(thread_config(args));
-  ClipModel model = ClipModel::load(args.require("weights"));
+  ClipLoadOptions load;
+  load.dtype = precision(args);
+  ClipModel model = ClipModel::load(args.require("weights"), load);
   BpeTokenizer tokenizer(find_vocab_file(args.get("vocab")));
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
   const int r = model.config().image_resolution;
-  std::cout << model.describe() << "\nthreads: " << describe_threads() << "\n";
-  for (int batch : {1, 8}) {
+  std::cout << model.describe() << ", " << c10::toString(load.dtype) << "\nthreads: " << describe_threads() << "\n";
+  const std::vector<int> batches = args.has("batch") ? std::vector<int>{batch_size(args, 1)} : std::vector<int>{1, 8};
+  for (int batch : batches) {
     at::Tensor images = at::randn({batch, 3, r, r});
     print_timing("encode_image batch " + std::to_string(batch),
                  time_runs(2, iters, [&] { model.encode_image(images); }), batch);
@@ -122,31 +139,67 @@ int bench_search(const Args& args) {
   return 0;
 }
 
+// The matmul floor: the four linear layers of a ViT block (dim D, MLP
+// hidden 4D) on `--rows` tokens through the same oneDNN kernels the models
+// use, in GFLOP/s. A model's FLOPs divided by this rate is the time its
+// matrix products alone would take at this speed.
+int bench_matmul(const Args& args) {
+  configure_threads(thread_config(args));
+  if (!cpu::available()) throw Error("bench matmul: built without oneDNN (or DINOCLIP_CPU_KERNELS=aten)");
+  const int rows = args.get_int("rows", 785), dim = args.get_int("dim", 384), iters = args.get_int("iters", 20);
+  if (rows < 1 || dim < 1 || iters < 1) throw Error("bench matmul: --rows, --dim and --iters must be at least 1");
+  std::cout << "threads: " << describe_threads() << "\n";
+  std::vector<c10::ScalarType> dtypes = {at::kFloat};
+  if (cpu_has_native_bf16()) dtypes.push_back(at::kBFloat16);
+  const std::vector<std::pair<int, int>> shapes = {{dim, 3 * dim}, {dim, dim}, {dim, 4 * dim}, {4 * dim, dim}};
+  for (c10::ScalarType dtype : dtypes) {
+    double total_flops = 0, total_ms = 0;
+    for (const auto& [in, out] : shapes) {
+      cpu::PackedLinear linear(at::randn({out, in}) * 0.05, at::randn({out}), dtype);
+      const at::Tensor x = at::randn({rows, in}).to(dtype);
+      at::Tensor y = at::empty({rows, out});
+      const Timing t = time_runs(3, iters, [&] { linear.run(x, y); });
+      const double flops = 2.0 * rows * in * out;
+      total_flops += flops;
+      total_ms += t.median_ms;
+      std::printf("%s %dx%d by %dx%d: median %.3f ms, %.0f GFLOP/s\n", c10::toString(dtype), rows, in, in, out,
+                  t.median_ms, flops / t.median_ms / 1e6);
+    }
+    std::printf("%s block products: %.0f GFLOP/s\n", c10::toString(dtype), total_flops / total_ms / 1e6);
+  }
+  return 0;
+}
+
 int bench(const Args& args) {
-  if (args.positionals().size() != 1) throw Error("usage: dinoclip bench dino|clip|search [--weights W]");
+  if (args.positionals().size() != 1) throw Error("usage: dinoclip bench dino|clip|search|matmul [--weights W]");
   const std::string what = args.positionals()[0];
   if (what == "dino") return bench_dino(args);
   if (what == "clip") return bench_clip(args);
   if (what == "search") return bench_search(args);
-  throw Error("bench: unknown benchmark '" + what + "' (use dino, clip or search)");
+  if (what == "matmul") return bench_matmul(args);
+  throw Error("bench: unknown benchmark '" + what + "' (use dino, clip, search or matmul)");
 }
 
 }  // namespace
 
 std::vector<Command> bench_commands() {
   CommandSpec spec{"bench", "time the model forward pass (median over --iters after 2 warm-up runs)",
-                   "dino|clip --weights W [--size 224x224] [--vocab V] [--iters N] [--threads N] [--blas-threads N]\n"
-                   "       dinoclip bench search [--index IDX | --rows 100000 --dim 512] [-k 5] [--iters N]",
+                   "dino|clip --weights W [--size 224x224] [--vocab V] [--precision fp32|bf16] [--batch N] [--iters N]\n"
+                   "       [--threads N] [--blas-threads N]\n"
+                   "       dinoclip bench search [--index IDX | --rows 100000 --dim 512] [-k 5] [--iters N]\n"
+                   "       dinoclip bench matmul [--rows 785 --dim 384] [--iters N]",
                    {{"weights", "W", "checkpoint"},
                     {"vocab", "V", "CLIP vocabulary (bench clip)"},
                     {"size", "WxH", "input size (default 224x224)"},
                     {"iters", "N", "timed runs (default 10)"},
+                    {"precision", "P", "fp32 (default) or bf16 (CPUs with AVX512_BF16/AMX)"},
+                    {"batch", "N", "images per forward (default: dino 1, clip 1 and 8)"},
                     {"heads", "N", "attention heads (default: from the width)"},
                     {"threads", "N", "ATen intra-op threads (default: all cores)"},
                     {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"},
                     {"index", "IDX", "bench search: a video index folder (default: random rows)"},
-                    {"rows", "N", "bench search: random index rows (default 100000)"},
-                    {"dim", "N", "bench search: random index embedding size (default 512)"},
+                    {"rows", "N", "bench search: random index rows (default 100000); matmul: tokens (785)"},
+                    {"dim", "N", "bench search: random index embedding size (default 512); matmul: width (384)"},
                     {"k", "N", "bench search: results per query (default 5)"}},
                    /*takes_positionals=*/true};
   return {{spec, bench}};

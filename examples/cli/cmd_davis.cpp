@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "davis_layout.h"
 #include "io/image_file.h"
+#include "models/device.h"
 #include "mp4_writer.h"
 #include "segmentation_pipeline.h"
 #include "tasks/iou.h"
@@ -100,6 +101,7 @@ int make_sequence(const Args& args) {
 
 struct DavisOptions {
   std::string weights, method, head, input_size, out;
+  std::string precision = "fp32";  // dinofeatures' precision
   int train_frame = 40;
   int heads = 0;
   int iterations = 0;  // 0 = dinoseg's default
@@ -115,6 +117,8 @@ DavisOptions davis_options(const Args& args) {
   o.train_frame = args.get_int("train-frame", 40);
   o.heads = args.get_int("heads", 0);
   o.iterations = args.get_int("iters", 0);
+  o.precision = args.get("precision", "fp32");
+  resolve_precision(parse_precision(o.precision), c10::Device(c10::kCPU));  // a clear error before the pipeline
   if (o.method != "head" && o.method != "propagation")
     throw Error("--method " + o.method + ": use head or propagation");
   if (!o.head.empty() && o.head != "linear" && o.head != "mlp") throw Error("--head " + o.head + ": use linear or mlp");
@@ -137,6 +141,7 @@ LaunchArgs davis_pipeline(const DavisSequence& sequence, const DavisOptions& o) 
   // attention=false: dinoseg needs the patch tokens only.
   p.insert(p.end(), {"!", "dinofeatures", "model=" + o.weights, "input-size=" + o.input_size, "attention=false"});
   if (o.heads > 0) p.push_back("heads=" + std::to_string(o.heads));
+  if (o.precision != "fp32") p.push_back("precision=" + o.precision);
   p.insert(p.end(), {"!", "dinoseg", "annotation=" + sequence.annotation_path(o.train_frame),
                      "annotation-frame=" + std::to_string(o.train_frame),
                      "ground-truth=" + sequence.annotation_pattern(), "method=" + o.method});
@@ -321,7 +326,7 @@ std::vector<Command> davis_commands() {
       {{"davis",
         "one-shot video segmentation of a DAVIS sequence from one annotated frame, with IoU",
         "--root DAVIS --sequence NAME --weights W --out result.mp4 [--train-frame 40] [--method head|propagation] "
-        "[--head linear|mlp] [--input-size 480x480] [--heads N] [--iters N] [--force]",
+        "[--head linear|mlp] [--input-size 480x480] [--heads N] [--precision fp32|bf16] [--iters N] [--force]",
         {{"root", "DIR", "DAVIS root (holds JPEGImages/480p and Annotations/480p)"},
          {"sequence", "NAME", "sequence folder, e.g. bear"},
          {"weights", "W", "DINO checkpoint (.pth, .safetensors)"},
@@ -331,6 +336,7 @@ std::vector<Command> davis_commands() {
          {"head", "H", "linear or mlp (default: dinoseg's)"},
          {"input-size", "WxH", "model input size (default 480x480, as the notebook)"},
          {"heads", "N", "attention heads of a non-standard checkpoint"},
+         {"precision", "P", "DINO compute precision: fp32 (default) or bf16 (CPUs with AVX512_BF16/AMX)"},
          {"iters", "N", "training iterations (default: dinoseg's, 500)"},
          {"force", "", "overwrite --out"}}},
        davis},

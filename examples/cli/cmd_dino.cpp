@@ -9,6 +9,7 @@
 #include "core/threads.h"
 #include "io/image_file.h"
 #include "io/npy.h"
+#include "models/device.h"
 #include "models/dino.h"
 #include "vision/colormap.h"
 #include "vision/input_size.h"
@@ -23,6 +24,7 @@ const OptionSpec kWeights{"weights", "W", "DINO checkpoint (.pth, .safetensors; 
 const OptionSpec kImage{"image", "I", "input picture (PNG or JPEG)"};
 const OptionSpec kSize{"size", "WxH|native", "model input size, multiple of the patch (default 480x480)"};
 const OptionSpec kHeads{"heads", "N", "attention heads (default: from the width, 384->6, 768->12)"};
+const OptionSpec kPrecision{"precision", "P", "fp32 (default) or bf16 (CPUs with AVX512_BF16/AMX; error elsewhere)"};
 
 struct DinoRun {
   DinoModel model;
@@ -35,6 +37,7 @@ DinoRun run_dino(const Args& args, bool full_attention = false) {
   configure_threads();
   DinoLoadOptions load;
   load.num_heads = args.get_int("heads", 0);
+  load.dtype = resolve_precision(parse_precision(args.get("precision", "fp32")), load.device);
   DinoRun run{DinoModel::load(args.require("weights"), load), {}, read_image(args.require("image")), {}};
   const int patch = run.model.config().patch_size;
   run.size = resolve_input_size(InputSize::parse(args.get("size", "480x480")), run.picture.width,
@@ -125,17 +128,17 @@ std::vector<Command> dino_commands() {
   return {
       {{"dino-features", "DINO last-layer tokens and CLS attention as .npy files",
         "--weights W --image I [--size 480x480|native] --out DIR",
-        {kWeights, kImage, kSize, kHeads, {"out", "DIR", "output folder (tokens.npy, cls_attention.npy)"}}},
+        {kWeights, kImage, kSize, kHeads, kPrecision, {"out", "DIR", "output folder (tokens.npy, cls_attention.npy)"}}},
        dino_features},
       {{"attention", "last-layer CLS attention heatmaps (inferno), one row of heads or one map",
         "--weights W --image I -o heat.png [--head N|mean|all] [--size 480x480]",
-        {kWeights, kImage, kSize, kHeads, {"out", "PNG", "output picture"},
+        {kWeights, kImage, kSize, kHeads, kPrecision, {"out", "PNG", "output picture"},
          {"head", "N|mean|all", "one head, their mean, or all in a row (default all)"},
          {"colormap", "NAME", "inferno (default), viridis, magma, plasma, turbo, gray"}}},
        attention},
       {{"pca", "top-3 principal components of the patch tokens as RGB",
         "--weights W --image I -o pca.png [--size 480x480]",
-        {kWeights, kImage, kSize, kHeads, {"out", "PNG", "output picture"}}},
+        {kWeights, kImage, kSize, kHeads, kPrecision, {"out", "PNG", "output picture"}}},
        pca},
   };
 }

@@ -29,8 +29,27 @@ int cpu_cores() {
   return n > 0 ? int(n) : int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+bool onednn_matmul_enabled() {
+#if defined(DINOCLIP_WITH_ONEDNN)
+  static const bool enabled = [] {
+    const char* choice = std::getenv("DINOCLIP_CPU_KERNELS");
+    return !(choice && std::string(choice) == "aten");
+  }();
+  return enabled;
+#else
+  return false;
+#endif
+}
+
 ThreadConfig default_thread_config() {
   ThreadConfig config;
+  if (onednn_matmul_enabled()) {
+    // oneDNN runs on ATen's OpenMP pool: one pool, all cores
+    // (docs/performance.md, "Threads").
+    config.aten_threads = cpu_cores();
+    config.blas_threads = 0;
+    return config;
+  }
   // Measured on 2 vCPUs (docs/performance.md): with libgomp's default active
   // wait, a second ATen thread spins while OpenBLAS's threads run the matrix
   // products and a ViT-S/8 forward takes 2.7x longer; with
@@ -56,6 +75,7 @@ void configure_threads(const ThreadConfig& requested) {
 
 std::string describe_threads() {
   std::string out = "aten " + std::to_string(at::get_num_threads());
+  if (onednn_matmul_enabled()) out += " (also runs the oneDNN matrix products)";
   if (auto get = openblas_symbol<GetThreadsFn>("openblas_get_num_threads")) {
     out += ", blas " + std::to_string(get());
     if (auto cfg = openblas_symbol<GetConfigFn>("openblas_get_config")) out += std::string(" (") + cfg() + ")";

@@ -1,9 +1,10 @@
-// CPU thread configuration for LibTorch and its BLAS.
+// CPU thread configuration for LibTorch, oneDNN and the BLAS.
 //
-// Two pools compete on the CPU: ATen's intra-op pool (OpenMP in Debian's
-// build; used by softmax, LayerNorm, GELU, copies) and OpenBLAS's own
-// pthreads (every matrix product). See docs/performance.md for the numbers
-// behind the default.
+// With the oneDNN kernels (models/cpu_matmul.h) the ViT matrix products run
+// on the same OpenMP pool as ATen's softmax and LayerNorm. Without them, two
+// pools compete on the CPU: ATen's intra-op pool (OpenMP in Debian's build)
+// and OpenBLAS's own pthreads (every matrix product). See
+// docs/performance.md for the numbers behind the defaults.
 #pragma once
 
 #include <string>
@@ -15,8 +16,13 @@ struct ThreadConfig {
   int blas_threads = 0;  // 0: leave OpenBLAS as it is (OPENBLAS_NUM_THREADS or all cores)
 };
 
-// The default: one ATen thread and OpenBLAS on all cores, or ATen on all
-// cores too when OMP_WAIT_POLICY=PASSIVE was set before the process started.
+// The ViT matrix products run on oneDNN (built with it, and
+// DINOCLIP_CPU_KERNELS is not "aten").
+bool onednn_matmul_enabled();
+
+// The default: with oneDNN matrix products, ATen (and so oneDNN) on all cores.
+// Without: one ATen thread and OpenBLAS on all cores, or ATen on all cores
+// too when OMP_WAIT_POLICY=PASSIVE was set before the process started.
 ThreadConfig default_thread_config();
 
 // Applies `config` (0 fields take the default). Safe to call more than once.

@@ -109,10 +109,9 @@ ClipModel ClipModel::load(const std::string& path, const ClipLoadOptions& option
   s.logit_scale = std::exp(weights.logit_scale.item<double>());
   s.vision->eval();
   s.text->eval();
-  s.vision->to(options.device, options.dtype);
-  s.text->to(options.device, options.dtype);
+  s.dtype = place_model(*s.vision, options.device, options.dtype);
+  place_model(*s.text, options.device, options.dtype);
   s.device = options.device;
-  s.dtype = options.dtype;
   return model;
 }
 

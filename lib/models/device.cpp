@@ -51,11 +51,24 @@ c10::Device resolve_device(DeviceChoice choice, int cuda_index) {
   return c10::Device(c10::kCPU);
 }
 
+bool cpu_has_native_bf16() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  static const bool has = __builtin_cpu_supports("avx512bf16");
+  return has;
+#else
+  return false;
+#endif
+}
+
 c10::ScalarType resolve_precision(Precision precision, const c10::Device& device) {
   switch (precision) {
     case Precision::kFp32:
       return c10::kFloat;
     case Precision::kBf16:
+      if (device.is_cpu() && !cpu_has_native_bf16()) {
+        throw Error("precision=bf16 on the CPU needs AVX512_BF16 (or AMX), which this CPU lacks: bf16 would be "
+                    "emulated and slower than fp32; use precision=fp32");
+      }
       return c10::kBFloat16;
     case Precision::kFp16:
       if (device.is_cpu()) throw Error("precision=fp16 needs a GPU; on the CPU use fp32 or bf16");

@@ -22,8 +22,13 @@ bool cuda_available();  // this build has CUDA and the machine has a GPU
 // says whether the build or the machine lacks it.
 c10::Device resolve_device(DeviceChoice choice, int cuda_index = 0);
 
-// The tensor dtype for a precision on a device; fp16 on the CPU is refused
-// (LibTorch's CPU kernels for half are slow or missing), bf16 is allowed.
+// The CPU has native bf16 dot products (AVX512_BF16; AMX CPUs have it too).
+bool cpu_has_native_bf16();
+
+// The tensor dtype for a precision on a device. fp16 on the CPU is refused
+// (LibTorch's CPU kernels for half are slow or missing). bf16 on the CPU needs
+// native bf16 (cpu_has_native_bf16): precision is always an explicit choice
+// (every default is fp32), so without it this is an error, not a fallback.
 c10::ScalarType resolve_precision(Precision precision, const c10::Device& device);
 
 }  // namespace dinoclip

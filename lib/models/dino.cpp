@@ -195,9 +195,8 @@ DinoModel DinoModel::load(const std::string& path, const DinoLoadOptions& option
   load_module_state(*s.net, weights, path, "a DINO ViT-" + std::to_string(s.config.embed_dim) + "/" +
                                               std::to_string(s.config.patch_size));
   s.net->eval();
-  s.net->to(options.device, options.dtype);
+  s.dtype = place_model(*s.net, options.device, options.dtype);
   s.device = options.device;
-  s.dtype = options.dtype;
   return model;
 }
 

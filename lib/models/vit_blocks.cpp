@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <sstream>
 
@@ -18,6 +19,12 @@ namespace {
 // one chunk (~22 MB for ViT-S) close to the caches and cut the softmax's
 // memory traffic, with the same numbers as the unchunked maths.
 constexpr int64_t kQueryChunk = 256;
+
+// The oneDNN path's chunk: bigger products run closer to oneDNN's peak.
+// ViT-S/8, median ms for chunks of 128 / 256 / 512 rows: 224x224 fp32 245 /
+// 255 / 239, bf16 153 / 149 / 143; 480x480 fp32 2718 / 2496 / 2472.
+// Scores of one chunk at 480x480: 44 MB for 6 heads.
+constexpr int64_t kCpuQueryChunk = 512;
 
 // Below this many rows per thread, splitting a matrix product costs more
 // (each slice re-packs the weights) than it gains.
@@ -49,15 +56,21 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
 // frames by each thread: allocating ~22 MB per chunk (ViT-S/8 at 480x480)
 // costs more in page faults than the softmax itself. Only under inference
 // mode: autograd must not see a buffer that is overwritten.
-at::Tensor score_buffer(int64_t batch, int64_t rows, int64_t cols, const at::TensorOptions& options) {
+// `slot` keeps apart buffers that are live at the same time.
+at::Tensor score_buffer(int64_t batch, int64_t rows, int64_t cols, const at::TensorOptions& options, int slot = 0) {
   const int64_t need = batch * rows * cols;
   if (!c10::InferenceMode::is_enabled()) return at::empty({batch, rows, cols}, options);
-  thread_local at::Tensor buffer;
+  thread_local at::Tensor buffers[2];
+  at::Tensor& buffer = buffers[slot];
   if (!buffer.defined() || buffer.numel() < need || buffer.device() != options.device() ||
       buffer.scalar_type() != options.dtype().toScalarType()) {
     buffer = at::empty({need}, options);
   }
   return buffer.narrow(0, 0, need).view({batch, rows, cols});
+}
+
+cpu::Epilogue epilogue(Activation activation) {
+  return activation == Activation::kGeluErf ? cpu::Epilogue::kGeluErf : cpu::Epilogue::kQuickGelu;
 }
 
 at::Tensor activate_(at::Tensor& h, Activation activation) {
@@ -139,13 +152,78 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mas
   return linear(merged, proj_->weight, proj_->bias).view({batch, tokens, dim_});
 }
 
+void SelfAttentionImpl::prepare_cpu(at::ScalarType compute) {
+  // Folding the 1/sqrt(head_dim) score scale into q's rows saves a pass over
+  // q; for 64-wide heads it is 1/8, exact in fp32 and bf16.
+  const double scale = 1.0 / std::sqrt(double(dim_ / heads_));
+  at::Tensor weight = qkv_weight().detach().to(at::kFloat).clone();
+  at::Tensor bias = qkv_bias().detach().to(at::kFloat).clone();
+  weight.narrow(0, 0, dim_).mul_(scale);
+  bias.narrow(0, 0, dim_).mul_(scale);
+  qkv_packed_ = cpu::PackedLinear(weight, bias, compute);
+  proj_packed_ = cpu::PackedLinear(proj_->weight, proj_->bias, compute);
+}
+
+void SelfAttentionImpl::forward_add_cpu(const at::Tensor& h, at::Tensor& residual, const at::Tensor& mask,
+                                        AttentionTap* tap) {
+  const int64_t batch = h.size(0), tokens = h.size(1), head_dim = dim_ / heads_;
+  const at::ScalarType compute = qkv_packed_.compute_dtype();
+  at::Tensor qkv = qkv_packed_(h.reshape({batch * tokens, dim_}).to(compute), compute);
+  // q, k, v are strided views into the fused projection [B, N, 3, heads, hd],
+  // read in place. (Dense per-head copies let oneDNN pick its brgemm kernels
+  // instead of gemm:jit, but measured no faster: 247 vs 243 ms at 224x224,
+  // 2613 vs 2571 ms at 480x480.) Heads are written straight into the merged
+  // [B, N, heads*hd] layout.
+  at::Tensor parts = qkv.view({batch, tokens, 3, heads_, head_dim});
+  at::Tensor q = parts.select(2, 0).permute({0, 2, 1, 3});   // [B, heads, N, hd]
+  at::Tensor kt = parts.select(2, 1).permute({0, 2, 3, 1});  // [B, heads, hd, N]
+  at::Tensor v = parts.select(2, 2).permute({0, 2, 1, 3});   // [B, heads, N, hd]
+  at::Tensor merged = at::empty({batch, tokens, heads_, head_dim}, qkv.options());
+  at::Tensor heads_out = merged.permute({0, 2, 1, 3});
+
+  const bool want_cls = tap && tap->cls_row;
+  const bool want_full = tap && tap->full;
+  const at::TensorOptions f32 = h.options().dtype(at::kFloat);
+  if (want_full) tap->full_matrix = at::empty({batch, heads_, tokens, tokens}, f32);
+  // Chunks run one after another: each product and softmax uses all threads.
+  for (int64_t start = 0; start < tokens; start += kCpuQueryChunk) {
+    const int64_t len = std::min(kCpuQueryChunk, tokens - start);
+    at::Tensor scores = score_buffer(batch * heads_, len, tokens, f32).view({batch, heads_, len, tokens});
+    cpu::batched_matmul(q.narrow(2, start, len), kt, scores);
+    if (mask.defined()) scores.add_(mask.narrow(0, start, len));
+    at::_softmax_out(scores, scores, -1, /*half_to_float=*/false);  // in place, float32
+    if (want_cls && start == 0) tap->cls = scores.select(2, 0).clone();
+    if (want_full) tap->full_matrix.narrow(2, start, len).copy_(scores);
+    at::Tensor probs = scores;
+    if (compute != at::kFloat) {
+      probs = score_buffer(batch * heads_, len, tokens, qkv.options(), /*slot=*/1).view(scores.sizes());
+      probs.copy_(scores);
+    }
+    cpu::batched_matmul(probs, v, heads_out.narrow(2, start, len));
+  }
+  proj_packed_.run(merged.view({batch * tokens, dim_}), residual.view({batch * tokens, dim_}), cpu::Epilogue::kNone,
+                   /*accumulate=*/true);
+}
+
 MlpImpl::MlpImpl(int dim, int hidden, Activation activation, const VitNaming& naming) : activation_(activation) {
   fc1_ = register_module(naming.fc1, torch::nn::Linear(dim, hidden));
   fc2_ = register_module(naming.fc2, torch::nn::Linear(hidden, dim));
 }
 
+void MlpImpl::prepare_cpu(at::ScalarType compute) {
+  fc1_packed_ = cpu::PackedLinear(fc1_->weight, fc1_->bias, compute);
+  fc2_packed_ = cpu::PackedLinear(fc2_->weight, fc2_->bias, compute);
+}
+
 at::Tensor MlpImpl::forward_add(const at::Tensor& x, at::Tensor& residual) {
   const int64_t rows = x.numel() / x.size(-1);
+  if (fc1_packed_.defined() && x.device().is_cpu() && c10::InferenceMode::is_enabled() &&
+      residual.is_contiguous() && residual.scalar_type() == at::kFloat) {
+    const at::ScalarType compute = fc1_packed_.compute_dtype();
+    at::Tensor hidden = fc1_packed_(x.reshape({rows, x.size(-1)}).to(compute), compute, epilogue(activation_));
+    fc2_packed_.run(hidden, residual.view({rows, residual.size(-1)}), cpu::Epilogue::kNone, /*accumulate=*/true);
+    return residual;
+  }
   at::Tensor h = linear(x.reshape({rows, x.size(-1)}), fc1_->weight, fc1_->bias);
   activate_(h, activation_);
   residual.view({rows, residual.size(-1)}).add_(linear(h, fc2_->weight, fc2_->bias));
@@ -160,7 +238,22 @@ VitBlockImpl::VitBlockImpl(const VitBlockConfig& c) {
   mlp_ = register_module("mlp", Mlp(c.dim, c.mlp_hidden, c.activation, n));
 }
 
+void VitBlockImpl::prepare_cpu(at::ScalarType compute) {
+  attn_->prepare_cpu(compute);
+  mlp_->prepare_cpu(compute);
+}
+
+bool VitBlockImpl::use_cpu_kernels(const at::Tensor& x) const {
+  return attn_->cpu_prepared() && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+         c10::InferenceMode::is_enabled();
+}
+
 at::Tensor VitBlockImpl::forward(at::Tensor x, const at::Tensor& mask, AttentionTap* tap) {
+  if (use_cpu_kernels(x)) {
+    at::Tensor residual = x.clone(at::MemoryFormat::Contiguous);  // the caller's x stays as it was
+    attn_->forward_add_cpu(norm1_->forward(x), residual, mask, tap);
+    return mlp_->forward_add(norm2_->forward(residual), residual);
+  }
   x = x + attn_->forward(norm1_->forward(x), mask, tap);
   return mlp_->forward_add(norm2_->forward(x), x);
 }
@@ -218,6 +311,23 @@ void load_module_state(torch::nn::Module& module, const std::map<std::string, at
   for (auto& [name, target] : targets) target.copy_(tensors.at(name).to(target.dtype()));
 }
 
+bool prepare_cpu_kernels(torch::nn::Module& model, at::ScalarType compute) {
+  if (!cpu::available()) return false;
+  at::NoGradGuard no_grad;
+  for (const auto& module : model.modules(/*include_self=*/true)) {
+    if (auto* block = dynamic_cast<VitBlockImpl*>(module.get())) block->prepare_cpu(compute);
+    if (auto* embed = dynamic_cast<PatchEmbedImpl*>(module.get())) embed->prepare_cpu();
+  }
+  return true;
+}
+
+at::ScalarType place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype) {
+  const bool cpu_kernel_dtype = dtype == at::kFloat || dtype == at::kBFloat16;
+  if (device.is_cpu() && cpu_kernel_dtype && prepare_cpu_kernels(model, dtype)) return at::kFloat;
+  model.to(device, dtype);
+  return dtype;
+}
+
 }  // namespace dinoclip
 
 namespace dinoclip {
@@ -235,8 +345,15 @@ at::Tensor PatchEmbedImpl::forward(const at::Tensor& images) {
   at::Tensor patches = images.view({batch, channels, grid_h, patch_, grid_w, patch_})
                            .permute({0, 2, 4, 1, 3, 5})
                            .reshape({batch * grid_h * grid_w, channels * patch_ * patch_});
-  at::Tensor out = linear(patches, weight_.view({weight_.size(0), -1}), bias_);
+  at::Tensor out = packed_.defined() && patches.device().is_cpu() && patches.scalar_type() == at::kFloat &&
+                           c10::InferenceMode::is_enabled()
+                       ? packed_(patches, at::kFloat)
+                       : linear(patches, weight_.view({weight_.size(0), -1}), bias_);
   return out.view({batch, grid_h * grid_w, weight_.size(0)});
+}
+
+void PatchEmbedImpl::prepare_cpu() {
+  packed_ = cpu::PackedLinear(weight_.view({weight_.size(0), -1}), bias_, at::kFloat);
 }
 
 }  // namespace dinoclip

@@ -15,6 +15,8 @@
 #include <map>
 #include <string>
 
+#include "models/cpu_matmul.h"
+
 namespace dinoclip {
 
 enum class Activation {
@@ -63,6 +65,15 @@ class SelfAttentionImpl : public torch::nn::Module {
 
   int heads() const { return heads_; }
 
+  // Packs the weights for the oneDNN CPU path (models/cpu_matmul.h) in
+  // `compute` precision (kFloat or kBFloat16). Call after loading weights.
+  void prepare_cpu(at::ScalarType compute);
+  bool cpu_prepared() const { return qkv_packed_.defined(); }
+
+  // The oneDNN path: residual += attn(h). h: [B, N, D] float32 (the normed
+  // input); residual: [B, N, D] float32, contiguous. Inference mode only.
+  void forward_add_cpu(const at::Tensor& h, at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap);
+
  private:
   at::Tensor qkv_weight() const;
   at::Tensor qkv_bias() const;
@@ -72,6 +83,8 @@ class SelfAttentionImpl : public torch::nn::Module {
   torch::nn::Linear qkv_{nullptr};
   at::Tensor in_proj_weight_, in_proj_bias_;
   torch::nn::Linear proj_{nullptr};
+  cpu::PackedLinear qkv_packed_;  // q rows pre-scaled by 1/sqrt(head_dim)
+  cpu::PackedLinear proj_packed_;
 };
 TORCH_MODULE(SelfAttention);
 
@@ -79,12 +92,17 @@ class MlpImpl : public torch::nn::Module {
  public:
   MlpImpl(int dim, int hidden, Activation activation, const VitNaming& naming);
   // Adds the MLP's output to `residual` in place and returns it.
+  // With prepare_cpu() done, a CPU input in inference mode runs on oneDNN
+  // (x and residual float32; bias + activation and the residual add fused).
   at::Tensor forward_add(const at::Tensor& x, at::Tensor& residual);
+
+  void prepare_cpu(at::ScalarType compute);
 
  private:
   Activation activation_;
   torch::nn::Linear fc1_{nullptr};
   torch::nn::Linear fc2_{nullptr};
+  cpu::PackedLinear fc1_packed_, fc2_packed_;
 };
 TORCH_MODULE(Mlp);
 
@@ -94,7 +112,13 @@ class VitBlockImpl : public torch::nn::Module {
   explicit VitBlockImpl(const VitBlockConfig& config);
   at::Tensor forward(at::Tensor x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr);
 
+  // See SelfAttentionImpl::prepare_cpu. LayerNorms, softmax and the residual
+  // stream stay float32 whatever `compute` is.
+  void prepare_cpu(at::ScalarType compute);
+
  private:
+  bool use_cpu_kernels(const at::Tensor& x) const;
+
   torch::nn::LayerNorm norm1_{nullptr};
   SelfAttention attn_{nullptr};
   torch::nn::LayerNorm norm2_{nullptr};
@@ -107,6 +131,19 @@ TORCH_MODULE(VitBlock);
 // listing every missing, unexpected and mis-shaped key.
 void load_module_state(torch::nn::Module& module, const std::map<std::string, at::Tensor>& tensors,
                        const std::string& source, const std::string& what);
+
+// Prepares every ViT block and patch embedding under `model` (on the CPU,
+// weights loaded) for the oneDNN kernels: block matrix products in `compute`
+// (kFloat or kBFloat16), patch embeddings in float32. Returns false, changing
+// nothing, when the kernels are unavailable (built without oneDNN, or
+// DINOCLIP_CPU_KERNELS=aten); the caller then runs its ATen path.
+bool prepare_cpu_kernels(torch::nn::Module& model, at::ScalarType compute);
+
+// Puts a loaded model on `device` for inference in `dtype`. On the CPU with
+// the oneDNN kernels (fp32 or bf16) the module stays float32 (LayerNorm,
+// softmax, residuals, outputs) and its blocks compute in `dtype`; otherwise
+// the whole module is converted. Returns the dtype inputs must be given in.
+at::ScalarType place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype);
 
 }  // namespace dinoclip
 
@@ -121,10 +158,12 @@ class PatchEmbedImpl : public torch::nn::Module {
   // images [B, C, H, W] (H, W multiples of the patch) -> [B, (H/p)*(W/p), D]
   at::Tensor forward(const at::Tensor& images);
   int patch() const { return patch_; }
+  void prepare_cpu();  // float32 oneDNN product for CPU inputs in inference mode
 
  private:
   int patch_;
   at::Tensor weight_, bias_;
+  cpu::PackedLinear packed_;
 };
 TORCH_MODULE(PatchEmbed);
 

@@ -15,6 +15,7 @@
 
 #include "io/file_util.h"
 #include "io/image_file.h"
+#include "models/device.h"
 #include "cli_runner.h"
 #include "test_support.h"
 #include "video_frames.h"
@@ -245,6 +246,31 @@ TEST(DavisPipeline, SegmentsAGeneratedSequenceAndWritesTheSideBySideVideo) {
     ++frames;
   }
   EXPECT_EQ(frames, kFrames);
+}
+
+// precision=bf16 for dinofeatures must not change what dinoseg segments: on
+// the same generated sequence, the mean IoU with bf16 features stays within
+// 0.01 of fp32's (the bound; measured difference: see docs/performance.md).
+TEST(DavisPipeline, Bf16FeaturesKeepTheMeanIouOfFp32) {
+  if (!cpu_has_native_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16/AMX: precision=bf16 is refused here";
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.pth");
+  const std::string root = dinoclip::testing::temp_dir() + "/davis-bf16";
+  ASSERT_EQ(dinoclip_cli("make-sequence --out '" + root + "' --frames 10 --size 160x96").status, 0);
+  double mean_iou[2] = {0, 0};
+  const char* precisions[2] = {"fp32", "bf16"};
+  for (int i = 0; i < 2; ++i) {
+    const std::string out = root + "/result-" + precisions[i] + ".mp4";
+    CliRun run = dinoclip_cli("davis --root '" + root + "' --sequence synthetic --weights " + weights +
+                              " --heads 4 --input-size 160x96 --train-frame 3 --iters 100 --precision " +
+                              precisions[i] + " --out '" + out + "'");
+    ASSERT_EQ(run.status, 0) << run.output;
+    if (i == 1) EXPECT_NE(run.output.find("precision=bf16"), std::string::npos) << run.output;
+    const nlohmann::json summary = json_line(run.output);
+    ASSERT_TRUE(summary.is_object()) << run.output;
+    mean_iou[i] = summary.at("iou_mean").get<double>();
+  }
+  EXPECT_GT(mean_iou[0], 0.1) << "fp32 segmentation failed outright: nothing to compare bf16 with";
+  EXPECT_NEAR(mean_iou[1], mean_iou[0], 0.01);
 }
 
 }  // namespace

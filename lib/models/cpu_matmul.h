@@ -1,0 +1,64 @@
+// oneDNN matrix products for the ViT blocks on the CPU.
+//
+// LibTorch 1.13's CPU matrix products go through the system BLAS (OpenBLAS,
+// pinned to its Haswell kernels here): 48-108 GFLOP/s on the 2-core AVX-512
+// machine, against 321 (fp32) and 587 (bf16) GFLOP/s through oneDNN's
+// brgemm kernels. These wrappers call oneDNN (Debian's libdnnl, the copy
+// LibTorch itself links) directly, with:
+// - weights converted to the compute precision and reordered into oneDNN's
+//   blocked layout once (the first product of each layout), not per frame;
+// - bias, GELU / QuickGELU and the residual add fused into the product;
+// - strided views (q, k, v inside the fused projection) read in place.
+// Without oneDNN at build time (meson -Donednn=disabled) available() is false
+// and callers use their ATen path.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+
+namespace dinoclip::cpu {
+
+// Built with oneDNN and not switched off with DINOCLIP_CPU_KERNELS=aten.
+bool available();
+
+enum class Epilogue {
+  kNone,
+  kGeluErf,    // nn.GELU()
+  kQuickGelu,  // x * sigmoid(1.702 x), i.e. oneDNN's swish with alpha 1.702
+};
+
+// y = epilogue(x @ weight^T + bias), optionally added to y's old values.
+// Holds its own copy of the weights in the compute dtype (kFloat or
+// kBFloat16); the bias stays float32. Copyable (shares the packed weights);
+// run() may be called from several threads.
+class PackedLinear {
+ public:
+  PackedLinear() = default;
+  PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at::ScalarType compute);
+
+  bool defined() const { return impl_ != nullptr; }
+  at::ScalarType compute_dtype() const;
+  int64_t out_features() const;
+
+  // x: [rows, in] in the compute dtype (any row stride, unit column stride).
+  // out: [rows, out_features] float32 or the compute dtype, unit column
+  // stride. accumulate: out += result instead of out = result.
+  void run(const at::Tensor& x, const at::Tensor& out, Epilogue epilogue = Epilogue::kNone,
+           bool accumulate = false) const;
+
+  // New [rows, out_features] tensor of dtype `out_dtype`.
+  at::Tensor operator()(const at::Tensor& x, at::ScalarType out_dtype, Epilogue epilogue = Epilogue::kNone) const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// out = a @ b over the last two dimensions, batched over the leading ones
+// (same count, equal sizes), for any strides (views into other tensors are
+// read and written in place). a and b share a dtype (kFloat or kBFloat16);
+// out is float32 or that dtype.
+void batched_matmul(const at::Tensor& a, const at::Tensor& b, const at::Tensor& out);
+
+}  // namespace dinoclip::cpu

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Peer benchmark, one command: dinoclip vs ONNX Runtime vs the reference
+# PyTorch forward on DINO ViT-S/8 (224, 480) and CLIP ViT-B/32 (image batch 1
+# and 8, text 5 labels), fp32 and bf16, ratios measured in the same run.
+#
+#   scripts/peer-bench.sh [BUILD_DIR] [-- peer_bench.py options, e.g. --iters 5 --quick]
+#
+# Makes .peer-venv/ (git-ignored) with a pinned onnxruntime from PyPI on top of
+# /usr/bin/python3 and
+# its python3-torch (scripts/install-deps.sh installs it), builds random
+# ViT-S/8 and ViT-B/32 weights, exports them to ONNX, checks the outputs agree
+# and prints a Markdown table (docs/performance.md holds the last one). Takes
+# about 5-8 minutes on 2 cores; run it on a quiet machine.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build}"
+[ "$#" -gt 0 ] && shift
+[ "${1:-}" = "--" ] && shift
+
+ORT_VERSION=1.30.0  # the version issue 10 measured against
+venv="$root/.peer-venv"
+
+cli="$build/examples/cli/dinoclip"
+[ -x "$cli" ] || { echo "peer-bench: $cli not found: build dinoclip first (meson setup $build && ninja -C $build)" >&2; exit 1; }
+/usr/bin/python3 -c "import torch" 2>/dev/null || { echo "peer-bench: Debian's python3-torch is missing: run scripts/install-deps.sh" >&2; exit 1; }
+
+if ! "$venv/bin/python" -c "import onnxruntime, sys; sys.exit(onnxruntime.__version__ != '$ORT_VERSION')" 2>/dev/null; then
+  echo "peer-bench: making $venv with onnxruntime==$ORT_VERSION"
+  /usr/bin/python3 -m venv --system-site-packages "$venv"
+  # numpy<2: Debian's torch 1.13 was built against numpy 1.x.
+  "$venv/bin/pip" install -q "onnxruntime==$ORT_VERSION" "numpy<2"
+fi
+
+vocab="${DINOCLIP_VOCAB:-$root/../shared/fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz}"
+[ -f "$vocab" ] || { echo "peer-bench: CLIP vocabulary $vocab not found: set DINOCLIP_VOCAB" >&2; exit 1; }
+
+echo "peer-bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+echo "peer-bench: dinoclip threads: default; ONNX Runtime: 2 intra-op threads; PyTorch: best of 1 and 2 threads"
+exec "$venv/bin/python" "$root/scripts/peer_bench.py" --dinoclip "$cli" --vocab "$vocab" "$@"
