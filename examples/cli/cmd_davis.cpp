@@ -14,11 +14,11 @@
 #include <optional>
 #include <regex>
 
+#include "app/mp4_writer.h"
 #include "commands.h"
 #include "core/error.h"
 #include "davis_layout.h"
 #include "io/image_file.h"
-#include "mp4_writer.h"
 #include "segmentation_pipeline.h"
 #include "tasks/iou.h"
 #include "vision/input_size.h"
@@ -29,10 +29,10 @@ namespace dinoclip::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using gstapp::Mp4Writer;
 
 constexpr int kDavisFps = 24;            // DAVIS videos are 24 frames per second
 constexpr float kMaskAlpha = 0.5f;       // as the notebook's overlays
-constexpr int kDefaultHeldFrames = 300;  // dinoseg's max-held-frames default
 
 // ---- make-sequence -------------------------------------------------------
 
@@ -142,7 +142,10 @@ LaunchArgs davis_pipeline(const DavisSequence& sequence, const DavisOptions& o) 
                      "ground-truth=" + sequence.annotation_pattern(), "method=" + o.method});
   if (!o.head.empty()) p.push_back("head=" + o.head);
   if (o.iterations > 0) p.push_back("num-iters=" + std::to_string(o.iterations));
-  if (o.train_frame >= kDefaultHeldFrames) p.push_back("max-held-frames=" + std::to_string(o.train_frame + 1));
+  // dinoseg holds the frames before the annotated one; raise its limit (its own default, asked) when that is short.
+  if (guint(o.train_frame) >= gstapp::uint_property_default("dinoseg", "max-held-frames")) {
+    p.push_back("max-held-frames=" + std::to_string(o.train_frame + 1));
+  }
   p.insert(p.end(), {"!", "appsink", "name=sink", "sync=false", "max-buffers=4"});
   return p;
 }
@@ -205,7 +208,6 @@ double element_disagreement(const DavisResult& r) {
 }
 
 DavisResult run_davis(const DavisSequence& sequence, const DavisOptions& o, const LaunchArgs& pipeline_args) {
-  require_dinoclip_plugin();
   DavisResult result;
   SegmentationPipeline pipeline(pipeline_args);
   pipeline.on_message([&](const ElementMessage& m) {
@@ -290,6 +292,7 @@ int davis(const Args& args) {
                 std::to_string(first.height));
   }
   if (fs::path(o.out).has_parent_path()) fs::create_directories(fs::path(o.out).parent_path());
+  gstapp::require_dinoclip_elements({"dinofeatures", "dinoseg"});
   const LaunchArgs pipeline = davis_pipeline(sequence, o);
   std::cout << "sequence " << sequence.name() << ": " << sequence.frame_count() << " frames " << first.width << "x"
             << first.height << ", training frame " << o.train_frame << ", method " << o.method << "\n"
