@@ -12,12 +12,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 
 #include "app/mp4_writer.h"
 #include "commands.h"
 #include "core/error.h"
-#include "davis_layout.h"
+#include "io/davis_layout.h"
 #include "io/image_file.h"
 #include "segmentation_pipeline.h"
 #include "tasks/iou.h"
@@ -36,28 +35,16 @@ constexpr float kMaskAlpha = 0.5f;       // as the notebook's overlays
 
 // ---- make-sequence -------------------------------------------------------
 
-// Numbered frames (NNNNN.jpg / NNNNN.png) already in `dir`.
-std::vector<fs::path> numbered_files(const std::string& dir) {
-  static const std::regex numbered(R"(\d{5}\.(jpg|png))");
-  std::vector<fs::path> found;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (std::regex_match(entry.path().filename().string(), numbered)) found.push_back(entry.path());
-  }
-  return found;
-}
-
-// Refuses to overwrite a sequence; with --force, removes its old frames so a
-// shorter new sequence does not inherit stale ones.
+// Refuses to overwrite a sequence; with --force, removes its old frames and
+// masks so a shorter new sequence does not inherit stale ones.
 void prepare_sequence_dirs(const DavisSequence& sequence, bool force) {
-  for (const std::string& dir : {sequence.frames_dir(), sequence.annotations_dir()}) {
-    auto existing = numbered_files(dir);
-    std::sort(existing.begin(), existing.end());
+  for (const auto& [dir, existing] : {std::pair{sequence.frames_dir(), sequence.frame_files()},
+                                      std::pair{sequence.annotations_dir(), sequence.annotation_files()}}) {
     if (!existing.empty() && !force) {
-      throw Error(existing.front().string() + " exists (" + std::to_string(existing.size()) + " numbered files in " +
+      throw Error(existing.begin()->second + " exists (" + std::to_string(existing.size()) + " numbered files in " +
                   dir + "): pass --force to replace the sequence, or choose another --out or --name");
     }
-    for (const auto& path : existing) fs::remove(path);
+    for (const auto& [number, path] : existing) fs::remove(path);
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (!fs::is_directory(dir)) throw Error(dir + ": cannot create folder (" + ec.message() + ")");

@@ -80,18 +80,6 @@ std::string weights_option(const Args& args) {
   return args.has("model") ? args.get("model") : args.get("weights");
 }
 
-// An empty folder, or one that a first indexing run stopped in before saving
-// (its lock, embeddings-N.npy, temporary files): safe to index into.
-bool holds_only_index_leftovers(const std::string& dir) {
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    const bool leftover =
-        name == ".lock" || name.rfind("embeddings-", 0) == 0 || name.find(".tmp-") != std::string::npos;
-    if (!leftover) return false;
-  }
-  return true;
-}
-
 ClipCrop parse_crop(const std::string& text) {
   if (text == "center") return ClipCrop::kCenter;
   if (text == "full") return ClipCrop::kFullFrame;
@@ -126,7 +114,7 @@ int index_videos(const Args& args) {
   const std::string out = args.require("out"), weights = weights_option(args);
   if (weights.empty()) throw Error("index: --weights (or --model) is required: the CLIP weights, e.g. ViT-B-32.pt");
   if (fs::exists(out) && !fs::is_directory(out)) throw Error(out + ": exists and is not an index folder");
-  if (fs::is_directory(out) && !VideoIndex::exists(out) && !holds_only_index_leftovers(out)) {
+  if (!VideoIndex::can_index_into(out)) {
     throw Error(out + ": folder is not empty and holds no index; give a new or empty folder (or an existing index)");
   }
 
