@@ -30,8 +30,8 @@ namespace {
 namespace fs = std::filesystem;
 using gstapp::Mp4Writer;
 
-constexpr int kDavisFps = 24;            // DAVIS videos are 24 frames per second
-constexpr float kMaskAlpha = 0.5f;       // as the notebook's overlays
+constexpr int kDavisFps = 24;       // DAVIS videos are 24 frames per second
+constexpr float kMaskAlpha = 0.5f;  // as the notebook's overlays
 
 // ---- make-sequence -------------------------------------------------------
 

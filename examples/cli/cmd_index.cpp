@@ -126,7 +126,8 @@ int index_videos(const Args& args) {
   VideoIndex index = appending ? VideoIndex::load(out) : VideoIndex(described);
   if (appending) index.model().check_same_as(described, "--weights " + weights);
 
-  const std::string sampling = "every " + every.describe() + (crop == ClipCrop::kCenter ? ", center crop" : ", full frame");
+  const std::string sampling =
+      "every " + every.describe() + (crop == ClipCrop::kCenter ? ", center crop" : ", full frame");
   const Progress progress;
   const int64_t rows_before = index.size();
   int added_videos = 0;

@@ -13,8 +13,8 @@
 namespace dinoclip::cli {
 
 using gstapp::ElementMessage;
-using gstapp::LaunchArgs;
 using gstapp::launch_line;
+using gstapp::LaunchArgs;
 
 struct SegmentedFrame {
   int64_t index = 0;    // stream order, from 0

@@ -88,7 +88,8 @@ void require_dinoclip_elements(const std::vector<std::string>& elements) {
   throw Error("the dinoclip GStreamer plugin (" + joined(elements) + ") was not found" +
               (installed.empty() ? std::string() : " in GStreamer's plugin path nor in " + installed) +
               ": install it (meson install), or point GStreamer at a build, e.g. GST_PLUGIN_PATH=build/gst "
-              "(check with: gst-inspect-1.0 " + elements.back() + ")");
+              "(check with: gst-inspect-1.0 " +
+              elements.back() + ")");
 }
 
 guint uint_property_default(const std::string& factory_name, const std::string& property) {

@@ -16,8 +16,8 @@ int64_t frame_time(const VideoFrame& frame) { return frame.stream_time_ns >= 0 ?
 
 }  // namespace
 
-EncodedVideo encode_video(const ClipModel& model, const std::string& path, const SamplingInterval& every,
-                          ClipCrop crop, int batch, const EncodeProgress& progress) {
+EncodedVideo encode_video(const ClipModel& model, const std::string& path, const SamplingInterval& every, ClipCrop crop,
+                          int batch, const EncodeProgress& progress) {
   if (batch < 1) throw Error("encode_video: the batch must hold at least one frame");
   const int resolution = model.config().image_resolution;
   EncodedVideo video;

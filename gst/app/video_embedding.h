@@ -34,7 +34,7 @@ using EncodeProgress = std::function<void(size_t embedded, int64_t last_time_ns)
 // Decodes `path`, keeps the frames `every` picks and CLIP-encodes them
 // `batch` at a time. Throws dinoclip::Error on decoding errors or when no
 // frame was decoded at all.
-EncodedVideo encode_video(const ClipModel& model, const std::string& path, const SamplingInterval& every,
-                          ClipCrop crop, int batch, const EncodeProgress& progress = {});
+EncodedVideo encode_video(const ClipModel& model, const std::string& path, const SamplingInterval& every, ClipCrop crop,
+                          int batch, const EncodeProgress& progress = {});
 
 }  // namespace dinoclip::gstapp

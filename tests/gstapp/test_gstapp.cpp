@@ -30,8 +30,8 @@ bool have_element(const char* name) {
   return factory != nullptr;
 }
 
-#define REQUIRE_ELEMENTS(...)                                                                   \
-  for (const char* element : {__VA_ARGS__}) {                                                   \
+#define REQUIRE_ELEMENTS(...)                                                                  \
+  for (const char* element : {__VA_ARGS__}) {                                                  \
     if (!have_element(element)) GTEST_SKIP() << "GStreamer element " << element << " missing"; \
   }
 
@@ -77,8 +77,7 @@ TEST_F(GstApp, ThrowPendingBusErrorThrowsOnlyWhenAnErrorWaits) {
 // videotestsrc's solid colour in `caps`, through a PipelineRunner and copy_sample_rgb.
 std::vector<Image> solid_frames(const std::string& caps, int count) {
   PipelineRunner runner({"videotestsrc", "pattern=solid-color", "foreground-color=0xff1060c0",
-                         "num-buffers=" + std::to_string(count), "!", caps, "!", "appsink", "name=sink",
-                         "sync=false"});
+                         "num-buffers=" + std::to_string(count), "!", caps, "!", "appsink", "name=sink", "sync=false"});
   std::vector<Image> frames;
   while (SamplePtr sample = runner.next_sample()) {
     Image rgb;
@@ -92,7 +91,8 @@ TEST_F(GstApp, SampleRgbCopyDropsStridePaddingAndReordersChannels) {
   REQUIRE_ELEMENTS("videotestsrc", "appsink");
   // 6 RGB pixels = 18 bytes a row, padded to 20 by GStreamer; BGRx has 4 bytes a pixel.
   for (const char* format : {"RGB", "BGRx"}) {
-    const std::vector<Image> frames = solid_frames(std::string("video/x-raw,format=") + format + ",width=6,height=3", 2);
+    const std::vector<Image> frames =
+        solid_frames(std::string("video/x-raw,format=") + format + ",width=6,height=3", 2);
     ASSERT_EQ(frames.size(), 2u) << format;
     for (const Image& rgb : frames) {
       ASSERT_EQ(rgb.width, 6);
@@ -122,8 +122,8 @@ TEST_F(GstApp, SampleRgbCopyConvertsI420) {
 
 TEST_F(GstApp, PipelineRunnerHandsOutElementMessagesWithTheirNumbers) {
   REQUIRE_ELEMENTS("audiotestsrc", "level", "appsink");
-  PipelineRunner runner({"audiotestsrc", "num-buffers=4", "samplesperbuffer=4410", "!", "audio/x-raw,rate=44100",
-                         "!", "level", "name=meter", "interval=100000000", "!", "appsink", "name=sink", "sync=false"});
+  PipelineRunner runner({"audiotestsrc", "num-buffers=4", "samplesperbuffer=4410", "!", "audio/x-raw,rate=44100", "!",
+                         "level", "name=meter", "interval=100000000", "!", "appsink", "name=sink", "sync=false"});
   std::vector<ElementMessage> messages;
   runner.on_message([&](const ElementMessage& m) { messages.push_back(m); });
   int samples = 0;
@@ -138,9 +138,13 @@ TEST_F(GstApp, PipelineRunnerHandsOutElementMessagesWithTheirNumbers) {
 
 TEST_F(GstApp, PipelineRunnerRejectsPipelinesItCannotRun) {
   REQUIRE_ELEMENTS("filesrc", "appsink", "fakesink", "videotestsrc");
-  EXPECT_NE(message_of([] { PipelineRunner({"videotestsrc", "!", "fakesink"}); }).find("no appsink named 'sink'"),
+  EXPECT_NE(message_of([] {
+              PipelineRunner({"videotestsrc", "!", "fakesink"});
+            }).find("no appsink named 'sink'"),
             std::string::npos);
-  EXPECT_NE(message_of([] { PipelineRunner({"nosuchelement", "!", "appsink", "name=sink"}); }).find("in: gst-launch-1.0 nosuchelement"),
+  EXPECT_NE(message_of([] {
+              PipelineRunner({"nosuchelement", "!", "appsink", "name=sink"});
+            }).find("in: gst-launch-1.0 nosuchelement"),
             std::string::npos);
   const std::string failed = message_of([] {
     PipelineRunner runner({"filesrc", "location=/nonexistent/x.bin", "!", "appsink", "name=sink"});
@@ -154,7 +158,8 @@ TEST_F(GstApp, PipelineRunnerRejectsPipelinesItCannotRun) {
 TEST_F(GstApp, RunToEosReportsTheBusError) {
   REQUIRE_ELEMENTS("filesrc", "fakesink", "videotestsrc");
   EXPECT_NO_THROW(run_to_eos("videotestsrc num-buffers=2 ! fakesink", 10 * GST_SECOND));
-  const std::string failed = message_of([] { run_to_eos("filesrc location=/nonexistent/y ! fakesink", 10 * GST_SECOND); });
+  const std::string failed =
+      message_of([] { run_to_eos("filesrc location=/nonexistent/y ! fakesink", 10 * GST_SECOND); });
   EXPECT_NE(failed.find("/nonexistent/y"), std::string::npos) << failed;
   EXPECT_NE(failed.find("in: filesrc location=/nonexistent/y ! fakesink"), std::string::npos) << failed;
 }
