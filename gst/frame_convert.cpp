@@ -82,6 +82,12 @@ FrameImage frame_image(const GstVideoFrame& frame) {
   return result;
 }
 
+Image frame_rgb(const GstVideoFrame& frame) {
+  FrameImage image = frame_image(frame);
+  if (!image.converted.pixels.empty()) return std::move(image.converted);
+  return to_rgb(image.view);
+}
+
 MutableImageView frame_mutable_view(GstVideoFrame& frame) {
   PixelFormat packed;
   if (!packed_pixel_format(GST_VIDEO_FRAME_FORMAT(&frame), &packed)) {

@@ -22,6 +22,10 @@ struct FrameImage {
 // I420 / NV12 (the caps should have refused it).
 FrameImage frame_image(const GstVideoFrame& frame);
 
+// An owned, tightly packed RGB copy of the frame (any format frame_image
+// reads), for pictures that must outlive the mapping. Throws like frame_image.
+Image frame_rgb(const GstVideoFrame& frame);
+
 // A writable view of a mapped packed frame; throws on other formats.
 MutableImageView frame_mutable_view(GstVideoFrame& frame);
 

@@ -15,6 +15,7 @@
 #include "enums.h"
 #include "frame_convert.h"
 #include "meta_tensors.h"
+#include "tasks/attention_heads.h"
 #include "vision/overlay.h"
 #include "vision/pca.h"
 #include "vision/text_render.h"
@@ -187,17 +188,9 @@ bool draw_attention(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buf
   GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
   const at::Tensor maps = meta ? dinoclip::gst::attention_maps(meta->features) : at::Tensor();
   if (!maps.defined()) return false;
-  at::Tensor heat;
-  if (s.head < 0) {
-    heat = maps.mean(0);
-  } else if (s.head < maps.size(0)) {
-    heat = maps[s.head];
-  } else {
-    throw Error("head " + std::to_string(s.head) + " does not exist: the model has heads 0.." +
-                std::to_string(maps.size(0) - 1) + " (or -1 for their mean)");
-  }
+  const at::Tensor heat = select_attention_heads(maps, AttentionHeads::from_property(s.head));  // [1, h, w]
   // One tile = the whole frame, min-max normalised per frame as DINO's figures.
-  draw_head_strip(frame, heat.unsqueeze(0), dinoclip::gst::to_colormap(s.colormap), float(s.alpha));
+  draw_head_strip(frame, heat, dinoclip::gst::to_colormap(s.colormap), float(s.alpha));
   return true;
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/threads.h"
 #include "io/image_file.h"
+#include "tasks/zeroshot_texts.h"
 #include "text/vocab_path.h"
 #include "vision/preprocess.h"
 
@@ -26,7 +27,7 @@ at::Tensor ClipSession::encode_image_files(const std::vector<std::string>& paths
 }
 
 at::Tensor ClipSession::encode_texts(const std::vector<std::string>& texts) const {
-  return model.encode_text(tokenizer.tokenize(texts, model.config().context_length, /*truncate=*/true));
+  return dinoclip::encode_texts(model, tokenizer, texts);
 }
 
 std::string json_string(const std::string& text) { return nlohmann::json(text).dump(); }

@@ -10,8 +10,10 @@
 #include "commands.h"
 #include "core/error.h"
 #include "io/npy.h"
+#include "tasks/label_spec.h"
 #include "tasks/retriever.h"
 #include "tasks/zeroshot.h"
+#include "tasks/zeroshot_texts.h"
 #include "text/vocab_path.h"
 
 namespace dinoclip::cli {
@@ -52,37 +54,14 @@ int clip_embed(const Args& args) {
   return 0;
 }
 
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(separator, start);
-    if (end == std::string::npos) end = text.size();
-    std::string part = text.substr(start, end - start);
-    const auto first = part.find_first_not_of(" \t"), last = part.find_last_not_of(" \t");
-    if (first != std::string::npos) parts.push_back(part.substr(first, last - first + 1));
-    start = end + 1;
-  }
-  return parts;
-}
-
-// [labels, templates, embed]: every label in every template, encoded once.
-at::Tensor label_embeddings(const ClipSession& clip, const std::vector<std::string>& labels,
-                            const std::vector<std::string>& templates) {
-  std::vector<std::string> prompts;
-  for (const auto& label : labels) {
-    for (auto& prompt : expand_templates(label, templates)) prompts.push_back(std::move(prompt));
-  }
-  return clip.encode_texts(prompts).view({int64_t(labels.size()), int64_t(templates.size()), -1});
-}
-
 int classify(const Args& args) {
-  const std::vector<std::string> labels = split(args.require("labels"), ';');
-  if (labels.empty()) throw Error("classify: --labels is empty; give labels separated by ';'");
-  const std::vector<std::string> templates = split(args.get("template", "a photo of {}."), '|');
+  // clipzeroshot's rules: the same labels and templates are accepted or refused either way.
+  const std::vector<std::string> labels = parse_labels(args.require("labels"));
+  const std::vector<std::string> templates = parse_templates(args.get("template", "a photo of {}."));
   if (args.positionals().empty()) throw Error("classify: give one or more pictures");
   ClipSession clip = ClipSession::open(args);
-  ZeroShotClassifier classifier(label_embeddings(clip, labels, templates), clip.model.logit_scale());
+  ZeroShotClassifier classifier(encode_label_prompts(clip.model, clip.tokenizer, labels, templates),
+                                clip.model.logit_scale());
   const double threshold = std::stod(args.get("unknown-threshold", "0"));
   for (const auto& image : args.positionals()) {
     const at::Tensor embedding = clip.encode_image_files({image});
@@ -133,7 +112,8 @@ std::vector<Command> clip_commands() {
        clip_embed},
       {{"classify", "CLIP zero-shot classification: one JSON line per picture",
         "--weights W --labels \"a person;an animal;food\" [--template \"a photo of {}.\"] IMAGE...",
-        {kClipWeights, kClipVocab, {"labels", "L1;L2;...", "labels separated by ';'"},
+        {kClipWeights, kClipVocab,
+         {"labels", "L1;L2;...", "labels separated by ';', trimmed; an empty one is an error (as clipzeroshot)"},
          {"template", "T1|T2", "prompt template(s) with {} (default \"a photo of {}.\"); several are averaged"},
          {"unknown-threshold", "P", "below this top probability the label is \"unknown\" (default 0)"}},
         /*takes_positionals=*/true},

@@ -12,14 +12,13 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 
+#include "app/mp4_writer.h"
 #include "commands.h"
 #include "core/error.h"
-#include "davis_layout.h"
+#include "io/davis_layout.h"
 #include "io/image_file.h"
 #include "models/device.h"
-#include "mp4_writer.h"
 #include "segmentation_pipeline.h"
 #include "tasks/iou.h"
 #include "vision/input_size.h"
@@ -30,35 +29,23 @@ namespace dinoclip::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using gstapp::Mp4Writer;
 
-constexpr int kDavisFps = 24;            // DAVIS videos are 24 frames per second
-constexpr float kMaskAlpha = 0.5f;       // as the notebook's overlays
-constexpr int kDefaultHeldFrames = 300;  // dinoseg's max-held-frames default
+constexpr int kDavisFps = 24;       // DAVIS videos are 24 frames per second
+constexpr float kMaskAlpha = 0.5f;  // as the notebook's overlays
 
 // ---- make-sequence -------------------------------------------------------
 
-// Numbered frames (NNNNN.jpg / NNNNN.png) already in `dir`.
-std::vector<fs::path> numbered_files(const std::string& dir) {
-  static const std::regex numbered(R"(\d{5}\.(jpg|png))");
-  std::vector<fs::path> found;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (std::regex_match(entry.path().filename().string(), numbered)) found.push_back(entry.path());
-  }
-  return found;
-}
-
-// Refuses to overwrite a sequence; with --force, removes its old frames so a
-// shorter new sequence does not inherit stale ones.
+// Refuses to overwrite a sequence; with --force, removes its old frames and
+// masks so a shorter new sequence does not inherit stale ones.
 void prepare_sequence_dirs(const DavisSequence& sequence, bool force) {
-  for (const std::string& dir : {sequence.frames_dir(), sequence.annotations_dir()}) {
-    auto existing = numbered_files(dir);
-    std::sort(existing.begin(), existing.end());
+  for (const auto& [dir, existing] : {std::pair{sequence.frames_dir(), sequence.frame_files()},
+                                      std::pair{sequence.annotations_dir(), sequence.annotation_files()}}) {
     if (!existing.empty() && !force) {
-      throw Error(existing.front().string() + " exists (" + std::to_string(existing.size()) + " numbered files in " +
+      throw Error(existing.begin()->second + " exists (" + std::to_string(existing.size()) + " numbered files in " +
                   dir + "): pass --force to replace the sequence, or choose another --out or --name");
     }
-    for (const auto& path : existing) fs::remove(path);
+    for (const auto& [number, path] : existing) fs::remove(path);
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (!fs::is_directory(dir)) throw Error(dir + ": cannot create folder (" + ec.message() + ")");
@@ -147,7 +134,10 @@ LaunchArgs davis_pipeline(const DavisSequence& sequence, const DavisOptions& o) 
                      "ground-truth=" + sequence.annotation_pattern(), "method=" + o.method});
   if (!o.head.empty()) p.push_back("head=" + o.head);
   if (o.iterations > 0) p.push_back("num-iters=" + std::to_string(o.iterations));
-  if (o.train_frame >= kDefaultHeldFrames) p.push_back("max-held-frames=" + std::to_string(o.train_frame + 1));
+  // dinoseg holds the frames before the annotated one; raise its limit (its own default, asked) when that is short.
+  if (guint(o.train_frame) >= gstapp::uint_property_default("dinoseg", "max-held-frames")) {
+    p.push_back("max-held-frames=" + std::to_string(o.train_frame + 1));
+  }
   p.insert(p.end(), {"!", "appsink", "name=sink", "sync=false", "max-buffers=4"});
   return p;
 }
@@ -210,7 +200,6 @@ double element_disagreement(const DavisResult& r) {
 }
 
 DavisResult run_davis(const DavisSequence& sequence, const DavisOptions& o, const LaunchArgs& pipeline_args) {
-  require_dinoclip_plugin();
   DavisResult result;
   SegmentationPipeline pipeline(pipeline_args);
   pipeline.on_message([&](const ElementMessage& m) {
@@ -295,6 +284,7 @@ int davis(const Args& args) {
                 std::to_string(first.height));
   }
   if (fs::path(o.out).has_parent_path()) fs::create_directories(fs::path(o.out).parent_path());
+  gstapp::require_dinoclip_elements({"dinofeatures", "dinoseg"});
   const LaunchArgs pipeline = davis_pipeline(sequence, o);
   std::cout << "sequence " << sequence.name() << ": " << sequence.frame_count() << " frames " << first.width << "x"
             << first.height << ", training frame " << o.train_frame << ", method " << o.method << "\n"

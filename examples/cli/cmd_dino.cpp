@@ -11,11 +11,12 @@
 #include "io/npy.h"
 #include "models/device.h"
 #include "models/dino.h"
+#include "tasks/attention_heads.h"
+#include "tasks/dino_image.h"
 #include "vision/colormap.h"
 #include "vision/input_size.h"
 #include "vision/overlay.h"
 #include "vision/pca.h"
-#include "vision/preprocess.h"
 
 namespace dinoclip::cli {
 namespace {
@@ -39,18 +40,12 @@ DinoRun run_dino(const Args& args, bool full_attention = false) {
   load.num_heads = args.get_int("heads", 0);
   load.dtype = resolve_precision(parse_precision(args.get("precision", "fp32")), load.device);
   DinoRun run{DinoModel::load(args.require("weights"), load), {}, read_image(args.require("image")), {}};
-  const int patch = run.model.config().patch_size;
-  run.size = resolve_input_size(InputSize::parse(args.get("size", "480x480")), run.picture.width,
-                                run.picture.height, patch);
-  ImageView view = run.picture.view();
-  if (args.get("size") == "native") {
-    // Top-left crop to whole patches, as DINO's visualize_attention.py.
-    view.width = run.size.width;
-    view.height = run.size.height;
-  }
   DinoForwardOptions options;
   options.full_attention = full_attention;
-  run.output = run.model.forward(dino_input(view, run.size.height, run.size.width), options);
+  DinoImageOutput out =
+      run_dino_on_image(run.model, run.picture.view(), InputSize::parse(args.get("size", "480x480")), options);
+  run.output = std::move(out.output);
+  run.size = out.size;
   return run;
 }
 
@@ -79,30 +74,16 @@ int dino_features(const Args& args) {
 }
 
 int attention(const Args& args) {
+  const AttentionHeads heads = AttentionHeads::parse(args.get("head", "all"));
   DinoRun run = run_dino(args);
   const at::Tensor maps = attention_maps(run.output);
-  const std::string head = args.get("head", "all");
-  const int patch = run.model.config().patch_size;
   const Colormap cmap = parse_colormap(args.get("colormap", "inferno"));
-  Image image;
-  if (head == "all") {
-    image = heads_row_image(maps, patch, cmap);
-  } else {
-    at::Tensor map;
-    if (head == "mean") {
-      map = maps.mean(0);
-    } else {
-      const int index = args.get_int("head", 0);
-      if (index < 0 || index >= maps.size(0)) {
-        throw Error("--head " + head + ": the model has heads 0.." + std::to_string(maps.size(0) - 1));
-      }
-      map = maps[index];
-    }
-    image = heads_row_image(map.unsqueeze(0), patch, cmap);
-  }
+  const Image image = heads_row_image(select_attention_heads(maps, heads), run.model.config().patch_size, cmap);
   write_png(args.require("out"), image);
   std::cout << "wrote " << args.require("out") << " (" << image.width << "x" << image.height << ", "
-            << (head == "all" ? std::to_string(maps.size(0)) + " heads" : "head " + head) << ")\n";
+            << (heads.kind == AttentionHeads::Kind::kAll ? std::to_string(maps.size(0)) + " heads"
+                                                         : "head " + heads.to_string())
+            << ")\n";
   return 0;
 }
 

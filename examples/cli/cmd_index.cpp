@@ -13,6 +13,8 @@
 #include <set>
 #include <string>
 
+#include "app/frame_reader.h"
+#include "app/video_embedding.h"
 #include "clip_session.h"
 #include "commands.h"
 #include "core/error.h"
@@ -23,12 +25,12 @@
 #include "tasks/video_index.h"
 #include "text/bpe_tokenizer.h"
 #include "text/vocab_path.h"
-#include "video_frames.h"
-#include "vision/preprocess.h"
 
 namespace dinoclip::cli {
 namespace {
 namespace fs = std::filesystem;
+using gstapp::VideoFrame;
+using gstapp::VideoFrameReader;
 
 // What a folder argument to `index` contributes: the files directly in it with these extensions.
 const std::set<std::string> kVideoExtensions = {".mp4", ".m4v", ".mov", ".mkv",  ".webm", ".avi",
@@ -78,23 +80,9 @@ std::string weights_option(const Args& args) {
   return args.has("model") ? args.get("model") : args.get("weights");
 }
 
-// An empty folder, or one that a first indexing run stopped in before saving
-// (its lock, embeddings-N.npy, temporary files): safe to index into.
-bool holds_only_index_leftovers(const std::string& dir) {
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    const bool leftover =
-        name == ".lock" || name.rfind("embeddings-", 0) == 0 || name.find(".tmp-") != std::string::npos;
-    if (!leftover) return false;
-  }
-  return true;
-}
-
-enum class Crop { kCenter, kFull };
-
-Crop parse_crop(const std::string& text) {
-  if (text == "center") return Crop::kCenter;
-  if (text == "full") return Crop::kFull;
+ClipCrop parse_crop(const std::string& text) {
+  if (text == "center") return ClipCrop::kCenter;
+  if (text == "full") return ClipCrop::kFullFrame;
   throw Error("--crop must be center (CLIP's own preprocessing) or full (whole frame squashed), got '" + text + "'");
 }
 
@@ -116,55 +104,17 @@ std::string seconds_text(int64_t time_ns) {
   return text;
 }
 
-// Stream time (what players show), else the raw timestamp, else -1.
-int64_t frame_time(const VideoFrame& frame) { return frame.stream_time_ns >= 0 ? frame.stream_time_ns : frame.pts_ns; }
-
-struct EncodedVideo {
-  std::vector<VideoIndex::FrameStamp> stamps;
-  at::Tensor embeddings;  // [stamps, E] raw encode_image
-  int64_t decoded = 0;
-};
-
-// Decodes `path`, keeps the frames `every` picks and CLIP-encodes them in batches.
-EncodedVideo encode_video(const ClipModel& model, const std::string& path, const SamplingInterval& every, Crop crop,
-                          int batch, const std::string& label, const Progress& progress) {
-  const int resolution = model.config().image_resolution;
-  EncodedVideo video;
-  std::vector<at::Tensor> pending, encoded;
-  auto flush = [&] {
-    if (pending.empty()) return;
-    encoded.push_back(model.encode_image(at::cat(pending, 0)));
-    pending.clear();
-    progress.update(label + ": " + std::to_string(video.stamps.size()) + " frames embedded, at " +
-                    seconds_text(video.stamps.back().time_ns) + " s");
-  };
-  FrameSampler sampler(every);
-  VideoFrameReader reader(path);
-  VideoFrame frame;
-  for (; reader.next(frame); ++video.decoded) {
-    if (!sampler.keep(video.decoded, frame_time(frame))) continue;
-    const ImageView view = frame.rgb.view();
-    pending.push_back(crop == Crop::kCenter ? clip_input(view, resolution) : clip_input_full_frame(view, resolution));
-    video.stamps.push_back({std::max<int64_t>(frame_time(frame), 0), frame.pts_ns, video.decoded});
-    if (int(pending.size()) == batch) flush();
-  }
-  flush();
-  if (video.stamps.empty()) throw Error(path + ": no video frames decoded (is it a video?)");
-  video.embeddings = at::cat(encoded, 0);
-  return video;
-}
-
 int index_videos(const Args& args) {
   const std::vector<std::string> videos = video_paths(args.positionals());
   if (videos.empty()) throw Error("index: give the videos (files or folders) to index");
   const SamplingInterval every = SamplingInterval::parse(args.get("every", "1s"));
-  const Crop crop = parse_crop(args.get("crop", "center"));
+  const ClipCrop crop = parse_crop(args.get("crop", "center"));
   const int batch = args.get_int("batch", 16);
   if (batch < 1) throw Error("index: --batch must be at least 1");
   const std::string out = args.require("out"), weights = weights_option(args);
   if (weights.empty()) throw Error("index: --weights (or --model) is required: the CLIP weights, e.g. ViT-B-32.pt");
   if (fs::exists(out) && !fs::is_directory(out)) throw Error(out + ": exists and is not an index folder");
-  if (fs::is_directory(out) && !VideoIndex::exists(out) && !holds_only_index_leftovers(out)) {
+  if (!VideoIndex::can_index_into(out)) {
     throw Error(out + ": folder is not empty and holds no index; give a new or empty folder (or an existing index)");
   }
 
@@ -176,7 +126,8 @@ int index_videos(const Args& args) {
   VideoIndex index = appending ? VideoIndex::load(out) : VideoIndex(described);
   if (appending) index.model().check_same_as(described, "--weights " + weights);
 
-  const std::string sampling = "every " + every.describe() + (crop == Crop::kCenter ? ", center crop" : ", full frame");
+  const std::string sampling =
+      "every " + every.describe() + (crop == ClipCrop::kCenter ? ", center crop" : ", full frame");
   const Progress progress;
   const int64_t rows_before = index.size();
   int added_videos = 0;
@@ -187,7 +138,11 @@ int index_videos(const Args& args) {
       progress.done(label + ": already in the index, skipped");
       continue;
     }
-    const EncodedVideo encoded = encode_video(model, videos[i], every, crop, batch, label, progress);
+    const gstapp::EncodedVideo encoded =
+        gstapp::encode_video(model, videos[i], every, crop, batch, [&](size_t embedded, int64_t last_time_ns) {
+          progress.update(label + ": " + std::to_string(embedded) + " frames embedded, at " +
+                          seconds_text(last_time_ns) + " s");
+        });
     index.append_video({path, sampling}, encoded.stamps, encoded.embeddings);
     ++added_videos;
     progress.done(label + ": " + std::to_string(encoded.stamps.size()) + " of " + std::to_string(encoded.decoded) +

@@ -1,31 +1,20 @@
-// Runs a dinofeatures ! dinoseg pipeline for the CLI and hands back each
-// frame with its class map and the element messages (IoU, training) posted
-// on the way. The pipeline is a gst-launch-1.0 argument list, so the line
-// printed for users is exactly the one that ran.
+// The davis command's dinofeatures ! dinoseg pipeline: each frame with its
+// class map, through gst/app's PipelineRunner (which also hands out the
+// element messages, IoU and training, posted on the way).
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <string>
-#include <vector>
 
+#include "app/pipeline_runner.h"
 #include "core/image.h"
 
 namespace dinoclip::cli {
 
-// gst-launch-1.0 arguments, one element, property or "!" each:
-// {"videotestsrc", "num-buffers=3", "!", "fakesink"}.
-using LaunchArgs = std::vector<std::string>;
-
-// "gst-launch-1.0 ..." with each argument shell-quoted where needed.
-std::string launch_line(const LaunchArgs& args);
-
-// Makes dinofeatures/dinoseg findable: when the registry lacks them, scans
-// the folder the plugin is installed to. Throws dinoclip::Error saying how to
-// point GStreamer at the plugin (GST_PLUGIN_PATH) when they are still missing.
-void require_dinoclip_plugin();
+using gstapp::ElementMessage;
+using gstapp::launch_line;
+using gstapp::LaunchArgs;
 
 struct SegmentedFrame {
   int64_t index = 0;    // stream order, from 0
@@ -34,31 +23,22 @@ struct SegmentedFrame {
   Image classes;        // 1 channel, the segmentation meta's class map (its own size)
 };
 
-// An element message (dinoseg-iou, dinoseg-trained, ...) with its numeric fields.
-struct ElementMessage {
-  std::string source;  // element name
-  std::string name;    // structure name
-  std::map<std::string, double> numbers;
-};
-
 class SegmentationPipeline {
  public:
   // `args` must end in an appsink named "sink" taking RGB frames that carry
-  // GstDinoSegmentationMeta. Throws dinoclip::Error if it cannot be built.
+  // GstDinoSegmentationMeta. Makes sure dinofeatures and dinoseg are found
+  // first. Throws dinoclip::Error if it cannot be built.
   explicit SegmentationPipeline(const LaunchArgs& args);
-  ~SegmentationPipeline();
 
-  // Element messages are passed here as they arrive (before the frames they
-  // concern may come out: dinoseg holds frames until it has trained).
-  void on_message(std::function<void(const ElementMessage&)> callback);
+  void on_message(std::function<void(const ElementMessage&)> callback) { runner_->on_message(std::move(callback)); }
 
   // The next frame; false at the end of the stream. A pipeline error throws
   // with GStreamer's message and details.
   bool next(SegmentedFrame& frame);
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<gstapp::PipelineRunner> runner_;
+  int64_t next_index_ = 0;
 };
 
 }  // namespace dinoclip::cli

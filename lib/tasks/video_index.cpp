@@ -26,6 +26,8 @@ namespace {
 constexpr const char* kFormat = "dinoclip-video-index";
 constexpr int kVersion = 1;
 constexpr const char* kManifest = "index.json";
+constexpr const char* kLockFile = ".lock";
+constexpr const char* kTemporaryMark = ".tmp-";  // write_file_atomically's temporary files
 // Unit fingerprints of one model computed twice (other format, other thread
 // count) agree to ~1e-6; different weights differ by far more than this.
 constexpr float kFingerprintTolerance = 1e-3f;
@@ -138,6 +140,20 @@ VideoIndex::~VideoIndex() = default;
 
 bool VideoIndex::exists(const std::string& dir) { return file_exists(dir + "/" + kManifest); }
 
+bool VideoIndex::can_index_into(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return true;
+  if (!fs::is_directory(dir, ec)) return false;
+  if (exists(dir)) return true;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const bool leftover =
+        name == kLockFile || generation_of(name) >= 0 || name.find(kTemporaryMark) != std::string::npos;
+    if (!leftover) return false;
+  }
+  return !ec;
+}
+
 VideoIndex VideoIndex::load(const std::string& dir) {
   const std::string manifest_path = dir + "/" + kManifest;
   if (!fs::is_directory(dir)) {
@@ -245,7 +261,7 @@ void VideoIndex::save(const std::string& dir) {
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     const int64_t g = generation_of(name);
-    if ((g >= 0 && g != generation) || name.find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
+    if ((g >= 0 && g != generation) || name.find(kTemporaryMark) != std::string::npos) fs::remove(entry.path(), ec);
   }
 }
 
@@ -277,7 +293,7 @@ IndexWriteLock::IndexWriteLock(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir + ": cannot create the index folder (" + ec.message() + ")");
-  const std::string path = dir + "/.lock";
+  const std::string path = dir + "/" + kLockFile;
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(path + ": cannot open the index lock (" + std::strerror(errno) + ")");
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {

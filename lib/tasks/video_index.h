@@ -63,6 +63,12 @@ class VideoIndex {
   // truncated manifest, missing embeddings file, rows vs entries, ...).
   static VideoIndex load(const std::string& dir);
   static bool exists(const std::string& dir);  // IDX/index.json is there
+  // Whether an indexing run may write to `dir`: it does not exist yet, holds
+  // an index, or is a folder holding nothing but what a first run that
+  // stopped before saving leaves (its lock, embeddings files, temporary
+  // files). False for a file or a folder with anything else in it: nothing a
+  // user keeps there is mixed with an index. The file names stay ours.
+  static bool can_index_into(const std::string& dir);
 
   // Adds one video's sampled frames: embeddings [n, embed_dim] (normalised
   // here), one row per stamp. Throws on a size mismatch; the index is

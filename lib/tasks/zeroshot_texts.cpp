@@ -8,14 +8,11 @@
 #include "text/bpe_tokenizer.h"
 
 namespace dinoclip {
-namespace {
 
 at::Tensor encode_texts(const ClipModel& model, const BpeTokenizer& tokenizer, const std::vector<std::string>& texts) {
   const at::Tensor tokens = tokenizer.tokenize(texts, model.config().context_length, /*truncate=*/true);
   return model.encode_text(tokens.to(model.device()));
 }
-
-}  // namespace
 
 at::Tensor encode_label_prompts(const ClipModel& model, const BpeTokenizer& tokenizer,
                                 const std::vector<std::string>& labels, const std::vector<std::string>& templates) {

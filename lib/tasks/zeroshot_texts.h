@@ -34,6 +34,11 @@ struct ZeroShotTexts {
   bool has_query() const { return query_embedding.defined(); }
 };
 
+// [n, E] raw encode_text outputs of `texts`, tokenized as CLIP's
+// clip.tokenize(..., truncate=True): a text longer than the 77-token context
+// keeps its start. The one text encoding of the CLI and clipzeroshot.
+at::Tensor encode_texts(const ClipModel& model, const BpeTokenizer& tokenizer, const std::vector<std::string>& texts);
+
 // [L, T, E] raw encode_text outputs of every label in every template. Prompts
 // longer than CLIP's 77-token context are truncated (clip.tokenize(...,
 // truncate=True)): the start of a long label still counts, the rest is cut.

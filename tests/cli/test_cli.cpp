@@ -7,11 +7,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "io/image_file.h"
 #include "io/checkpoint.h"
 #include "io/npy.h"
 #include "models/random_weights.h"
+#include "tasks/label_spec.h"
 #include "cli_runner.h"
 #include "test_support.h"
 
@@ -85,6 +88,36 @@ TEST(Cli, ClassifyPrintsOneJsonLinePerPicture) {
   EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 2) << run.output;
   EXPECT_NE(run.output.find("\"label\":"), std::string::npos);
   EXPECT_NE(run.output.find("\"scores\":{\"a person\":"), std::string::npos);
+}
+
+// classify reads --labels and --template by clipzeroshot's rules (lib/tasks/label_spec):
+// what the element refuses, the CLI refuses with the same words, before any model is loaded.
+TEST(Cli, ClassifyRejectsTheLabelsAndTemplatesClipzeroshotRejects) {
+  using dinoclip::testing::message_of;
+  const std::string picture = fixture("clip_tiny/img0_100x140.png");
+  for (const auto& [labels, templates] :
+       std::vector<std::pair<std::string, std::string>>{{"a;;b", "a photo of {}."},
+                                                        {"a;b;", "a photo of {}."},
+                                                        {" ; ", "a photo of {}."},
+                                                        {"a;b", "a photo"},
+                                                        {"a;b", "a photo of {}.||a {}"}}) {
+    CliRun run = dinoclip_cli("classify --weights /nonexistent/clip.pt --labels '" + labels + "' --template '" +
+                              templates + "' " + picture);
+    EXPECT_EQ(run.status, 1) << labels << " / " << templates;
+    const std::string expected = message_of([&] {
+      parse_labels(labels);
+      parse_templates(templates);
+    });
+    ASSERT_NE(expected, "(no error)");
+    EXPECT_NE(run.output.find(expected), std::string::npos) << run.output << "\nexpected: " << expected;
+  }
+  // Accepted by both: spaces around entries are trimmed, the first error is then the missing model.
+  CliRun fine = dinoclip_cli(
+      "classify --weights /nonexistent/clip.pt --labels ' a dog ; a cat' --template "
+      "'a photo of {}.|a drawing of {}.' " +
+      picture);
+  EXPECT_EQ(fine.status, 1);
+  EXPECT_NE(fine.output.find("/nonexistent/clip.pt"), std::string::npos) << fine.output;
 }
 
 TEST(Cli, RejectsBadInputWithClearErrors) {

@@ -15,10 +15,10 @@
 
 #include "io/file_util.h"
 #include "io/image_file.h"
+#include "app/frame_reader.h"
 #include "models/device.h"
 #include "cli_runner.h"
 #include "test_support.h"
-#include "video_frames.h"
 #include "vision/overlay.h"
 #include "vision/synthetic.h"
 
@@ -226,8 +226,8 @@ TEST(DavisPipeline, SegmentsAGeneratedSequenceAndWritesTheSideBySideVideo) {
   EXPECT_NE(run.output.find("IoU training frame (3): "), std::string::npos) << run.output;
 
   // The video: every frame, ground truth | prediction at twice the width.
-  cli::VideoFrameReader reader(out);
-  cli::VideoFrame frame;
+  gstapp::VideoFrameReader reader(out);
+  gstapp::VideoFrame frame;
   int frames = 0;
   while (reader.next(frame)) {
     ASSERT_EQ(frame.rgb.width, 2 * kWidth);

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "core/error.h"
 #include "io/checkpoint.h"
 #include "io/file_util.h"
 #include "io/image_file.h"
@@ -24,10 +25,11 @@
 #include "io/safetensors_writer.h"
 #include "models/clip.h"
 #include "tasks/video_index.h"
+#include "app/frame_reader.h"
+#include "app/pipeline_runner.h"
 #include "cli_runner.h"
 #include "test_support.h"
 #include "text/bpe_tokenizer.h"
-#include "video_frames.h"
 #include "vision/preprocess.h"
 
 using namespace dinoclip;
@@ -53,36 +55,19 @@ std::vector<nlohmann::json> json_lines(const std::string& output) {
 
 // Runs `description` (ending in a filesink) to EOS; "" on success, else the error.
 std::string run_pipeline(const std::string& description) {
-  GError* error = nullptr;
-  GstElement* pipeline = gst_parse_launch(description.c_str(), &error);
-  if (!pipeline || error) {
-    std::string message = error ? error->message : "cannot build pipeline";
-    g_clear_error(&error);
-    if (pipeline) gst_object_unref(pipeline);
-    return message;
+  try {
+    gstapp::run_to_eos(description, 60 * GST_SECOND);
+  } catch (const Error& e) {
+    return e.what();
   }
-  gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  GstBus* bus = gst_element_get_bus(pipeline);
-  GstMessage* msg =
-      gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  std::string result = msg ? "" : "timed out";
-  if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-    gst_message_parse_error(msg, &error, nullptr);
-    result = error ? error->message : "error";
-    g_clear_error(&error);
-  }
-  if (msg) gst_message_unref(msg);
-  gst_object_unref(bus);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(pipeline);
-  return result;
+  return "";
 }
 
 // Decoded frames of `video` (all of them), as the index command decodes them.
-std::vector<cli::VideoFrame> decode_all(const std::string& video) {
-  std::vector<cli::VideoFrame> frames;
-  cli::VideoFrameReader reader(video);
-  for (cli::VideoFrame frame; reader.next(frame);) frames.push_back(std::move(frame));
+std::vector<gstapp::VideoFrame> decode_all(const std::string& video) {
+  std::vector<gstapp::VideoFrame> frames;
+  gstapp::VideoFrameReader reader(video);
+  for (gstapp::VideoFrame frame; reader.next(frame);) frames.push_back(std::move(frame));
   return frames;
 }
 
@@ -164,7 +149,7 @@ TEST_F(Index, StoresOneFramePerIntervalWithTimestampsAndEncodeImageEmbeddings) {
   EXPECT_EQ(loaded.model().weights, fs::absolute(weights_).lexically_normal().string());
   EXPECT_EQ(loaded.model().embed_dim, 32);
   // The same frames, decoded and encoded here one by one.
-  const std::vector<cli::VideoFrame> frames = decode_all(video("a.mp4"));
+  const std::vector<gstapp::VideoFrame> frames = decode_all(video("a.mp4"));
   ASSERT_EQ(frames.size(), 30u);
   const ClipModel model = ClipModel::load(weights_);
   // Times are stream times (from 0 as players show them); pts_ns are the
@@ -318,7 +303,7 @@ TEST_F(Index, ThumbnailsAreTheFramesFoundAndAreNotOverwrittenUnasked) {
   ASSERT_EQ(run.status, 0) << run.output;
   const std::vector<nlohmann::json> lines = json_lines(run.output);
   ASSERT_EQ(lines.size(), 3u);
-  std::map<std::string, std::vector<cli::VideoFrame>> decoded;
+  std::map<std::string, std::vector<gstapp::VideoFrame>> decoded;
   for (const auto& line : lines) {
     const std::string path = line.at("thumbnail").get<std::string>(), video_path = line.at("video");
     char expected_name[128];
@@ -329,7 +314,7 @@ TEST_F(Index, ThumbnailsAreTheFramesFoundAndAreNotOverwrittenUnasked) {
     if (!decoded.count(video_path)) decoded[video_path] = decode_all(video_path);
     const auto& frames = decoded[video_path];
     const size_t number = line.at("frame").get<size_t>();
-    const cli::VideoFrame& frame = frames[number];
+    const gstapp::VideoFrame& frame = frames[number];
     EXPECT_EQ(frame.pts_ns, line.at("pts_ns").get<int64_t>());
     // (Neighbouring frames differ, so only this frame matches below.)
     EXPECT_GT(mean_abs_diff(frame.rgb, frames[number > 0 ? number - 1 : 1].rgb), 1.0);
@@ -353,12 +338,12 @@ TEST_F(Index, ThumbnailsAreTheFramesFoundAndAreNotOverwrittenUnasked) {
 
 // Thumbnails seek to the stored stream time; decoding from the start is only the fallback.
 TEST_F(Index, SeekingToAStreamTimeGivesThatFrameFirst) {
-  const std::vector<cli::VideoFrame> frames = decode_all(video("b.mp4"));
+  const std::vector<gstapp::VideoFrame> frames = decode_all(video("b.mp4"));
   ASSERT_EQ(frames.size(), 20u);
   for (size_t wanted : {15u, 3u, 19u}) {
-    cli::VideoFrameReader reader(video("b.mp4"));
+    gstapp::VideoFrameReader reader(video("b.mp4"));
     reader.seek(frames[wanted].stream_time_ns);
-    cli::VideoFrame frame;
+    gstapp::VideoFrame frame;
     ASSERT_TRUE(reader.next(frame));
     EXPECT_EQ(frame.pts_ns, frames[wanted].pts_ns);
     EXPECT_EQ(frame.stream_time_ns, frames[wanted].stream_time_ns);

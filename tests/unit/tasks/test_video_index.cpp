@@ -274,6 +274,31 @@ TEST(VideoIndex, RejectsEmbeddingsThatDoNotMatchTheManifest) {
   EXPECT_NE(message.find("embeddings-1.npy: missing"), std::string::npos) << message;
 }
 
+// Where `dinoclip index --out` may write: nothing a user keeps is mixed with an index.
+TEST(VideoIndex, CanIndexIntoANewEmptyOrStoppedFolderOnly) {
+  const std::string root = dinoclip::testing::temp_dir();
+  EXPECT_TRUE(VideoIndex::can_index_into(root + "/new"));
+  fs::create_directories(root + "/empty");
+  EXPECT_TRUE(VideoIndex::can_index_into(root + "/empty"));
+  // What a first run stopped before its first save leaves: the lock, embeddings, temporary files.
+  const std::string stopped = root + "/stopped";
+  { IndexWriteLock lock(stopped); }
+  write_npy(stopped + "/embeddings-1.npy", at::zeros({1, kDim}));
+  std::ofstream(stopped + "/index.json.tmp-77") << "{";
+  EXPECT_TRUE(VideoIndex::can_index_into(stopped));
+  std::ofstream(stopped + "/notes.txt") << "mine";
+  EXPECT_FALSE(VideoIndex::can_index_into(stopped));
+  fs::remove(stopped + "/notes.txt");
+  std::ofstream(stopped + "/embeddings-x.npy") << "not ours";
+  EXPECT_FALSE(VideoIndex::can_index_into(stopped));
+  std::ofstream(root + "/file") << "x";
+  EXPECT_FALSE(VideoIndex::can_index_into(root + "/file"));
+  // An index, whatever else is beside it.
+  const SavedIndex saved = save_one_video();
+  std::ofstream(saved.dir + "/README") << "kept";
+  EXPECT_TRUE(VideoIndex::can_index_into(saved.dir));
+}
+
 TEST(IndexWriteLock, RejectsASecondWriterUntilTheFirstIsDone) {
   const std::string dir = dinoclip::testing::temp_dir() + "/locked";
   {

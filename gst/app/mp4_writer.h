@@ -1,4 +1,4 @@
-// Writing RGB frames to an H.264 mp4 for the CLI, through GStreamer:
+// Writing RGB frames to an H.264 mp4 (the CLI's davis video), through GStreamer:
 // appsrc ! videoconvert ! I420 ! x264enc ! mp4mux ! filesink.
 #pragma once
 
@@ -7,7 +7,7 @@
 
 #include "core/image.h"
 
-namespace dinoclip::cli {
+namespace dinoclip::gstapp {
 
 class Mp4Writer {
  public:
@@ -28,4 +28,4 @@ class Mp4Writer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace dinoclip::cli
+}  // namespace dinoclip::gstapp

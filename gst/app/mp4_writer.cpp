@@ -1,4 +1,4 @@
-#include "mp4_writer.h"
+#include "app/mp4_writer.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -7,9 +7,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include "app/bus_error.h"
 #include "core/error.h"
 
-namespace dinoclip::cli {
+namespace dinoclip::gstapp {
 
 struct Mp4Writer::Impl {
   GstElement* pipeline = nullptr;
@@ -36,13 +37,7 @@ struct Mp4Writer::Impl {
     if (wait_eos && !msg) throw Error(path + ": the encoder did not finish the file in time");
     if (!msg) return;
     if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-      GError* error = nullptr;
-      gchar* debug = nullptr;
-      gst_message_parse_error(msg, &error, &debug);
-      std::string text = path + ": cannot encode: " + (error ? error->message : "unknown error");
-      if (debug) text += std::string(" (") + debug + ")";
-      g_clear_error(&error);
-      g_free(debug);
+      const std::string text = path + ": cannot encode: " + bus_error_text(msg);
       gst_message_unref(msg);
       throw Error(text);
     }
@@ -126,4 +121,4 @@ int Mp4Writer::finish() {
   return impl_->frames;
 }
 
-}  // namespace dinoclip::cli
+}  // namespace dinoclip::gstapp

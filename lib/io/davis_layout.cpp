@@ -1,14 +1,13 @@
-#include "davis_layout.h"
+#include "io/davis_layout.h"
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 #include <vector>
 
 #include "core/error.h"
 #include "io/frame_pattern.h"
 
-namespace dinoclip::cli {
+namespace dinoclip {
 namespace {
 
 namespace fs = std::filesystem;
@@ -16,22 +15,10 @@ namespace fs = std::filesystem;
 constexpr const char* kLayout =
     "expected the DAVIS 2017 layout ROOT/JPEGImages/480p/NAME/00000.jpg and ROOT/Annotations/480p/NAME/00000.png "
     "(see docs/davis.md)";
+constexpr size_t kDigits = 5;  // DAVIS numbers files as 00000.jpg / 00000.png
 
-// DAVIS numbers files as 00000.jpg / 00000.png.
 std::string frame_name(int index, const char* extension) {
   return FramePattern::parse(std::string("%05d.") + extension).path(index);
-}
-
-// Frame numbers of the files named NNNNN.<extension> in `dir`.
-std::set<int> numbered_files(const std::string& dir, const std::string& extension) {
-  std::set<int> numbers;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    if (name.size() != 6 + extension.size() || name.substr(5) != "." + extension) continue;
-    if (!std::all_of(name.begin(), name.begin() + 5, [](char c) { return c >= '0' && c <= '9'; })) continue;
-    numbers.insert(std::stoi(name.substr(0, 5)));
-  }
-  return numbers;
 }
 
 // A few sequence names found under `dir`, to suggest when NAME is not there.
@@ -53,6 +40,20 @@ void require_dir(const std::string& dir, const std::string& what) {
 }
 
 }  // namespace
+
+std::map<int, std::string> davis_numbered_files(const std::string& dir, const std::string& extension) {
+  std::map<int, std::string> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() != kDigits + 1 + extension.size() || name.compare(kDigits, std::string::npos, "." + extension)) {
+      continue;
+    }
+    if (!std::all_of(name.begin(), name.begin() + kDigits, [](char c) { return c >= '0' && c <= '9'; })) continue;
+    files[std::stoi(name.substr(0, kDigits))] = entry.path().string();
+  }
+  return files;
+}
 
 DavisSequence::DavisSequence(const std::string& root, const std::string& name)
     : name_(name),
@@ -78,7 +79,7 @@ DavisSequence DavisSequence::open(const std::string& root, const std::string& na
   }
   require_dir(sequence.annotations_dir_, "the masks of sequence " + name);
 
-  const std::set<int> frames = numbered_files(sequence.frames_dir_, "jpg");
+  const std::map<int, std::string> frames = sequence.frame_files();
   if (!frames.count(0)) {
     throw Error(sequence.frame_path(0) + ": missing; frames are numbered from 00000.jpg (" + kLayout + ")");
   }
@@ -88,7 +89,7 @@ DavisSequence DavisSequence::open(const std::string& root, const std::string& na
     throw Error(sequence.frame_path(count) + ": missing, but later frames exist (" + std::to_string(frames.size()) +
                 " frames in " + sequence.frames_dir_ + "): frames must be numbered without gaps");
   }
-  const std::set<int> masks = numbered_files(sequence.annotations_dir_, "png");
+  const std::map<int, std::string> masks = sequence.annotation_files();
   for (int i = 0; i < count; ++i) {
     if (!masks.count(i)) {
       throw Error(sequence.annotation_path(i) + ": missing; every frame needs its annotation to measure IoU (" +
@@ -99,4 +100,4 @@ DavisSequence DavisSequence::open(const std::string& root, const std::string& na
   return sequence;
 }
 
-}  // namespace dinoclip::cli
+}  // namespace dinoclip

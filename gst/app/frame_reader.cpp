@@ -1,16 +1,17 @@
-#include "video_frames.h"
+#include "app/frame_reader.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 
+#include "app/bus_error.h"
+#include "app/sample_image.h"
 #include "core/error.h"
 
-namespace dinoclip::cli {
+namespace dinoclip::gstapp {
 namespace {
 
 std::string to_uri(const std::string& path_or_uri) {
@@ -44,21 +45,7 @@ struct VideoFrameReader::Impl {
   }
 
   // Throws the first error message on the bus, if any.
-  void check_bus() {
-    GstBus* bus = gst_element_get_bus(pipeline);
-    GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-    gst_object_unref(bus);
-    if (!msg) return;
-    GError* error = nullptr;
-    gchar* debug = nullptr;
-    gst_message_parse_error(msg, &error, &debug);
-    std::string text = source + ": cannot decode: " + (error ? error->message : "unknown error");
-    if (debug) text += std::string(" (") + debug + ")";
-    g_clear_error(&error);
-    g_free(debug);
-    gst_message_unref(msg);
-    throw Error(text);
-  }
+  void check_bus() { throw_pending_bus_error(pipeline, source + ": cannot decode: "); }
 };
 
 VideoFrameReader::VideoFrameReader(const std::string& path_or_uri) : impl_(std::make_unique<Impl>()) {
@@ -94,19 +81,11 @@ bool VideoFrameReader::next(VideoFrame& frame) {
     impl_->check_bus();
     if (gst_app_sink_is_eos(sink)) return false;
   }
-  GstVideoInfo info;
-  GstCaps* caps = gst_sample_get_caps(sample);
-  GstBuffer* buffer = gst_sample_get_buffer(sample);
-  GstVideoFrame mapped;
-  if (!caps || !gst_video_info_from_caps(&info, caps) || !gst_video_frame_map(&mapped, &info, buffer, GST_MAP_READ)) {
+  if (!copy_sample_rgb(sample, &frame.rgb)) {
     gst_sample_unref(sample);
     throw Error(impl_->source + ": decoder produced an unreadable frame");
   }
-  const int width = GST_VIDEO_FRAME_WIDTH(&mapped), height = GST_VIDEO_FRAME_HEIGHT(&mapped);
-  frame.rgb = Image(width, height, 3);
-  const auto* src = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&mapped, 0));
-  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&mapped, 0);
-  for (int y = 0; y < height; ++y) std::memcpy(frame.rgb.row(y), src + size_t(y) * stride, size_t(width) * 3);
+  GstBuffer* buffer = gst_sample_get_buffer(sample);
   frame.pts_ns = GST_BUFFER_PTS_IS_VALID(buffer) ? int64_t(GST_BUFFER_PTS(buffer)) : -1;
   const GstSegment* segment = gst_sample_get_segment(sample);
   frame.stream_time_ns = -1;
@@ -114,7 +93,6 @@ bool VideoFrameReader::next(VideoFrame& frame) {
     const guint64 stream_time = gst_segment_to_stream_time(segment, GST_FORMAT_TIME, guint64(frame.pts_ns));
     if (GST_CLOCK_TIME_IS_VALID(stream_time)) frame.stream_time_ns = int64_t(stream_time);
   }
-  gst_video_frame_unmap(&mapped);
   gst_sample_unref(sample);
   return true;
 }
@@ -132,4 +110,4 @@ void VideoFrameReader::seek(int64_t stream_time_ns) {
   }
 }
 
-}  // namespace dinoclip::cli
+}  // namespace dinoclip::gstapp

@@ -1,5 +1,5 @@
-// Decoding video files to RGB frames for the CLI (index, davis), through
-// GStreamer: uridecodebin ! videoconvert ! RGB ! appsink.
+// Decoding video files to RGB frames (the CLI's index and search-index, the
+// tests), through GStreamer: uridecodebin ! videoconvert ! RGB ! appsink.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "core/image.h"
 
-namespace dinoclip::cli {
+namespace dinoclip::gstapp {
 
 struct VideoFrame {
   Image rgb;
@@ -38,4 +38,4 @@ class VideoFrameReader {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace dinoclip::cli
+}  // namespace dinoclip::gstapp
