@@ -41,6 +41,7 @@ class ClipInstance {
   }
 
   size_t cancel_pending(ClientId client) { return instance_.cancel_pending(client); }
+  void hurry(ClientId client) { instance_.hurry(client); }
   ModelWorker::Stats stats() const { return instance_.stats(); }
 
  private:

@@ -58,6 +58,7 @@ class DinoInstance {
                      std::function<at::Tensor()> prepare = {});
 
   size_t cancel_pending(ClientId client) { return instance_.cancel_pending(client); }
+  void hurry(ClientId client) { instance_.hurry(client); }
   ModelWorker::Stats stats() const { return instance_.stats(); }
   const BatchPolicy& policy() const { return instance_.policy(); }
 

@@ -35,6 +35,7 @@ class ModelInstance {
   }
 
   size_t cancel_pending(ClientId client) { return worker_.cancel_pending(client); }
+  void hurry(ClientId client) { worker_.hurry(client); }
   ModelWorker::Stats stats() const { return worker_.stats(); }
   const BatchPolicy& policy() const { return worker_.policy(); }
 

@@ -13,6 +13,7 @@ struct ModelWorker::Request {
   ClientId client = 0;
   Clock::time_point arrived = Clock::now();
   bool is_job = false;
+  bool urgent = false;  // hurry(): run without waiting for the batch to fill
   // A job.
   std::function<void()> run_job;
   std::function<void()> cancel_job;
@@ -124,6 +125,16 @@ size_t ModelWorker::cancel_pending(ClientId client) {
   return dropped.size();
 }
 
+void ModelWorker::hurry(ClientId client) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& request : queue_) {
+      if (request->client == client) request->urgent = true;
+    }
+  }
+  changed_.notify_all();
+}
+
 ModelWorker::Stats ModelWorker::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return stats_;
@@ -163,6 +174,9 @@ std::vector<std::unique_ptr<ModelWorker::Request>> ModelWorker::take_batch(std::
     }
     chosen = compatible_with_front(queue_, policy_.max_batch);
     if (int(chosen.size()) >= policy_.max_batch || stopping_) break;
+    bool urgent = false;
+    for (size_t index : chosen) urgent = urgent || queue_[index]->urgent;
+    if (urgent) break;
     const Clock::time_point deadline = queue_.front()->arrived + policy_.timeout;
     if (Clock::now() >= deadline) break;
     changed_.wait_until(lock, deadline);  // then look again: items may have come or gone

@@ -101,6 +101,10 @@ class ModelWorker {
   // Drops `client`'s requests that have not started; returns how many.
   size_t cancel_pending(ClientId client);
 
+  // `client`'s waiting items run as soon as the worker is free, without waiting
+  // for their batch to fill (a stream that ends never waits for the others).
+  void hurry(ClientId client);
+
   const BatchPolicy& policy() const { return policy_; }
 
   // Observability for tests and benchmarks.

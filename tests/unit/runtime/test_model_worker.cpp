@@ -140,6 +140,19 @@ TEST(ModelWorker, TimeoutLetsABatchFillThenRunsWhatItHas) {
   EXPECT_EQ(model.batch_sizes, (std::vector<int>{2, 1}));
 }
 
+TEST(ModelWorker, HurryRunsAClientsItemsWithoutWaitingForTheBatchToFill) {
+  FakeModel model;
+  ModelWorker worker(BatchPolicy{4, 10s});
+  const ClientId ending = worker.new_client();
+  auto result = worker.submit(ending, "k", item(1), {}, model.doubler());
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(result.wait_for(0s), std::future_status::timeout) << "ran before its batch filled or timed out";
+  const auto start = std::chrono::steady_clock::now();
+  worker.hurry(ending);
+  EXPECT_EQ(result.get()[0].item<float>(), 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
 TEST(ModelWorker, CancelDropsOnlyThatClientsWaitingRequests) {
   FakeModel model;
   ModelWorker worker(BatchPolicy{1, 0ms});
