@@ -439,16 +439,7 @@ gboolean gst_clipzeroshot_src_event(GstBaseTransform* trans, GstEvent* event) {
 
 gboolean gst_clipzeroshot_sink_event(GstBaseTransform* trans, GstEvent* event) {
   auto* self = GST_CLIPZEROSHOT(trans);
-  State* state = self->priv->state.get();
-  if (state) {
-    if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START) {
-      state->driver->flush_start();  // may come from another thread: wakes a waiting stream
-    } else if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
-      state->driver->flush_stop();  // a seek: the last frame and the query's state are from elsewhere
-    } else if (GST_EVENT_IS_SERIALIZED(event)) {
-      state->driver->drain(settings_snapshot(self).inference);  // held frames leave before the event
-    }
-  }
+  if (State* state = self->priv->state.get()) state->driver->on_sink_event(event, settings_snapshot(self).inference);
   return GST_BASE_TRANSFORM_CLASS(gst_clipzeroshot_parent_class)->sink_event(trans, event);
 }
 

@@ -312,17 +312,7 @@ gboolean gst_dinofeatures_src_event(GstBaseTransform* trans, GstEvent* event) {
 
 gboolean gst_dinofeatures_sink_event(GstBaseTransform* trans, GstEvent* event) {
   auto* self = GST_DINOFEATURES(trans);
-  State* state = self->priv->state.get();
-  if (state) {
-    if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START) {
-      state->driver->flush_start();  // may come from another thread: wakes a waiting stream
-    } else if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
-      state->driver->flush_stop();  // a seek: held frames and the last result are from elsewhere
-    } else if (GST_EVENT_IS_SERIALIZED(event)) {
-      const GstFlowReturn ret = state->driver->drain(settings_snapshot(self).inference);  // frames before events
-      if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING) GST_DEBUG_OBJECT(self, "drain: %s", gst_flow_get_name(ret));
-    }
-  }
+  if (State* state = self->priv->state.get()) state->driver->on_sink_event(event, settings_snapshot(self).inference);
   return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->sink_event(trans, event);
 }
 

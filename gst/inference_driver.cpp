@@ -191,6 +191,17 @@ GstFlowReturn InferenceDriver::drain(const InferenceSettings& settings) {
   return GST_FLOW_OK;
 }
 
+void InferenceDriver::on_sink_event(GstEvent* event, const InferenceSettings& settings) {
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START) {
+    flush_start();  // from another thread: wakes a waiting stream
+  } else if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+    flush_stop();  // a seek: held frames and the last result are from elsewhere
+  } else if (GST_EVENT_IS_SERIALIZED(event)) {
+    const GstFlowReturn ret = drain(settings);
+    if (ret != GST_FLOW_OK) GST_DEBUG_OBJECT(element_, "held frames not all pushed: %s", gst_flow_get_name(ret));
+  }
+}
+
 void InferenceDriver::flush_start() {
   flushing_ = true;
   client_->cancel_pending();

@@ -84,6 +84,10 @@ class InferenceDriver {
   // Before a serialized event (caps, segment, EOS, ...): every held frame leaves first.
   GstFlowReturn drain(const InferenceSettings& settings);
 
+  // A sink event, before the base class sees it: flushes, and held frames
+  // leave before any other serialized event (caps, segment, EOS, ...).
+  void on_sink_event(GstEvent* event, const InferenceSettings& settings);
+
   void flush_start();  // any thread: wakes a waiting streaming thread, cancels queued work
   void flush_stop();   // drops held frames and results
   void clear();

@@ -266,7 +266,49 @@ TEST(Scheduler, LiveSourceKeepsItsFrameRateWithAsyncInference) {
   EXPECT_GT(older_results, 0) << "async results should ride on later frames";
 }
 
+// Deterministic async: the first frame leaves without a result; a later frame
+// carries the first frame's result (source_pts = its PTS, carried), for both
+// inference elements.
+TEST(Scheduler, AsyncResultsRideOnLaterFramesRecordingTheirSourceFrame) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  DINOCLIP_REQUIRE_FIXTURE(clip, "clip_tiny/clip_tiny_state.pth");
+  DINOCLIP_REQUIRE_FIXTURE(vocab, "tokenizer/bpe_simple_vocab_16e6.txt.gz");
+  Harness features = harness(dino(model, "input-size=64x48 async-inference=true"), 64, 48);
+  Harness labels = harness("clipzeroshot model=" + clip + " vocab=" + vocab +
+                               " labels=\"a cat;a dog\" async-inference=true", 64, 48);
+  for (GstHarness* h : {features.get(), labels.get()}) {
+    Buffer first(gst_harness_push_and_pull(h, make_frame(scene_frame(64, 48, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame)));
+    ASSERT_TRUE(first);
+    EXPECT_EQ(gst_buffer_get_dino_features_meta(first.get()), nullptr);
+    EXPECT_EQ(gst_buffer_get_dino_classification_meta(first.get()), nullptr);
+    g_usleep(G_USEC_PER_SEC / 2);  // the tiny models finish well within this
+    Buffer second(gst_harness_push_and_pull(h, make_frame(scene_frame(64, 48, 1), GST_VIDEO_FORMAT_RGB, kFrame, kFrame)));
+    ASSERT_TRUE(second);
+    if (h == features.get()) {
+      GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(second.get());
+      ASSERT_NE(meta, nullptr);
+      EXPECT_TRUE(meta->carried);
+      EXPECT_EQ(meta->source_pts, 0u);
+    } else {
+      GstDinoClassificationMeta* meta = gst_buffer_get_dino_classification_meta(second.get());
+      ASSERT_NE(meta, nullptr);
+      EXPECT_TRUE(meta->carried);
+      EXPECT_EQ(meta->source_pts, 0u);
+    }
+  }
+}
+
 /* ---- latency and properties ---- */
+
+TEST(Scheduler, DinosegLatencyCountsTheFramesItHolds) {
+  const std::string dir = temp_dir() + "/sched_latency";
+  g_mkdir_with_parents(dir.c_str(), 0755);
+  write_palette_png(dir + "/mask.png", SyntheticScene(64, 48, 2, 1).render(0).mask, davis_palette());
+  Harness held(gst_harness_new_parse(("dinoseg annotation=" + dir + "/mask.png annotation-frame=5").c_str()));
+  gst_harness_set_src_caps_str(held.get(), caps_string(GST_VIDEO_FORMAT_RGB, 64, 48).c_str());
+  gst_harness_set_upstream_latency(held.get(), 0);
+  EXPECT_EQ(gst_harness_query_latency(held.get()), 5 * kFrame);
+}
 
 TEST(Scheduler, LatencyQueryAddsHeldBatchFramesAndTimeout) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
