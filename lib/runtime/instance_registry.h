@@ -42,6 +42,18 @@ class InstanceRegistry {
     return instance;
   }
 
+  // The live instance called `id`, or nullptr (for tests and tools that look at
+  // what elements share). The caller knows its type.
+  template <typename Instance>
+  std::shared_ptr<Instance> find(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const Entry& entry : entries_) {
+      if (entry.id != id) continue;
+      if (std::shared_ptr<void> alive = entry.instance.lock()) return std::static_pointer_cast<Instance>(alive);
+    }
+    return nullptr;
+  }
+
   // Ids with a live instance (for logs and tests).
   std::vector<std::string> live_ids();
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "element_test_util.h"
 #include "features_query.h"
 #include "io/image_file.h"
+#include "runtime/dino_instance.h"
 #include "vision/overlay.h"
 #include "vision/synthetic.h"
 
@@ -137,6 +139,8 @@ TEST(Scheduler, QueueBetweenDinofeaturesAndDinosegUnderConcurrentQueriesGivesIde
 TEST(Scheduler, FourStreamsSharingABatchedInstanceEqualFourSeparateElements) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   constexpr int kStreams = 4, kFrames = 6;
+  int largest_batch = 0;
+  std::mutex stats_lock;
   auto run_streams = [&](const std::string& properties) {
     std::vector<std::vector<at::Tensor>> tokens(kStreams);
     std::vector<std::thread> threads;
@@ -158,6 +162,11 @@ TEST(Scheduler, FourStreamsSharingABatchedInstanceEqualFourSeparateElements) {
           EXPECT_EQ(meta->source_pts, i * kFrame);
           tokens[s].push_back(meta_tokens(meta->features).clone());
         }
+        // Still held by this stream's element: how large did its batches get?
+        if (auto instance = runtime::InstanceRegistry::global().find<runtime::DinoInstance>("four")) {
+          std::lock_guard<std::mutex> lock(stats_lock);
+          largest_batch = std::max(largest_batch, instance->stats().largest_batch);
+        }
       });
     }
     for (auto& t : threads) t.join();
@@ -165,6 +174,7 @@ TEST(Scheduler, FourStreamsSharingABatchedInstanceEqualFourSeparateElements) {
   };
   const auto separate = run_streams("");
   const auto shared = run_streams("model-instance-id=four batch-size=4 batch-timeout=200");
+  EXPECT_GT(largest_batch, 1) << "the shared instance never batched";
   for (int s = 0; s < kStreams; ++s) {
     ASSERT_EQ(separate[s].size(), size_t(kFrames));
     ASSERT_EQ(shared[s].size(), size_t(kFrames)) << "stream " << s;

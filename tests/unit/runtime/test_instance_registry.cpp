@@ -67,6 +67,16 @@ TEST(InstanceRegistry, AReleasedIdCanBeLoadedAgainWithNewSettings) {
   EXPECT_EQ(again->serial, 2);
 }
 
+TEST(InstanceRegistry, FindReturnsOnlyLiveInstances) {
+  InstanceRegistry registry;
+  int created = 0;
+  EXPECT_EQ(registry.find<Thing>("cam"), nullptr);
+  auto held = registry.acquire<Thing>("cam", settings_of("m.pth", "fp32"), counting_factory(&created));
+  EXPECT_EQ(registry.find<Thing>("cam").get(), held.get());
+  held.reset();
+  EXPECT_EQ(registry.find<Thing>("cam"), nullptr);
+}
+
 TEST(InstanceRegistry, DescribeMismatchNamesTheFirstDifference) {
   EXPECT_EQ(describe_mismatch(settings_of("a", "fp32"), settings_of("a", "fp32")), "");
   EXPECT_EQ(describe_mismatch(settings_of("a", "fp32"), settings_of("b", "bf16")),
