@@ -1,5 +1,7 @@
 #include "clipzeroshot_properties.h"
 
+#include "inference_properties.h"
+
 #include <gst/gst.h>
 
 #include "enums.h"
@@ -108,12 +110,6 @@ void install_frame_properties(GObjectClass* klass) {
                         "full (the whole frame squashed to a square). May change while PLAYING",
                         GST_TYPE_CLIP_ZERO_SHOT_CROP, GST_CLIP_ZERO_SHOT_CROP_CENTER, kAnyTime));
   g_object_class_install_property(
-      klass, PROP_INTERVAL,
-      g_param_spec_uint("interval", "Interval",
-                        "Classify every Nth frame (1 = every frame); frames in between carry the last result in "
-                        "their meta (marked carried) and post no message. May change while PLAYING",
-                        1, kMaxInterval, 1, kAnyTime));
-  g_object_class_install_property(
       klass, PROP_TOP_K,
       g_param_spec_uint("top-k", "Top k",
                         "How many best labels the meta ranks and the message lists (1-1000; more than the labels "
@@ -143,6 +139,7 @@ void install_clipzeroshot_properties(GObjectClass* klass) {
   install_model_properties(klass);
   install_text_properties(klass);
   install_frame_properties(klass);
+  install_inference_properties(klass, clipzeroshot_props::PROP_INFERENCE_FIRST);
 }
 
 }  // namespace dinoclip::gst

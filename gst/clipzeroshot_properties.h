@@ -9,7 +9,6 @@ namespace dinoclip::gst {
 namespace clipzeroshot_props {
 
 inline constexpr const char* kDefaultTemplate = "a photo of {}.";
-inline constexpr guint kMaxInterval = 10000;
 inline constexpr guint kMaxTopK = 1000;
 inline constexpr double kDefaultQueryThreshold =
     0.25;  // cosine; matching CLIP text/image pairs are typically 0.25-0.35
@@ -25,7 +24,6 @@ enum {
   PROP_LABELS_FILE,
   PROP_TEMPLATE,
   PROP_CROP,
-  PROP_INTERVAL,
   PROP_TOP_K,
   PROP_UNKNOWN_THRESHOLD,
   PROP_QUERY,
@@ -33,6 +31,7 @@ enum {
   PROP_HYSTERESIS,
   PROP_INFERENCES,
   PROP_TEXT_ENCODINGS,
+  PROP_INFERENCE_FIRST,  // then inference_properties.h's, in its order
 };
 
 }  // namespace clipzeroshot_props

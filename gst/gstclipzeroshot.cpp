@@ -1,8 +1,10 @@
-// clipzeroshot: properties, model and text lifetimes, and one call into lib/
-// per classified frame. The texts (labels x templates, query) are encoded by
-// lib/tasks ZeroShotTextsWorker, off the streaming thread when they change
-// while PLAYING; scoring is lib/tasks score_frame; the event detector is
-// lib/tasks QueryTrigger. No maths here.
+// clipzeroshot: properties, model and text lifetimes, and the inference
+// driver's hooks. No maths and no model calls here: the shared CLIP instance
+// (lib/runtime) runs image and text encodings on its worker thread; frames
+// become requests and scores become metas/messages in clip_inference.*; the
+// texts (labels x templates, query) are re-encoded off the streaming thread
+// by lib/tasks ZeroShotTextsWorker; gst/inference_driver.* decides cadence,
+// batching and asynchronous delivery (the same for every inference element).
 #include "gstclipzeroshot.h"
 
 #include <gst/dinoclip/classification-meta.h>
@@ -15,16 +17,15 @@
 #include <optional>
 #include <string>
 
+#include "clip_inference.h"
 #include "clipzeroshot_properties.h"
-#include "clipzeroshot_results.h"
 #include "core/error.h"
 #include "enums.h"
-#include "frame_convert.h"
-#include "models/clip.h"
+#include "inference_driver.h"
+#include "inference_properties.h"
 #include "models/device.h"
-#include "tasks/frame_zeroshot.h"
+#include "runtime/clip_instance.h"
 #include "tasks/label_spec.h"
-#include "tasks/query_trigger.h"
 #include "tasks/zeroshot_texts_worker.h"
 #include "text/bpe_tokenizer.h"
 #include "text/vocab_path.h"
@@ -36,6 +37,8 @@ namespace {
 
 using namespace dinoclip;
 using namespace dinoclip::gst::clipzeroshot_props;
+using dinoclip::gst::InferenceDriver;
+using dinoclip::gst::InferenceSettings;
 
 // Property values, as the user set them.
 struct Settings {
@@ -47,43 +50,32 @@ struct Settings {
   std::string labels_file;
   std::string templates = kDefaultTemplate;
   GstClipZeroShotCrop crop = GST_CLIP_ZERO_SHOT_CROP_CENTER;
-  guint interval = 1;
   guint top_k = 5;
   gdouble unknown_threshold = 0.0;
   std::string query;
   gdouble query_threshold = kDefaultQueryThreshold;
   gdouble hysteresis = kDefaultHysteresis;
+  InferenceSettings inference;
+
+  dinoclip::gst::ClipFrameSettings frame() const {
+    return {crop == GST_CLIP_ZERO_SHOT_CROP_FULL ? ClipCrop::kFullFrame : ClipCrop::kCenter, top_k, unknown_threshold,
+            query_threshold, hysteresis};
+  }
 };
 
 // What exists between start() and stop(); streaming thread only.
 struct State {
-  std::shared_ptr<const ClipModel> model;
+  std::shared_ptr<runtime::ClipInstance> instance;
   std::shared_ptr<ZeroShotTextsWorker> texts;
-  GstVideoInfo info{};
-  std::shared_ptr<const ZeroShotTexts> last_texts;  // the set of the last inference
-  GstDinoClassification* last = nullptr;            // carried onto frames without inference
-  guint frames_since_inference = 0;
-  QueryTrigger trigger{kDefaultQueryThreshold, kDefaultHysteresis};
-
-  State() = default;
-  State(const State&) = delete;
-  State& operator=(const State&) = delete;
-  ~State() { forget_result(); }
-
-  void forget_result() {
-    if (last) gst_dino_classification_unref(last);
-    last = nullptr;
-    last_texts.reset();
-    trigger.reset();
-  }
+  std::unique_ptr<dinoclip::gst::ClipInference> inference;
+  std::unique_ptr<InferenceDriver> driver;  // after `inference`: goes first
 };
 
 struct Private {
   std::mutex settings_lock;
   Settings settings;
   std::shared_ptr<ZeroShotTextsWorker> texts;  // under settings_lock, for property changes while running
-  std::unique_ptr<State> state;
-  std::atomic<guint64> inferences{0};
+  std::unique_ptr<State> state;                // set and cleared under the object lock
   std::atomic<guint64> text_encodings{0};
 };
 
@@ -157,7 +149,7 @@ void request_texts(GstClipzeroshot* self) {
 // silently ignored, so they are refused with a warning instead.
 bool model_is_loaded(GstClipzeroshot* self, const char* property) {
   if (!self->priv->texts) return false;
-  g_warning("clipzeroshot: '%s' can only be changed in the NULL or READY state (the model is loaded)", property);
+  GST_WARNING_OBJECT(self, "'%s' can only be changed in the NULL or READY state (the model is loaded)", property);
   return true;
 }
 
@@ -169,6 +161,10 @@ void gst_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue*
   {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
     Settings& s = self->priv->settings;
+    if (dinoclip::gst::set_inference_property(s.inference, PROP_INFERENCE_FIRST, prop_id, value,
+                                              bool(self->priv->texts), object)) {
+      return;
+    }
     switch (prop_id) {
       case PROP_MODEL:
         if (!model_is_loaded(self, "model")) s.model = string_of(value);
@@ -201,9 +197,6 @@ void gst_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue*
       case PROP_CROP:
         s.crop = GstClipZeroShotCrop(g_value_get_enum(value));
         break;
-      case PROP_INTERVAL:
-        s.interval = g_value_get_uint(value);
-        break;
       case PROP_TOP_K:
         s.top_k = g_value_get_uint(value);
         break;
@@ -228,6 +221,7 @@ void gst_clipzeroshot_get_property(GObject* object, guint prop_id, GValue* value
   auto* self = GST_CLIPZEROSHOT(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings& s = self->priv->settings;
+  if (dinoclip::gst::get_inference_property(s.inference, PROP_INFERENCE_FIRST, prop_id, value)) return;
   auto set_string = [value](const std::string& text) {
     g_value_set_string(value, text.empty() ? nullptr : text.c_str());
   };
@@ -259,9 +253,6 @@ void gst_clipzeroshot_get_property(GObject* object, guint prop_id, GValue* value
     case PROP_CROP:
       g_value_set_enum(value, s.crop);
       break;
-    case PROP_INTERVAL:
-      g_value_set_uint(value, s.interval);
-      break;
     case PROP_TOP_K:
       g_value_set_uint(value, s.top_k);
       break;
@@ -274,9 +265,12 @@ void gst_clipzeroshot_get_property(GObject* object, guint prop_id, GValue* value
     case PROP_HYSTERESIS:
       g_value_set_double(value, s.hysteresis);
       break;
-    case PROP_INFERENCES:
-      g_value_set_uint64(value, self->priv->inferences.load());
+    case PROP_INFERENCES: {
+      GST_OBJECT_LOCK(self);
+      g_value_set_uint64(value, self->priv->state ? self->priv->state->driver->inferences() : 0);
+      GST_OBJECT_UNLOCK(self);
       break;
+    }
     case PROP_TEXT_ENCODINGS:
       g_value_set_uint64(value, self->priv->text_encodings.load());
       break;
@@ -288,10 +282,13 @@ void gst_clipzeroshot_get_property(GObject* object, guint prop_id, GValue* value
 
 /* ---- start / stop: the model's and the texts' lifetimes ---- */
 
-ClipLoadOptions load_options(const Settings& settings) {
-  ClipLoadOptions options;
-  options.device = resolve_device(dinoclip::gst::to_device_choice(settings.device));
-  options.dtype = resolve_precision(dinoclip::gst::to_precision(settings.precision), options.device);
+// Throws dinoclip::Error on an impossible choice (cuda without CUDA, fp16 on the CPU).
+runtime::ClipInstanceOptions instance_options(const Settings& settings) {
+  runtime::ClipInstanceOptions options;
+  options.model_path = settings.model;
+  options.load.device = resolve_device(dinoclip::gst::to_device_choice(settings.device));
+  options.load.dtype = resolve_precision(dinoclip::gst::to_precision(settings.precision), options.load.device);
+  options.batch = settings.inference.batch_policy();
   return options;
 }
 
@@ -315,25 +312,27 @@ std::shared_ptr<const BpeTokenizer> load_tokenizer(GstClipzeroshot* self, const 
   }
 }
 
-std::shared_ptr<const ClipModel> load_model(GstClipzeroshot* self, const Settings& settings) {
-  ClipLoadOptions options;
+std::shared_ptr<runtime::ClipInstance> acquire_instance(GstClipzeroshot* self, const Settings& settings) {
+  runtime::ClipInstanceOptions options;
   try {
-    options = load_options(settings);
+    options = instance_options(settings);
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), ("model %s", settings.model.c_str()));
     return nullptr;
   }
   try {
-    return std::make_shared<const ClipModel>(ClipModel::load(settings.model, options));
+    return runtime::acquire_clip_instance(settings.inference.instance_id, options);
   } catch (const std::exception& e) {
     if (!g_file_test(settings.model.c_str(), G_FILE_TEST_EXISTS)) {
       GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
                         ("Could not load CLIP model \"%s\": no such file", settings.model.c_str()), ("%s", e.what()));
+    } else if (std::string(e.what()).find("model-instance-id") == 0) {
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), (nullptr));
     } else {
       GST_ELEMENT_ERROR(self, RESOURCE, READ,
                         ("Could not load CLIP model \"%s\" (expected OpenAI CLIP ViT weights, e.g. ViT-B-32.pt): %s",
                          settings.model.c_str(), e.what()),
-                        ("device %s", options.device.str().c_str()));
+                        ("device %s", options.load.device.str().c_str()));
     }
     return nullptr;
   }
@@ -373,23 +372,27 @@ gboolean gst_clipzeroshot_start(GstBaseTransform* trans) {
   std::shared_ptr<const BpeTokenizer> tokenizer = load_tokenizer(self, settings);
   if (!tokenizer) return FALSE;
   auto state = std::make_unique<State>();
-  state->model = load_model(self, settings);
-  if (!state->model) return FALSE;
+  state->instance = acquire_instance(self, settings);
+  if (!state->instance) return FALSE;
   try {
-    state->texts = std::make_shared<ZeroShotTextsWorker>(state->model, tokenizer, spec, texts_listener(self));
+    state->texts = std::make_shared<ZeroShotTextsWorker>(dinoclip::gst::texts_encoder(state->instance, tokenizer),
+                                                         spec, texts_listener(self));
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Could not encode the labels: %s", e.what()), (nullptr));
     return FALSE;
   }
-  GST_INFO_OBJECT(self, "loaded %s from %s, %zu label(s)", state->model->describe().c_str(), settings.model.c_str(),
-                  spec.labels.size());
-  self->priv->inferences = 0;
+  GST_INFO_OBJECT(self, "using %s from %s (instance \"%s\"), %zu label(s)", state->instance->description().c_str(),
+                  settings.model.c_str(), settings.inference.instance_id.c_str(), spec.labels.size());
+  state->inference = std::make_unique<dinoclip::gst::ClipInference>(trans, state->instance, state->texts);
+  state->driver = std::make_unique<InferenceDriver>(trans, state->inference.get());
   self->priv->text_encodings = 1;
   {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
     self->priv->texts = state->texts;
   }
+  GST_OBJECT_LOCK(self);
   self->priv->state = std::move(state);
+  GST_OBJECT_UNLOCK(self);
   return TRUE;
 }
 
@@ -400,7 +403,11 @@ gboolean gst_clipzeroshot_stop(GstBaseTransform* trans) {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
     worker = std::move(self->priv->texts);
   }
-  self->priv->state.reset();
+  std::unique_ptr<State> state;
+  GST_OBJECT_LOCK(self);
+  state = std::move(self->priv->state);
+  GST_OBJECT_UNLOCK(self);
+  state.reset();   // cancels this element's waiting requests; never waits for other elements' work
   worker.reset();  // the last reference: waits for a re-encoding in progress
   return TRUE;
 }
@@ -408,95 +415,64 @@ gboolean gst_clipzeroshot_stop(GstBaseTransform* trans) {
 gboolean gst_clipzeroshot_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
   auto* self = GST_CLIPZEROSHOT(trans);
   State* state = self->priv->state.get();
-  if (!state || !gst_video_info_from_caps(&state->info, incaps)) {
+  GstVideoInfo info;
+  if (!state || !gst_video_info_from_caps(&info, incaps)) {
     GST_ERROR_OBJECT(self, "cannot use caps %" GST_PTR_FORMAT, incaps);
     return FALSE;
   }
-  state->forget_result();
+  state->inference->set_info(info);
+  state->inference->forget_latest();
   return TRUE;
+}
+
+/* ---- events and queries ---- */
+
+gboolean gst_clipzeroshot_src_event(GstBaseTransform* trans, GstEvent* event) {
+  auto* self = GST_CLIPZEROSHOT(trans);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
+    GST_OBJECT_LOCK(self);  // from downstream's thread, maybe while stopping
+    if (self->priv->state) self->priv->state->driver->late_frames().on_qos(event);
+    GST_OBJECT_UNLOCK(self);
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_clipzeroshot_parent_class)->src_event(trans, event);
 }
 
 gboolean gst_clipzeroshot_sink_event(GstBaseTransform* trans, GstEvent* event) {
   auto* self = GST_CLIPZEROSHOT(trans);
-  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP && self->priv->state) {
-    self->priv->state->forget_result();  // a seek: the last frame and the query's state are from elsewhere
-  }
+  if (State* state = self->priv->state.get()) state->driver->on_sink_event(event, settings_snapshot(self).inference);
   return GST_BASE_TRANSFORM_CLASS(gst_clipzeroshot_parent_class)->sink_event(trans, event);
 }
 
-/* ---- per frame ---- */
-
-ClipCrop to_crop(GstClipZeroShotCrop crop) {
-  return crop == GST_CLIP_ZERO_SHOT_CROP_FULL ? ClipCrop::kFullFrame : ClipCrop::kCenter;
+gboolean gst_clipzeroshot_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
+  auto* self = GST_CLIPZEROSHOT(trans);
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY && self->priv->state) {
+    const GstClockTime added =
+        InferenceDriver::added_latency(settings_snapshot(self).inference, self->priv->state->inference->info());
+    return dinoclip::gst::add_latency(trans, query, added);
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_clipzeroshot_parent_class)->query(trans, direction, query);
 }
 
-void post(GstClipzeroshot* self, GstStructure* structure) {
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
-}
+/* ---- frames: in through the driver, out in order ---- */
 
-// The new result: meta payload and message for the labels, events for the query.
-void publish(GstClipzeroshot* self, State& state, const ZeroShotTexts& texts, const FrameScores& scores,
-             const Settings& settings, GstBuffer* buffer) {
-  const dinoclip::gst::FrameTimes times = dinoclip::gst::frame_times(GST_BASE_TRANSFORM(self)->segment, buffer);
-  if (state.last) gst_dino_classification_unref(state.last);
-  state.last = nullptr;
-  if (scores.result) {
-    state.last = dinoclip::gst::make_classification(texts, scores, settings.top_k, settings.unknown_threshold);
-    post(self, dinoclip::gst::classification_structure(texts, scores, times));
-  }
-  if (scores.query_similarity) {
-    state.trigger.set_thresholds(settings.query_threshold, settings.hysteresis);
-    if (auto event = state.trigger.update(*scores.query_similarity, gint64(times.timestamp))) {
-      post(self, dinoclip::gst::query_event_structure(texts.query, *event, settings.query_threshold, times));
-    }
-  }
-}
-
-GstFlowReturn infer(GstClipzeroshot* self, State& state, const std::shared_ptr<const ZeroShotTexts>& texts,
-                    const Settings& settings, GstBuffer* buffer) {
-  GstVideoFrame frame;
-  if (!gst_video_frame_map(&frame, &state.info, buffer, GST_MAP_READ)) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for reading"), (nullptr));
-    return GST_FLOW_ERROR;
-  }
-  FrameScores scores;
-  try {
-    scores = score_frame(*state.model, *texts, dinoclip::gst::frame_image(frame).view, to_crop(settings.crop),
-                         settings.top_k, settings.unknown_threshold);
-  } catch (const std::exception& e) {
-    gst_video_frame_unmap(&frame);
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("CLIP zero-shot classification failed: %s", e.what()),
-                      ("frame %dx%d %s", GST_VIDEO_INFO_WIDTH(&state.info), GST_VIDEO_INFO_HEIGHT(&state.info),
-                       GST_VIDEO_INFO_NAME(&state.info)));
-    return GST_FLOW_ERROR;
-  }
-  gst_video_frame_unmap(&frame);
-  if (state.last_texts && state.last_texts->query != texts->query) state.trigger.reset();  // no event open yet
-  publish(self, state, *texts, scores, settings, buffer);
-  state.last_texts = texts;
-  state.frames_since_inference = 0;
-  ++self->priv->inferences;
-  return GST_FLOW_OK;
-}
-
-GstFlowReturn gst_clipzeroshot_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
+GstFlowReturn gst_clipzeroshot_submit_input_buffer(GstBaseTransform* trans, gboolean, GstBuffer* buffer) {
   auto* self = GST_CLIPZEROSHOT(trans);
   try {
-    State& state = *self->priv->state;
     const Settings settings = settings_snapshot(self);
-    // One snapshot per frame: the whole old set or the whole new one.
-    const std::shared_ptr<const ZeroShotTexts> texts = state.texts->current();
-    bool carried = true;
-    if (texts != state.last_texts || state.frames_since_inference + 1 >= settings.interval) {
-      const GstFlowReturn ret = infer(self, state, texts, settings, buffer);
-      if (ret != GST_FLOW_OK) return ret;
-      carried = false;
-    } else {
-      ++state.frames_since_inference;
-    }
-    if (state.last) gst_buffer_add_dino_classification_meta(buffer, state.last, carried);
-    return GST_FLOW_OK;
+    State& state = *self->priv->state;
+    state.inference->set_frame_settings(settings.frame());
+    return state.driver->on_frame(buffer, settings.inference);
   } catch (const std::exception& e) {  // allocation failures and the like: never into GStreamer
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("clipzeroshot: %s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+}
+
+GstFlowReturn gst_clipzeroshot_generate_output(GstBaseTransform* trans, GstBuffer** out) {
+  auto* self = GST_CLIPZEROSHOT(trans);
+  try {
+    return self->priv->state->driver->next_output(out, settings_snapshot(self).inference);
+  } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("clipzeroshot: %s", e.what()), (nullptr));
     return GST_FLOW_ERROR;
   }
@@ -538,8 +514,11 @@ static void gst_clipzeroshot_class_init(GstClipzeroshotClass* klass) {
   trans_class->start = gst_clipzeroshot_start;
   trans_class->stop = gst_clipzeroshot_stop;
   trans_class->set_caps = gst_clipzeroshot_set_caps;
+  trans_class->src_event = gst_clipzeroshot_src_event;
   trans_class->sink_event = gst_clipzeroshot_sink_event;
-  trans_class->transform_ip = gst_clipzeroshot_transform_ip;
+  trans_class->query = gst_clipzeroshot_query;
+  trans_class->submit_input_buffer = gst_clipzeroshot_submit_input_buffer;
+  trans_class->generate_output = gst_clipzeroshot_generate_output;
 }
 
 static void gst_clipzeroshot_init(GstClipzeroshot* self) {

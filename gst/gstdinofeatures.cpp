@@ -1,27 +1,25 @@
-// dinofeatures: properties, caps, model lifetime, QoS and one call into
-// lib/ per frame. No maths here: conversion, preprocessing and the model are
-// lib/vision and lib/models.
+// dinofeatures: properties, caps, the model instance's lifetime and the
+// inference driver's hooks. No maths and no model calls here: frames become
+// requests in dino_inference.*, the shared instance (lib/runtime) runs them on
+// its own worker thread, and gst/inference_driver.* decides cadence, batching
+// and asynchronous delivery (the same for every inference element).
 #include "gstdinofeatures.h"
 
 #include <gst/dinoclip/features-meta.h>
 #include <gst/video/video.h>
 
-#include <atomic>
 #include <exception>
+#include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 
-#include "core/threads.h"
-#include "io/image_file.h"
+#include "dino_inference.h"
 #include "enums.h"
-#include "features_payload.h"
 #include "features_query.h"
-#include "frame_convert.h"
+#include "inference_driver.h"
+#include "inference_properties.h"
 #include "models/device.h"
-#include "models/dino.h"
-#include "vision/input_size.h"
-#include "vision/preprocess.h"
+#include "runtime/dino_instance.h"
 
 GST_DEBUG_CATEGORY_STATIC(dino_features_debug);
 #define GST_CAT_DEFAULT dino_features_debug
@@ -29,9 +27,11 @@ GST_DEBUG_CATEGORY_STATIC(dino_features_debug);
 namespace {
 
 using namespace dinoclip;
+using dinoclip::gst::DinoFrameSettings;
+using dinoclip::gst::InferenceDriver;
+using dinoclip::gst::InferenceSettings;
 
 constexpr const char* kDefaultInputSize = "224x224";
-constexpr guint kMaxInterval = 10000;
 
 enum {
   PROP_0,
@@ -39,13 +39,12 @@ enum {
   PROP_DEVICE,
   PROP_PRECISION,
   PROP_INPUT_SIZE,
-  PROP_INTERVAL,
   PROP_ATTENTION,
   PROP_HEADS,
   PROP_THREADS,
-  PROP_SKIP_LATE,
   PROP_INFERENCES,
   PROP_SKIPPED_INFERENCES,
+  PROP_INFERENCE_FIRST,  // then inference_properties.h's, in its order
 };
 
 // Property values, as the user set them.
@@ -54,40 +53,28 @@ struct Settings {
   GstDinoDevice device = GST_DINO_DEVICE_AUTO;
   GstDinoPrecision precision = GST_DINO_PRECISION_FP32;
   InputSize input_size = InputSize::parse(kDefaultInputSize);
-  guint interval = 1;
   bool attention = true;
   gint heads = 0;  // 0: from the width, as DinoLoadOptions
   gint threads = 0;
-  bool skip_late = true;
+  InferenceSettings inference;
+
+  DinoFrameSettings frame() const { return {input_size, attention}; }
 };
 
-// What exists between start() and stop(): the model and the streaming state.
+// What exists between start() and stop(), on the streaming thread.
 struct State {
-  std::optional<DinoModel> model;
-  GstVideoInfo info{};
-  GstDinoFeatures* last = nullptr;  // the latest result, carried onto frames without inference
-  GstClockTime last_pts = GST_CLOCK_TIME_NONE;
-  guint frames_since_inference = 0;
-
-  State() = default;
-  State(const State&) = delete;
-  State& operator=(const State&) = delete;
-  ~State() { forget_result(); }
-
-  void forget_result() {
-    if (last) gst_dino_features_unref(last);
-    last = nullptr;
-    last_pts = GST_CLOCK_TIME_NONE;
-  }
+  std::unique_ptr<dinoclip::gst::DinoInference> inference;
+  std::unique_ptr<InferenceDriver> driver;  // after `inference`: goes first
 };
 
 struct Private {
   std::mutex settings_lock;
   Settings settings;
+  // The instance, for the features query from other threads (and to know the model is loaded).
+  std::mutex instance_lock;
+  std::shared_ptr<runtime::DinoInstance> instance;
+  runtime::ClientId query_client = 0;
   std::unique_ptr<State> state;  // streaming thread only, between start() and stop()
-  std::atomic<guint64> inferences{0};
-  std::atomic<guint64> skipped_inferences{0};
-  GstClockTime earliest_time = GST_CLOCK_TIME_NONE;  // from QoS; under the object lock
 };
 
 }  // namespace
@@ -114,11 +101,17 @@ Settings settings_snapshot(GstDinofeatures* self) {
   return self->priv->settings;
 }
 
+std::shared_ptr<runtime::DinoInstance> loaded_instance(GstDinofeatures* self, runtime::ClientId* client = nullptr) {
+  std::lock_guard<std::mutex> lock(self->priv->instance_lock);
+  if (client) *client = self->priv->query_client;
+  return self->priv->instance;
+}
+
 // Model-loading properties apply in READY->PAUSED; later changes would be
 // silently ignored, so they are refused with a warning instead.
 bool model_is_loaded(GstDinofeatures* self, const char* property) {
-  if (!self->priv->state) return false;
-  g_warning("dinofeatures: '%s' can only be changed in the NULL or READY state (the model is loaded)", property);
+  if (!loaded_instance(self)) return false;
+  GST_WARNING_OBJECT(self, "'%s' can only be changed in the NULL or READY state (the model is loaded)", property);
   return true;
 }
 
@@ -126,8 +119,8 @@ void set_input_size(GstDinofeatures* self, Settings& settings, const char* text)
   try {
     settings.input_size = InputSize::parse(text ? text : kDefaultInputSize);
   } catch (const std::exception& e) {
-    g_warning("dinofeatures: input-size '%s' ignored, keeping '%s': %s", text, settings.input_size.to_string().c_str(),
-              e.what());
+    GST_WARNING_OBJECT(self, "input-size '%s' ignored, keeping '%s': %s", text,
+                       settings.input_size.to_string().c_str(), e.what());
   }
 }
 
@@ -135,6 +128,10 @@ void gst_dinofeatures_set_property(GObject* object, guint prop_id, const GValue*
   auto* self = GST_DINOFEATURES(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   Settings& settings = self->priv->settings;
+  if (dinoclip::gst::set_inference_property(settings.inference, PROP_INFERENCE_FIRST, prop_id, value,
+                                            bool(loaded_instance(self)), object)) {
+    return;
+  }
   switch (prop_id) {
     case PROP_MODEL:
       if (!model_is_loaded(self, "model")) settings.model = g_value_get_string(value) ? g_value_get_string(value) : "";
@@ -154,14 +151,8 @@ void gst_dinofeatures_set_property(GObject* object, guint prop_id, const GValue*
     case PROP_INPUT_SIZE:
       set_input_size(self, settings, g_value_get_string(value));
       break;
-    case PROP_INTERVAL:
-      settings.interval = g_value_get_uint(value);
-      break;
     case PROP_ATTENTION:
       settings.attention = g_value_get_boolean(value);
-      break;
-    case PROP_SKIP_LATE:
-      settings.skip_late = g_value_get_boolean(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -169,10 +160,24 @@ void gst_dinofeatures_set_property(GObject* object, guint prop_id, const GValue*
   }
 }
 
+guint64 driver_counter(GstDinofeatures* self, bool skipped) {
+  // Counters are atomics in the driver; the driver lives between start() and stop().
+  GST_OBJECT_LOCK(self);
+  const State* state = self->priv->state.get();
+  const guint64 value = !state ? 0 : skipped ? state->driver->skipped() : state->driver->inferences();
+  GST_OBJECT_UNLOCK(self);
+  return value;
+}
+
 void gst_dinofeatures_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
   auto* self = GST_DINOFEATURES(object);
+  if (prop_id == PROP_INFERENCES || prop_id == PROP_SKIPPED_INFERENCES) {
+    g_value_set_uint64(value, driver_counter(self, prop_id == PROP_SKIPPED_INFERENCES));
+    return;
+  }
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings& settings = self->priv->settings;
+  if (dinoclip::gst::get_inference_property(settings.inference, PROP_INFERENCE_FIRST, prop_id, value)) return;
   switch (prop_id) {
     case PROP_MODEL:
       g_value_set_string(value, settings.model.empty() ? nullptr : settings.model.c_str());
@@ -186,9 +191,6 @@ void gst_dinofeatures_get_property(GObject* object, guint prop_id, GValue* value
     case PROP_INPUT_SIZE:
       g_value_set_string(value, settings.input_size.to_string().c_str());
       break;
-    case PROP_INTERVAL:
-      g_value_set_uint(value, settings.interval);
-      break;
     case PROP_ATTENTION:
       g_value_set_boolean(value, settings.attention);
       break;
@@ -198,31 +200,49 @@ void gst_dinofeatures_get_property(GObject* object, guint prop_id, GValue* value
     case PROP_THREADS:
       g_value_set_int(value, settings.threads);
       break;
-    case PROP_SKIP_LATE:
-      g_value_set_boolean(value, settings.skip_late);
-      break;
-    case PROP_INFERENCES:
-      g_value_set_uint64(value, self->priv->inferences.load());
-      break;
-    case PROP_SKIPPED_INFERENCES:
-      g_value_set_uint64(value, self->priv->skipped_inferences.load());
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
 }
 
-/* ---- start / stop: the model's lifetime ---- */
+/* ---- start / stop: the instance's lifetime ---- */
 
-// Device and dtype from the settings; throws dinoclip::Error on an
-// impossible choice (cuda without CUDA, fp16 on the CPU).
-DinoLoadOptions load_options(const Settings& settings) {
-  DinoLoadOptions options;
-  options.num_heads = settings.heads;
-  options.device = resolve_device(dinoclip::gst::to_device_choice(settings.device));
-  options.dtype = resolve_precision(dinoclip::gst::to_precision(settings.precision), options.device);
+// Throws dinoclip::Error on an impossible choice (cuda without CUDA, fp16 on the CPU).
+runtime::DinoInstanceOptions instance_options(const Settings& settings) {
+  runtime::DinoInstanceOptions options;
+  options.model_path = settings.model;
+  options.load.num_heads = settings.heads;
+  options.load.device = resolve_device(dinoclip::gst::to_device_choice(settings.device));
+  options.load.dtype = resolve_precision(dinoclip::gst::to_precision(settings.precision), options.load.device);
+  options.batch = settings.inference.batch_policy();
+  options.threads = settings.threads;
   return options;
+}
+
+std::shared_ptr<runtime::DinoInstance> acquire_instance(GstDinofeatures* self, const Settings& settings) {
+  runtime::DinoInstanceOptions options;
+  try {
+    options = instance_options(settings);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), ("model %s", settings.model.c_str()));
+    return nullptr;
+  }
+  try {
+    return runtime::acquire_dino_instance(settings.inference.instance_id, options);
+  } catch (const std::exception& e) {
+    if (!g_file_test(settings.model.c_str(), G_FILE_TEST_EXISTS)) {
+      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                        ("Could not load DINO model \"%s\": no such file", settings.model.c_str()), ("%s", e.what()));
+    } else if (!settings.inference.instance_id.empty() && std::string(e.what()).find("model-instance-id") == 0) {
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), (nullptr));
+    } else {
+      GST_ELEMENT_ERROR(self, RESOURCE, READ,
+                        ("Could not load DINO model \"%s\": %s", settings.model.c_str(), e.what()),
+                        ("device %s", options.load.device.str().c_str()));
+    }
+    return nullptr;
+  }
 }
 
 gboolean gst_dinofeatures_start(GstBaseTransform* trans) {
@@ -233,68 +253,58 @@ gboolean gst_dinofeatures_start(GstBaseTransform* trans) {
                       ("No DINO model: set the 'model' property to a checkpoint (.pth or .safetensors)"), (nullptr));
     return FALSE;
   }
-  DinoLoadOptions options;
-  try {
-    options = load_options(settings);
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), ("model %s", settings.model.c_str()));
-    return FALSE;
-  }
+  std::shared_ptr<runtime::DinoInstance> instance = acquire_instance(self, settings);
+  if (!instance) return FALSE;
+  GST_INFO_OBJECT(self, "using %s from %s (instance \"%s\", batch-size %u, batch-timeout %u ms, %s)",
+                  instance->description().c_str(), settings.model.c_str(), settings.inference.instance_id.c_str(),
+                  settings.inference.batch_size, settings.inference.batch_timeout_ms,
+                  settings.inference.async ? "async" : "sync");
   auto state = std::make_unique<State>();
-  try {
-    if (settings.threads > 0) configure_threads(ThreadConfig{settings.threads, 0});
-    state->model.emplace(DinoModel::load(settings.model, options));
-  } catch (const std::exception& e) {
-    const bool exists = g_file_test(settings.model.c_str(), G_FILE_TEST_EXISTS);
-    if (!exists) {
-      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                        ("Could not load DINO model \"%s\": no such file", settings.model.c_str()), ("%s", e.what()));
-    } else {
-      GST_ELEMENT_ERROR(self, RESOURCE, READ,
-                        ("Could not load DINO model \"%s\": %s", settings.model.c_str(), e.what()),
-                        ("device %s", options.device.str().c_str()));
-    }
-    return FALSE;
+  state->inference = std::make_unique<dinoclip::gst::DinoInference>(instance);
+  state->driver = std::make_unique<InferenceDriver>(trans, state->inference.get());
+  {
+    std::lock_guard<std::mutex> lock(self->priv->instance_lock);
+    self->priv->instance = instance;
+    self->priv->query_client = instance->new_client();
   }
-  GST_INFO_OBJECT(self, "loaded %s from %s on %s (%s)", state->model->describe().c_str(), settings.model.c_str(),
-                  options.device.str().c_str(), describe_threads().c_str());
-  self->priv->state = std::move(state);
-  self->priv->inferences = 0;
-  self->priv->skipped_inferences = 0;
   GST_OBJECT_LOCK(self);
-  self->priv->earliest_time = GST_CLOCK_TIME_NONE;
+  self->priv->state = std::move(state);
   GST_OBJECT_UNLOCK(self);
   return TRUE;
 }
 
 gboolean gst_dinofeatures_stop(GstBaseTransform* trans) {
-  GST_DINOFEATURES(trans)->priv->state.reset();
+  auto* self = GST_DINOFEATURES(trans);
+  std::unique_ptr<State> state;
+  GST_OBJECT_LOCK(self);
+  state = std::move(self->priv->state);
+  GST_OBJECT_UNLOCK(self);
+  state.reset();  // cancels this element's waiting requests; never waits for other elements' work
+  std::lock_guard<std::mutex> lock(self->priv->instance_lock);
+  self->priv->instance.reset();
   return TRUE;
 }
 
 gboolean gst_dinofeatures_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
   auto* self = GST_DINOFEATURES(trans);
   State* state = self->priv->state.get();
-  if (!state || !gst_video_info_from_caps(&state->info, incaps)) {
+  GstVideoInfo info;
+  if (!state || !gst_video_info_from_caps(&info, incaps)) {
     GST_ERROR_OBJECT(self, "cannot use caps %" GST_PTR_FORMAT, incaps);
     return FALSE;
   }
-  state->forget_result();  // a new size or format: the old grid no longer matches
+  state->inference->set_info(info);
+  state->inference->forget_latest();  // a new size or format: the old grid no longer matches
   return TRUE;
 }
 
-/* ---- QoS: skip inference, never frames ---- */
+/* ---- events and queries ---- */
 
 gboolean gst_dinofeatures_src_event(GstBaseTransform* trans, GstEvent* event) {
   auto* self = GST_DINOFEATURES(trans);
   if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
-    gdouble proportion;
-    GstClockTimeDiff diff;
-    GstClockTime timestamp;
-    gst_event_parse_qos(event, nullptr, &proportion, &diff, &timestamp);
-    GST_OBJECT_LOCK(self);
-    // As GstBaseTransform does: a frame at or before this running time is late.
-    self->priv->earliest_time = GST_CLOCK_TIME_IS_VALID(timestamp) ? timestamp + diff : GST_CLOCK_TIME_NONE;
+    GST_OBJECT_LOCK(self);  // from downstream's thread, maybe while stopping
+    if (self->priv->state) self->priv->state->driver->late_frames().on_qos(event);
     GST_OBJECT_UNLOCK(self);
   }
   return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->src_event(trans, event);
@@ -302,117 +312,24 @@ gboolean gst_dinofeatures_src_event(GstBaseTransform* trans, GstEvent* event) {
 
 gboolean gst_dinofeatures_sink_event(GstBaseTransform* trans, GstEvent* event) {
   auto* self = GST_DINOFEATURES(trans);
-  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
-    if (self->priv->state) self->priv->state->forget_result();  // a seek: the last frame is from elsewhere
-    GST_OBJECT_LOCK(self);
-    self->priv->earliest_time = GST_CLOCK_TIME_NONE;
-    GST_OBJECT_UNLOCK(self);
-  }
+  if (State* state = self->priv->state.get()) state->driver->on_sink_event(event, settings_snapshot(self).inference);
   return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->sink_event(trans, event);
 }
 
-bool frame_is_late(GstDinofeatures* self, GstBuffer* buffer) {
-  GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
-  const GstClockTime running_time =
-      gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
-  GST_OBJECT_LOCK(self);
-  const GstClockTime earliest = self->priv->earliest_time;
-  GST_OBJECT_UNLOCK(self);
-  return GST_CLOCK_TIME_IS_VALID(running_time) && GST_CLOCK_TIME_IS_VALID(earliest) && running_time <= earliest;
-}
-
-/* ---- per frame ---- */
-
-// The one call into the core: RGB view -> model input -> DINO.
-GstDinoFeatures* run_model(const DinoModel& model, ImageView view, const Settings& settings) {
-  const int patch = model.config().patch_size;
-  const ResolvedSize size = resolve_input_size(settings.input_size, view.width, view.height, patch);
-  if (settings.input_size.kind == InputSize::Kind::kNative) {
-    view.width = size.width;  // top-left crop to whole patches, as DINO's visualize_attention.py
-    view.height = size.height;
-  }
-  DinoForwardOptions options;
-  options.cls_attention = settings.attention;
-  return dinoclip::gst::make_features_payload(model.forward(dino_input(view, size.height, size.width), options), patch);
-}
-
-// Whether this frame gets a fresh inference (else it carries the last one).
-bool wants_inference(GstDinofeatures* self, const State& state, const Settings& settings, GstBuffer* buffer) {
-  if (!state.last) return true;  // nothing to carry yet
-  if (state.frames_since_inference + 1 < settings.interval) return false;
-  if (settings.skip_late && frame_is_late(self, buffer)) {
-    const guint64 skipped = ++self->priv->skipped_inferences;
-    GST_DEBUG_OBJECT(self, "frame %" GST_TIME_FORMAT " is late (QoS): inference skipped, %" G_GUINT64_FORMAT " so far",
-                     GST_TIME_ARGS(GST_BUFFER_PTS(buffer)), skipped);
-    return false;
-  }
-  return true;
-}
-
-GstFlowReturn infer_into(GstDinofeatures* self, State& state, const Settings& settings, GstBuffer* buffer) {
-  GstVideoFrame frame;
-  if (!gst_video_frame_map(&frame, &state.info, buffer, GST_MAP_READ)) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for reading"), (nullptr));
-    return GST_FLOW_ERROR;
-  }
-  try {
-    // LibTorch's OpenMP pool size is per calling thread: apply it in the streaming thread too.
-    if (settings.threads > 0) configure_threads(ThreadConfig{settings.threads, 0});
-    GstDinoFeatures* features = run_model(*state.model, dinoclip::gst::frame_image(frame).view, settings);
-    gst_video_frame_unmap(&frame);
-    state.forget_result();
-    state.last = features;
-    state.last_pts = GST_BUFFER_PTS(buffer);
-    state.frames_since_inference = 0;
-    ++self->priv->inferences;
-    return GST_FLOW_OK;
-  } catch (const std::exception& e) {
-    gst_video_frame_unmap(&frame);
-    GST_ELEMENT_ERROR(
-        self, STREAM, FAILED, ("DINO inference failed: %s", e.what()),
-        ("frame %dx%d %s, input-size %s", GST_VIDEO_INFO_WIDTH(&state.info), GST_VIDEO_INFO_HEIGHT(&state.info),
-         GST_VIDEO_INFO_NAME(&state.info), settings.input_size.to_string().c_str()));
-    return GST_FLOW_ERROR;
-  }
-}
-
-GstFlowReturn gst_dinofeatures_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
-  auto* self = GST_DINOFEATURES(trans);
-  try {
-    State& state = *self->priv->state;
-    const Settings settings = settings_snapshot(self);
-    bool carried = true;
-    if (wants_inference(self, state, settings, buffer)) {
-      const GstFlowReturn ret = infer_into(self, state, settings, buffer);
-      if (ret != GST_FLOW_OK) return ret;
-      carried = false;
-    } else {
-      ++state.frames_since_inference;
-    }
-    gst_buffer_add_dino_features_meta(buffer, state.last, carried, state.last_pts);
-    return GST_FLOW_OK;
-  } catch (const std::exception& e) {  // allocation failures and the like: never into GStreamer
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinofeatures: %s", e.what()), (nullptr));
-    return GST_FLOW_ERROR;
-  }
-}
-
-/* ---- features of a picture, for dinoseg's annotation-image ---- */
-
-// Answers features_for_image queries from downstream with this element's
-// model and input size, so a picture and the stream share one feature space.
+// Features of a picture for dinoseg's annotation-image, on the instance's
+// worker, so a picture and the stream share one feature space and one model.
 bool answer_features_for_image(GstDinofeatures* self, GstQuery* query) {
   std::string path;
   if (!dinoclip::gst::parse_features_for_image_query(query, &path)) return false;
-  State* state = self->priv->state.get();
-  if (!state) {
+  runtime::ClientId client = 0;
+  std::shared_ptr<runtime::DinoInstance> instance = loaded_instance(self, &client);
+  if (!instance) {
     dinoclip::gst::set_features_for_image_error(query, "dinofeatures has no model loaded yet");
     return true;
   }
   try {
-    const Settings settings = settings_snapshot(self);
-    const Image picture = read_image(path);
-    GstDinoFeatures* features = run_model(*state->model, picture.view(), settings);
+    GstDinoFeatures* features =
+        dinoclip::gst::features_of_picture(*instance, client, path, settings_snapshot(self).frame());
     dinoclip::gst::set_features_for_image_result(query, features);
     gst_dino_features_unref(features);
     GST_INFO_OBJECT(self, "computed features of %s for a downstream element", path.c_str());
@@ -425,7 +342,37 @@ bool answer_features_for_image(GstDinofeatures* self, GstQuery* query) {
 gboolean gst_dinofeatures_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
   auto* self = GST_DINOFEATURES(trans);
   if (direction == GST_PAD_SRC && answer_features_for_image(self, query)) return TRUE;
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY && self->priv->state) {
+    const GstClockTime added =
+        InferenceDriver::added_latency(settings_snapshot(self).inference, self->priv->state->inference->info());
+    return dinoclip::gst::add_latency(trans, query, added);
+  }
   return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->query(trans, direction, query);
+}
+
+/* ---- frames: in through the driver, out in order ---- */
+
+GstFlowReturn gst_dinofeatures_submit_input_buffer(GstBaseTransform* trans, gboolean, GstBuffer* buffer) {
+  auto* self = GST_DINOFEATURES(trans);
+  try {
+    const Settings settings = settings_snapshot(self);
+    State& state = *self->priv->state;
+    state.inference->set_frame_settings(settings.frame());
+    return state.driver->on_frame(buffer, settings.inference);
+  } catch (const std::exception& e) {  // allocation failures and the like: never into GStreamer
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinofeatures: %s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+}
+
+GstFlowReturn gst_dinofeatures_generate_output(GstBaseTransform* trans, GstBuffer** out) {
+  auto* self = GST_DINOFEATURES(trans);
+  try {
+    return self->priv->state->driver->next_output(out, settings_snapshot(self).inference);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinofeatures: %s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
 }
 
 /* ---- GObject ---- */
@@ -471,13 +418,6 @@ void install_properties(GObjectClass* gobject_class) {
           "bilinear. May change while PLAYING (from the next inference)",
           kDefaultInputSize, kAnyTime));
   g_object_class_install_property(
-      gobject_class, PROP_INTERVAL,
-      g_param_spec_uint(
-          "interval", "Interval",
-          "Run the model on every Nth frame (1 = every frame); the frames in between carry the last result, "
-          "marked carried in the meta (the payload is shared, not copied). May change while PLAYING",
-          1, kMaxInterval, 1, kAnyTime));
-  g_object_class_install_property(
       gobject_class, PROP_ATTENTION,
       g_param_spec_boolean(
           "attention", "Attention",
@@ -498,14 +438,6 @@ void install_properties(GObjectClass* gobject_class) {
                        "Process-wide (LibTorch has one pool). Applied in READY->PAUSED",
                        0, 1024, 0, kLoadTime));
   g_object_class_install_property(
-      gobject_class, PROP_SKIP_LATE,
-      g_param_spec_boolean(
-          "skip-late", "Skip late",
-          "When downstream reports late frames (QoS events, e.g. a live source into a synchronised sink), run no "
-          "inference on them and carry the last result instead; frames are never dropped. Counted in "
-          "skipped-inferences. May change while PLAYING",
-          TRUE, kAnyTime));
-  g_object_class_install_property(
       gobject_class, PROP_INFERENCES,
       g_param_spec_uint64("inferences", "Inferences", "Model runs since READY->PAUSED (read-only)", 0, G_MAXUINT64, 0,
                           kReadOnly));
@@ -514,6 +446,7 @@ void install_properties(GObjectClass* gobject_class) {
       g_param_spec_uint64("skipped-inferences", "Skipped inferences",
                           "Inferences skipped on late frames (see skip-late) since READY->PAUSED (read-only)", 0,
                           G_MAXUINT64, 0, kReadOnly));
+  dinoclip::gst::install_inference_properties(gobject_class, PROP_INFERENCE_FIRST);
 }
 
 }  // namespace
@@ -547,7 +480,8 @@ static void gst_dinofeatures_class_init(GstDinofeaturesClass* klass) {
   trans_class->set_caps = gst_dinofeatures_set_caps;
   trans_class->src_event = gst_dinofeatures_src_event;
   trans_class->sink_event = gst_dinofeatures_sink_event;
-  trans_class->transform_ip = gst_dinofeatures_transform_ip;
+  trans_class->submit_input_buffer = gst_dinofeatures_submit_input_buffer;
+  trans_class->generate_output = gst_dinofeatures_generate_output;
   trans_class->query = gst_dinofeatures_query;
 }
 

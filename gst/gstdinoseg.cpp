@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "enums.h"
 #include "features_query.h"
+#include "inference_driver.h"
 #include "io/file_util.h"
 #include "io/frame_pattern.h"
 #include "io/image_file.h"
@@ -522,6 +523,16 @@ gboolean gst_dinoseg_sink_event(GstPad* pad, GstObject* parent, GstEvent* event)
   return gst_pad_event_default(pad, parent, event);
 }
 
+// LATENCY: upstream's plus the frames held before the annotated one
+// (annotation-frame N holds N frames; a loaded head or annotation-image holds none).
+gboolean gst_dinoseg_src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
+  auto* self = GST_DINOSEG(parent);
+  if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY) return gst_pad_query_default(pad, parent, query);
+  const Settings s = settings_snapshot(self);
+  const guint held = s.load_head.empty() && s.annotation_image.empty() ? s.annotation_frame : 0;
+  return dinoclip::gst::add_held_frames_latency(self->sinkpad, query, held);
+}
+
 /* ---- state changes ---- */
 
 GstStateChangeReturn gst_dinoseg_change_state(GstElement* element, GstStateChange transition) {
@@ -793,6 +804,7 @@ static void gst_dinoseg_init(GstDinoseg* self) {
   GST_PAD_SET_PROXY_ALLOCATION(self->sinkpad);
   gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template(&src_template, "src");
+  gst_pad_set_query_function(self->srcpad, gst_dinoseg_src_query);
   GST_PAD_SET_PROXY_CAPS(self->srcpad);
   GST_PAD_SET_PROXY_ALLOCATION(self->srcpad);
   gst_element_add_pad(GST_ELEMENT(self), self->srcpad);

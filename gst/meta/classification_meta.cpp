@@ -94,6 +94,7 @@ gboolean classification_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
   auto* m = reinterpret_cast<GstDinoClassificationMeta*>(meta);
   m->classification = nullptr;
   m->carried = FALSE;
+  m->source_pts = GST_CLOCK_TIME_NONE;
   return TRUE;
 }
 
@@ -108,7 +109,7 @@ void classification_meta_free(GstMeta* meta, GstBuffer*) {
 gboolean classification_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQuark type, gpointer data) {
   if (GST_META_TRANSFORM_IS_COPY(type) && static_cast<GstMetaTransformCopy*>(data)->region) return FALSE;
   auto* m = reinterpret_cast<GstDinoClassificationMeta*>(meta);
-  return gst_buffer_add_dino_classification_meta(dest, m->classification, m->carried) != nullptr;
+  return gst_buffer_add_dino_classification_meta_full(dest, m->classification, m->carried, m->source_pts) != nullptr;
 }
 
 }  // namespace
@@ -137,6 +138,12 @@ const GstMetaInfo* gst_dino_classification_meta_get_info(void) {
 GstDinoClassificationMeta* gst_buffer_add_dino_classification_meta(GstBuffer* buffer,
                                                                    GstDinoClassification* classification,
                                                                    gboolean carried) {
+  return gst_buffer_add_dino_classification_meta_full(buffer, classification, carried, GST_CLOCK_TIME_NONE);
+}
+
+GstDinoClassificationMeta* gst_buffer_add_dino_classification_meta_full(GstBuffer* buffer,
+                                                                        GstDinoClassification* classification,
+                                                                        gboolean carried, GstClockTime source_pts) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
   g_return_val_if_fail(classification != nullptr, nullptr);
   auto* meta = reinterpret_cast<GstDinoClassificationMeta*>(
@@ -144,5 +151,6 @@ GstDinoClassificationMeta* gst_buffer_add_dino_classification_meta(GstBuffer* bu
   if (!meta) return nullptr;
   meta->classification = gst_dino_classification_ref(classification);
   meta->carried = carried;
+  meta->source_pts = source_pts;
   return meta;
 }

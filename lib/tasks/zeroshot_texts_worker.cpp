@@ -11,9 +11,15 @@ namespace dinoclip {
 ZeroShotTextsWorker::ZeroShotTextsWorker(std::shared_ptr<const ClipModel> model,
                                          std::shared_ptr<const BpeTokenizer> tokenizer, const ZeroShotTextSpec& initial,
                                          Listener listener)
-    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), listener_(std::move(listener)) {
-  std::atomic_store(&current_, std::shared_ptr<const ZeroShotTexts>(std::make_shared<ZeroShotTexts>(
-                                   encode_zero_shot_texts(*model_, *tokenizer_, initial))));
+    : ZeroShotTextsWorker(
+          [model = std::move(model), tokenizer = std::move(tokenizer)](const ZeroShotTextSpec& spec) {
+            return encode_zero_shot_texts(*model, *tokenizer, spec);
+          },
+          initial, std::move(listener)) {}
+
+ZeroShotTextsWorker::ZeroShotTextsWorker(Encoder encode, const ZeroShotTextSpec& initial, Listener listener)
+    : encode_(std::move(encode)), listener_(std::move(listener)) {
+  std::atomic_store(&current_, std::shared_ptr<const ZeroShotTexts>(std::make_shared<ZeroShotTexts>(encode_(initial))));
   encodings_ = 1;
 }
 
@@ -60,7 +66,7 @@ void ZeroShotTextsWorker::run() {
     std::shared_ptr<const ZeroShotTexts> texts;
     std::string error;
     try {
-      texts = std::make_shared<ZeroShotTexts>(encode_zero_shot_texts(*model_, *tokenizer_, spec));
+      texts = std::make_shared<ZeroShotTexts>(encode_(spec));
       std::atomic_store(&current_, texts);
     } catch (const std::exception& e) {
       error = e.what();

@@ -34,6 +34,12 @@ class ZeroShotTextsWorker {
   // worker thread, which starts with the first request().
   ZeroShotTextsWorker(std::shared_ptr<const ClipModel> model, std::shared_ptr<const BpeTokenizer> tokenizer,
                       const ZeroShotTextSpec& initial, Listener listener = {});
+
+  // Builds a set from a spec (throws dinoclip::Error as encode_zero_shot_texts
+  // does). Elements pass one that runs the encoding on the model's own worker
+  // (lib/runtime), so the text tower never runs beside the image tower.
+  using Encoder = std::function<ZeroShotTexts(const ZeroShotTextSpec& spec)>;
+  ZeroShotTextsWorker(Encoder encode, const ZeroShotTextSpec& initial, Listener listener = {});
   ZeroShotTextsWorker(const ZeroShotTextsWorker&) = delete;
   ZeroShotTextsWorker& operator=(const ZeroShotTextsWorker&) = delete;
   // Waits for a rebuild in progress (pending requests are dropped).
@@ -54,8 +60,7 @@ class ZeroShotTextsWorker {
  private:
   void run();
 
-  std::shared_ptr<const ClipModel> model_;
-  std::shared_ptr<const BpeTokenizer> tokenizer_;
+  Encoder encode_;
   Listener listener_;
   std::shared_ptr<const ZeroShotTexts> current_;  // only through std::atomic_load / atomic_store
 

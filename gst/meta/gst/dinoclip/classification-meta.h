@@ -39,6 +39,8 @@ typedef struct {
   GstMeta meta;
   GstDinoClassification *classification; /* the meta holds a reference */
   gboolean carried;                      /* TRUE: computed on an earlier frame and reused */
+  GstClockTime source_pts;               /* PTS of the frame it was computed on (GST_CLOCK_TIME_NONE: not
+                                          * recorded); with async-inference an older frame than this one */
 } GstDinoClassificationMeta;
 
 #define GST_DINO_CLASSIFICATION_META_API_TYPE (gst_dino_classification_meta_api_get_type ())
@@ -49,6 +51,10 @@ GST_DINOCLIP_API const GstMetaInfo * gst_dino_classification_meta_get_info (void
 
 GST_DINOCLIP_API GstDinoClassificationMeta * gst_buffer_add_dino_classification_meta (GstBuffer * buffer,
     GstDinoClassification * classification, gboolean carried);
+
+/* The same, recording the PTS of the frame the result was computed on. */
+GST_DINOCLIP_API GstDinoClassificationMeta * gst_buffer_add_dino_classification_meta_full (GstBuffer * buffer,
+    GstDinoClassification * classification, gboolean carried, GstClockTime source_pts);
 
 #define gst_buffer_get_dino_classification_meta(b) \
   ((GstDinoClassificationMeta *) gst_buffer_get_meta ((b), GST_DINO_CLASSIFICATION_META_API_TYPE))

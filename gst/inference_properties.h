@@ -1,0 +1,53 @@
+// The properties every inference element shares (dinofeatures, clipzeroshot):
+// model-instance-id, batch-size, batch-timeout, async-inference,
+// inference-interval (and its alias interval), skip-late. One definition, so
+// they read the same in gst-inspect-1.0 for every element.
+#pragma once
+
+#include <glib-object.h>
+
+#include <string>
+
+#include "runtime/inference_cadence.h"
+#include "runtime/model_worker.h"
+
+namespace dinoclip::gst {
+
+inline constexpr guint kMaxInferenceInterval = 10000;
+inline constexpr guint kMaxBatchSize = 64;
+inline constexpr guint kMaxBatchTimeoutMs = 10000;
+
+struct InferenceSettings {
+  std::string instance_id;   // "" = a private instance
+  guint batch_size = 1;
+  guint batch_timeout_ms = 0;
+  bool async = false;
+  guint interval = 1;
+  bool skip_late = true;
+
+  runtime::BatchPolicy batch_policy() const;
+  runtime::CadenceSettings cadence() const { return {interval, skip_late}; }
+};
+
+// Offsets from the element's first id for these properties.
+enum InferencePropertyOffset : guint {
+  kPropInstanceId,
+  kPropBatchSize,
+  kPropBatchTimeout,
+  kPropAsync,
+  kPropInferenceInterval,
+  kPropInterval,  // alias of inference-interval
+  kPropSkipLate,
+  kInferencePropertyCount,
+};
+
+// Installs them with ids first_id + offset.
+void install_inference_properties(GObjectClass* klass, guint first_id);
+
+// Set / get when first_id <= prop_id < first_id + kInferencePropertyCount; false otherwise.
+// `loaded`: the model is loaded, so instance and batching settings are refused (with a warning).
+bool set_inference_property(InferenceSettings& settings, guint first_id, guint prop_id, const GValue* value,
+                            bool loaded, GObject* element);
+bool get_inference_property(const InferenceSettings& settings, guint first_id, guint prop_id, GValue* value);
+
+}  // namespace dinoclip::gst

@@ -1,0 +1,67 @@
+#include "runtime/dino_instance.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+
+#include "runtime/instance_options.h"
+
+namespace dinoclip::runtime {
+
+InstanceSettings dino_instance_settings(const DinoInstanceOptions& options) {
+  InstanceSettings settings =
+      common_instance_settings("DINO", options.model_path, options.load.device, options.load.dtype, options.batch);
+  settings.insert(settings.begin() + 4, {"heads", options.load.num_heads ? std::to_string(options.load.num_heads)
+                                                                          : std::string("from the width")});
+  return settings;
+}
+
+bool DinoPending::ready() const {
+  return future_.valid() && future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+DinoOutput dino_output(const BatchOutputs& outputs, int grid_h, int grid_w) {
+  DinoOutput output;
+  output.tokens = outputs.at(0);
+  output.cls_attention = outputs.at(1);
+  output.grid_h = grid_h;
+  output.grid_w = grid_w;
+  return output;
+}
+
+DinoOutput DinoPending::get() { return dino_output(future_.get(), grid_h_, grid_w_); }
+
+DinoInstance::DinoInstance(DinoModel model, const DinoInstanceOptions& options)
+    : config_(model.config()),
+      description_(model.describe()),
+      instance_(std::move(model), options.batch, thread_setup(options.threads)) {}
+
+DinoPending DinoInstance::submit(ClientId client, int height, int width, const DinoForwardOptions& options,
+                                 at::Tensor input, std::function<at::Tensor()> prepare) {
+  if (options.full_attention) throw Error("full attention matrices are not served by the shared instance");
+  const int patch = config_.patch_size;
+  if (height <= 0 || width <= 0 || height % patch || width % patch) {
+    throw Error("DINO input " + std::to_string(width) + "x" + std::to_string(height) +
+                " is not a positive multiple of the patch size " + std::to_string(patch));
+  }
+  // Only items of one size and one set of outputs can share a forward pass.
+  const std::string key = std::to_string(height) + "x" + std::to_string(width) + (options.cls_attention ? "+attn" : "");
+  const bool attention = options.cls_attention;
+  auto run = [attention](const DinoModel& model, const at::Tensor& batch) -> BatchOutputs {
+    DinoForwardOptions forward;
+    forward.cls_attention = attention;
+    DinoOutput out = model.forward(batch, forward);
+    return {out.tokens, out.cls_attention};
+  };
+  return DinoPending(instance_.submit(client, key, std::move(input), std::move(prepare), run), height / patch,
+                     width / patch);
+}
+
+std::shared_ptr<DinoInstance> acquire_dino_instance(const std::string& id, const DinoInstanceOptions& options) {
+  return InstanceRegistry::global().acquire<DinoInstance>(
+      id, dino_instance_settings(options), [&options]() {
+        return std::make_shared<DinoInstance>(DinoModel::load(options.model_path, options.load), options);
+      });
+}
+
+}  // namespace dinoclip::runtime

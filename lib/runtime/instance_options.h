@@ -1,0 +1,25 @@
+// Settings shared by every model instance kind, in the words users see.
+#pragma once
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <functional>
+#include <string>
+
+#include "runtime/instance_registry.h"
+#include "runtime/model_worker.h"
+
+namespace dinoclip::runtime {
+
+// "fp32", "bf16", "fp16" (the precision property's names).
+std::string precision_name(c10::ScalarType dtype);
+
+// {model type, model, device, precision, batch-size, batch-timeout}.
+InstanceSettings common_instance_settings(const std::string& kind, const std::string& model_path,
+                                          c10::Device device, c10::ScalarType dtype, const BatchPolicy& batch);
+
+// Applies LibTorch's intra-op thread count on the thread that calls it (none when threads <= 0).
+std::function<void()> thread_setup(int threads);
+
+}  // namespace dinoclip::runtime
