@@ -148,8 +148,11 @@ PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at:
     : impl_(std::make_shared<Impl>()) {
   if (weight.dim() != 2) throw Error("PackedLinear: weight must be [out, in]");
   to_dnnl(compute);  // rejects other dtypes
-  impl_->weight = weight.detach().to(at::kCPU, compute).contiguous().clone();
-  if (bias.defined()) impl_->bias = bias.detach().to(at::kCPU, at::kFloat).contiguous().clone();
+  // No copy when the weights already are contiguous CPU tensors of the compute
+  // dtype (a float32 model's parameters): they are only read, and a model's
+  // parameters do not change after loading.
+  impl_->weight = weight.detach().to(at::kCPU, compute).contiguous();
+  if (bias.defined()) impl_->bias = bias.detach().to(at::kCPU, at::kFloat).contiguous();
   impl_->compute = compute;
 }
 

@@ -29,8 +29,9 @@ enum class Epilogue {
 };
 
 // y = epilogue(x @ weight^T + bias), optionally added to y's old values.
-// Holds its own copy of the weights in the compute dtype (kFloat or
-// kBFloat16); the bias stays float32. Copyable (shares the packed weights);
+// Keeps the weights in the compute dtype (kFloat or kBFloat16; shared, not
+// copied, when they already are: they must not change afterwards) plus their
+// blocked reorder; the bias stays float32. Copyable (shares the packed weights);
 // run() may be called from several threads.
 class PackedLinear {
  public:
