@@ -5,33 +5,15 @@
 #include "core/error.h"
 #include "features_payload.h"
 #include "io/image_file.h"
-#include "vision/preprocess.h"
+#include "tasks/dino_image.h"
 
 namespace dinoclip::gst {
 namespace {
 
-// Where a frame of this size goes in the model: the input size, and for
-// "native" the top-left crop to whole patches (as DINO's visualize_attention.py).
-struct Placement {
-  ResolvedSize size;
-  bool crop = false;
-};
-
-Placement place(const DinoFrameSettings& settings, int width, int height, int patch) {
-  Placement placement;
-  placement.size = resolve_input_size(settings.input_size, width, height, patch);
-  placement.crop = settings.input_size.kind == InputSize::Kind::kNative;
-  return placement;
-}
-
-MakeInput make_dino_input(const Placement& placement) {
-  return [placement](ImageView view) {
-    if (placement.crop) {
-      view.width = placement.size.width;
-      view.height = placement.size.height;
-    }
-    return dino_input(view, placement.size.height, placement.size.width);
-  };
+// The frame's model input through the one lib/ entry point the CLI uses too
+// (size resolution, native crop, PIL-exact resize, normalisation).
+MakeInput make_dino_input(const InputSize& input_size, int patch) {
+  return [input_size, patch](const ImageView& view) { return dino_image_input(view, input_size, patch).input; };
 }
 
 DinoForwardOptions forward_options(const DinoFrameSettings& settings) {
@@ -53,9 +35,9 @@ DinoInference::~DinoInference() {
 InferenceTicket DinoInference::submit(GstBuffer* buffer, bool in_worker) {
   const int patch = instance_->config().patch_size;
   try {
-    const Placement placement =
-        place(frame_, GST_VIDEO_INFO_WIDTH(&info_), GST_VIDEO_INFO_HEIGHT(&info_), patch);
-    const MakeInput make = make_dino_input(placement);
+    const ResolvedSize size =
+        resolve_input_size(frame_.input_size, GST_VIDEO_INFO_WIDTH(&info_), GST_VIDEO_INFO_HEIGHT(&info_), patch);
+    const MakeInput make = make_dino_input(frame_.input_size, patch);
     at::Tensor input;
     std::function<at::Tensor()> prepare;
     if (in_worker) {
@@ -63,13 +45,12 @@ InferenceTicket DinoInference::submit(GstBuffer* buffer, bool in_worker) {
     } else {
       input = input_from_frame(buffer, info_, make);
     }
-    runtime::DinoPending pending = instance_->submit(client_, placement.size.height, placement.size.width,
+    runtime::DinoPending pending = instance_->submit(client_, size.height, size.width,
                                                      forward_options(frame_), input, std::move(prepare));
     const GstClockTime pts = GST_BUFFER_PTS(buffer);
     InferenceTicket ticket;
     ticket.outputs = pending.take_future();
-    ticket.publish = [this, pts, patch, grid_h = placement.size.height / patch,
-                      grid_w = placement.size.width / patch](runtime::BatchOutputs outputs) {
+    ticket.publish = [this, pts, patch, grid_h = size.height / patch, grid_w = size.width / patch](runtime::BatchOutputs outputs) {
       GstDinoFeatures* features = make_features_payload(runtime::dino_output(outputs, grid_h, grid_w), patch);
       forget_latest();
       latest_ = features;
@@ -98,10 +79,9 @@ GstDinoFeatures* features_of_picture(runtime::DinoInstance& instance, runtime::C
                                      const std::string& path, const DinoFrameSettings& settings) {
   const Image picture = read_image(path);
   const int patch = instance.config().patch_size;
-  const Placement placement = place(settings, picture.width, picture.height, patch);
-  const at::Tensor input = make_dino_input(placement)(picture.view());
-  DinoOutput output = instance.submit(client, placement.size.height, placement.size.width,
-                                      forward_options(settings), input).get();
+  const DinoImageInput prepared = dino_image_input(picture.view(), settings.input_size, patch);
+  DinoOutput output = instance.submit(client, prepared.size.height, prepared.size.width,
+                                      forward_options(settings), prepared.input).get();
   return make_features_payload(std::move(output), patch);
 }
 

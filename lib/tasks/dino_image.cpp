@@ -6,17 +6,25 @@
 
 namespace dinoclip {
 
-DinoImageOutput run_dino_on_image(const DinoModel& model, const ImageView& picture, const InputSize& input_size,
-                                  const DinoForwardOptions& options) {
-  DinoImageOutput result;
-  result.size = resolve_input_size(input_size, picture.width, picture.height, model.config().patch_size);
+DinoImageInput dino_image_input(const ImageView& picture, const InputSize& input_size, int patch) {
+  DinoImageInput result;
+  result.size = resolve_input_size(input_size, picture.width, picture.height, patch);
   ImageView view = picture;
   if (input_size.kind == InputSize::Kind::kNative) {
     // Top-left crop to whole patches, as DINO's visualize_attention.py.
     view.width = result.size.width;
     view.height = result.size.height;
   }
-  result.output = model.forward(dino_input(view, result.size.height, result.size.width), options);
+  result.input = dino_input(view, result.size.height, result.size.width);
+  return result;
+}
+
+DinoImageOutput run_dino_on_image(const DinoModel& model, const ImageView& picture, const InputSize& input_size,
+                                  const DinoForwardOptions& options) {
+  DinoImageInput prepared = dino_image_input(picture, input_size, model.config().patch_size);
+  DinoImageOutput result;
+  result.size = prepared.size;
+  result.output = model.forward(prepared.input, options);
   return result;
 }
 

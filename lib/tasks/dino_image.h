@@ -11,13 +11,23 @@
 
 namespace dinoclip {
 
-struct DinoImageOutput {
-  DinoOutput output;
+// The model input for one picture, without the forward: what the
+// dinofeatures element hands to its inference scheduler.
+struct DinoImageInput {
+  at::Tensor input;   // [1, 3, H, W], normalised
   ResolvedSize size;  // the model input size actually used
 };
 
 // Throws dinoclip::Error when the size does not fit the model (a fixed size
 // that is not a multiple of the patch, a picture smaller than one patch).
+DinoImageInput dino_image_input(const ImageView& picture, const InputSize& input_size, int patch);
+
+struct DinoImageOutput {
+  DinoOutput output;
+  ResolvedSize size;  // the model input size actually used
+};
+
+// dino_image_input, then one forward. Throws as dino_image_input does.
 DinoImageOutput run_dino_on_image(const DinoModel& model, const ImageView& picture, const InputSize& input_size,
                                   const DinoForwardOptions& options = {});
 
