@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "models/clip.h"
+#include "models/device.h"
 #include "models/dino.h"
 #include "tasks/video_index.h"
 #include "text/bpe_tokenizer.h"
@@ -50,39 +51,60 @@ ThreadConfig thread_config(const Args& args) {
   return config;
 }
 
+// --device cpu|cuda|cuda:N|auto (default cpu).
+c10::Device bench_device(const Args& args) { return resolve_device(parse_device(args.get("device", "cpu"))); }
+
+// GPU kernels run asynchronously: a timed run ends when the device is idle
+// (a one-float copy back waits for everything queued before it).
+void wait_for(const c10::Device& device) {
+  if (!device.is_cpu()) at::empty({1}, at::TensorOptions().device(device)).cpu();
+}
+
 int bench_dino(const Args& args) {
   configure_threads(thread_config(args));
   DinoLoadOptions load;
   load.num_heads = args.get_int("heads", 0);
+  load.device = bench_device(args);
   DinoModel model = DinoModel::load(args.require("weights"), load);
   const ResolvedSize size = resolve_input_size(InputSize::parse(args.get("size", "224x224")), 0, 0,
                                                model.config().patch_size);
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
-  at::Tensor input = at::randn({1, 3, size.height, size.width});
-  std::cout << model.describe() << ", " << size.width << "x" << size.height << ", tokens + CLS attention\n"
-            << "threads: " << describe_threads() << "\n";
-  print_timing("dino forward", time_runs(2, iters, [&] { model.forward(input); }));
+  at::Tensor input = at::randn({1, 3, size.height, size.width}).to(load.device);
+  std::cout << model.describe() << ", " << size.width << "x" << size.height << ", tokens + CLS attention on "
+            << load.device.str() << "\nthreads: " << describe_threads() << "\n";
+  print_timing("dino forward", time_runs(2, iters, [&] {
+                 model.forward(input);
+                 wait_for(load.device);
+               }));
   return 0;
 }
 
 int bench_clip(const Args& args) {
   configure_threads(thread_config(args));
-  ClipModel model = ClipModel::load(args.require("weights"));
+  ClipLoadOptions load;
+  load.device = bench_device(args);
+  ClipModel model = ClipModel::load(args.require("weights"), load);
   BpeTokenizer tokenizer(find_vocab_file(args.get("vocab")));
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
   const int r = model.config().image_resolution;
   std::cout << model.describe() << "\nthreads: " << describe_threads() << "\n";
   for (int batch : {1, 8}) {
-    at::Tensor images = at::randn({batch, 3, r, r});
-    print_timing("encode_image batch " + std::to_string(batch),
-                 time_runs(2, iters, [&] { model.encode_image(images); }), batch);
+    at::Tensor images = at::randn({batch, 3, r, r}).to(load.device);
+    print_timing("encode_image batch " + std::to_string(batch), time_runs(2, iters, [&] {
+                   model.encode_image(images);
+                   wait_for(load.device);
+                 }),
+                 batch);
   }
   // The research notebook's zero-shot labels.
   const std::vector<std::string> labels = {"a person", "an animal", "food", "a landscape", "other"};
   at::Tensor tokens = tokenizer.tokenize(labels);
-  Timing text = time_runs(2, iters, [&] { model.encode_text(tokens); });
+  Timing text = time_runs(2, iters, [&] {
+    model.encode_text(tokens);
+    wait_for(load.device);
+  });
   std::printf("encode_text %zu labels: median %.1f ms, min %.1f ms, max %.1f ms\n", labels.size(), text.median_ms,
               text.min_ms, text.max_ms);
   return 0;
@@ -135,12 +157,14 @@ int bench(const Args& args) {
 
 std::vector<Command> bench_commands() {
   CommandSpec spec{"bench", "time the model forward pass (median over --iters after 2 warm-up runs)",
-                   "dino|clip --weights W [--size 224x224] [--vocab V] [--iters N] [--threads N] [--blas-threads N]\n"
+                   "dino|clip --weights W [--size 224x224] [--device cpu|cuda|cuda:N] [--vocab V] [--iters N] [--threads N]\n"
+                   "       [--blas-threads N]\n"
                    "       dinoclip bench search [--index IDX | --rows 100000 --dim 512] [-k 5] [--iters N]",
                    {{"weights", "W", "checkpoint"},
                     {"vocab", "V", "CLIP vocabulary (bench clip)"},
                     {"size", "WxH", "input size (default 224x224)"},
                     {"iters", "N", "timed runs (default 10)"},
+                    {"device", "D", "cpu (default), cuda, cuda:N or auto; GPU runs are timed to completion"},
                     {"heads", "N", "attention heads (default: from the width)"},
                     {"threads", "N", "ATen intra-op threads (default: all cores)"},
                     {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"},
