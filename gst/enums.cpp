@@ -1,11 +1,20 @@
 #include "enums.h"
 
+#include <string>
+
 GType gst_dino_device_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
       {GST_DINO_DEVICE_AUTO, "CUDA when this build and machine have it, else the CPU", "auto"},
       {GST_DINO_DEVICE_CPU, "CPU", "cpu"},
       {GST_DINO_DEVICE_CUDA, "CUDA GPU 0 (an error when there is none)", "cuda"},
+      {GST_DINO_DEVICE_CUDA_1, "CUDA GPU 1 (an error when the machine has fewer GPUs)", "cuda:1"},
+      {GST_DINO_DEVICE_CUDA_2, "CUDA GPU 2", "cuda:2"},
+      {GST_DINO_DEVICE_CUDA_3, "CUDA GPU 3", "cuda:3"},
+      {GST_DINO_DEVICE_CUDA_4, "CUDA GPU 4", "cuda:4"},
+      {GST_DINO_DEVICE_CUDA_5, "CUDA GPU 5", "cuda:5"},
+      {GST_DINO_DEVICE_CUDA_6, "CUDA GPU 6", "cuda:6"},
+      {GST_DINO_DEVICE_CUDA_7, "CUDA GPU 7", "cuda:7"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoDevice", values));
@@ -105,16 +114,13 @@ GType gst_attn_overlay_pca_refit_get_type(void) {
 
 namespace dinoclip::gst {
 
-DeviceChoice to_device_choice(GstDinoDevice device) {
-  switch (device) {
-    case GST_DINO_DEVICE_CPU:
-      return DeviceChoice::kCpu;
-    case GST_DINO_DEVICE_CUDA:
-      return DeviceChoice::kCuda;
-    case GST_DINO_DEVICE_AUTO:
-      break;
-  }
-  return DeviceChoice::kAuto;
+DeviceSpec to_device_choice(GstDinoDevice device) {
+  // The nick is the core's own device name, so one parser serves both.
+  GEnumClass* enum_class = G_ENUM_CLASS(g_type_class_ref(gst_dino_device_get_type()));
+  const GEnumValue* value = g_enum_get_value(enum_class, device);
+  const std::string nick = value ? value->value_nick : "auto";
+  g_type_class_unref(enum_class);
+  return parse_device(nick);
 }
 
 Precision to_precision(GstDinoPrecision precision) {

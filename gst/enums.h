@@ -10,10 +10,18 @@
 
 G_BEGIN_DECLS
 
+/* CUDA_1 .. CUDA_7 are GPUs 1..7 (nicks "cuda:1" .. "cuda:7"); CUDA is GPU 0. */
 typedef enum {
   GST_DINO_DEVICE_AUTO,
   GST_DINO_DEVICE_CPU,
   GST_DINO_DEVICE_CUDA,
+  GST_DINO_DEVICE_CUDA_1,
+  GST_DINO_DEVICE_CUDA_2,
+  GST_DINO_DEVICE_CUDA_3,
+  GST_DINO_DEVICE_CUDA_4,
+  GST_DINO_DEVICE_CUDA_5,
+  GST_DINO_DEVICE_CUDA_6,
+  GST_DINO_DEVICE_CUDA_7,
 } GstDinoDevice;
 
 typedef enum {
@@ -84,7 +92,8 @@ G_END_DECLS
 
 namespace dinoclip::gst {
 
-DeviceChoice to_device_choice(GstDinoDevice device);
+// The device and GPU index (resolve_device() takes it).
+DeviceSpec to_device_choice(GstDinoDevice device);
 Precision to_precision(GstDinoPrecision precision);
 Colormap to_colormap(GstDinoColormap colormap);
 SegMethod to_seg_method(GstDinoSegMethod method);

@@ -52,8 +52,13 @@ ThreadConfig thread_config(const Args& args) {
   return config;
 }
 
-c10::ScalarType precision(const Args& args) {
-  return resolve_precision(parse_precision(args.get("precision", "fp32")), c10::Device(c10::kCPU));
+// --device cpu|cuda|cuda:N|auto (default cpu).
+c10::Device bench_device(const Args& args) { return resolve_device(parse_device(args.get("device", "cpu"))); }
+
+// --precision, checked against the device it will run on (bf16 needs
+// AVX512_BF16/AMX on a CPU; fp16 needs a GPU).
+c10::ScalarType precision(const Args& args, const c10::Device& device) {
+  return resolve_precision(parse_precision(args.get("precision", "fp32")), device);
 }
 
 int batch_size(const Args& args, int fallback) {
@@ -62,44 +67,63 @@ int batch_size(const Args& args, int fallback) {
   return batch;
 }
 
+// GPU kernels run asynchronously: a timed run ends when the device is idle
+// (a one-float copy back waits for everything queued before it).
+void wait_for(const c10::Device& device) {
+  if (!device.is_cpu()) at::empty({1}, at::TensorOptions().device(device)).cpu();
+}
+
 int bench_dino(const Args& args) {
   configure_threads(thread_config(args));
   DinoLoadOptions load;
   load.num_heads = args.get_int("heads", 0);
-  load.dtype = precision(args);
+  load.device = bench_device(args);
+  load.dtype = precision(args, load.device);
   DinoModel model = DinoModel::load(args.require("weights"), load);
   const int batch = batch_size(args, 1);
   const ResolvedSize size = resolve_input_size(InputSize::parse(args.get("size", "224x224")), 0, 0,
                                                model.config().patch_size);
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
-  at::Tensor input = at::randn({batch, 3, size.height, size.width});
+  at::Tensor input = at::randn({batch, 3, size.height, size.width}).to(load.device);
   std::cout << model.describe() << ", " << size.width << "x" << size.height << ", tokens + CLS attention, "
-            << c10::toString(load.dtype) << "\nthreads: " << describe_threads() << "\n";
-  print_timing("dino forward", time_runs(2, iters, [&] { model.forward(input); }), batch);
+            << c10::toString(load.dtype) << " on " << load.device.str() << "\nthreads: " << describe_threads() << "\n";
+  print_timing("dino forward", time_runs(2, iters, [&] {
+                 model.forward(input);
+                 wait_for(load.device);
+               }),
+               batch);
   return 0;
 }
 
 int bench_clip(const Args& args) {
   configure_threads(thread_config(args));
   ClipLoadOptions load;
-  load.dtype = precision(args);
+  load.device = bench_device(args);
+  load.dtype = precision(args, load.device);
   ClipModel model = ClipModel::load(args.require("weights"), load);
   BpeTokenizer tokenizer(find_vocab_file(args.get("vocab")));
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
   const int r = model.config().image_resolution;
-  std::cout << model.describe() << ", " << c10::toString(load.dtype) << "\nthreads: " << describe_threads() << "\n";
+  std::cout << model.describe() << ", " << c10::toString(load.dtype) << " on " << load.device.str()
+            << "\nthreads: " << describe_threads() << "\n";
   const std::vector<int> batches = args.has("batch") ? std::vector<int>{batch_size(args, 1)} : std::vector<int>{1, 8};
   for (int batch : batches) {
-    at::Tensor images = at::randn({batch, 3, r, r});
-    print_timing("encode_image batch " + std::to_string(batch),
-                 time_runs(2, iters, [&] { model.encode_image(images); }), batch);
+    at::Tensor images = at::randn({batch, 3, r, r}).to(load.device);
+    print_timing("encode_image batch " + std::to_string(batch), time_runs(2, iters, [&] {
+                   model.encode_image(images);
+                   wait_for(load.device);
+                 }),
+                 batch);
   }
   // The research notebook's zero-shot labels.
   const std::vector<std::string> labels = {"a person", "an animal", "food", "a landscape", "other"};
   at::Tensor tokens = tokenizer.tokenize(labels);
-  Timing text = time_runs(2, iters, [&] { model.encode_text(tokens); });
+  Timing text = time_runs(2, iters, [&] {
+    model.encode_text(tokens);
+    wait_for(load.device);
+  });
   std::printf("encode_text %zu labels: median %.1f ms, min %.1f ms, max %.1f ms\n", labels.size(), text.median_ms,
               text.min_ms, text.max_ms);
   return 0;
@@ -184,16 +208,17 @@ int bench(const Args& args) {
 
 std::vector<Command> bench_commands() {
   CommandSpec spec{"bench", "time the model forward pass (median over --iters after 2 warm-up runs)",
-                   "dino|clip --weights W [--size 224x224] [--vocab V] [--precision fp32|bf16] [--batch N] [--iters N]\n"
-                   "       [--threads N] [--blas-threads N]\n"
+                   "dino|clip --weights W [--size 224x224] [--device cpu|cuda|cuda:N] [--vocab V]\n"
+                   "       [--precision fp32|bf16|fp16] [--batch N] [--iters N] [--threads N] [--blas-threads N]\n"
                    "       dinoclip bench search [--index IDX | --rows 100000 --dim 512] [-k 5] [--iters N]\n"
                    "       dinoclip bench matmul [--rows 785 --dim 384] [--iters N]",
                    {{"weights", "W", "checkpoint"},
                     {"vocab", "V", "CLIP vocabulary (bench clip)"},
                     {"size", "WxH", "input size (default 224x224)"},
                     {"iters", "N", "timed runs (default 10)"},
-                    {"precision", "P", "fp32 (default) or bf16 (CPUs with AVX512_BF16/AMX)"},
+                    {"precision", "P", "fp32 (default), bf16 (GPU, or CPUs with AVX512_BF16/AMX) or fp16 (GPU)"},
                     {"batch", "N", "images per forward (default: dino 1, clip 1 and 8)"},
+                    {"device", "D", "cpu (default), cuda, cuda:N or auto; GPU runs are timed to completion"},
                     {"heads", "N", "attention heads (default: from the width)"},
                     {"threads", "N", "ATen intra-op threads (default: all cores)"},
                     {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"},

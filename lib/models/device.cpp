@@ -2,16 +2,30 @@
 
 #include <ATen/Context.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace dinoclip {
 
-DeviceChoice parse_device_choice(const std::string& text) {
-  if (text == "auto") return DeviceChoice::kAuto;
-  if (text == "cpu") return DeviceChoice::kCpu;
-  if (text == "cuda" || text.rfind("cuda:", 0) == 0) return DeviceChoice::kCuda;
-  throw Error("unknown device '" + text + "': use auto, cpu or cuda");
+DeviceSpec parse_device(const std::string& text) {
+  if (text == "auto") return {DeviceChoice::kAuto, 0};
+  if (text == "cpu") return {DeviceChoice::kCpu, 0};
+  if (text == "cuda") return {DeviceChoice::kCuda, 0};
+  const std::string prefix = "cuda:";
+  if (text.rfind(prefix, 0) == 0) {
+    const std::string digits = text.substr(prefix.size());
+    const bool all_digits = !digits.empty() && digits.size() <= 3 &&
+                            std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!all_digits) {
+      throw Error("device '" + text + "': the GPU index after 'cuda:' must be a number (cuda:0, cuda:1, ...)");
+    }
+    return {DeviceChoice::kCuda, std::stoi(digits)};
+  }
+  throw Error("unknown device '" + text + "': use auto, cpu, cuda or cuda:N");
 }
+
+DeviceChoice parse_device_choice(const std::string& text) { return parse_device(text).choice; }
 
 Precision parse_precision(const std::string& text) {
   if (text == "fp32" || text == "float32") return Precision::kFp32;
@@ -31,6 +45,11 @@ const char* precision_name(Precision precision) {
 
 bool cuda_available() { return at::globalContext().hasCUDA(); }
 
+int cuda_device_count() {
+  if (!cuda_available()) return 0;
+  return int(at::getNumGPUs());
+}
+
 c10::Device resolve_device(DeviceChoice choice, int cuda_index) {
   switch (choice) {
     case DeviceChoice::kCpu:
@@ -46,10 +65,16 @@ c10::Device resolve_device(DeviceChoice choice, int cuda_index) {
                     "-Dlibtorch=/path/to/cuda/libtorch, or use device=cpu");
 #endif
       }
+      if (cuda_index >= cuda_device_count()) {
+        throw Error("device=cuda:" + std::to_string(cuda_index) + ": this machine has " +
+                    std::to_string(cuda_device_count()) + " CUDA GPU(s), numbered from 0");
+      }
       return c10::Device(c10::kCUDA, c10::DeviceIndex(cuda_index));
   }
   return c10::Device(c10::kCPU);
 }
+
+c10::Device resolve_device(const DeviceSpec& spec) { return resolve_device(spec.choice, spec.cuda_index); }
 
 bool cpu_has_native_bf16() {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)

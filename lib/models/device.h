@@ -11,7 +11,16 @@ namespace dinoclip {
 enum class DeviceChoice { kAuto, kCpu, kCuda };
 enum class Precision { kFp32, kFp16, kBf16 };
 
-// "auto" | "cpu" | "cuda" (also "cuda:N"); throws dinoclip::Error otherwise.
+// A device as users name it: "auto", "cpu", "cuda" (GPU 0) or "cuda:N".
+struct DeviceSpec {
+  DeviceChoice choice = DeviceChoice::kAuto;
+  int cuda_index = 0;
+};
+
+// Parses the names above; anything else (including "cuda:", "cuda:-1",
+// "cuda:x") throws dinoclip::Error saying what is accepted.
+DeviceSpec parse_device(const std::string& text);
+// parse_device(text).choice, for callers that only use GPU 0.
 DeviceChoice parse_device_choice(const std::string& text);
 Precision parse_precision(const std::string& text);  // "fp32" | "fp16" | "bf16"
 const char* precision_name(Precision precision);
@@ -19,8 +28,13 @@ const char* precision_name(Precision precision);
 bool cuda_available();  // this build has CUDA and the machine has a GPU
 
 // auto -> cuda when available, else cpu; cuda without CUDA -> an error that
-// says whether the build or the machine lacks it.
+// says whether the build or the machine lacks it; cuda:N past the last GPU ->
+// an error naming how many there are.
 c10::Device resolve_device(DeviceChoice choice, int cuda_index = 0);
+c10::Device resolve_device(const DeviceSpec& spec);
+
+// Number of CUDA GPUs this process sees (0 without CUDA).
+int cuda_device_count();
 
 // The CPU has native bf16 dot products (AVX512_BF16; AMX CPUs have it too).
 bool cpu_has_native_bf16();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "models/attention_kernels.h"
 
 namespace dinoclip {
 
@@ -120,6 +121,13 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mas
   at::Tensor qkv = linear(x.reshape({batch * tokens, dim_}), qkv_weight(), qkv_bias())
                        .view({batch, tokens, 3, heads_, head_dim})
                        .permute({2, 0, 3, 1, 4});
+  if (!(tap && tap->full) && use_fused_attention(x)) {
+    // LibTorch 2 on CUDA: one fused kernel; a wanted CLS row is computed alone.
+    at::Tensor heads_out = fused_attention(qkv[0], qkv[1], qkv[2], mask, scale);  // [B, heads, N, hd]
+    if (tap && tap->cls_row) tap->cls = cls_row_probabilities(qkv[0], qkv[1], mask, scale);
+    at::Tensor merged = heads_out.transpose(1, 2).reshape({batch * tokens, dim_});
+    return linear(merged, proj_->weight, proj_->bias).view({batch, tokens, dim_});
+  }
   // Contiguous per-head operands: ATen's CPU bmm falls back to slow loops on
   // the strided views that slicing the fused projection would give.
   at::Tensor q = (qkv[0] * scale).reshape({batch * heads_, tokens, head_dim});

@@ -1,0 +1,49 @@
+// Model inputs computed on the model's device: the frame goes up once as
+// uint8, and the colour channels, the antialiased resize and the
+// normalisation run there ("fast"). The CPU path in preprocess.h resizes with
+// the PIL-exact resampler ("exact"); the two differ by rounding only (the
+// fast path keeps the resized values in float instead of rounding them to
+// uint8 as Pillow does): tests/gpu/test_device_preprocess.cpp states the
+// measured difference.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <string>
+
+#include "core/image.h"
+
+namespace dinoclip {
+
+enum class ScaleMethod {
+  kExact,  // PIL-exact uint8 resampling on the CPU (matches the Python references)
+  kFast,   // antialiased float resize on the model's device
+};
+
+// "exact" | "fast"; anything else throws dinoclip::Error listing both.
+ScaleMethod parse_scale_method(const std::string& text);
+const char* scale_method_name(ScaleMethod method);
+// exact on the CPU (where it is the reference and cheap), fast on a GPU
+// (where it saves the CPU resize and uploads the smaller uint8 frame).
+ScaleMethod default_scale_method(const c10::Device& device);
+
+// [3, H, W] uint8 on `device`: the view's R, G, B planes (alpha/padding
+// dropped, grey repeated), copied to the device once.
+at::Tensor upload_rgb(const ImageView& image, const c10::Device& device);
+
+// As dino_input(): antialiased bilinear resize to out_w x out_h (skipped when
+// the size already matches), ImageNet normalisation; [1, 3, out_h, out_w]
+// float32 on `device`.
+at::Tensor dino_input_on_device(const ImageView& image, int out_h, int out_w, const c10::Device& device);
+
+// As clip_input(): shorter side -> resolution (antialiased bicubic), centre
+// crop, CLIP normalisation; [1, 3, resolution, resolution] float32 on `device`.
+at::Tensor clip_input_on_device(const ImageView& image, int resolution, const c10::Device& device);
+
+// One entry point for either method: exact runs preprocess.h's dino_input()
+// and moves the result to `device`.
+at::Tensor dino_input(const ImageView& image, int out_h, int out_w, ScaleMethod method, const c10::Device& device);
+at::Tensor clip_input(const ImageView& image, int resolution, ScaleMethod method, const c10::Device& device);
+
+}  // namespace dinoclip
