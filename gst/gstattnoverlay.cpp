@@ -56,6 +56,7 @@ struct State {
   std::optional<TextRenderer> text;
   bool warned_missing = false;
   bool warned_font = false;
+  bool warned_pca = false;
 
   State() = default;
   State(const State&) = delete;
@@ -170,6 +171,7 @@ gboolean gst_attn_overlay_stop(GstBaseTransform* trans) {
   state.forget_pca_picture();
   state.warned_missing = false;
   state.warned_font = false;
+  state.warned_pca = false;
   return TRUE;
 }
 
@@ -222,6 +224,22 @@ bool basis_is_due(const State& state, const Settings& s, const at::Tensor& token
   return false;
 }
 
+// A grid too small for PCA colours (one patch): this frame passes undrawn,
+// with one warning per run; the stream goes on.
+bool skip_pca(GstAttnOverlay* self, const at::Tensor& tokens) {
+  GST_DEBUG_OBJECT(self, "no PCA colours for %" G_GINT64_FORMAT " patches", tokens.size(0));
+  State& state = self->priv->state;
+  if (!state.warned_pca) {
+    state.warned_pca = true;
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                        ("attnoverlay: mode=pca needs at least 2 patches with %" G_GINT64_FORMAT
+                         "-dimensional features; frames with %" G_GINT64_FORMAT " pass without colours",
+                         tokens.size(1), tokens.size(0)),
+                        ("raise dinofeatures' input-size so that the frame covers more than one patch"));
+  }
+  return true;
+}
+
 bool draw_pca(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
   GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
   if (!meta) return false;
@@ -229,6 +247,7 @@ bool draw_pca(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, c
   if (meta->features != state.pca_source) {  // a new result (carried ones reuse the picture)
     const at::Tensor tokens = dinoclip::gst::patch_tokens(meta->features);
     if (!tokens.defined()) return false;
+    if (basis_is_due(state, s, tokens) && !pca_fit_possible(tokens, 3)) return skip_pca(self, tokens);
     if (basis_is_due(state, s, tokens)) {
       state.basis = fit_pca(tokens, 3);
       state.results_since_fit = 0;

@@ -76,6 +76,7 @@ int dino_features(const Args& args) {
 }
 
 int attention(const Args& args) {
+  check_picture_path(args.require("out"));  // before the model runs
   DinoRun run = run_dino(args);
   const at::Tensor maps = attention_maps(run.output);
   const std::string head = args.get("head", "all");
@@ -97,13 +98,14 @@ int attention(const Args& args) {
     }
     image = heads_row_image(map.unsqueeze(0), patch, cmap);
   }
-  write_png(args.require("out"), image);
+  write_picture(args.require("out"), image);
   std::cout << "wrote " << args.require("out") << " (" << image.width << "x" << image.height << ", "
             << (head == "all" ? std::to_string(maps.size(0)) + " heads" : "head " + head) << ")\n";
   return 0;
 }
 
 int pca(const Args& args) {
+  check_picture_path(args.require("out"));
   DinoRun run = run_dino(args);
   const at::Tensor patches = run.output.tokens[0].narrow(0, 1, run.output.grid_h * run.output.grid_w);
   const PcaBasis basis = fit_pca(patches, 3);
@@ -113,7 +115,7 @@ int pca(const Args& args) {
   MutableImageView target{image.pixels.data(), image.width, image.height, std::ptrdiff_t(image.width) * 3,
                           PixelFormat::kRGB};
   blend_rgb_grid(target, small, /*alpha=*/1.0f, /*smooth=*/false);
-  write_png(args.require("out"), image);
+  write_picture(args.require("out"), image);
   std::cout << "wrote " << args.require("out") << " (" << image.width << "x" << image.height
             << ", top-3 principal components of " << patches.size(0) << " patch tokens as RGB)\n";
   return 0;
@@ -129,13 +131,13 @@ std::vector<Command> dino_commands() {
        dino_features},
       {{"attention", "last-layer CLS attention heatmaps (inferno), one row of heads or one map",
         "--weights W --image I -o heat.png [--head N|mean|all] [--size 480x480]",
-        {kWeights, kImage, kSize, kHeads, {"out", "PNG", "output picture"},
+        {kWeights, kImage, kSize, kHeads, {"out", "FILE", "output picture, .png or .jpg"},
          {"head", "N|mean|all", "one head, their mean, or all in a row (default all)"},
          {"colormap", "NAME", "inferno (default), viridis, magma, plasma, turbo, gray"}}},
        attention},
       {{"pca", "top-3 principal components of the patch tokens as RGB",
         "--weights W --image I -o pca.png [--size 480x480]",
-        {kWeights, kImage, kSize, kHeads, {"out", "PNG", "output picture"}}},
+        {kWeights, kImage, kSize, kHeads, {"out", "FILE", "output picture, .png or .jpg"}}},
        pca},
   };
 }
