@@ -102,16 +102,7 @@ struct Bus {
     return out;
   }
   std::vector<GstStructure*> seen;
-  std::string error_message() {
-    GstMessage* m = pop_error(bus.get());
-    if (!m) return "";
-    GError* error = nullptr;
-    gst_message_parse_error(m, &error, nullptr);
-    std::string text = error->message;
-    g_error_free(error);
-    gst_message_unref(m);
-    return text;
-  }
+  std::string error_message() { return pop_error_message(bus.get()); }
 };
 
 void free_all(std::vector<GstStructure*>& v) {
