@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/user_message.h"
 #include "enums.h"
 #include "frame_convert.h"
 #include "meta_tensors.h"
@@ -358,7 +359,7 @@ GstFlowReturn gst_attn_overlay_transform_frame_ip(GstVideoFilter* filter, GstVid
     if (!drawn) warn_missing(self, missing_meta_name(settings.mode));
     return GST_FLOW_OK;
   } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("attnoverlay: %s", e.what()),
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("attnoverlay: %s", dinoclip::user_message(e).c_str()),
                       ("frame %dx%d %s", GST_VIDEO_FRAME_WIDTH(frame), GST_VIDEO_FRAME_HEIGHT(frame),
                        gst_video_format_to_string(GST_VIDEO_FRAME_FORMAT(frame))));
     return GST_FLOW_ERROR;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/user_message.h"
 #include "enums.h"
 #include "features_query.h"
 #include "frame_position.h"
@@ -484,7 +485,7 @@ GstFlowReturn gst_dinoseg_chain(GstPad*, GstObject* parent, GstBuffer* buffer) {
   try {
     return handle_buffer(self, *state, std::move(owned));
   } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("%s", e.what()),
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("%s", user_message(e).c_str()),
                       ("frame %" G_GINT64_FORMAT ", method %s", state->current_frame,
                        seg_method_name(state->config.method)));
     return GST_FLOW_ERROR;
@@ -583,7 +584,7 @@ GstStateChangeReturn gst_dinoseg_change_state(GstElement* element, GstStateChang
     try {
       self->priv->state = prepare_state(settings);
     } catch (const std::exception& e) {
-      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()), (nullptr));
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", user_message(e).c_str()), (nullptr));
       return GST_STATE_CHANGE_FAILURE;
     }
     const State& state = *self->priv->state;
