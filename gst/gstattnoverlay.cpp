@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/user_message.h"
 #include "enums.h"
 #include "frame_convert.h"
 #include "meta_tensors.h"
@@ -57,6 +58,7 @@ struct State {
   std::optional<TextRenderer> text;
   bool warned_missing = false;
   bool warned_font = false;
+  bool warned_pca = false;
 
   State() = default;
   State(const State&) = delete;
@@ -171,6 +173,7 @@ gboolean gst_attn_overlay_stop(GstBaseTransform* trans) {
   state.forget_pca_picture();
   state.warned_missing = false;
   state.warned_font = false;
+  state.warned_pca = false;
   return TRUE;
 }
 
@@ -215,6 +218,22 @@ bool basis_is_due(const State& state, const Settings& s, const at::Tensor& token
   return false;
 }
 
+// A grid too small for PCA colours (one patch): this frame passes undrawn,
+// with one warning per run; the stream goes on.
+bool skip_pca(GstAttnOverlay* self, const at::Tensor& tokens) {
+  GST_DEBUG_OBJECT(self, "no PCA colours for %" G_GINT64_FORMAT " patches", tokens.size(0));
+  State& state = self->priv->state;
+  if (!state.warned_pca) {
+    state.warned_pca = true;
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                        ("attnoverlay: mode=pca needs at least 2 patches with %" G_GINT64_FORMAT
+                         "-dimensional features; frames with %" G_GINT64_FORMAT " pass without colours",
+                         tokens.size(1), tokens.size(0)),
+                        ("raise dinofeatures' input-size so that the frame covers more than one patch"));
+  }
+  return true;
+}
+
 bool draw_pca(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
   GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
   if (!meta) return false;
@@ -222,6 +241,7 @@ bool draw_pca(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, c
   if (meta->features != state.pca_source) {  // a new result (carried ones reuse the picture)
     const at::Tensor tokens = dinoclip::gst::patch_tokens(meta->features);
     if (!tokens.defined()) return false;
+    if (basis_is_due(state, s, tokens) && !pca_fit_possible(tokens, 3)) return skip_pca(self, tokens);
     if (basis_is_due(state, s, tokens)) {
       state.basis = fit_pca(tokens, 3);
       state.results_since_fit = 0;
@@ -332,7 +352,7 @@ GstFlowReturn gst_attn_overlay_transform_frame_ip(GstVideoFilter* filter, GstVid
     if (!drawn) warn_missing(self, missing_meta_name(settings.mode));
     return GST_FLOW_OK;
   } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("attnoverlay: %s", e.what()),
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("attnoverlay: %s", dinoclip::user_message(e).c_str()),
                       ("frame %dx%d %s", GST_VIDEO_FRAME_WIDTH(frame), GST_VIDEO_FRAME_HEIGHT(frame),
                        gst_video_format_to_string(GST_VIDEO_FRAME_FORMAT(frame))));
     return GST_FLOW_ERROR;

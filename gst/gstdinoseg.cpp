@@ -8,6 +8,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <deque>
@@ -19,8 +20,10 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/user_message.h"
 #include "enums.h"
 #include "features_query.h"
+#include "frame_position.h"
 #include "inference_driver.h"
 #include "io/file_util.h"
 #include "io/frame_pattern.h"
@@ -116,13 +119,17 @@ struct State {
   std::optional<FramePattern> ground_truth;
   std::optional<VideoSegmenter> segmenter;
   gint width = 0, height = 0;  // from the caps
-  int64_t next_frame = 0;
+  GstSegment segment;            // the latest SEGMENT event's, for stream times
+  FrameNumbering numbering;      // frame numbers from offsets or timestamps (docs/elements/dinoseg.md)
+  int64_t frames_received = 0;   // buffers since READY->PAUSED, for messages
+  int64_t current_frame = -1;    // the number of the buffer being handled
   std::deque<Held> held;
   IouSeries ious;
   GstDinoFeatures* last_features = nullptr;  // to recognise carried features
   GstDinoSegmentation* last_segmentation = nullptr;
+  at::Tensor last_mask;  // last_segmentation's class map, to score carried frames
 
-  State() = default;
+  State() { gst_segment_init(&segment, GST_FORMAT_TIME); }
   State(const State&) = delete;
   State& operator=(const State&) = delete;
   ~State() {
@@ -138,6 +145,7 @@ struct State {
     if (last_segmentation) gst_dino_segmentation_unref(last_segmentation);
     last_segmentation = nullptr;
     last_features = nullptr;
+    last_mask = at::Tensor();
   }
   bool holding() const { return !segmenter && !held.empty(); }
 };
@@ -217,6 +225,17 @@ void check_settings(const Settings& s) {
   }
 }
 
+// A ground-truth pattern in a folder that does not exist would only give "mean=nan" at EOS.
+void check_ground_truth_folder(const std::string& setting, const FramePattern& pattern) {
+  const std::string example = pattern.path(0);
+  const size_t slash = example.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "." : example.substr(0, std::max<size_t>(slash, 1));
+  if (!directory_exists(folder)) {
+    throw Error("ground-truth '" + setting + "': the folder '" + folder + "' does not exist: point ground-truth at "
+                "the folder of the per-frame masks (e.g. DAVIS/Annotations/480p/dog/%05d.png)");
+  }
+}
+
 std::unique_ptr<State> prepare_state(const Settings& settings) {
   check_settings(settings);
   auto state = std::make_unique<State>();
@@ -224,7 +243,10 @@ std::unique_ptr<State> prepare_state(const Settings& settings) {
   state->config = segmenter_config(settings);
   if (settings.method == GST_DINO_SEG_METHOD_PROPAGATION) LabelPropagator check(state->config.propagation);
   state->device = resolve_device(dinoclip::gst::to_device_choice(settings.device));
-  if (!settings.ground_truth.empty()) state->ground_truth = FramePattern::parse(settings.ground_truth);
+  if (!settings.ground_truth.empty()) {
+    state->ground_truth = FramePattern::parse(settings.ground_truth);
+    check_ground_truth_folder(settings.ground_truth, *state->ground_truth);
+  }
   if (!settings.load_head.empty()) {
     state->segmenter = VideoSegmenter::from_head(SegHead::load(settings.load_head, state->device));
     return state;
@@ -329,9 +351,11 @@ GstFlowReturn segment_and_push(GstDinoseg* self, State& state, BufferPtr owned, 
   if (carried && features == state.last_features && state.last_segmentation && !mask.defined()) {
     // dinofeatures' interval: same features, same answer; no model step, no propagation step.
     gst_buffer_add_dino_segmentation_meta(buffer, state.last_segmentation, TRUE);
+    report_iou(self, state, state.last_mask, frame, GST_BUFFER_PTS(buffer));  // carried frames count in the IoU too
   } else {
     if (!mask.defined()) mask = state.segmenter->segment(patch_grid(features, state.device), state.height, state.width);
     attach(self, state, buffer, features, segmentation_payload(mask, state.segmenter->num_classes()), false);
+    state.last_mask = mask;
     report_iou(self, state, mask, frame, GST_BUFFER_PTS(buffer));
   }
   return gst_pad_push(self->srcpad, owned.release());
@@ -388,6 +412,14 @@ void train_from_annotation_image(GstDinoseg* self, State& state) {
 // The annotated frame arrived: train, then let the held frames and it go, in order.
 GstFlowReturn train_and_release(GstDinoseg* self, State& state, BufferPtr buffer, int64_t frame) {
   check_annotation_size(state, state.width, state.height, "the video");
+  bool carried = false;
+  features_of(buffer.get(), &carried);
+  if (carried) {
+    throw Error("annotation-frame " + std::to_string(frame) + " arrived with DINO features carried from an earlier "
+                "frame (dinofeatures computes only every interval-th frame), so the mask would be learnt on another "
+                "frame's features: annotate a frame dinofeatures computes (a multiple of its interval, counted from "
+                "the first frame), or set dinofeatures interval=1");
+  }
   GST_INFO_OBJECT(self, "frame %" G_GINT64_FORMAT " is the annotated one: setting up %s (%zu frames held)", frame,
                   seg_method_name(state.config.method), state.held.size());
   state.segmenter = VideoSegmenter::from_annotation(patch_grid(features_of(buffer.get(), nullptr), state.device),
@@ -432,10 +464,17 @@ GstFlowReturn hold(GstDinoseg* self, State& state, BufferPtr buffer, int64_t fra
 
 GstFlowReturn handle_buffer(GstDinoseg* self, State& state, BufferPtr buffer) {
   if (state.width <= 0) throw Error("a buffer arrived before the caps (no frame size)");
-  const int64_t frame = state.next_frame++;
+  ++state.frames_received;
+  const int64_t frame = state.numbering.number(dinoclip::gst::frame_position_of(buffer.get(), state.segment));
+  state.current_frame = frame;
   if (!state.segmenter && !state.settings.annotation_image.empty()) train_from_annotation_image(self, state);
   if (state.segmenter) return segment_and_push(self, state, std::move(buffer), frame);
   if (frame < int64_t(state.settings.annotation_frame)) return hold(self, state, std::move(buffer), frame);
+  if (frame > int64_t(state.settings.annotation_frame)) {
+    throw Error("annotation-frame " + std::to_string(state.settings.annotation_frame) + " never arrived: the stream "
+                "went on to frame " + std::to_string(frame) + " (a seek past it, or a frame the decoder dropped), "
+                "so there is no frame to learn the mask on: annotate a frame the stream delivers");
+  }
   return train_and_release(self, state, std::move(buffer), frame);
 }
 
@@ -447,8 +486,8 @@ GstFlowReturn gst_dinoseg_chain(GstPad*, GstObject* parent, GstBuffer* buffer) {
   try {
     return handle_buffer(self, *state, std::move(owned));
   } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("%s", e.what()),
-                      ("frame %" G_GINT64_FORMAT ", method %s", state->next_frame - 1,
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("%s", user_message(e).c_str()),
+                      ("frame %" G_GINT64_FORMAT ", method %s", state->current_frame,
                        seg_method_name(state->config.method)));
     return GST_FLOW_ERROR;
   }
@@ -464,6 +503,7 @@ bool set_caps(GstDinoseg* self, State& state, GstCaps* caps) {
   }
   state.width = GST_VIDEO_INFO_WIDTH(&info);
   state.height = GST_VIDEO_INFO_HEIGHT(&info);
+  state.numbering.set_framerate(GST_VIDEO_INFO_FPS_N(&info), GST_VIDEO_INFO_FPS_D(&info));
   if (!state.segmenter && state.settings.annotation_image.empty()) {
     try {
       check_annotation_size(state, state.width, state.height, "the video");
@@ -479,7 +519,7 @@ bool set_caps(GstDinoseg* self, State& state, GstCaps* caps) {
 // EOS: an error if the annotated frame never came; else the IoU summary, then EOS.
 bool handle_eos(GstDinoseg* self, State& state, GstEvent* event) {
   if (!state.segmenter) {
-    const int64_t frames = state.next_frame;
+    const int64_t frames = state.frames_received;
     state.drop_held();
     GST_ELEMENT_ERROR(self, STREAM, FAILED,
                       ("The stream ended after %" G_GINT64_FORMAT " frames, before annotation-frame %u: nothing was "
@@ -489,7 +529,17 @@ bool handle_eos(GstDinoseg* self, State& state, GstEvent* event) {
     gst_event_unref(event);
     return false;
   }
-  if (state.ground_truth) post_summary(self, state.ious.summary());
+  if (state.ground_truth) {
+    const IouSummary summary = state.ious.summary();
+    if (summary.frames == 0) {
+      GST_ELEMENT_WARNING(self, RESOURCE, NOT_FOUND,
+                          ("No frame had a ground-truth file, so no IoU was measured (looked for files like '%s'): "
+                           "check the ground-truth pattern's folder and numbering (frames are counted from 0)",
+                           state.ground_truth->path(std::max<int64_t>(state.current_frame, 0)).c_str()),
+                          (nullptr));
+    }
+    post_summary(self, summary);
+  }
   return gst_pad_push_event(self->srcpad, event);
 }
 
@@ -507,10 +557,13 @@ gboolean gst_dinoseg_sink_event(GstPad* pad, GstObject* parent, GstEvent* event)
       }
       break;
     }
+    case GST_EVENT_SEGMENT:
+      gst_event_copy_segment(event, &state->segment);  // stream times, hence frame numbers, after a seek
+      break;
     case GST_EVENT_EOS:
       return handle_eos(self, *state, event);
     case GST_EVENT_FLUSH_STOP:
-      state->drop_held();  // a seek: frame numbers restart from the next buffer's position, unknown here
+      state->drop_held();  // a seek: the frames after it are numbered by their own offsets or times
       state->forget_last();
       break;
     default:
@@ -542,8 +595,13 @@ GstStateChangeReturn gst_dinoseg_change_state(GstElement* element, GstStateChang
     try {
       self->priv->state = prepare_state(settings);
     } catch (const std::exception& e) {
-      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()), (nullptr));
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", user_message(e).c_str()), (nullptr));
       return GST_STATE_CHANGE_FAILURE;
+    }
+    const State& state = *self->priv->state;
+    if (state.annotation) {
+      const std::string warning = label_map_warning(*state.annotation, state.settings.annotation);
+      if (!warning.empty()) GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", warning.c_str()), (nullptr));
     }
     self->priv->trained = bool(self->priv->state->segmenter);
     self->priv->train_accuracy = 0;

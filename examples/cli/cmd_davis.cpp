@@ -20,6 +20,7 @@
 #include "io/image_file.h"
 #include "models/device.h"
 #include "segmentation_pipeline.h"
+#include "tasks/frame_numbering.h"
 #include "tasks/iou.h"
 #include "vision/input_size.h"
 #include "vision/overlay.h"
@@ -199,6 +200,35 @@ double element_disagreement(const DavisResult& r) {
   return r.element_iou.size() == r.per_frame.size() ? worst : INFINITY;
 }
 
+// "frame 5 (dir/00005.jpg)" / "3 frames: 5 (dir/00005.jpg), 6, 9"; "" when none is missing.
+std::string missing_frames(const DavisSequence& sequence, const std::vector<bool>& received) {
+  std::vector<int> missing;
+  for (size_t i = 0; i < received.size(); ++i) {
+    if (!received[i]) missing.push_back(int(i));
+  }
+  if (missing.empty()) return "";
+  std::string text = missing.size() == 1 ? "frame " : std::to_string(missing.size()) + " frames: ";
+  for (size_t i = 0; i < missing.size() && i < 10; ++i) {
+    text += (i ? ", " : "") + std::to_string(missing[i]);
+    if (i == 0) text += " (" + sequence.frame_path(missing[i]) + ")";
+  }
+  return text + (missing.size() > 10 ? ", ..." : "");
+}
+
+// Every frame must decode, or IoU and the training frame refer to the wrong
+// pictures: checked before the pipeline runs, with our own decoder (jpegdec
+// may drop a damaged frame or decode a truncated one to grey).
+void check_frames_decode(const DavisSequence& sequence) {
+  for (int i = 0; i < sequence.frame_count(); ++i) {
+    try {
+      read_image(sequence.frame_path(i));
+    } catch (const Error& e) {
+      throw Error(std::string("frame ") + std::to_string(i) + " of " + sequence.name() + " cannot be decoded: " +
+                  e.what() + ". Every frame must decode for the IoU to be over the right frames: replace the file");
+    }
+  }
+}
+
 DavisResult run_davis(const DavisSequence& sequence, const DavisOptions& o, const LaunchArgs& pipeline_args) {
   DavisResult result;
   SegmentationPipeline pipeline(pipeline_args);
@@ -210,12 +240,25 @@ DavisResult run_davis(const DavisSequence& sequence, const DavisOptions& o, cons
   const Palette palette = davis_palette(256);
   std::optional<Mp4Writer> video;
   SegmentedFrame frame;
+  // The same numbering as dinoseg's (timestamps at the caps' rate), so a frame
+  // the decoder dropped is noticed instead of shifting every later one.
+  FrameNumbering numbering;
+  numbering.set_framerate(kDavisFps, 1);
+  std::vector<bool> received(size_t(sequence.frame_count()), false);
   while (pipeline.next(frame)) {
-    const Image truth = read_label_png(sequence.annotation_path(int(frame.index)));
+    const int64_t number = numbering.number(
+        FramePosition{std::nullopt, frame.pts_ns >= 0 ? std::optional<int64_t>(frame.pts_ns) : std::nullopt});
+    if (number < 0 || number >= sequence.frame_count()) {
+      throw Error("the pipeline delivered frame " + std::to_string(number) + " of a " +
+                  std::to_string(sequence.frame_count()) + "-frame sequence");
+    }
+    received[size_t(number)] = true;
+    const Image truth = read_label_png(sequence.annotation_path(int(number)));
     const Image predicted = classes_at(frame.classes, truth.width, truth.height);
     const double iou = mean_iou(predicted, truth);
-    result.series.add(frame.index, iou);
-    result.per_frame.push_back(iou);
+    result.series.add(number, iou);
+    result.per_frame.resize(std::max(result.per_frame.size(), size_t(number) + 1), std::nan(""));
+    result.per_frame[size_t(number)] = iou;
     const Image figure = side_by_side(frame.rgb, truth, predicted, palette);
     if (!video) video.emplace(o.out, figure.width, figure.height, kDavisFps);
     video->write(figure);
@@ -226,6 +269,11 @@ DavisResult run_davis(const DavisSequence& sequence, const DavisOptions& o, cons
   }
   if (!video) throw Error("the pipeline ended without a frame");
   result.video_frames = video->finish();
+  const std::string missing = missing_frames(sequence, received);
+  if (!missing.empty()) {
+    throw Error("the decoder dropped " + missing + ", so the IoU would not be over the whole sequence: replace the "
+                "damaged frame files (" + o.out + " holds the frames that were segmented)");
+  }
   return result;
 }
 
@@ -276,8 +324,11 @@ int davis(const Args& args) {
                 " has " + std::to_string(sequence.frame_count()) + " frames (0.." +
                 std::to_string(sequence.frame_count() - 1) + ")");
   }
+  check_frames_decode(sequence);
   const Image first = read_image(sequence.frame_path(0));
   const Image annotation = read_label_png(sequence.annotation_path(o.train_frame));
+  const std::string label_warning = label_map_warning(annotation, sequence.annotation_path(o.train_frame));
+  if (!label_warning.empty()) std::cerr << "warning: " << label_warning << "\n";
   if (first.width != annotation.width || first.height != annotation.height) {
     throw Error(sequence.annotation_path(o.train_frame) + " is " + std::to_string(annotation.width) + "x" +
                 std::to_string(annotation.height) + " but the frames are " + std::to_string(first.width) + "x" +

@@ -74,12 +74,13 @@ int dino_features(const Args& args) {
 }
 
 int attention(const Args& args) {
+  check_picture_path(args.require("out"));  // before the model runs
   const AttentionHeads heads = AttentionHeads::parse(args.get("head", "all"));
   DinoRun run = run_dino(args);
   const at::Tensor maps = attention_maps(run.output);
   const Colormap cmap = parse_colormap(args.get("colormap", "inferno"));
   const Image image = heads_row_image(select_attention_heads(maps, heads), run.model.config().patch_size, cmap);
-  write_png(args.require("out"), image);
+  write_picture(args.require("out"), image);
   std::cout << "wrote " << args.require("out") << " (" << image.width << "x" << image.height << ", "
             << (heads.kind == AttentionHeads::Kind::kAll ? std::to_string(maps.size(0)) + " heads"
                                                          : "head " + heads.to_string())
@@ -88,6 +89,7 @@ int attention(const Args& args) {
 }
 
 int pca(const Args& args) {
+  check_picture_path(args.require("out"));
   DinoRun run = run_dino(args);
   const at::Tensor patches = run.output.tokens[0].narrow(0, 1, run.output.grid_h * run.output.grid_w);
   const PcaBasis basis = fit_pca(patches, 3);
@@ -97,7 +99,7 @@ int pca(const Args& args) {
   MutableImageView target{image.pixels.data(), image.width, image.height, std::ptrdiff_t(image.width) * 3,
                           PixelFormat::kRGB};
   blend_rgb_grid(target, small, /*alpha=*/1.0f, /*smooth=*/false);
-  write_png(args.require("out"), image);
+  write_picture(args.require("out"), image);
   std::cout << "wrote " << args.require("out") << " (" << image.width << "x" << image.height
             << ", top-3 principal components of " << patches.size(0) << " patch tokens as RGB)\n";
   return 0;
@@ -113,13 +115,13 @@ std::vector<Command> dino_commands() {
        dino_features},
       {{"attention", "last-layer CLS attention heatmaps (inferno), one row of heads or one map",
         "--weights W --image I -o heat.png [--head N|mean|all] [--size 480x480]",
-        {kWeights, kImage, kSize, kHeads, kPrecision, {"out", "PNG", "output picture"},
+        {kWeights, kImage, kSize, kHeads, kPrecision, {"out", "FILE", "output picture, .png or .jpg"},
          {"head", "N|mean|all", "one head, their mean, or all in a row (default all)"},
          {"colormap", "NAME", "inferno (default), viridis, magma, plasma, turbo, gray"}}},
        attention},
       {{"pca", "top-3 principal components of the patch tokens as RGB",
         "--weights W --image I -o pca.png [--size 480x480]",
-        {kWeights, kImage, kSize, kHeads, kPrecision, {"out", "PNG", "output picture"}}},
+        {kWeights, kImage, kSize, kHeads, kPrecision, {"out", "FILE", "output picture, .png or .jpg"}}},
        pca},
   };
 }

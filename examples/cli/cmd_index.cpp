@@ -18,6 +18,7 @@
 #include "clip_session.h"
 #include "commands.h"
 #include "core/error.h"
+#include "core/user_message.h"
 #include "core/threads.h"
 #include "io/image_file.h"
 #include "models/clip.h"
@@ -80,6 +81,10 @@ std::string weights_option(const Args& args) {
   return args.has("model") ? args.get("model") : args.get("weights");
 }
 
+// `index` exit status when some files were skipped and the rest indexed
+// (docs/bad-input.md): not 0, so scripts notice; not 1, which means nothing changed.
+constexpr int kExitSomeSkipped = 3;
+
 ClipCrop parse_crop(const std::string& text) {
   if (text == "center") return ClipCrop::kCenter;
   if (text == "full") return ClipCrop::kFullFrame;
@@ -131,6 +136,7 @@ int index_videos(const Args& args) {
   const Progress progress;
   const int64_t rows_before = index.size();
   int added_videos = 0;
+  std::vector<std::string> failed;
   for (size_t i = 0; i < videos.size(); ++i) {
     const std::string path = stored_path(videos[i]);
     const std::string label = "[" + std::to_string(i + 1) + "/" + std::to_string(videos.size()) + "] " + videos[i];
@@ -138,21 +144,34 @@ int index_videos(const Args& args) {
       progress.done(label + ": already in the index, skipped");
       continue;
     }
-    const gstapp::EncodedVideo encoded =
-        gstapp::encode_video(model, videos[i], every, crop, batch, [&](size_t embedded, int64_t last_time_ns) {
-          progress.update(label + ": " + std::to_string(embedded) + " frames embedded, at " +
-                          seconds_text(last_time_ns) + " s");
-        });
-    index.append_video({path, sampling}, encoded.stamps, encoded.embeddings);
-    ++added_videos;
-    progress.done(label + ": " + std::to_string(encoded.stamps.size()) + " of " + std::to_string(encoded.decoded) +
-                  " frames indexed");
+    // One file that does not decode (damaged, audio only, not a video) is
+    // skipped: the videos before and after it are still indexed and saved.
+    try {
+      const gstapp::EncodedVideo encoded =
+          gstapp::encode_video(model, videos[i], every, crop, batch, [&](size_t embedded, int64_t last_time_ns) {
+            progress.update(label + ": " + std::to_string(embedded) + " frames embedded, at " +
+                            seconds_text(last_time_ns) + " s");
+          });
+      index.append_video({path, sampling}, encoded.stamps, encoded.embeddings);
+      ++added_videos;
+      progress.done(label + ": " + std::to_string(encoded.stamps.size()) + " of " + std::to_string(encoded.decoded) +
+                    " frames indexed");
+    } catch (const std::exception& e) {
+      failed.push_back(videos[i]);
+      progress.done(label + ": NOT indexed: " + user_message(e));
+    }
   }
   if (added_videos > 0) index.save(out);
   std::cout << (appending ? "appended " : "indexed ") << (index.size() - rows_before) << " frames of " << added_videos
             << " video(s) to " << out << " (" << index.size() << " frames of " << index.videos().size() << " video(s), "
             << model.describe() << ")\n";
-  return 0;
+  if (failed.empty()) return 0;
+  std::cout << std::flush;
+  std::cerr << "dinoclip index: " << failed.size() << " of " << videos.size()
+            << " file(s) could not be indexed (see above); " << (added_videos > 0 ? "the others were saved. " : "")
+            << "Fix or remove them and run the same command again: indexed videos are skipped\n";
+  if (added_videos == 0) return 1;  // nothing was added: a plain failure, the index is as it was
+  return kExitSomeSkipped;
 }
 
 // "03_beach_12.500s.jpg": rank, the video's name, the time.
@@ -225,8 +244,16 @@ int search_index(const Args& args) {
       throw Error(names.back() + ": exists; pass --force to overwrite thumbnails, or give a new --thumbnails folder");
     }
   }
+  if (!names.empty()) {
+    std::error_code ec;
+    fs::create_directories(thumbnails, ec);
+    if (ec) throw Error(thumbnails + ": cannot create the thumbnails folder (" + ec.message() + ")");
+  }
   for (size_t i = 0; i < hits.size(); ++i) {
     const IndexedFrame& f = index.frames()[size_t(hits[i].row)];
+    // A thumbnail is written before its line names it: a failure stops here,
+    // and every path printed so far is a file that exists.
+    if (!names.empty()) write_jpeg(names[i], indexed_frame_picture(index.videos()[f.video].path, f), /*quality=*/90);
     nlohmann::ordered_json line;
     line["rank"] = i + 1;
     line["video"] = index.videos()[f.video].path;
@@ -237,15 +264,6 @@ int search_index(const Args& args) {
     if (!names.empty()) line["thumbnail"] = names[i];
     std::cout << line.dump() << "\n" << std::flush;
   }
-  if (!names.empty()) {
-    std::error_code ec;
-    fs::create_directories(thumbnails, ec);
-    if (ec) throw Error(thumbnails + ": cannot create the thumbnails folder (" + ec.message() + ")");
-    for (size_t i = 0; i < hits.size(); ++i) {
-      const IndexedFrame& f = index.frames()[size_t(hits[i].row)];
-      write_jpeg(names[i], indexed_frame_picture(index.videos()[f.video].path, f), /*quality=*/90);
-    }
-  }
   return 0;
 }
 
@@ -255,7 +273,8 @@ std::vector<Command> index_commands() {
   const OptionSpec model_alias{"model", "W", "same as --weights"};
   return {
       {{"index",
-        "embed video frames with CLIP into a searchable index folder (appends to an existing one)",
+        "embed video frames with CLIP into a searchable index folder (appends to an existing one); files that do "
+        "not decode are skipped and named, the rest is saved, and the exit status is then 3",
         "VIDEO|FOLDER... --weights ViT-B-32.pt [--every 1s|500ms|10f] --out IDX [--crop center|full] [--batch N]",
         {kClipWeights,
          model_alias,

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/user_message.h"
 
 using dinoclip::cli::Args;
 using dinoclip::cli::Command;
@@ -55,9 +56,9 @@ int main(int argc, char** argv) {
     } catch (const dinoclip::Error& e) {
       std::cerr << "dinoclip " << name << ": error: " << e.what() << "\n";
     } catch (const c10::Error& e) {
-      std::cerr << "dinoclip " << name << ": error: " << e.what_without_backtrace() << "\n";
+      std::cerr << "dinoclip " << name << ": error: " << dinoclip::user_message(std::runtime_error(e.what_without_backtrace())) << "\n";
     } catch (const std::exception& e) {
-      std::cerr << "dinoclip " << name << ": error: " << e.what() << "\n";
+      std::cerr << "dinoclip " << name << ": error: " << dinoclip::user_message(e) << "\n";
     }
     return 1;
   }

@@ -28,6 +28,8 @@ bool starts_with(const char* data, size_t size, const char* magic) {
 }
 
 // Names common non-checkpoint files, so that a wrong path is obvious.
+constexpr const char* kUnrecognised = "its content is not recognised";
+
 std::string describe_content(const char* data, size_t size) {
   if (size == 0) return "the file is empty";
   if (starts_with(data, size, "\x89PNG")) return "it is a PNG image";
@@ -38,7 +40,7 @@ std::string describe_content(const char* data, size_t size) {
   const size_t n = std::min<size_t>(size, 512);
   for (size_t i = 0; i < n; ++i) printable += std::isprint(uint8_t(data[i])) || std::isspace(uint8_t(data[i]));
   if (printable == n) return "it looks like a text file";
-  return "its content is not recognised";
+  return kUnrecognised;
 }
 
 // TorchScript archives also hold a data.pkl; their code/ and constants.pkl
@@ -79,6 +81,10 @@ Checkpoint load_zip(const char* data, size_t size, const std::string& name, bool
   return out;
 }
 
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 Checkpoint load_by_content(const char* data, size_t size, const std::string& name, bool from_file,
                            const TensorFilter& keep, const ByteRelease& release = ByteRelease()) {
   if (looks_like_zip(data, size)) return load_zip(data, size, name, from_file, keep, release);
@@ -92,7 +98,13 @@ Checkpoint load_by_content(const char* data, size_t size, const std::string& nam
     out.format = CheckpointFormat::kTorchLegacy;
     out.tensors = read_torch_legacy(data, size, name, keep, release);
   } else {
-    throw Error(name + ": not a checkpoint: " + describe_content(data, size) + "; " + kExpected);
+    const std::string content = describe_content(data, size);
+    // Named .safetensors and not something else recognisable: say what in its framing is broken.
+    if (ends_with(name, ".safetensors") && content == kUnrecognised && !safetensors_framing_problem(data, size).empty()) {
+      throw Error(name + ": damaged safetensors file: " + safetensors_framing_problem(data, size) +
+                  "; download or export it again");
+    }
+    throw Error(name + ": not a checkpoint: " + content + "; " + kExpected);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 #include "io/file_util.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,13 +14,48 @@
 
 namespace dinoclip {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) throw Error(path + ": read error");
-  return out.str();
+namespace {
+
+std::string size_text(std::uint64_t bytes) {
+  if (bytes >= (std::uint64_t(1) << 30) && bytes % (std::uint64_t(1) << 30) == 0)
+    return std::to_string(bytes >> 30) + " GiB";
+  if (bytes >= (std::uint64_t(1) << 20) && bytes % (std::uint64_t(1) << 20) == 0)
+    return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+struct Descriptor {
+  int fd;
+  ~Descriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+std::string read_file(const std::string& path, std::uint64_t max_bytes) {
+  Descriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+  struct stat st;
+  if (::fstat(file.fd, &st) != 0) throw Error(path + ": cannot stat (" + std::strerror(errno) + ")");
+  if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, not a file: give the path of a file inside it");
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    throw Error(path + ": is a device, not a file (it could be read forever): give a regular file");
+  }
+  const std::string too_large = path + ": larger than the " + size_text(max_bytes) + " this file may have";
+  if (S_ISREG(st.st_mode) && std::uint64_t(st.st_size) > max_bytes) throw Error(too_large);
+  std::string out;
+  if (S_ISREG(st.st_mode)) out.reserve(size_t(st.st_size));
+  char chunk[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(file.fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(path + ": read error (" + std::strerror(errno) + ")");
+    if (n == 0) break;
+    if (out.size() + size_t(n) > max_bytes) throw Error(too_large);
+    out.append(chunk, size_t(n));
+  }
+  return out;
 }
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
@@ -44,6 +80,11 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 bool file_exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
+}
+
+bool directory_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 }  // namespace dinoclip

@@ -5,6 +5,8 @@
 // skips a destructor.
 #include "io/image_file.h"
 
+#include <cctype>
+
 #include <jpeglib.h>
 #include <png.h>
 
@@ -34,14 +36,30 @@ FileKind sniff(const std::string& bytes) {
   return FileKind::kOther;
 }
 
-// Larger pictures are refused before any allocation (PIL refuses above ~179M pixels).
-constexpr std::uint64_t kMaxPixels = std::uint64_t(1) << 28;
-
 void check_decoded_size(const std::string& path, std::uint64_t width, std::uint64_t height) {
-  if (width == 0 || height == 0 || width * height > kMaxPixels) {
-    throw Error(path + ": picture of " + std::to_string(width) + "x" + std::to_string(height) +
-                " pixels is empty or larger than the " + std::to_string(kMaxPixels) + "-pixel limit");
+  if (width == 0 || height == 0) {
+    throw Error(path + ": the picture's header declares " + std::to_string(width) + "x" + std::to_string(height) +
+                " pixels: the file is damaged");
   }
+  if (width * height > kMaxPicturePixels) {
+    throw Error(path + ": the picture's header declares " + std::to_string(width) + "x" + std::to_string(height) +
+                " pixels, more than the " + std::to_string(kMaxPicturePixels) + "-pixel (16384x16384) limit: "
+                "downscale it (the models see at most a few hundred pixels a side anyway)");
+  }
+}
+
+// DAVIS-2016 style binary masks: 0 and one grey value v >= 128 -> 0/1, in place.
+void binary_grey_to_classes(Image& labels) {
+  std::array<bool, 256> present{};
+  for (std::uint8_t v : labels.pixels) present[v] = true;
+  int other = -1;
+  for (int v = 1; v < 256; ++v) {
+    if (!present[v]) continue;
+    if (other >= 0) return;  // three or more values: class ids, kept
+    other = v;
+  }
+  if (other < 128) return;
+  for (std::uint8_t& v : labels.pixels) v = v ? 1 : 0;
 }
 
 [[noreturn]] void throw_not_an_image(const std::string& path, const std::string& bytes) {
@@ -398,7 +416,7 @@ bool jpeg_guarded_write(JpegWriteContext& c, const Image& image, int quality) {
 }  // namespace
 
 Image read_image(const std::string& path) {
-  const std::string bytes = read_file(path);
+  const std::string bytes = read_file(path, kMaxPictureFileBytes);
   switch (sniff(bytes)) {
     case FileKind::kPng:
       return read_png_rgb(path, bytes);
@@ -411,7 +429,7 @@ Image read_image(const std::string& path) {
 }
 
 Image read_label_png(const std::string& path) {
-  const std::string bytes = read_file(path);
+  const std::string bytes = read_file(path, kMaxPictureFileBytes);
   const FileKind kind = sniff(bytes);
   if (kind == FileKind::kJpeg) {
     throw Error(path + ": label maps must be PNG (palette or 8-bit grey); JPEG compression corrupts class ids");
@@ -429,7 +447,27 @@ Image read_label_png(const std::string& path) {
   Image out(int(c.width), int(c.height), 1);
   // Grey with a tRNS entry may come back with an alpha channel: keep the value.
   for (std::size_t i = 0; i < out.pixels.size(); ++i) out.pixels[i] = pixels[i * c.channels];
+  if (grey8) binary_grey_to_classes(out);
   return out;
+}
+
+std::string label_map_warning(const Image& labels, const std::string& path) {
+  std::array<bool, 256> present{};
+  for (std::uint8_t v : labels.pixels) present[v] = true;
+  int largest = 0, used = 0;
+  std::string ids;
+  for (int v = 0; v < 256; ++v) {
+    if (!present[v]) continue;
+    largest = v;
+    ++used;
+    if (used <= 8) ids += (ids.empty() ? "" : ", ") + std::to_string(v);
+  }
+  if (used > 8) ids += ", ...";
+  // Dense ids (0..N-1 with a few objects gone) are normal; most ids unused is not.
+  if (largest < 4 || used * 2 > largest + 1) return "";
+  return path + ": class ids " + ids + " are used, so " + std::to_string(largest + 1) + " classes are set up but " +
+         std::to_string(largest + 1 - used) + " of them never appear: store the classes as ids 0, 1, 2, ... (a "
+         "palette PNG as DAVIS does, or a grey PNG of small ids)";
 }
 
 void write_png(const std::string& path, const Image& image) {
@@ -469,6 +507,33 @@ void write_jpeg(const std::string& path, const Image& image, int quality) {
     throw Error(path + ": JPEG encoding failed (" + std::string(c.err.message) + ")");
   }
   write_file_atomically(path, std::string(reinterpret_cast<const char*>(c.buffer), c.size));
+}
+
+namespace {
+
+enum class PictureFormat { kPng, kJpeg };
+
+PictureFormat picture_format_of(const std::string& path) {
+  const size_t dot = path.find_last_of('.');
+  const size_t slash = path.find_last_of('/');
+  std::string extension = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? ""
+                                                                                                   : path.substr(dot);
+  for (char& c : extension) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (extension == ".png") return PictureFormat::kPng;
+  if (extension == ".jpg" || extension == ".jpeg") return PictureFormat::kJpeg;
+  throw Error(path + ": pictures are written as PNG or JPEG: name the file *.png or *.jpg");
+}
+
+}  // namespace
+
+void check_picture_path(const std::string& path) { picture_format_of(path); }
+
+void write_picture(const std::string& path, const Image& image) {
+  if (picture_format_of(path) == PictureFormat::kJpeg) {
+    write_jpeg(path, image);
+  } else {
+    write_png(path, image);
+  }
 }
 
 }  // namespace dinoclip

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
 #include "core/error.h"
 #include "io/byte_reader.h"
 #include "io/storage_view.h"
@@ -99,6 +101,23 @@ bool looks_like_safetensors(const char* data, size_t size) {
   uint64_t length = 0;
   for (int i = 7; i >= 0; --i) length = (length << 8) | uint8_t(data[i]);
   return length >= 2 && length <= size - 8 && data[8] == '{';
+}
+
+std::string safetensors_framing_problem(const char* data, size_t size) {
+  if (size < 10) return "only " + std::to_string(size) + " bytes, too short for the 8-byte length and a header";
+  uint64_t length = 0;
+  for (int i = 7; i >= 0; --i) length = (length << 8) | uint8_t(data[i]);
+  if (length < 2 || length > size - 8) {
+    return "the first 8 bytes give a header of " + std::to_string(length) + " bytes but " +
+           std::to_string(size - 8) + " bytes follow them (the file is truncated or its start is damaged)";
+  }
+  if (data[8] != '{') {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02x", unsigned(uint8_t(data[8])));
+    return std::string("the header must be a JSON object starting with '{' but starts with byte ") + byte +
+           " (the header is damaged)";
+  }
+  return "";
 }
 
 StateDict read_safetensors(const char* data, size_t size, const std::string& path, const TensorFilter& keep,

@@ -27,6 +27,11 @@ StateDict read_safetensors(const char* data, size_t size, const std::string& pat
 // The header's "__metadata__" (string to string; non-string values are
 // skipped), empty when there is none. Throws like read_safetensors on a
 // malformed header.
+// Why bytes that should be a safetensors file (by its name) are not one: the
+// header length field against the file size, the '{' that must open the
+// header. For an error message; "" when the framing looks right.
+std::string safetensors_framing_problem(const char* data, size_t size);
+
 std::map<std::string, std::string> read_safetensors_metadata(const char* data, size_t size, const std::string& path);
 
 }  // namespace dinoclip

@@ -1,5 +1,7 @@
 #include "models/dino.h"
 
+#include <nlohmann/json.hpp>
+
 #include <ATen/ATen.h>
 #include <torch/nn/modules/container/modulelist.h>
 
@@ -134,7 +136,34 @@ int count_blocks(const StateDict& weights) {
   return depth;
 }
 
-DinoConfig infer_config(const StateDict& weights, const DinoLoadOptions& options, const std::string& path) {
+// The head count a safetensors file names in its metadata ("num_heads", or
+// "num_heads" inside a JSON "config", as DINO-style exporters write it); 0 if none.
+int heads_from_metadata(const std::map<std::string, std::string>& metadata, const std::string& path) {
+  auto positive = [&](const nlohmann::json& v) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 4096) {
+      throw Error(path + ": the metadata's num_heads " + v.dump() + " is not a head count; pass --heads / heads=N");
+    }
+    return int(v.get<int64_t>());
+  };
+  if (auto it = metadata.find("num_heads"); it != metadata.end()) {
+    const nlohmann::json v = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    return positive(v);
+  }
+  if (auto it = metadata.find("config"); it != metadata.end()) {
+    const nlohmann::json config = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (config.is_object() && config.contains("num_heads")) return positive(config["num_heads"]);
+  }
+  return 0;
+}
+
+// options.num_heads: > 0 wins; 0 takes the checkpoint's metadata (num_heads),
+// else the width (384 -> 6, 768 -> 12, otherwise width / 64); < 0 is an error.
+DinoConfig infer_config(const StateDict& weights, const DinoLoadOptions& options, const std::string& path,
+                        const std::map<std::string, std::string>& metadata) {
+  if (options.num_heads < 0) {
+    throw Error("heads " + std::to_string(options.num_heads) + ": the head count must be 1 or more (or left unset: "
+                "taken from the checkpoint, else from the width)");
+  }
   DinoConfig c;
   const at::Tensor& patch = require(weights, "patch_embed.proj.weight", path);
   const at::Tensor& pos = require(weights, "pos_embed", path);
@@ -151,8 +180,11 @@ DinoConfig infer_config(const StateDict& weights, const DinoLoadOptions& options
   if (int64_t(c.pos_grid) * c.pos_grid != stored) {
     throw Error(path + ": pos_embed holds " + std::to_string(stored) + " patch positions, not a square grid");
   }
+  const int named_heads = heads_from_metadata(metadata, path);
   if (options.num_heads > 0) {
     c.num_heads = options.num_heads;
+  } else if (named_heads > 0) {
+    c.num_heads = named_heads;  // the exporter said so: better than a guess from the width
   } else if (c.embed_dim == 384) {
     c.num_heads = 6;  // ViT-S
   } else if (c.embed_dim == 768) {
@@ -190,7 +222,7 @@ DinoModel DinoModel::load(const std::string& path, const DinoLoadOptions& option
   DinoModel model;
   State& s = *model.state_;
   s.path = path;
-  s.config = infer_config(weights, options, path);
+  s.config = infer_config(weights, options, path, checkpoint.metadata);
   s.net = DinoVisionTransformer(s.config);
   load_module_state(*s.net, weights, path, "a DINO ViT-" + std::to_string(s.config.embed_dim) + "/" +
                                               std::to_string(s.config.patch_size));

@@ -55,24 +55,24 @@ double mean_iou(const Image& pred, const Image& truth, const MeanIouOptions& opt
 }
 
 void IouSeries::add(int64_t frame, double iou) {
-  if (std::isnan(iou)) return;
-  if (summary_.frames == 0 || frame < summary_.first_frame) {
-    summary_.first_frame = frame;
-    summary_.first = iou;
-  }
-  if (summary_.frames == 0 || frame >= summary_.last_frame) {
-    summary_.last_frame = frame;
-    summary_.last = iou;
-  }
-  ++summary_.frames;
-  sum_ += iou;
+  if (!std::isnan(iou)) by_frame_[frame] = iou;
 }
 
 IouSummary IouSeries::summary() const {
-  IouSummary out = summary_;
+  IouSummary out;
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  out.mean = out.frames ? sum_ / double(out.frames) : nan;
-  if (!out.frames) out.first = out.last = nan;
+  out.frames = int64_t(by_frame_.size());
+  if (by_frame_.empty()) {
+    out.mean = out.first = out.last = nan;
+    return out;
+  }
+  double sum = 0;
+  for (const auto& [frame, iou] : by_frame_) sum += iou;
+  out.mean = sum / double(out.frames);
+  out.first_frame = by_frame_.begin()->first;
+  out.first = by_frame_.begin()->second;
+  out.last_frame = by_frame_.rbegin()->first;
+  out.last = by_frame_.rbegin()->second;
   return out;
 }
 

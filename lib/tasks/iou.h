@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "core/image.h"
@@ -42,13 +43,14 @@ struct IouSummary {
 class IouSeries {
  public:
   // Frames may come in any order; a NaN IoU (nothing to measure) is ignored.
+  // A frame added again (a seek played it twice) replaces its earlier IoU, so
+  // the summary is over distinct frames.
   void add(int64_t frame, double iou);
   IouSummary summary() const;
   void clear() { *this = IouSeries(); }
 
  private:
-  double sum_ = 0;
-  IouSummary summary_;
+  std::map<int64_t, double> by_frame_;
 };
 
 }  // namespace dinoclip

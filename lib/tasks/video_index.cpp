@@ -140,6 +140,23 @@ VideoIndex::~VideoIndex() = default;
 
 bool VideoIndex::exists(const std::string& dir) { return file_exists(dir + "/" + kManifest); }
 
+namespace {
+
+// Timestamps beyond this (about 31 years of video) are hand edits or damage:
+// refused at load rather than printed as nonsense later.
+constexpr int64_t kMaxIndexTimeNs = int64_t(1000000000) * 1000000000;
+
+int64_t manifest_time(const nlohmann::json& value, const std::string& manifest_path) {
+  if (!value.is_number_integer() || (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(kMaxIndexTimeNs)) ||
+      value.get<int64_t>() < 0 || value.get<int64_t>() > kMaxIndexTimeNs) {
+    throw Error(manifest_path + ": a frame's timestamp " + value.dump() + " is not a time in nanoseconds between 0 "
+                "and " + std::to_string(kMaxIndexTimeNs) + " (about 31 years); the index is damaged, re-create it");
+  }
+  return value.get<int64_t>();
+}
+
+}  // namespace
+
 bool VideoIndex::can_index_into(const std::string& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) return true;
@@ -187,7 +204,7 @@ VideoIndex VideoIndex::load(const std::string& dir) {
       state->videos.push_back({v.at("path").get<std::string>(), v.value("sampling", "")});
     }
     for (const auto& f : manifest.at("frames")) {
-      IndexedFrame frame{f.at(0).get<int64_t>(), f.at(1).get<int64_t>(), f.at(2).get<int64_t>(),
+      IndexedFrame frame{f.at(0).get<int64_t>(), manifest_time(f.at(1), manifest_path), manifest_time(f.at(2), manifest_path),
                          f.at(3).get<int64_t>()};
       if (frame.video < 0 || frame.video >= int64_t(state->videos.size())) {
         throw Error(manifest_path + ": a frame names video " + std::to_string(frame.video) + " of " +

@@ -2,6 +2,7 @@
 // "native") and resolved against a frame size and the model's patch size.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace dinoclip {
@@ -19,6 +20,14 @@ struct InputSize {
   std::string to_string() const;
 };
 
+// Limits on one model input, so that a typo or a 4K frame cannot allocate
+// gigabytes and run for minutes: attention holds tokens^2 values per head, so
+// 16384 patch tokens (a 128x128 grid: 1024x1024 at patch 8, 2048x2048 at
+// patch 16) already need 1 GiB per head. Above either limit resolve_input_size
+// throws an error saying the limit and what to use instead.
+constexpr int kMaxInputSide = 16384;         // pixels, either side, in "WxH" and "short:N"
+constexpr int64_t kMaxPatchTokens = 16384;   // grid_width x grid_height
+
 struct ResolvedSize {
   int width = 0;
   int height = 0;
@@ -28,7 +37,8 @@ struct ResolvedSize {
 // (else an error saying so); kShortSide scales the frame so its shorter side
 // is N, keeping the aspect, then rounds both sides to the nearest multiple of
 // the patch (at least one patch); kNative crops the frame to a multiple of the
-// patch, as DINO's visualize_attention.py does.
+// patch, as DINO's visualize_attention.py does. Every kind is refused above
+// kMaxPatchTokens patches (an error naming the size, the limit and a fix).
 ResolvedSize resolve_input_size(const InputSize& size, int frame_width, int frame_height, int patch);
 
 }  // namespace dinoclip

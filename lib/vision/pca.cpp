@@ -8,11 +8,17 @@
 
 namespace dinoclip {
 
+bool pca_fit_possible(const at::Tensor& tokens, int k) {
+  return tokens.dim() == 2 && tokens.size(0) >= 2 && k >= 1 && k <= tokens.size(1);
+}
+
 PcaBasis fit_pca(const at::Tensor& tokens, int k) {
-  if (tokens.dim() != 2 || tokens.size(0) < 2) throw Error("fit_pca: expected [N >= 2, D] tokens");
+  if (tokens.dim() != 2 || tokens.size(0) < 2) throw Error("PCA colours need at least 2 patches, the features have " +
+                std::to_string(tokens.dim() == 2 ? tokens.size(0) : 0) +
+                " (use a larger input size, so that the frame covers more than one patch)");
   if (k < 1 || k > tokens.size(1)) {
-    throw Error("fit_pca: k = " + std::to_string(k) + " components asked of " + std::to_string(tokens.size(1)) +
-                "-dimensional tokens");
+    throw Error("PCA colours: " + std::to_string(k) + " principal components asked of " +
+                std::to_string(tokens.size(1)) + "-dimensional features");
   }
   at::Tensor x = tokens.to(at::kCPU, at::kDouble);
   PcaBasis basis;
@@ -36,8 +42,9 @@ PcaBasis fit_pca(const at::Tensor& tokens, int k) {
 
 at::Tensor project_pca(const PcaBasis& basis, const at::Tensor& tokens) {
   if (tokens.dim() != 2 || tokens.size(1) != basis.mean.size(0)) {
-    throw Error("project_pca: tokens have " + std::to_string(tokens.size(-1)) + " dimensions, the basis " +
-                std::to_string(basis.mean.size(0)));
+    throw Error("PCA colours: the features have " + std::to_string(tokens.size(-1)) +
+                " dimensions but the colours were fitted on " + std::to_string(basis.mean.size(0)) +
+                "-dimensional ones (another model)");
   }
   at::Tensor projected = at::mm(tokens.to(at::kCPU, at::kDouble) - basis.mean, basis.components.t());
   at::Tensor range = (basis.hi - basis.lo).clamp_min(1e-12);
@@ -45,8 +52,8 @@ at::Tensor project_pca(const PcaBasis& basis, const at::Tensor& tokens) {
 }
 
 Image pca_rgb_image(const at::Tensor& tokens, int grid_h, int grid_w, const PcaBasis& basis) {
-  if (basis.components.size(0) < 3) throw Error("pca_rgb_image: the basis needs 3 components");
-  if (tokens.size(0) != int64_t(grid_h) * grid_w) throw Error("pca_rgb_image: token count is not grid_h * grid_w");
+  if (basis.components.size(0) < 3) throw Error("PCA colours need 3 principal components");
+  if (tokens.size(0) != int64_t(grid_h) * grid_w) throw Error("PCA colours: the feature count does not match the patch grid");
   at::Tensor rgb = (project_pca(basis, tokens).narrow(1, 0, 3) * 255.0f).round_().to(at::kByte).contiguous();
   Image out(grid_w, grid_h, 3);
   std::copy(rgb.data_ptr<uint8_t>(), rgb.data_ptr<uint8_t>() + rgb.numel(), out.pixels.begin());

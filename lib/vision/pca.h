@@ -15,7 +15,9 @@ struct PcaBasis {
   at::Tensor lo, hi;      // [k] min / max of the fitted projections (min-max scaling)
 };
 
-// tokens [N, D] (N >= 2), 1 <= k <= D.
+// tokens [N, D], 1 <= k <= D. Throws dinoclip::Error for N < 2 (one patch
+// has no principal components); pca_fit_possible says so beforehand.
+bool pca_fit_possible(const at::Tensor& tokens, int k = 3);
 PcaBasis fit_pca(const at::Tensor& tokens, int k = 3);
 
 // [N, k] projections scaled to [0, 1] with the basis's lo/hi, clamped.

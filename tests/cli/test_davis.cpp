@@ -188,6 +188,19 @@ TEST_F(Davis, RejectsBadArgumentsBeforeRunningAnything) {
   EXPECT_FALSE(fs::exists(root_ + "/r.mp4"));
 }
 
+// A truncated JPEG mid-sequence: an error naming the frame, before any work,
+// never a mean IoU over other frames than the summary says.
+TEST_F(Davis, RejectsATruncatedFrameMidSequenceNamingIt) {
+  const std::string frame = frame_file(root_, "JPEGImages", 1, "jpg");
+  const std::string bytes = read_file(frame);
+  std::ofstream(frame, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);
+  const CliRun run = davis("--root " + root_ + " --sequence synthetic --train-frame 0 --out " + root_ + "/r.mp4");
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find("frame 1 of synthetic cannot be decoded"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("00001.jpg"), std::string::npos) << run.output;
+  EXPECT_FALSE(fs::exists(root_ + "/r.mp4"));
+}
+
 // One run of the real pipeline on a tiny model; checks the numbers printed
 // and the video written.
 TEST(DavisPipeline, SegmentsAGeneratedSequenceAndWritesTheSideBySideVideo) {

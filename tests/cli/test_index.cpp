@@ -221,11 +221,12 @@ TEST_F(Index, IndexesTheVideoFilesOfAFolder) {
 TEST_F(Index, AFailedRunLeavesTheEarlierIndexReadable) {
   ASSERT_EQ(index(video("a.mp4")).status, 0);
   const at::Tensor before = VideoIndex::load(idx_).embeddings().clone();
-  // b is encoded, then the next "video" fails to decode: nothing is committed.
+  // The only new "video" fails to decode: nothing is added, the status says so.
   const std::string not_video = idx_ + "-text.mp4";
   write_file_atomically(not_video, "plain text, not a video\n");
-  CliRun run = index(video("b.mp4") + " " + not_video);
+  CliRun run = index(not_video);
   EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find("text.mp4: NOT indexed"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("text.mp4: cannot decode"), std::string::npos) << run.output;
   // Leftovers of a run killed while saving: an uncommitted embeddings file and manifest.
   write_npy(idx_ + "/embeddings-7.npy", at::randn({4, 32}));
@@ -241,6 +242,44 @@ TEST_F(Index, AFailedRunLeavesTheEarlierIndexReadable) {
   EXPECT_EQ(VideoIndex::load(idx_).size(), 5);
   EXPECT_FALSE(fs::exists(idx_ + "/embeddings-7.npy"));
   EXPECT_FALSE(fs::exists(idx_ + "/index.json.tmp-99999"));
+}
+
+// One file that does not decode (text, audio only) among good videos: it is
+// named and skipped, the others are indexed and saved, and the status is 3.
+TEST_F(Index, SkipsFilesThatDoNotDecodeAndKeepsTheVideosAroundThem) {
+  const std::string not_video = idx_ + "-text.mp4";
+  write_file_atomically(not_video, "plain text, not a video\n");
+  const std::string audio = idx_ + "-audio.wav";
+  const std::string made = run_pipeline("audiotestsrc num-buffers=20 ! wavenc ! filesink location=" + audio);
+  ASSERT_EQ(made, "") << "cannot make an audio-only file";
+  const CliRun run = index(video("a.mp4") + " " + not_video + " " + audio + " " + video("b.mp4"));
+  EXPECT_EQ(run.status, 3) << run.output;
+  EXPECT_NE(run.output.find("text.mp4: NOT indexed"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("audio.wav: NOT indexed"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("2 of 4 file(s) could not be indexed"), std::string::npos) << run.output;
+  const VideoIndex saved = VideoIndex::load(idx_);
+  ASSERT_EQ(saved.videos().size(), 2u);
+  EXPECT_EQ(saved.size(), 5);  // a: 3 s, b: 2 s, one frame a second
+  EXPECT_NE(saved.videos()[0].path.find("a.mp4"), std::string::npos);
+  EXPECT_NE(saved.videos()[1].path.find("b.mp4"), std::string::npos);
+}
+
+// A thumbnail that cannot be written stops the listing before its line: every
+// path printed is a file that exists.
+TEST_F(Index, SearchPrintsOnlyThumbnailsItWrote) {
+  const std::string gone = idx_ + "-gone.mp4";
+  fs::copy_file(video("b.mp4"), gone);
+  ASSERT_EQ(index(video("a.mp4") + " " + gone + " --every 500ms").status, 0);
+  fs::remove(gone);
+  const std::string thumbs = idx_ + "-thumbs";
+  const CliRun run = search("--query \"a ball\" -k 8 --thumbnails " + thumbs);
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find("gone.mp4"), std::string::npos) << run.output;
+  const std::vector<nlohmann::json> lines = json_lines(run.output);
+  EXPECT_LT(lines.size(), 8u) << run.output;
+  for (const auto& line : lines) {
+    EXPECT_TRUE(fs::exists(line.at("thumbnail").get<std::string>())) << line.dump();
+  }
 }
 
 // Killed at whatever point (SIGKILL: no cleanup runs), a run leaves either

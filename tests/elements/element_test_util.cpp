@@ -134,6 +134,17 @@ std::vector<guint8> buffer_bytes(GstBuffer* buffer) {
 
 GstMessage* pop_error(GstBus* bus) { return gst_bus_timed_pop_filtered(bus, GST_SECOND, GST_MESSAGE_ERROR); }
 
+std::string pop_error_message(GstBus* bus) {
+  GstMessage* m = pop_error(bus);
+  if (!m) return "";
+  GError* error = nullptr;
+  gst_message_parse_error(m, &error, nullptr);
+  std::string text = error->message;
+  g_error_free(error);
+  gst_message_unref(m);
+  return text;
+}
+
 StartResult start_element(const std::string& launch) {
   GError* parse_error = nullptr;
   GstPtr<GstElement> element(gst_parse_launch(launch.c_str(), &parse_error));

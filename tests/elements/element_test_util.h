@@ -65,6 +65,10 @@ std::vector<guint8> buffer_bytes(GstBuffer* buffer);
 // Pops the first ERROR message on `bus` (nullptr if none within 1 s).
 GstMessage* pop_error(GstBus* bus);
 
+// The text of the first ERROR message on `bus` ("" if none within 1 s).
+// Like every filtered pop, it drops the other messages before that one.
+std::string pop_error_message(GstBus* bus);
+
 // Takes `launch` (one element and its properties, gst-launch syntax) from NULL
 // to PAUSED and back: the state change's result and the error it posted.
 struct StartResult {

@@ -192,6 +192,40 @@ std::vector<guint8> pca_by_lib(GstBuffer* input, const at::Tensor& patches, cons
                       [&](MutableImageView v) { blend_rgb_grid(v, grid, 1.0f, /*smooth=*/false); });
 }
 
+// A one-patch grid (input-size 8x8 at patch 8) has no principal components:
+// the frame passes undrawn with one warning, no error, and the stream goes on.
+TEST(AttnOverlay, PcaOnAOnePatchGridWarnsOnceAndPassesFramesUnchanged) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h(gst_harness_new_parse(
+      ("dinofeatures model=\"" + model + "\" heads=4 input-size=8x8 ! attnoverlay mode=pca alpha=1").c_str()));
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, kWidth, kHeight).c_str());
+  GstPtr<GstBus> bus(gst_bus_new());
+  gst_element_set_bus(h->element, bus.get());
+  for (int i = 0; i < 3; ++i) {
+    Pushed frame = push_frame(h.get(), i);
+    ASSERT_TRUE(frame.output) << "frame " << i;
+    EXPECT_EQ(buffer_bytes(frame.output.get()), buffer_bytes(frame.input.get())) << "frame " << i;
+  }
+  int warnings = 0;
+  while (GstMessage* m = gst_bus_pop(bus.get())) {  // every message: filtered pops drop the others
+    EXPECT_NE(GST_MESSAGE_TYPE(m), GST_MESSAGE_ERROR);
+    if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_WARNING) {
+      gst_message_unref(m);
+      continue;
+    }
+    GError* error = nullptr;
+    gst_message_parse_warning(m, &error, nullptr);
+    const std::string text = error->message;
+    EXPECT_NE(text.find("at least 2 patches"), std::string::npos) << text;
+    EXPECT_EQ(text.find("fit_pca"), std::string::npos) << "internal name in a user message: " << text;
+    g_error_free(error);
+    gst_message_unref(m);
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1);
+  gst_element_set_bus(h->element, nullptr);
+}
+
 TEST(AttnOverlay, PcaRefitFirstKeepsTheFirstBasis) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   Harness h = overlay_harness(model, "mode=pca alpha=1 pca-refit=first");

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,7 @@ namespace {
 
 constexpr const char* kModel = "dino_tiny/dino_tiny.safetensors";
 constexpr int kWidth = 96, kHeight = 64;  // a 12x8 patch grid at input-size 96x64
-constexpr GstClockTime kFrame = GST_SECOND / 25;
+constexpr GstClockTime kFrame = GST_SECOND / 30;  // caps_string says framerate=30/1
 
 // A synthetic sequence on disk: frames in memory, masks as palette PNGs
 // (DIR/%05d.png), as DAVIS lays out its annotations.
@@ -101,16 +102,7 @@ struct Bus {
     return out;
   }
   std::vector<GstStructure*> seen;
-  std::string error_message() {
-    GstMessage* m = pop_error(bus.get());
-    if (!m) return "";
-    GError* error = nullptr;
-    gst_message_parse_error(m, &error, nullptr);
-    std::string text = error->message;
-    g_error_free(error);
-    gst_message_unref(m);
-    return text;
-  }
+  std::string error_message() { return pop_error_message(bus.get()); }
 };
 
 void free_all(std::vector<GstStructure*>& v) {
@@ -404,6 +396,31 @@ TEST(DinoSeg, RejectsMissingOrUnreadableAnnotationsAtStart) {
   EXPECT_NE(unreadable.find(text_file), std::string::npos) << unreadable;
 }
 
+TEST(DinoSeg, RejectsADirectoryAsAnnotationOrAGroundTruthInAMissingFolder) {
+  const Sequence seq = make_sequence(1);
+  const std::string directory = start_error("annotation=" + seq.dir);
+  EXPECT_NE(directory.find("is a directory"), std::string::npos) << directory;
+  const std::string missing = start_error("annotation=" + seq.mask_path(0) + " ground-truth=/nonexistent/gt/%05d.png");
+  EXPECT_NE(missing.find("the folder '/nonexistent/gt' does not exist"), std::string::npos) << missing;
+}
+
+TEST(DinoSeg, WarnsAtEosWhenNoFrameHadAGroundTruthFile) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(2);
+  Harness h = seg_harness(model, "num-iters=5 annotation=" + seq.mask_path(0) + " ground-truth=" + seq.dir +
+                                     "/other_%03d.png");
+  Bus bus(h.get());
+  for (int i = 0; i < 2; ++i) Buffer(gst_harness_push_and_pull(h.get(), frame_buffer(seq, i)));
+  gst_harness_push_event(h.get(), gst_event_new_eos());
+  GstMessage* m = gst_bus_pop_filtered(bus.bus.get(), GST_MESSAGE_WARNING);
+  ASSERT_NE(m, nullptr) << "no warning for a ground truth that matched no file";
+  GError* error = nullptr;
+  gst_message_parse_warning(m, &error, nullptr);
+  EXPECT_NE(std::string(error->message).find("other_001.png"), std::string::npos) << error->message;
+  g_error_free(error);
+  gst_message_unref(m);
+}
+
 TEST(DinoSeg, RejectsContradictorySettingsAtStart) {
   const Sequence seq = make_sequence(1, /*seed=*/31);
   EXPECT_NE(start_error("annotation=" + seq.mask_path(0) + " load-head=/x.safetensors").find("not both"),
@@ -435,6 +452,182 @@ TEST(DinoSeg, RejectsAnAnnotationOfAnotherSizeThanTheVideo) {
   const std::string error = bus.error_message();
   EXPECT_NE(error.find("32x32"), std::string::npos) << error;
   EXPECT_NE(error.find("96x64"), std::string::npos) << error;
+}
+
+/* ---- frame numbers: by timestamp x framerate, not by arrival (docs/elements/dinoseg.md) ---- */
+
+// frame -> IoU of every dinoseg-iou message posted so far.
+std::map<int64_t, double> iou_messages(Bus& bus) {
+  std::vector<GstStructure*> ious = bus.messages("dinoseg-iou");
+  std::map<int64_t, double> out;
+  for (GstStructure* s : ious) {
+    gint64 frame = -1;
+    double iou = NAN;
+    gst_structure_get_int64(s, "frame", &frame);
+    gst_structure_get_double(s, "iou", &iou);
+    out[frame] = iou;
+  }
+  free_all(ious);
+  return out;
+}
+
+int64_t trained_frame(Bus& bus) {
+  std::vector<GstStructure*> trained = bus.messages("dinoseg-trained");
+  gint64 frame = -100;
+  if (!trained.empty()) gst_structure_get_int64(trained[0], "frame", &frame);
+  free_all(trained);
+  return frame;
+}
+
+void seek_to_start(GstHarness* h) {
+  gst_harness_push_event(h, gst_event_new_flush_start());
+  gst_harness_push_event(h, gst_event_new_flush_stop(TRUE));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_harness_push_event(h, gst_event_new_segment(&segment));
+  while (GstBuffer* b = gst_harness_try_pull(h)) gst_buffer_unref(b);
+}
+
+// Each pulled frame's IoU against the ground-truth file of the frame its PTS names.
+void expect_ious_match_their_own_frames(GstHarness* h, Bus& bus, const Sequence& seq, size_t expected_count) {
+  std::map<int64_t, double> expected;
+  while (GstBuffer* b = gst_harness_try_pull(h)) {
+    const int64_t frame = int64_t(GST_BUFFER_PTS(b) / kFrame + 0.5);
+    expected[frame] = mean_iou(class_map_of(b), seq.masks[size_t(frame)]);
+    gst_buffer_unref(b);
+  }
+  const std::map<int64_t, double> posted = iou_messages(bus);
+  EXPECT_EQ(posted.size(), expected_count);
+  for (const auto& [frame, iou] : posted) {
+    ASSERT_TRUE(expected.count(frame)) << "IoU posted for frame " << frame << ", which never came out";
+    EXPECT_NEAR(iou, expected[frame], 1e-12) << "frame " << frame << " scored against another frame's mask";
+  }
+}
+
+// The case: a seek back to the start while frames are held. The
+// frames after it are numbered by their timestamps, not by how many came.
+TEST(DinoSeg, ASeekWhileHoldingTrainsOnTheAnnotatedFrameNotTheNthBuffer) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(6);
+  Harness h = seg_harness(model, "num-iters=20 annotation-frame=4 annotation=" + seq.mask_path(4) +
+                                     " ground-truth=" + seq.pattern());
+  Bus bus(h.get());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
+  seek_to_start(h.get());
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
+  EXPECT_EQ(gst_harness_buffers_in_queue(h.get()), 0u) << "frame 3 after the seek is not the annotated frame 4";
+  ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, 4)), GST_FLOW_OK);
+  EXPECT_EQ(trained_frame(bus), 4);
+  ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, 5)), GST_FLOW_OK);
+  expect_ious_match_their_own_frames(h.get(), bus, seq, 6);
+}
+
+TEST(DinoSeg, ASeekAfterTrainingScoresEachFrameAgainstItsOwnGroundTruthOnce) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(5);
+  Harness h = seg_harness(model, "num-iters=20 annotation=" + seq.mask_path(0) + " ground-truth=" + seq.pattern());
+  Bus bus(h.get());
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
+  seek_to_start(h.get());
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
+  expect_ious_match_their_own_frames(h.get(), bus, seq, 5);
+  gst_harness_push_event(h.get(), gst_event_new_eos());
+  std::vector<GstStructure*> summary = bus.messages("dinoseg-summary");
+  ASSERT_EQ(summary.size(), 1u);
+  gint64 frames = 0;
+  gst_structure_get_int64(summary[0], "frames", &frames);
+  EXPECT_EQ(frames, 5) << "frames played twice are counted once";
+  free_all(summary);
+}
+
+// Frames a decoder drops leave gaps in the timestamps; the frames after a gap keep their numbers.
+TEST(DinoSeg, DroppedFramesDoNotShiftTheFramesAfterThem) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(6);
+  Harness h = seg_harness(model, "num-iters=20 annotation-frame=3 annotation=" + seq.mask_path(3) +
+                                     " ground-truth=" + seq.pattern());
+  Bus bus(h.get());
+  for (int i : {0, 2, 3, 5}) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
+  EXPECT_EQ(trained_frame(bus), 3);
+  expect_ious_match_their_own_frames(h.get(), bus, seq, 4);
+}
+
+TEST(DinoSeg, RejectsAStreamThatSkipsTheAnnotatedFrame) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(5);
+  Harness h = seg_harness(model, "annotation-frame=2 annotation=" + seq.mask_path(2));
+  Bus bus(h.get());
+  ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, 1)), GST_FLOW_OK);
+  EXPECT_EQ(gst_harness_push(h.get(), frame_buffer(seq, 4)), GST_FLOW_ERROR);
+  const std::string error = bus.error_message();
+  EXPECT_NE(error.find("annotation-frame 2 never arrived"), std::string::npos) << error;
+  EXPECT_NE(error.find("frame 4"), std::string::npos) << error;
+}
+
+// Without timestamps, frames are numbered as they come (the old behaviour).
+TEST(DinoSeg, FramesWithoutTimestampsAreNumberedByArrival) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(3);
+  Harness h = seg_harness(model, "num-iters=5 annotation-frame=2 annotation=" + seq.mask_path(2));
+  Bus bus(h.get());
+  for (int i = 0; i < 3; ++i) {
+    GstBuffer* b = frame_buffer(seq, i);
+    GST_BUFFER_PTS(b) = GST_CLOCK_TIME_NONE;
+    ASSERT_EQ(gst_harness_push(h.get(), b), GST_FLOW_OK);
+  }
+  EXPECT_EQ(trained_frame(bus), 2);
+  EXPECT_EQ(gst_harness_buffers_in_queue(h.get()), 3u);
+}
+
+// A source's frame counter (GST_BUFFER_OFFSET, as videotestsrc sets it) wins over timestamps.
+TEST(DinoSeg, NumbersFramesByTheSourcesFrameCounter) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(3);
+  Harness h = seg_harness(model, "num-iters=5 annotation-frame=7 annotation=" + seq.mask_path(0));
+  Bus bus(h.get());
+  GstBuffer* b = frame_buffer(seq, 0);
+  GST_BUFFER_OFFSET(b) = 7;
+  GST_BUFFER_OFFSET_END(b) = 8;
+  ASSERT_EQ(gst_harness_push(h.get(), b), GST_FLOW_OK);
+  EXPECT_EQ(trained_frame(bus), 7);
+}
+
+// dinofeatures interval=2: frames 1, 3, ... carry frame 0's, 2's features.
+Harness interval_harness(const std::string& model, const std::string& seg_properties) {
+  const std::string launch = "dinofeatures model=\"" + model + "\" heads=4 input-size=native interval=2 ! dinoseg " +
+                             seg_properties;
+  Harness h(gst_harness_new_parse(launch.c_str()));
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, kWidth, kHeight).c_str());
+  return h;
+}
+
+TEST(DinoSeg, CarriedFramesAreScoredAndCountedInTheSummary) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(5);
+  Harness h = interval_harness(model, "num-iters=20 annotation-frame=2 annotation=" + seq.mask_path(2) +
+                                          " ground-truth=" + seq.pattern());
+  Bus bus(h.get());
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
+  expect_ious_match_their_own_frames(h.get(), bus, seq, 5);
+  gst_harness_push_event(h.get(), gst_event_new_eos());
+  std::vector<GstStructure*> summary = bus.messages("dinoseg-summary");
+  ASSERT_EQ(summary.size(), 1u);
+  gint64 frames = 0;
+  gst_structure_get_int64(summary[0], "frames", &frames);
+  EXPECT_EQ(frames, 5);
+  free_all(summary);
+}
+
+TEST(DinoSeg, RejectsAnAnnotatedFrameWhoseFeaturesAreCarriedFromAnother) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(4);
+  Harness h = interval_harness(model, "annotation-frame=3 annotation=" + seq.mask_path(3));
+  Bus bus(h.get());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
+  EXPECT_EQ(gst_harness_push(h.get(), frame_buffer(seq, 3)), GST_FLOW_ERROR);
+  const std::string error = bus.error_message();
+  EXPECT_NE(error.find("carried"), std::string::npos) << error;
+  EXPECT_NE(error.find("interval=1"), std::string::npos) << error;
 }
 
 TEST(DinoSeg, RejectsAnAnnotationWithMoreClassesThanAllowed) {

@@ -362,6 +362,24 @@ TEST(Checkpoint, RejectsBadSafetensors) {
       "no 'dtype'");
 }
 
+// A damaged safetensors framing says what is wrong, not just "not recognised".
+TEST(Checkpoint, RejectsADamagedSafetensorsHeaderSayingWhatIsWrong) {
+  const std::string good = safetensors_bytes(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                                             std::string(8, '\0'));
+  std::string bad_length = good;
+  bad_length[5] = '\x7f';  // the length field now claims ~140 TB
+  EXPECT_LOAD_FAILS_WITH(write_temp("bad_length.safetensors", bad_length), "damaged safetensors file: the first 8");
+  std::string bad_brace = good;
+  bad_brace[8] = '\x01';
+  EXPECT_LOAD_FAILS_WITH(write_temp("bad_brace.safetensors", bad_brace), "starts with byte 0x01");
+  EXPECT_LOAD_FAILS_WITH(write_temp("cut.safetensors", good.substr(0, 30)), "truncated");
+}
+
+TEST(Checkpoint, RejectsDevicesWithoutReadingThem) {
+  EXPECT_LOAD_FAILS_WITH("/dev/zero", "is a device");
+  EXPECT_LOAD_FAILS_WITH("/dev/urandom", "is a device");
+}
+
 // Truncations and byte flips of every kind of file: each load must either
 // succeed or throw dinoclip::Error; anything else (or a crash) fails. The
 // bytes sit in an exact-size heap block, so valgrind/ASan see any overread.

@@ -212,5 +212,116 @@ TEST(ImageFile, ReadRejectsTruncatedAndCorruptJpeg) {
   expect_error_mentioning([&] { read_image(dir + "/garbage.jpg"); }, "garbage.jpg");
 }
 
+Image grey_mask(std::initializer_list<int> values) {
+  Image mask(int(values.size()), 1, 1);
+  size_t i = 0;
+  for (int v : values) mask.pixels[i++] = uint8_t(v);
+  return mask;
+}
+
+// DAVIS-2016 saves binary masks as grey 0/255: that is background/object, not 256 classes.
+TEST(ImageFile, ReadsABinaryGreyMaskAsZeroAndOne) {
+  const std::string path = testing::temp_dir() + "/binary.png";
+  write_png(path, grey_mask({0, 255, 255, 0}));
+  expect_same_pixels(read_label_png(path), at::tensor({0, 1, 1, 0}, at::kByte).reshape({1, 4}), "0/255");
+  write_png(path, grey_mask({128, 0}));
+  expect_same_pixels(read_label_png(path), at::tensor({1, 0}, at::kByte).reshape({1, 2}), "0/128");
+  EXPECT_EQ(label_map_warning(read_label_png(path), path), "");
+}
+
+TEST(ImageFile, KeepsGreyMasksOfClassIdsAndPaletteIndices) {
+  const std::string path = testing::temp_dir() + "/ids.png";
+  write_png(path, grey_mask({0, 3, 3}));  // one object of a multi-object sequence
+  expect_same_pixels(read_label_png(path), at::tensor({0, 3, 3}, at::kByte).reshape({1, 3}), "0/3");
+  write_png(path, grey_mask({0, 1, 255}));  // three values: ids as stored
+  expect_same_pixels(read_label_png(path), at::tensor({0, 1, 255}, at::kByte).reshape({1, 3}), "0/1/255");
+  std::vector<std::array<std::uint8_t, 3>> palette(256, {0, 0, 0});
+  write_palette_png(path, grey_mask({0, 255}), palette);  // a palette index is the class, whatever its value
+  expect_same_pixels(read_label_png(path), at::tensor({0, 255}, at::kByte).reshape({1, 2}), "palette");
+}
+
+TEST(ImageFile, WarnsWhenMostClassIdsOfALabelMapAreAbsent) {
+  const std::string warning = label_map_warning(grey_mask({0, 1, 200}), "m.png");
+  EXPECT_NE(warning.find("201 classes"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("198 of them never appear"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("0, 1, 200"), std::string::npos) << warning;
+  EXPECT_EQ(label_map_warning(grey_mask({0, 1, 2, 3, 5}), "m.png"), "");  // dense, one object gone
+  EXPECT_EQ(label_map_warning(grey_mask({0, 3}), "m.png"), "");            // too few ids to judge
+}
+
+TEST(ImageFile, RejectsADirectoryAndADeviceWithoutReadingThem) {
+  const std::string dir = testing::temp_dir();
+  expect_error_mentioning([&] { read_image(dir); }, "is a directory");
+  expect_error_mentioning([&] { read_label_png(dir); }, "is a directory");
+  expect_error_mentioning([&] { read_image("/dev/zero"); }, "is a device");
+  expect_error_mentioning([&] { read_image("/dev/urandom"); }, "is a device");
+}
+
+TEST(ImageFile, ReadFileRefusesFilesAboveItsLimit) {
+  const std::string path = testing::temp_dir() + "/big.bin";
+  write_bytes(path, std::string(1000, 'x'));
+  EXPECT_EQ(read_file(path, 1000).size(), 1000u);
+  expect_error_mentioning([&] { read_file(path, 999); }, "larger than the 999 bytes");
+}
+
+TEST(ImageFile, WritePictureChoosesTheFormatByExtensionAndRefusesOthers) {
+  const std::string dir = testing::temp_dir();
+  Image rgb(4, 2, 3);
+  write_picture(dir + "/a.jpg", rgb);
+  write_picture(dir + "/a.JPEG", rgb);
+  write_picture(dir + "/a.png", rgb);
+  EXPECT_EQ(read_file(dir + "/a.jpg").substr(0, 3), "\xff\xd8\xff");
+  EXPECT_EQ(read_file(dir + "/a.JPEG").substr(0, 3), "\xff\xd8\xff");
+  EXPECT_EQ(read_file(dir + "/a.png").substr(1, 3), "PNG");
+  expect_error_mentioning([&] { write_picture(dir + "/a.gif", rgb); }, "name the file *.png or *.jpg");
+  expect_error_mentioning([&] { check_picture_path(dir + ".d/noext"); }, "*.png or *.jpg");
+  EXPECT_FALSE(file_exists(dir + "/a.gif"));
+}
+
+// An EXIF orientation tag (6: rotate 90) is not applied, as PIL's
+// Image.open(...).convert('RGB') in the reference scripts does not: same pixels, same size.
+TEST(ImageFile, ExifRotatedJpegKeepsItsStoredOrientationLikePil) {
+  const std::string dir = testing::temp_dir();
+  Image rgb(8, 4, 3);
+  for (size_t i = 0; i < rgb.pixels.size(); ++i) rgb.pixels[i] = uint8_t(i * 7);
+  write_jpeg(dir + "/plain.jpg", rgb);
+  const std::string plain = read_file(dir + "/plain.jpg");
+  // APP1 "Exif\0\0", big-endian TIFF header, one IFD entry: Orientation (0x0112) SHORT 1 = 6.
+  const std::string tiff = std::string("MM\x00\x2a\x00\x00\x00\x08", 8) + std::string("\x00\x01", 2) +
+                           std::string("\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00", 12) +
+                           std::string("\x00\x00\x00\x00", 4);
+  const std::string payload = std::string("Exif\x00\x00", 6) + tiff;
+  const size_t length = payload.size() + 2;
+  const std::string app1 = std::string("\xff\xe1", 2) + char(length >> 8) + char(length & 0xff) + payload;
+  write_bytes(dir + "/rotated.jpg", plain.substr(0, 2) + app1 + plain.substr(2));
+  const Image stored = read_image(dir + "/plain.jpg");
+  const Image rotated = read_image(dir + "/rotated.jpg");
+  EXPECT_EQ(rotated.width, 8);
+  EXPECT_EQ(rotated.height, 4);
+  EXPECT_EQ(rotated.pixels, stored.pixels);
+}
+
+// A PNG header declaring 100000x100000 is refused from the header, before
+// the 30 GB pixel buffer would be allocated.
+TEST(ImageFile, RejectsAHeaderDeclaringAHugePictureBeforeAllocating) {
+  const std::string path = testing::temp_dir() + "/huge.png";
+  std::string png = read_file(test_data("vision/png_rgb8.png"));
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) png[at + size_t(i)] = char((v >> (24 - 8 * i)) & 0xff);
+  };
+  put32(16, 100000);
+  put32(20, 100000);
+  // IHDR's CRC over type + data (bytes 12..28), so libpng reads the header.
+  uint32_t crc = 0xffffffffu;
+  for (size_t i = 12; i < 29; ++i) {
+    crc ^= uint8_t(png[i]);
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  put32(29, ~crc);
+  write_bytes(path, png);
+  expect_error_mentioning([&] { read_image(path); }, "declares 100000x100000 pixels, more than the");
+  expect_error_mentioning([&] { read_label_png(path); }, "16384x16384");
+}
+
 }  // namespace
 }  // namespace dinoclip

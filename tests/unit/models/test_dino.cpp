@@ -158,4 +158,21 @@ TEST(Dino, RejectsWrongHeadCount) {
   EXPECT_THROW(DinoModel::load(weights, load), Error);
 }
 
+TEST(Dino, RejectsANegativeHeadCount) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.safetensors");
+  DinoLoadOptions load;
+  load.num_heads = -1;
+  const std::string message = dinoclip::testing::message_of([&] { DinoModel::load(weights, load); });
+  EXPECT_NE(message.find("heads -1: the head count must be 1 or more"), std::string::npos) << message;
+}
+
+// dino_tiny.safetensors' metadata says num_heads 4 (width 64 alone would give 1 head).
+TEST(Dino, TakesTheHeadCountFromSafetensorsMetadata) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.safetensors");
+  EXPECT_EQ(DinoModel::load(weights).config().num_heads, 4);
+  DinoLoadOptions load;
+  load.num_heads = 2;  // an explicit count still wins
+  EXPECT_EQ(DinoModel::load(weights, load).config().num_heads, 2);
+}
+
 }  // namespace

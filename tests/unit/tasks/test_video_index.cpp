@@ -2,6 +2,7 @@
 // interrupted saves, damaged files, other models) and IndexWriteLock.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -250,6 +251,25 @@ TEST(VideoIndex, RejectsACorruptOrTruncatedManifest) {
   write_file_atomically(manifest, R"({"format": "something else"})");
   message = message_of([&] { VideoIndex::load(saved.dir); });
   EXPECT_NE(message.find("not a dinoclip video index manifest"), std::string::npos) << message;
+}
+
+// Hand-edited timestamps: 2^70 ns (no int64), a negative time, a time as text.
+TEST(VideoIndex, RejectsAbsurdTimestampsAtLoad) {
+  const SavedIndex saved = save_one_video();
+  const std::string manifest = saved.dir + "/index.json";
+  const nlohmann::json good = nlohmann::json::parse(read_file(manifest));
+  for (const nlohmann::json& bad : {nlohmann::json(1180591620717411303424.0), nlohmann::json(-5),
+                                    nlohmann::json("12"), nlohmann::json(uint64_t(1) << 63)}) {
+    nlohmann::json edited = good;
+    edited["frames"][0][1] = bad;
+    write_file_atomically(manifest, edited.dump());
+    const std::string message = message_of([&] { VideoIndex::load(saved.dir); });
+    EXPECT_NE(message.find("is not a time in nanoseconds"), std::string::npos) << bad.dump() << ": " << message;
+  }
+  nlohmann::json edited = good;
+  edited["frames"][0][2] = int64_t(1) << 62;  // the PTS too
+  write_file_atomically(manifest, edited.dump());
+  EXPECT_NE(message_of([&] { VideoIndex::load(saved.dir); }).find("timestamp"), std::string::npos);
 }
 
 TEST(VideoIndex, RejectsEmbeddingsThatDoNotMatchTheManifest) {

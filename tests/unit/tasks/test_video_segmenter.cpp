@@ -127,5 +127,16 @@ TEST(IouSeries, SummarisesMeanFirstAndLastByFrameNumberSkippingNaN) {
   EXPECT_TRUE(std::isnan(series.summary().first));
 }
 
+TEST(IouSeries, AFrameScoredAgainAfterASeekReplacesItsEarlierIou) {
+  IouSeries series;
+  series.add(0, 0.2);
+  series.add(1, 0.4);
+  series.add(0, 0.6);  // played again after a seek back
+  const IouSummary s = series.summary();
+  EXPECT_EQ(s.frames, 2);
+  EXPECT_DOUBLE_EQ(s.mean, 0.5);
+  EXPECT_DOUBLE_EQ(s.first, 0.6);
+}
+
 }  // namespace
 }  // namespace dinoclip

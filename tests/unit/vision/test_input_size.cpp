@@ -46,3 +46,47 @@ TEST(InputSize, RejectsFixedSizeNotMultipleOfPatch) {
     EXPECT_NE(std::string(e.what()).find("not a multiple of the model's patch size 8"), std::string::npos);
   }
 }
+
+namespace {
+
+std::string error_of(const InputSize& size, int frame_width, int frame_height, int patch) {
+  try {
+    resolve_input_size(size, frame_width, frame_height, patch);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(InputSize, RejectsSidesAboveTheLimitWhenParsed) {
+  try {
+    InputSize::parse("16385x480");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("16384-pixel limit"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(InputSize::parse("short:99999"), Error);
+}
+
+// The cases: --size 16384x16384, native on a 4K frame, short:N on an extreme aspect ratio.
+TEST(InputSize, RejectsModelInputsAboveThePatchLimitSayingTheLimit) {
+  const std::string fixed = error_of(InputSize::parse("16384x16384"), 0, 0, 16);
+  EXPECT_NE(fixed.find("1048576 patches"), std::string::npos) << fixed;
+  EXPECT_NE(fixed.find("limit of 16384 patches"), std::string::npos) << fixed;
+  const std::string native = error_of(InputSize::parse("native"), 3840, 2160, 8);
+  EXPECT_NE(native.find("on a 3840x2160 frame"), std::string::npos) << native;
+  EXPECT_NE(native.find("short:480"), std::string::npos) << native;
+  const std::string wide = error_of(InputSize::parse("short:448"), 100000, 10, 8);
+  EXPECT_NE(wide.find("above the limit"), std::string::npos) << wide;
+  EXPECT_NE(error_of(InputSize::parse("short:448"), 2147483647, 1, 16).find("above the limit"), std::string::npos);
+}
+
+TEST(InputSize, AcceptsSizesUpToTheLimit) {
+  const ResolvedSize at_limit = resolve_input_size(InputSize::parse("1024x1024"), 0, 0, 8);  // 128x128 patches
+  EXPECT_EQ(at_limit.width, 1024);
+  const ResolvedSize davis = resolve_input_size(InputSize::parse("native"), 854, 480, 8);  // DAVIS 480p
+  EXPECT_EQ(davis.width, 848);
+  EXPECT_EQ(error_of(InputSize::parse("1032x1024"), 0, 0, 8).empty(), false);
+}
