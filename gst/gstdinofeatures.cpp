@@ -342,10 +342,8 @@ bool answer_features_for_image(GstDinofeatures* self, GstQuery* query) {
 gboolean gst_dinofeatures_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
   auto* self = GST_DINOFEATURES(trans);
   if (direction == GST_PAD_SRC && answer_features_for_image(self, query)) return TRUE;
-  if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY && self->priv->state) {
-    const GstClockTime added =
-        InferenceDriver::added_latency(settings_snapshot(self).inference, self->priv->state->inference->info());
-    return dinoclip::gst::add_latency(trans, query, added);
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    return dinoclip::gst::add_inference_latency(trans, query, settings_snapshot(self).inference);
   }
   return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->query(trans, direction, query);
 }

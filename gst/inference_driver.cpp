@@ -34,6 +34,19 @@ bool is_ready(const InferenceTicket& ticket) {
 
 gboolean add_latency_to(GstPad* sinkpad, GstQuery* query, GstClockTime added);
 
+// From the pad's current caps; 0 when it has none or a variable frame rate.
+GstClockTime frame_duration(GstPad* sinkpad) {
+  GstClockTime frame = 0;
+  if (GstCaps* caps = gst_pad_get_current_caps(sinkpad)) {
+    GstVideoInfo info;
+    if (gst_video_info_from_caps(&info, caps) && info.fps_n > 0) {
+      frame = gst_util_uint64_scale_int(GST_SECOND, info.fps_d, info.fps_n);
+    }
+    gst_caps_unref(caps);
+  }
+  return frame;
+}
+
 /* ---- QoS ---- */
 
 void LateFrames::on_qos(GstEvent* event) {
@@ -222,13 +235,6 @@ void InferenceDriver::clear() {
   running_.clear();
 }
 
-GstClockTime InferenceDriver::added_latency(const InferenceSettings& settings, const GstVideoInfo& info) {
-  if (settings.async) return 0;
-  const GstClockTime frame =
-      info.fps_n > 0 ? gst_util_uint64_scale_int(GST_SECOND, info.fps_d, info.fps_n) : GstClockTime(0);
-  return (settings.batch_size - 1) * frame + settings.batch_timeout_ms * GST_MSECOND;
-}
-
 at::Tensor input_from_frame(GstBuffer* buffer, const GstVideoInfo& info, const MakeInput& make) {
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &info, buffer, GST_MAP_READ)) {
@@ -250,20 +256,15 @@ std::function<at::Tensor()> deferred_input(GstBuffer* buffer, const GstVideoInfo
   return [held, info, make = std::move(make)] { return input_from_frame(held.get(), info, make); };
 }
 
-gboolean add_latency(GstBaseTransform* trans, GstQuery* query, GstClockTime added) {
+gboolean add_inference_latency(GstBaseTransform* trans, GstQuery* query, const InferenceSettings& settings) {
+  const GstClockTime added =
+      settings.async ? 0
+                     : (settings.batch_size - 1) * frame_duration(trans->sinkpad) + settings.batch_timeout_ms * GST_MSECOND;
   return add_latency_to(trans->sinkpad, query, added);
 }
 
 gboolean add_held_frames_latency(GstPad* sinkpad, GstQuery* query, guint frames) {
-  GstClockTime frame = 0;
-  if (GstCaps* caps = gst_pad_get_current_caps(sinkpad)) {
-    GstVideoInfo info;
-    if (gst_video_info_from_caps(&info, caps) && info.fps_n > 0) {
-      frame = gst_util_uint64_scale_int(GST_SECOND, info.fps_d, info.fps_n);
-    }
-    gst_caps_unref(caps);
-  }
-  return add_latency_to(sinkpad, query, frames * frame);
+  return add_latency_to(sinkpad, query, frames * frame_duration(sinkpad));
 }
 
 gboolean add_latency_to(GstPad* sinkpad, GstQuery* query, GstClockTime added) {

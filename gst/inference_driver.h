@@ -97,10 +97,6 @@ class InferenceDriver {
   uint64_t skipped() const { return skipped_; }
   void reset_counters() { inferences_ = 0, skipped_ = 0; }
 
-  // Latency added to a synchronous stream by holding up to batch-size frames
-  // in flight and waiting for a batch to fill: (batch-size - 1) frame durations
-  // + batch-timeout. 0 in async mode (results ride on later frames instead).
-  static GstClockTime added_latency(const InferenceSettings& settings, const GstVideoInfo& info);
 
  private:
   struct Held {
@@ -136,8 +132,12 @@ at::Tensor input_from_frame(GstBuffer* buffer, const GstVideoInfo& info, const M
 // buffer until then, so the streaming thread only pays for a ref.
 std::function<at::Tensor()> deferred_input(GstBuffer* buffer, const GstVideoInfo& info, MakeInput make);
 
-// The LATENCY query answered by upstream, plus `added` (min and max).
-gboolean add_latency(GstBaseTransform* trans, GstQuery* query, GstClockTime added);
+// The LATENCY query answered by upstream, plus what an inference element adds:
+// a synchronous stream holds up to batch-size frames in flight and waits for a
+// batch to fill, (batch-size - 1) frame durations + batch-timeout; 0 in async
+// mode (results ride on later frames instead). Safe from any thread (the frame
+// rate comes from the sink pad's current caps).
+gboolean add_inference_latency(GstBaseTransform* trans, GstQuery* query, const InferenceSettings& settings);
 
 // The LATENCY query answered upstream of `sinkpad`, plus `frames` frame
 // durations at its current caps' frame rate (dinoseg's holding).
