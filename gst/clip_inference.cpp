@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "core/error.h"
+#include "core/user_message.h"
 #include "tasks/zeroshot_texts.h"
 #include "vision/preprocess.h"
 
@@ -47,7 +48,7 @@ InferenceTicket ClipInference::submit(GstBuffer* buffer, bool in_worker) {
       ticket.outputs = instance_->encode_image(client_, input_from_frame(buffer, info_, make));
     }
   } catch (const std::exception& e) {
-    throw Error(std::string("CLIP zero-shot classification failed: ") + e.what());
+    throw Error(std::string("CLIP zero-shot classification failed: ") + user_message(e));
   }
   submitted_texts_ = texts;
   const GstClockTime pts = GST_BUFFER_PTS(buffer);
@@ -57,7 +58,7 @@ InferenceTicket ClipInference::submit(GstBuffer* buffer, bool in_worker) {
     try {
       scores = score_image_embedding(*texts, outputs.at(0), settings.top_k, settings.unknown_threshold);
     } catch (const std::exception& e) {
-      throw Error(std::string("CLIP zero-shot classification failed: ") + e.what());
+      throw Error(std::string("CLIP zero-shot classification failed: ") + user_message(e));
     }
     publish(texts, scores, settings, pts, times);
   };

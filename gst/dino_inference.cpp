@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "core/error.h"
+#include "core/user_message.h"
 #include "features_payload.h"
 #include "io/image_file.h"
 #include "tasks/dino_image.h"
@@ -58,7 +59,7 @@ InferenceTicket DinoInference::submit(GstBuffer* buffer, bool in_worker) {
     };
     return ticket;
   } catch (const std::exception& e) {
-    throw Error(std::string("DINO inference failed: ") + e.what() + " (frame " +
+    throw Error(std::string("DINO inference failed: ") + user_message(e) + " (frame " +
                 std::to_string(GST_VIDEO_INFO_WIDTH(&info_)) + "x" + std::to_string(GST_VIDEO_INFO_HEIGHT(&info_)) +
                 " " + GST_VIDEO_INFO_NAME(&info_) + ", input-size " + frame_.input_size.to_string() + ")");
   }

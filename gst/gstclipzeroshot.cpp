@@ -20,6 +20,7 @@
 #include "clip_inference.h"
 #include "clipzeroshot_properties.h"
 #include "core/error.h"
+#include "core/user_message.h"
 #include "enums.h"
 #include "inference_driver.h"
 #include "inference_properties.h"
@@ -461,7 +462,7 @@ GstFlowReturn gst_clipzeroshot_submit_input_buffer(GstBaseTransform* trans, gboo
     state.inference->set_frame_settings(settings.frame());
     return state.driver->on_frame(buffer, settings.inference);
   } catch (const std::exception& e) {  // allocation failures and the like: never into GStreamer
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("clipzeroshot: %s", e.what()), (nullptr));
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("clipzeroshot: %s", dinoclip::user_message(e).c_str()), (nullptr));
     return GST_FLOW_ERROR;
   }
 }
@@ -471,7 +472,7 @@ GstFlowReturn gst_clipzeroshot_generate_output(GstBaseTransform* trans, GstBuffe
   try {
     return self->priv->state->driver->next_output(out, settings_snapshot(self).inference);
   } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("clipzeroshot: %s", e.what()), (nullptr));
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("clipzeroshot: %s", dinoclip::user_message(e).c_str()), (nullptr));
     return GST_FLOW_ERROR;
   }
 }

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/user_message.h"
 #include "dino_inference.h"
 #include "enums.h"
 #include "features_query.h"
@@ -358,7 +359,7 @@ GstFlowReturn gst_dinofeatures_submit_input_buffer(GstBaseTransform* trans, gboo
     state.inference->set_frame_settings(settings.frame());
     return state.driver->on_frame(buffer, settings.inference);
   } catch (const std::exception& e) {  // allocation failures and the like: never into GStreamer
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinofeatures: %s", e.what()), (nullptr));
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinofeatures: %s", dinoclip::user_message(e).c_str()), (nullptr));
     return GST_FLOW_ERROR;
   }
 }
@@ -368,7 +369,7 @@ GstFlowReturn gst_dinofeatures_generate_output(GstBaseTransform* trans, GstBuffe
   try {
     return self->priv->state->driver->next_output(out, settings_snapshot(self).inference);
   } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinofeatures: %s", e.what()), (nullptr));
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinofeatures: %s", dinoclip::user_message(e).c_str()), (nullptr));
     return GST_FLOW_ERROR;
   }
 }

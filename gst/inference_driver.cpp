@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/user_message.h"
 #include "frame_convert.h"
 
 GST_DEBUG_CATEGORY_STATIC(inference_driver_debug);
@@ -104,7 +105,7 @@ GstFlowReturn InferenceDriver::on_frame(GstBuffer* buffer, const InferenceSettin
       primed_ = true;
     } catch (const std::exception& e) {
       gst_buffer_unref(buffer);
-      GST_ELEMENT_ERROR(element_, STREAM, FAILED, ("%s", e.what()), (nullptr));
+      GST_ELEMENT_ERROR(element_, STREAM, FAILED, ("%s", user_message(e).c_str()), (nullptr));
       return GST_FLOW_ERROR;
     }
   }
@@ -129,7 +130,7 @@ GstFlowReturn InferenceDriver::async_frame(GstBuffer* buffer, const InferenceSet
       primed_ = true;
     } catch (const std::exception& e) {
       gst_buffer_unref(buffer);
-      GST_ELEMENT_ERROR(element_, STREAM, FAILED, ("%s", e.what()), (nullptr));
+      GST_ELEMENT_ERROR(element_, STREAM, FAILED, ("%s", user_message(e).c_str()), (nullptr));
       return GST_FLOW_ERROR;
     }
   }
@@ -154,7 +155,7 @@ GstFlowReturn InferenceDriver::collect(InferenceTicket& ticket, bool wait) {
   } catch (const runtime::RequestCancelled&) {
     return GST_FLOW_FLUSHING;
   } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(element_, STREAM, FAILED, ("%s", e.what()), (nullptr));
+    GST_ELEMENT_ERROR(element_, STREAM, FAILED, ("%s", user_message(e).c_str()), (nullptr));
     return GST_FLOW_ERROR;
   }
 }
