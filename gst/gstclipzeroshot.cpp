@@ -22,6 +22,8 @@
 #include "frame_convert.h"
 #include "models/clip.h"
 #include "models/device.h"
+#include "refused_property.h"
+#include "roi_params.h"
 #include "tasks/frame_zeroshot.h"
 #include "tasks/label_spec.h"
 #include "tasks/query_trigger.h"
@@ -157,7 +159,8 @@ void request_texts(GstClipzeroshot* self) {
 // silently ignored, so they are refused with a warning instead.
 bool model_is_loaded(GstClipzeroshot* self, const char* property) {
   if (!self->priv->texts) return false;
-  g_warning("clipzeroshot: '%s' can only be changed in the NULL or READY state (the model is loaded)", property);
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property,
+                                       "it can only be changed in the NULL or READY state (the model is loaded)");
   return true;
 }
 
@@ -494,7 +497,11 @@ GstFlowReturn gst_clipzeroshot_transform_ip(GstBaseTransform* trans, GstBuffer* 
     } else {
       ++state.frames_since_inference;
     }
-    if (state.last) gst_buffer_add_dino_classification_meta(buffer, state.last, carried);
+    if (state.last) {
+      gst_buffer_add_dino_classification_meta(buffer, state.last, carried);
+      dinoclip::gst::add_classification_roi(buffer, state.last, GST_VIDEO_INFO_WIDTH(&state.info),
+                                            GST_VIDEO_INFO_HEIGHT(&state.info));
+    }
     return GST_FLOW_OK;
   } catch (const std::exception& e) {  // allocation failures and the like: never into GStreamer
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("clipzeroshot: %s", e.what()), (nullptr));

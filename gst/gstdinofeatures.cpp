@@ -20,6 +20,7 @@
 #include "frame_convert.h"
 #include "models/device.h"
 #include "models/dino.h"
+#include "refused_property.h"
 #include "vision/input_size.h"
 #include "vision/preprocess.h"
 
@@ -118,7 +119,8 @@ Settings settings_snapshot(GstDinofeatures* self) {
 // silently ignored, so they are refused with a warning instead.
 bool model_is_loaded(GstDinofeatures* self, const char* property) {
   if (!self->priv->state) return false;
-  g_warning("dinofeatures: '%s' can only be changed in the NULL or READY state (the model is loaded)", property);
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property,
+                                       "it can only be changed in the NULL or READY state (the model is loaded)");
   return true;
 }
 
@@ -126,8 +128,8 @@ void set_input_size(GstDinofeatures* self, Settings& settings, const char* text)
   try {
     settings.input_size = InputSize::parse(text ? text : kDefaultInputSize);
   } catch (const std::exception& e) {
-    g_warning("dinofeatures: input-size '%s' ignored, keeping '%s': %s", text, settings.input_size.to_string().c_str(),
-              e.what());
+    const std::string reason = "keeping '" + settings.input_size.to_string() + "': " + e.what();
+    dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, "input-size", reason.c_str());
   }
 }
 

@@ -26,6 +26,9 @@
 #include "io/image_file.h"
 #include "meta_tensors.h"
 #include "models/device.h"
+#include "refused_property.h"
+#include "training_progress.h"
+#include "roi_params.h"
 #include "tasks/iou.h"
 #include "tasks/label_grid.h"
 #include "tasks/video_segmenter.h"
@@ -294,18 +297,23 @@ GstDinoSegmentation* segmentation_payload(const at::Tensor& mask, int num_classe
 }
 
 // Per-frame IoU against the ground truth, when it has a file for this frame.
-void report_iou(GstDinoseg* self, State& state, const at::Tensor& mask, int64_t frame, GstClockTime pts) {
-  if (!state.ground_truth) return;
+// Returns the per-class IoUs (indexed by class id, NaN where undefined) for
+// the ROI metas; empty without a ground truth for this frame.
+std::vector<double> report_iou(GstDinoseg* self, State& state, const at::Tensor& mask, int64_t frame,
+                               GstClockTime pts) {
+  if (!state.ground_truth) return {};
   const std::string path = state.ground_truth->path(frame);
   if (!file_exists(path)) {
     GST_DEBUG_OBJECT(self, "no ground truth for frame %" G_GINT64_FORMAT " (%s)", frame, path.c_str());
-    return;
+    return {};
   }
   const Image truth = read_label_png(path);
-  const double iou = mean_iou(mask_tensor_to_image(mask), truth);
+  const Image predicted = mask_tensor_to_image(mask);
+  const double iou = mean_iou(predicted, truth);
   state.ious.add(frame, iou);
   post_element_message(self, gst_structure_new("dinoseg-iou", "frame", G_TYPE_INT64, frame, "timestamp",
                                                G_TYPE_UINT64, guint64(pts), "iou", G_TYPE_DOUBLE, iou, nullptr));
+  return per_class_iou(predicted, truth, /*num_classes=*/256);
 }
 
 void attach(GstDinoseg* self, State& state, GstBuffer* buffer, GstDinoFeatures* features,
@@ -328,10 +336,12 @@ GstFlowReturn segment_and_push(GstDinoseg* self, State& state, BufferPtr owned, 
   if (carried && features == state.last_features && state.last_segmentation && !mask.defined()) {
     // dinofeatures' interval: same features, same answer; no model step, no propagation step.
     gst_buffer_add_dino_segmentation_meta(buffer, state.last_segmentation, TRUE);
+    dinoclip::gst::add_segmentation_rois(buffer, state.last_segmentation, state.width, state.height);
   } else {
     if (!mask.defined()) mask = state.segmenter->segment(patch_grid(features, state.device), state.height, state.width);
     attach(self, state, buffer, features, segmentation_payload(mask, state.segmenter->num_classes()), false);
-    report_iou(self, state, mask, frame, GST_BUFFER_PTS(buffer));
+    const std::vector<double> class_iou = report_iou(self, state, mask, frame, GST_BUFFER_PTS(buffer));
+    dinoclip::gst::add_segmentation_rois(buffer, state.last_segmentation, state.width, state.height, class_iou);
   }
   return gst_pad_push(self->srcpad, owned.release());
 }
@@ -347,8 +357,10 @@ void check_annotation_size(const State& state, int width, int height, const char
 
 ProgressCallback progress_messages(GstDinoseg* self) {
   const int total = self->priv->state->settings.num_iters;
+  if (total > 0) dinoclip::gst::post_training_progress(GST_ELEMENT(self), 0, total, NAN);
   return [self, total](int iteration, double loss) {
     GST_DEBUG_OBJECT(self, "training: step %d/%d, loss %.5f", iteration, total, loss);
+    dinoclip::gst::post_training_progress(GST_ELEMENT(self), iteration, total, loss);
     post_element_message(self, gst_structure_new("dinoseg-progress", "iteration", G_TYPE_INT, iteration,
                                                  "iterations", G_TYPE_INT, total, "loss", G_TYPE_DOUBLE, loss,
                                                  nullptr));
@@ -548,7 +560,7 @@ GstStateChangeReturn gst_dinoseg_change_state(GstElement* element, GstStateChang
 
 bool settings_are_fixed(GstDinoseg* self, const char* property) {
   if (!self->priv->state) return false;
-  g_warning("dinoseg: '%s' can only be changed in the NULL or READY state", property);
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property);
   return true;
 }
 
