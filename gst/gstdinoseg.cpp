@@ -62,6 +62,7 @@ enum {
   PROP_GROUND_TRUTH,
   PROP_CONTEXT_FRAMES,
   PROP_TOPK,
+  PROP_TOPK_OLD_NAME,  // "topk", deprecated spelling of "top-k"
   PROP_NEIGHBORHOOD,
   PROP_TEMPERATURE,
   PROP_DEVICE,
@@ -592,7 +593,8 @@ void gst_dinoseg_set_property(GObject* object, guint prop_id, const GValue* valu
     case PROP_LOAD_HEAD: s.load_head = string_of(value); break;
     case PROP_GROUND_TRUTH: s.ground_truth = string_of(value); break;
     case PROP_CONTEXT_FRAMES: s.context_frames = g_value_get_int(value); break;
-    case PROP_TOPK: s.topk = g_value_get_int(value); break;
+    case PROP_TOPK:
+    case PROP_TOPK_OLD_NAME: s.topk = g_value_get_int(value); break;
     case PROP_NEIGHBORHOOD: s.neighborhood = g_value_get_int(value); break;
     case PROP_TEMPERATURE: s.temperature = g_value_get_double(value); break;
     case PROP_DEVICE: s.device = GstDinoDevice(g_value_get_enum(value)); break;
@@ -624,7 +626,8 @@ void gst_dinoseg_get_property(GObject* object, guint prop_id, GValue* value, GPa
     case PROP_LOAD_HEAD: set_string(value, s.load_head); break;
     case PROP_GROUND_TRUTH: set_string(value, s.ground_truth); break;
     case PROP_CONTEXT_FRAMES: g_value_set_int(value, s.context_frames); break;
-    case PROP_TOPK: g_value_set_int(value, s.topk); break;
+    case PROP_TOPK:
+    case PROP_TOPK_OLD_NAME: g_value_set_int(value, s.topk); break;
     case PROP_NEIGHBORHOOD: g_value_set_int(value, s.neighborhood); break;
     case PROP_TEMPERATURE: g_value_set_double(value, s.temperature); break;
     case PROP_DEVICE: g_value_set_enum(value, s.device); break;
@@ -727,8 +730,13 @@ void install_propagation_properties(GObjectClass* klass) {
                        defaults.context_frames, kSetting));
   g_object_class_install_property(
       klass, PROP_TOPK,
-      g_param_spec_int("topk", "Top k", "method=propagation: most similar context patches each patch takes labels from",
+      g_param_spec_int("top-k", "Top k", "method=propagation: most similar context patches each patch takes labels from",
                        1, 1000, defaults.topk, kSetting));
+  g_object_class_install_property(
+      klass, PROP_TOPK_OLD_NAME,
+      g_param_spec_int("topk", "Top k (deprecated)", "Deprecated spelling of top-k (the name clipzeroshot and other "
+                       "analytics elements use); sets the same value",
+                       1, 1000, defaults.topk, GParamFlags(kSetting | G_PARAM_DEPRECATED)));
   g_object_class_install_property(
       klass, PROP_NEIGHBORHOOD,
       g_param_spec_int("neighborhood", "Neighbourhood",

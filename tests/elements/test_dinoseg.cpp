@@ -467,7 +467,7 @@ TEST(DinoSeg, PropertiesHaveTheDocumentedDefaultsAndBlurbs) {
   gdouble lr = 0, wd = 0, temperature = 0;
   g_object_get(element.get(), "annotation-frame", &annotation_frame, "max-held-frames", &max_held, "num-classes",
                &num_classes, "num-iters", &iters, "hidden-size", &hidden, "learning-rate", &lr, "weight-decay", &wd,
-               "context-frames", &context, "topk", &topk, "neighborhood", &neighborhood, "temperature", &temperature,
+               "context-frames", &context, "top-k", &topk, "neighborhood", &neighborhood, "temperature", &temperature,
                "method", &method, "head", &head, nullptr);
   EXPECT_EQ(annotation_frame, 0u);
   EXPECT_EQ(max_held, 300u);
