@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/user_message.h"
+#include "roi_params.h"
 #include "tasks/zeroshot_texts.h"
 #include "vision/preprocess.h"
 
@@ -90,7 +91,9 @@ void ClipInference::publish(const std::shared_ptr<const ZeroShotTexts>& texts, c
 }
 
 void ClipInference::attach_latest(GstBuffer* buffer, bool fresh) {
-  if (latest_) gst_buffer_add_dino_classification_meta_full(buffer, latest_, !fresh, latest_pts_);
+  if (!latest_) return;  // async mode before the first result
+  gst_buffer_add_dino_classification_meta_full(buffer, latest_, !fresh, latest_pts_);
+  add_classification_roi(buffer, latest_, GST_VIDEO_INFO_WIDTH(&info_), GST_VIDEO_INFO_HEIGHT(&info_));
 }
 
 void ClipInference::forget_latest() {

@@ -25,6 +25,7 @@
 #include "inference_driver.h"
 #include "inference_properties.h"
 #include "models/device.h"
+#include "refused_property.h"
 #include "runtime/clip_instance.h"
 #include "tasks/label_spec.h"
 #include "tasks/zeroshot_texts_worker.h"
@@ -150,7 +151,8 @@ void request_texts(GstClipzeroshot* self) {
 // silently ignored, so they are refused with a warning instead.
 bool model_is_loaded(GstClipzeroshot* self, const char* property) {
   if (!self->priv->texts) return false;
-  GST_WARNING_OBJECT(self, "'%s' can only be changed in the NULL or READY state (the model is loaded)", property);
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property,
+                                       "it can only be changed in the NULL or READY state (the model is loaded)");
   return true;
 }
 

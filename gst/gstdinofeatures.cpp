@@ -20,6 +20,7 @@
 #include "inference_driver.h"
 #include "inference_properties.h"
 #include "models/device.h"
+#include "refused_property.h"
 #include "runtime/dino_instance.h"
 
 GST_DEBUG_CATEGORY_STATIC(dino_features_debug);
@@ -112,7 +113,8 @@ std::shared_ptr<runtime::DinoInstance> loaded_instance(GstDinofeatures* self, ru
 // silently ignored, so they are refused with a warning instead.
 bool model_is_loaded(GstDinofeatures* self, const char* property) {
   if (!loaded_instance(self)) return false;
-  GST_WARNING_OBJECT(self, "'%s' can only be changed in the NULL or READY state (the model is loaded)", property);
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property,
+                                       "it can only be changed in the NULL or READY state (the model is loaded)");
   return true;
 }
 
@@ -120,8 +122,8 @@ void set_input_size(GstDinofeatures* self, Settings& settings, const char* text)
   try {
     settings.input_size = InputSize::parse(text ? text : kDefaultInputSize);
   } catch (const std::exception& e) {
-    GST_WARNING_OBJECT(self, "input-size '%s' ignored, keeping '%s': %s", text,
-                       settings.input_size.to_string().c_str(), e.what());
+    const std::string reason = "keeping '" + settings.input_size.to_string() + "': " + e.what();
+    dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, "input-size", reason.c_str());
   }
 }
 

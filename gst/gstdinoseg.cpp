@@ -30,6 +30,9 @@
 #include "io/image_file.h"
 #include "meta_tensors.h"
 #include "models/device.h"
+#include "refused_property.h"
+#include "training_progress.h"
+#include "roi_params.h"
 #include "tasks/iou.h"
 #include "tasks/label_grid.h"
 #include "tasks/video_segmenter.h"
@@ -63,6 +66,7 @@ enum {
   PROP_GROUND_TRUTH,
   PROP_CONTEXT_FRAMES,
   PROP_TOPK,
+  PROP_TOPK_OLD_NAME,  // "topk", deprecated spelling of "top-k"
   PROP_NEIGHBORHOOD,
   PROP_TEMPERATURE,
   PROP_DEVICE,
@@ -317,18 +321,23 @@ GstDinoSegmentation* segmentation_payload(const at::Tensor& mask, int num_classe
 }
 
 // Per-frame IoU against the ground truth, when it has a file for this frame.
-void report_iou(GstDinoseg* self, State& state, const at::Tensor& mask, int64_t frame, GstClockTime pts) {
-  if (!state.ground_truth) return;
+// Returns the per-class IoUs (indexed by class id, NaN where undefined) for
+// the ROI metas; empty without a ground truth for this frame.
+std::vector<double> report_iou(GstDinoseg* self, State& state, const at::Tensor& mask, int64_t frame,
+                               GstClockTime pts) {
+  if (!state.ground_truth) return {};
   const std::string path = state.ground_truth->path(frame);
   if (!file_exists(path)) {
     GST_DEBUG_OBJECT(self, "no ground truth for frame %" G_GINT64_FORMAT " (%s)", frame, path.c_str());
-    return;
+    return {};
   }
   const Image truth = read_label_png(path);
-  const double iou = mean_iou(mask_tensor_to_image(mask), truth);
+  const Image predicted = mask_tensor_to_image(mask);
+  const double iou = mean_iou(predicted, truth);
   state.ious.add(frame, iou);
   post_element_message(self, gst_structure_new("dinoseg-iou", "frame", G_TYPE_INT64, frame, "timestamp",
                                                G_TYPE_UINT64, guint64(pts), "iou", G_TYPE_DOUBLE, iou, nullptr));
+  return per_class_iou(predicted, truth, /*num_classes=*/256);
 }
 
 void attach(GstDinoseg* self, State& state, GstBuffer* buffer, GstDinoFeatures* features,
@@ -351,12 +360,15 @@ GstFlowReturn segment_and_push(GstDinoseg* self, State& state, BufferPtr owned, 
   if (carried && features == state.last_features && state.last_segmentation && !mask.defined()) {
     // dinofeatures' interval: same features, same answer; no model step, no propagation step.
     gst_buffer_add_dino_segmentation_meta(buffer, state.last_segmentation, TRUE);
-    report_iou(self, state, state.last_mask, frame, GST_BUFFER_PTS(buffer));  // carried frames count in the IoU too
+    // Carried frames count in the IoU too.
+    const std::vector<double> class_iou = report_iou(self, state, state.last_mask, frame, GST_BUFFER_PTS(buffer));
+    dinoclip::gst::add_segmentation_rois(buffer, state.last_segmentation, state.width, state.height, class_iou);
   } else {
     if (!mask.defined()) mask = state.segmenter->segment(patch_grid(features, state.device), state.height, state.width);
     attach(self, state, buffer, features, segmentation_payload(mask, state.segmenter->num_classes()), false);
     state.last_mask = mask;
-    report_iou(self, state, mask, frame, GST_BUFFER_PTS(buffer));
+    const std::vector<double> class_iou = report_iou(self, state, mask, frame, GST_BUFFER_PTS(buffer));
+    dinoclip::gst::add_segmentation_rois(buffer, state.last_segmentation, state.width, state.height, class_iou);
   }
   return gst_pad_push(self->srcpad, owned.release());
 }
@@ -372,8 +384,10 @@ void check_annotation_size(const State& state, int width, int height, const char
 
 ProgressCallback progress_messages(GstDinoseg* self) {
   const int total = self->priv->state->settings.num_iters;
+  if (total > 0) dinoclip::gst::post_training_progress(GST_ELEMENT(self), 0, total, NAN);
   return [self, total](int iteration, double loss) {
     GST_DEBUG_OBJECT(self, "training: step %d/%d, loss %.5f", iteration, total, loss);
+    dinoclip::gst::post_training_progress(GST_ELEMENT(self), iteration, total, loss);
     post_element_message(self, gst_structure_new("dinoseg-progress", "iteration", G_TYPE_INT, iteration,
                                                  "iterations", G_TYPE_INT, total, "loss", G_TYPE_DOUBLE, loss,
                                                  nullptr));
@@ -617,7 +631,7 @@ GstStateChangeReturn gst_dinoseg_change_state(GstElement* element, GstStateChang
 
 bool settings_are_fixed(GstDinoseg* self, const char* property) {
   if (!self->priv->state) return false;
-  g_warning("dinoseg: '%s' can only be changed in the NULL or READY state", property);
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property);
   return true;
 }
 
@@ -649,7 +663,8 @@ void gst_dinoseg_set_property(GObject* object, guint prop_id, const GValue* valu
     case PROP_LOAD_HEAD: s.load_head = string_of(value); break;
     case PROP_GROUND_TRUTH: s.ground_truth = string_of(value); break;
     case PROP_CONTEXT_FRAMES: s.context_frames = g_value_get_int(value); break;
-    case PROP_TOPK: s.topk = g_value_get_int(value); break;
+    case PROP_TOPK:
+    case PROP_TOPK_OLD_NAME: s.topk = g_value_get_int(value); break;
     case PROP_NEIGHBORHOOD: s.neighborhood = g_value_get_int(value); break;
     case PROP_TEMPERATURE: s.temperature = g_value_get_double(value); break;
     case PROP_DEVICE: s.device = GstDinoDevice(g_value_get_enum(value)); break;
@@ -681,7 +696,8 @@ void gst_dinoseg_get_property(GObject* object, guint prop_id, GValue* value, GPa
     case PROP_LOAD_HEAD: set_string(value, s.load_head); break;
     case PROP_GROUND_TRUTH: set_string(value, s.ground_truth); break;
     case PROP_CONTEXT_FRAMES: g_value_set_int(value, s.context_frames); break;
-    case PROP_TOPK: g_value_set_int(value, s.topk); break;
+    case PROP_TOPK:
+    case PROP_TOPK_OLD_NAME: g_value_set_int(value, s.topk); break;
     case PROP_NEIGHBORHOOD: g_value_set_int(value, s.neighborhood); break;
     case PROP_TEMPERATURE: g_value_set_double(value, s.temperature); break;
     case PROP_DEVICE: g_value_set_enum(value, s.device); break;
@@ -784,8 +800,13 @@ void install_propagation_properties(GObjectClass* klass) {
                        defaults.context_frames, kSetting));
   g_object_class_install_property(
       klass, PROP_TOPK,
-      g_param_spec_int("topk", "Top k", "method=propagation: most similar context patches each patch takes labels from",
+      g_param_spec_int("top-k", "Top k", "method=propagation: most similar context patches each patch takes labels from",
                        1, 1000, defaults.topk, kSetting));
+  g_object_class_install_property(
+      klass, PROP_TOPK_OLD_NAME,
+      g_param_spec_int("topk", "Top k (deprecated)", "Deprecated spelling of top-k (the name clipzeroshot and other "
+                       "analytics elements use); sets the same value",
+                       1, 1000, defaults.topk, GParamFlags(kSetting | G_PARAM_DEPRECATED)));
   g_object_class_install_property(
       klass, PROP_NEIGHBORHOOD,
       g_param_spec_int("neighborhood", "Neighbourhood",

@@ -4,6 +4,7 @@
 #include "gstattnoverlay.h"
 #include "gstclipzeroshot.h"
 #include "gstdinofeatures.h"
+#include "gstdinometapublish.h"
 #include "gstdinoseg.h"
 
 static gboolean plugin_init(GstPlugin* plugin) {
@@ -12,6 +13,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(attnoverlay, plugin);
   ok |= GST_ELEMENT_REGISTER(dinoseg, plugin);
   ok |= GST_ELEMENT_REGISTER(clipzeroshot, plugin);
+  ok |= GST_ELEMENT_REGISTER(dinometapublish, plugin);
   return ok;
 }
 

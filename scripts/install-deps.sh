@@ -21,6 +21,10 @@ packages=(
   python3-torch python3-venv
   # tests (the Python example app is run by the suite: PyGObject + GStreamer overrides)
   libgtest-dev libgmock-dev python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
+  # dinometapublish method=mqtt (libmosquitto) and its tests (a real broker and client)
+  libmosquitto-dev mosquitto mosquitto-clients
+  # GObject introspection for the meta library (GstDinoclip-1.0) and the numpy example
+  gobject-introspection libgirepository1.0-dev gir1.2-gst-plugins-base-1.0 python3-numpy
 )
 
 SUDO=""

@@ -154,3 +154,9 @@ GstDinoClassificationMeta* gst_buffer_add_dino_classification_meta_full(GstBuffe
   meta->source_pts = source_pts;
   return meta;
 }
+
+GstDinoClassificationMeta* gst_buffer_get_dino_classification_meta(GstBuffer* buffer) {
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
+  return reinterpret_cast<GstDinoClassificationMeta*>(
+      gst_buffer_get_meta(buffer, GST_DINO_CLASSIFICATION_META_API_TYPE));
+}

@@ -230,3 +230,32 @@ GstDinoFeaturesMeta* gst_buffer_add_dino_features_meta(GstBuffer* buffer, GstDin
   meta->source_pts = source_pts;
   return meta;
 }
+
+GstDinoFeaturesMeta* gst_buffer_get_dino_features_meta(GstBuffer* buffer) {
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
+  return reinterpret_cast<GstDinoFeaturesMeta*>(gst_buffer_get_meta(buffer, GST_DINO_FEATURES_META_API_TYPE));
+}
+
+namespace {
+
+// Bytes over a payload's floats that keep the payload alive (no copy).
+GBytes* bytes_of(GstDinoFeatures* features, const gfloat* data, gsize n_floats) {
+  if (!data) return nullptr;
+  return g_bytes_new_with_free_func(data, n_floats * sizeof(gfloat),
+                                    reinterpret_cast<GDestroyNotify>(gst_dino_features_unref),
+                                    gst_dino_features_ref(features));
+}
+
+}  // namespace
+
+GBytes* gst_dino_features_get_tokens_bytes(GstDinoFeatures* features) {
+  gsize n = 0;
+  const gfloat* data = gst_dino_features_get_tokens(features, &n);
+  return bytes_of(features, data, n);
+}
+
+GBytes* gst_dino_features_get_cls_attention_bytes(GstDinoFeatures* features) {
+  gsize n = 0;
+  const gfloat* data = gst_dino_features_get_cls_attention(features, &n);
+  return bytes_of(features, data, n);
+}

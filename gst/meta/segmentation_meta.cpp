@@ -132,3 +132,15 @@ GstDinoSegmentationMeta* gst_buffer_add_dino_segmentation_meta(GstBuffer* buffer
   meta->carried = carried;
   return meta;
 }
+
+GstDinoSegmentationMeta* gst_buffer_get_dino_segmentation_meta(GstBuffer* buffer) {
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
+  return reinterpret_cast<GstDinoSegmentationMeta*>(gst_buffer_get_meta(buffer, GST_DINO_SEGMENTATION_META_API_TYPE));
+}
+
+GBytes* gst_dino_segmentation_get_class_map_bytes(GstDinoSegmentation* segmentation) {
+  g_return_val_if_fail(segmentation != nullptr, nullptr);
+  return g_bytes_new_with_free_func(segmentation->class_map.data(), segmentation->class_map.size(),
+                                    reinterpret_cast<GDestroyNotify>(gst_dino_segmentation_unref),
+                                    gst_dino_segmentation_ref(segmentation));
+}

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "element_test_util.h"
+#include "roi_reader.h"
 #include "models/clip.h"
 #include "tasks/frame_zeroshot.h"
 #include "tasks/zeroshot_texts.h"
@@ -203,6 +204,51 @@ TEST(ClipZeroShot, MetaAndMessagePerFrameEqualTheLibScores) {
   }
   EXPECT_EQ(counter(r.h.get(), "inferences"), 3u);
   EXPECT_EQ(counter(r.h.get(), "text-encodings"), 1u);  // encoded once, not per frame
+}
+
+// A generic reader (GstVideo API only) sees one full-frame ROI per frame whose
+// "classification" and "detection" params carry the meta's ranking.
+TEST(ClipZeroShot, FullFrameRoiCarriesTheLabelAndTheTopK) {
+  REQUIRE_CLIP(fx);
+  Running r = run_element(fx, "labels=" + in_quotes(join(kLabels, ";")) + " top-k=2 interval=2");
+  for (int i = 0; i < 2; ++i) {  // frame 1 carries frame 0's result: its ROI too
+    const Image picture = frame_picture(0);
+    Buffer out = push_pull(r.h.get(), picture, i * kFrame);
+    const FrameScores expected = lib_scores(fx, labels_spec(kLabels), picture, ClipCrop::kCenter, 2);
+    const auto& top = expected.result->top;
+    const std::vector<RoiCopy> rois = rois_of_type(out.get(), "clipzeroshot");
+    ASSERT_EQ(rois.size(), 1u) << "frame " << i;
+    const RoiCopy& roi = rois[0];
+    EXPECT_EQ(roi.x, 0u);
+    EXPECT_EQ(roi.y, 0u);
+    EXPECT_EQ(roi.w, guint(kWidth));
+    EXPECT_EQ(roi.h, guint(kHeight));
+
+    const GstStructure* classified = roi.param("classification");
+    ASSERT_NE(classified, nullptr);
+    EXPECT_EQ(string_field(classified, "label"), kLabels[size_t(top[0].label)]);
+    EXPECT_EQ(int_field(classified, "label_id"), top[0].label);
+    EXPECT_NEAR(double_field(classified, "confidence"), top[0].probability, kSameCodeTolerance);
+    EXPECT_EQ(string_array(classified, "labels"),
+              (std::vector<std::string>{kLabels[size_t(top[0].label)], kLabels[size_t(top[1].label)]}));
+    const std::vector<double> confidences = double_array(classified, "confidences");
+    ASSERT_EQ(confidences.size(), 2u);
+    EXPECT_NEAR(confidences[0], top[0].probability, kSameCodeTolerance);
+    EXPECT_NEAR(confidences[1], top[1].probability, kSameCodeTolerance);
+    const GValue* ids = gst_structure_get_value(classified, "label_ids");
+    ASSERT_NE(ids, nullptr);
+    ASSERT_EQ(gst_value_array_get_size(ids), 2u);
+    EXPECT_EQ(g_value_get_int(gst_value_array_get_value(ids, 1)), top[1].label);
+
+    const GstStructure* detection = roi.param("detection");
+    ASSERT_NE(detection, nullptr);
+    EXPECT_EQ(double_field(detection, "x_min"), 0.0);
+    EXPECT_EQ(double_field(detection, "y_min"), 0.0);
+    EXPECT_EQ(double_field(detection, "x_max"), 1.0);
+    EXPECT_EQ(double_field(detection, "y_max"), 1.0);
+    EXPECT_EQ(int_field(detection, "label_id"), top[0].label);
+    EXPECT_NEAR(double_field(detection, "confidence"), top[0].probability, kSameCodeTolerance);
+  }
 }
 
 TEST(ClipZeroShot, PassesPixelsAndTimestampsThrough) {

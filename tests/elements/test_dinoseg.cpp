@@ -3,6 +3,7 @@
 // palette PNGs.
 #include <gst/dinoclip/dinoclip-meta.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "element_test_util.h"
+#include "roi_reader.h"
 #include "io/frame_pattern.h"
 #include "io/image_file.h"
 #include "tasks/iou.h"
@@ -209,6 +211,36 @@ TEST(DinoSeg, PostsTrainingProgressAndTheTrainingAccuracy) {
   EXPECT_LE(accuracy, 1.0);
 }
 
+// The same progress as standard progress messages (what gst-launch-1.0 prints).
+TEST(DinoSeg, TrainingProgressIsAlsoAStandardProgressMessage) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(1);
+  Harness h = seg_harness(model, "num-iters=120 annotation=" + seq.mask_path(0));
+  GstPtr<GstBus> bus(gst_bus_new());
+  gst_element_set_bus(h->element, bus.get());
+  Buffer out(gst_harness_push_and_pull(h.get(), frame_buffer(seq, 0)));
+  std::vector<GstProgressType> types;
+  std::vector<int> percents;
+  while (GstMessage* m = gst_bus_pop_filtered(bus.get(), GST_MESSAGE_PROGRESS)) {
+    GstProgressType type;
+    gchar *code = nullptr, *text = nullptr;
+    gst_message_parse_progress(m, &type, &code, &text);
+    EXPECT_STREQ(code, "dinoseg-training");
+    EXPECT_NE(std::string(text), "");
+    int percent = -1;
+    gst_structure_get_int(gst_message_get_structure(m), "percent", &percent);
+    types.push_back(type);
+    percents.push_back(percent);
+    g_free(code);
+    g_free(text);
+    gst_message_unref(m);
+  }
+  gst_element_set_bus(h->element, nullptr);
+  EXPECT_EQ(types, (std::vector<GstProgressType>{GST_PROGRESS_TYPE_START, GST_PROGRESS_TYPE_CONTINUE,
+                                                  GST_PROGRESS_TYPE_CONTINUE, GST_PROGRESS_TYPE_COMPLETE}));
+  EXPECT_EQ(percents, (std::vector<int>{0, 41, 83, 100}));  // steps 0, 50, 100, 120 of 120
+}
+
 // IoU messages equal lib/tasks' mean_iou of the attached map against the
 // ground-truth file; the EOS summary is their mean, first and last.
 TEST(DinoSeg, ReportsPerFrameIouAndASummaryAtEos) {
@@ -250,6 +282,77 @@ TEST(DinoSeg, ReportsPerFrameIouAndASummaryAtEos) {
   EXPECT_NEAR(first, expected.front(), 1e-12);
   EXPECT_NEAR(last, expected.back(), 1e-12);
   free_all(summary);
+}
+
+// Bounding box and area of `class_id` in a class map, by brute force.
+struct ExpectedRegion {
+  int x0 = 1 << 30, y0 = 1 << 30, x1 = -1, y1 = -1;  // inclusive
+  int64_t area = 0;
+};
+ExpectedRegion brute_force_region(const Image& map, int class_id) {
+  ExpectedRegion r;
+  for (int y = 0; y < map.height; ++y) {
+    for (int x = 0; x < map.width; ++x) {
+      if (map.at(x, y) != class_id) continue;
+      ++r.area;
+      r.x0 = std::min(r.x0, x), r.x1 = std::max(r.x1, x);
+      r.y0 = std::min(r.y0, y), r.y1 = std::max(r.y1, y);
+    }
+  }
+  return r;
+}
+
+// A generic reader (GstVideo API only) sees one ROI per object class of the
+// class map: its bounding box, area and, with a ground truth, its IoU.
+TEST(DinoSeg, OneRoiPerPresentClassWithBoxAreaAndIou) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(3);
+  Harness h = seg_harness(model, "num-iters=100 annotation=" + seq.mask_path(0) + " ground-truth=" + seq.pattern());
+  for (int i = 0; i < 3; ++i) {
+    Buffer out(gst_harness_push_and_pull(h.get(), frame_buffer(seq, i)));
+    const Image map = class_map_of(out.get());
+    ASSERT_EQ(map.width, kWidth);
+    const std::vector<double> iou = per_class_iou(map, seq.masks[i], 256);
+    const std::vector<RoiCopy> rois = rois_of_type(out.get(), "dinoseg");
+    size_t objects = 0;
+    for (int c = 1; c < 256; ++c) objects += brute_force_region(map, c).area > 0;
+    ASSERT_EQ(rois.size(), objects) << "frame " << i;
+    ASSERT_GT(objects, 0u) << "the trained head finds at least one object";
+    for (const RoiCopy& roi : rois) {
+      const GstStructure* detection = roi.param("detection");
+      ASSERT_NE(detection, nullptr);
+      const int class_id = int_field(detection, "class_id");
+      const ExpectedRegion expected = brute_force_region(map, class_id);
+      const std::string where = "frame " + std::to_string(i) + " class " + std::to_string(class_id);
+      EXPECT_GT(class_id, 0) << where << ": no ROI for the background";
+      EXPECT_EQ(roi.id, class_id) << where;
+      EXPECT_EQ(int_field(detection, "label_id"), class_id) << where;
+      EXPECT_EQ(string_field(detection, "label"), "class-" + std::to_string(class_id)) << where;
+      EXPECT_EQ(roi.x, guint(expected.x0)) << where;
+      EXPECT_EQ(roi.y, guint(expected.y0)) << where;
+      EXPECT_EQ(roi.w, guint(expected.x1 - expected.x0 + 1)) << where;
+      EXPECT_EQ(roi.h, guint(expected.y1 - expected.y0 + 1)) << where;
+      EXPECT_DOUBLE_EQ(double_field(detection, "x_min"), double(expected.x0) / kWidth) << where;
+      EXPECT_DOUBLE_EQ(double_field(detection, "x_max"), double(expected.x1 + 1) / kWidth) << where;
+      EXPECT_DOUBLE_EQ(double_field(detection, "y_min"), double(expected.y0) / kHeight) << where;
+      EXPECT_DOUBLE_EQ(double_field(detection, "y_max"), double(expected.y1 + 1) / kHeight) << where;
+      gint64 area = -1;
+      ASSERT_TRUE(gst_structure_get_int64(detection, "area", &area)) << where;
+      EXPECT_EQ(area, expected.area) << where;
+      EXPECT_DOUBLE_EQ(double_field(detection, "area_fraction"), double(expected.area) / (kWidth * kHeight)) << where;
+      EXPECT_NEAR(double_field(detection, "iou"), iou[size_t(class_id)], 1e-12) << where;
+    }
+  }
+}
+
+TEST(DinoSeg, RoisHaveNoIouWithoutAGroundTruth) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Sequence seq = make_sequence(1);
+  Harness h = seg_harness(model, "num-iters=20 annotation=" + seq.mask_path(0));
+  Buffer out(gst_harness_push_and_pull(h.get(), frame_buffer(seq, 0)));
+  const std::vector<RoiCopy> rois = rois_of_type(out.get(), "dinoseg");
+  ASSERT_FALSE(rois.empty());
+  for (const RoiCopy& roi : rois) EXPECT_FALSE(gst_structure_has_field(roi.param("detection"), "iou"));
 }
 
 double summary_mean_iou(const std::string& model, const Sequence& seq, const std::string& properties, int frames) {
@@ -356,7 +459,7 @@ TEST(DinoSeg, PropertiesHaveTheDocumentedDefaultsAndBlurbs) {
   gdouble lr = 0, wd = 0, temperature = 0;
   g_object_get(element.get(), "annotation-frame", &annotation_frame, "max-held-frames", &max_held, "num-classes",
                &num_classes, "num-iters", &iters, "hidden-size", &hidden, "learning-rate", &lr, "weight-decay", &wd,
-               "context-frames", &context, "topk", &topk, "neighborhood", &neighborhood, "temperature", &temperature,
+               "context-frames", &context, "top-k", &topk, "neighborhood", &neighborhood, "temperature", &temperature,
                "method", &method, "head", &head, nullptr);
   EXPECT_EQ(annotation_frame, 0u);
   EXPECT_EQ(max_held, 300u);

@@ -12,10 +12,16 @@ typedef struct _GstDinoClassification GstDinoClassification;
 #define GST_TYPE_DINO_CLASSIFICATION (gst_dino_classification_get_type ())
 GST_DINOCLIP_API GType gst_dino_classification_get_type (void);
 
-/* Copies n_labels labels and scores (any scale: probabilities, cosine
+/**
+ * gst_dino_classification_new:
+ * @labels: (array length=n_labels): the labels
+ * @scores: (array length=n_labels): their scores
+ * Copies n_labels labels and scores (any scale: probabilities, cosine
  * similarities, ...) and ranks the best top_k (clamped to n_labels; 0 = all)
  * by descending score, ties in label order. Returns NULL (with a g_critical)
- * when n_labels is 0 or a label is NULL. */
+ * when n_labels is 0 or a label is NULL.
+ * Returns: (transfer full) (nullable): the classification
+ */
 GST_DINOCLIP_API GstDinoClassification * gst_dino_classification_new (const gchar * const * labels,
     const gfloat * scores, guint n_labels, guint top_k);
 
@@ -30,8 +36,13 @@ GST_DINOCLIP_API gfloat gst_dino_classification_get_score (const GstDinoClassifi
     guint index);
 /* Number of ranked entries (top-k). */
 GST_DINOCLIP_API guint gst_dino_classification_get_top_k (const GstDinoClassification * classification);
-/* The rank-th best (0 = best): its label index, label and score (all
- * nullable outputs). FALSE when rank >= top-k. */
+/**
+ * gst_dino_classification_get_ranked:
+ * @index: (out) (optional): the label's index
+ * @label: (out) (optional) (transfer none): the label
+ * @score: (out) (optional): its score
+ * The rank-th best (0 = best). FALSE when rank >= top-k.
+ */
 GST_DINOCLIP_API gboolean gst_dino_classification_get_ranked (const GstDinoClassification * classification,
     guint rank, guint * index, const gchar ** label, gfloat * score);
 
@@ -49,6 +60,10 @@ typedef struct {
 GST_DINOCLIP_API GType gst_dino_classification_meta_api_get_type (void);
 GST_DINOCLIP_API const GstMetaInfo * gst_dino_classification_meta_get_info (void);
 
+/**
+ * gst_buffer_add_dino_classification_meta:
+ * Returns: (transfer none) (nullable): the meta
+ */
 GST_DINOCLIP_API GstDinoClassificationMeta * gst_buffer_add_dino_classification_meta (GstBuffer * buffer,
     GstDinoClassification * classification, gboolean carried);
 
@@ -56,7 +71,10 @@ GST_DINOCLIP_API GstDinoClassificationMeta * gst_buffer_add_dino_classification_
 GST_DINOCLIP_API GstDinoClassificationMeta * gst_buffer_add_dino_classification_meta_full (GstBuffer * buffer,
     GstDinoClassification * classification, gboolean carried, GstClockTime source_pts);
 
-#define gst_buffer_get_dino_classification_meta(b) \
-  ((GstDinoClassificationMeta *) gst_buffer_get_meta ((b), GST_DINO_CLASSIFICATION_META_API_TYPE))
+/**
+ * gst_buffer_get_dino_classification_meta:
+ * Returns: (transfer none) (nullable): the buffer's classification meta
+ */
+GST_DINOCLIP_API GstDinoClassificationMeta * gst_buffer_get_dino_classification_meta (GstBuffer * buffer);
 
 G_END_DECLS

@@ -41,16 +41,25 @@ typedef gboolean (*GstDinoFeaturesToHostFunc) (gpointer user_data, const gfloat 
 #define GST_TYPE_DINO_FEATURES (gst_dino_features_get_type ())
 GST_DINOCLIP_API GType gst_dino_features_get_type (void);
 
-/* Copies the arrays (cls_attention may be NULL when shape->n_heads is 0). */
+/**
+ * gst_dino_features_new: (skip)
+ * Copies the arrays (cls_attention may be NULL when shape->n_heads is 0).
+ */
 GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_new (const GstDinoFeaturesShape * shape,
     const gfloat * tokens, const gfloat * cls_attention);
 
-/* Wraps host arrays without copying; `notify (user_data)` runs when the last
- * reference goes. The arrays must not change afterwards. */
+/**
+ * gst_dino_features_new_wrapped: (skip)
+ * Wraps host arrays without copying; `notify (user_data)` runs when the last
+ * reference goes. The arrays must not change afterwards.
+ */
 GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_new_wrapped (const GstDinoFeaturesShape * shape,
     const gfloat * tokens, const gfloat * cls_attention, gpointer user_data, GDestroyNotify notify);
 
-/* Defers the host transfer to the first read (see GstDinoFeaturesToHostFunc). */
+/**
+ * gst_dino_features_new_deferred: (skip)
+ * Defers the host transfer to the first read (see GstDinoFeaturesToHostFunc).
+ */
 GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_new_deferred (const GstDinoFeaturesShape * shape,
     GstDinoFeaturesToHostFunc to_host, gpointer user_data, GDestroyNotify notify);
 
@@ -63,12 +72,49 @@ GST_DINOCLIP_API const GstDinoFeaturesShape * gst_dino_features_get_shape (const
  * NULL when a deferred transfer failed, when asked for attention that was not
  * computed, or for a head index out of range. n_floats (nullable) receives the
  * number of floats. Thread-safe. */
+/**
+ * gst_dino_features_get_tokens:
+ * @n_floats: (out) (optional): number of floats
+ * Returns: (array length=n_floats) (transfer none) (nullable): [1 + grid_h * grid_w, dim] floats
+ */
 GST_DINOCLIP_API const gfloat * gst_dino_features_get_tokens (GstDinoFeatures * features, gsize * n_floats);
+/**
+ * gst_dino_features_get_cls_token:
+ * @n_floats: (out) (optional): number of floats (dim)
+ * Returns: (array length=n_floats) (transfer none) (nullable): the CLS token
+ */
 GST_DINOCLIP_API const gfloat * gst_dino_features_get_cls_token (GstDinoFeatures * features, gsize * n_floats);
+/**
+ * gst_dino_features_get_patch_tokens:
+ * @n_floats: (out) (optional): number of floats
+ * Returns: (array length=n_floats) (transfer none) (nullable): [grid_h * grid_w, dim] floats
+ */
 GST_DINOCLIP_API const gfloat * gst_dino_features_get_patch_tokens (GstDinoFeatures * features, gsize * n_floats);
+/**
+ * gst_dino_features_get_cls_attention:
+ * @n_floats: (out) (optional): number of floats
+ * Returns: (array length=n_floats) (transfer none) (nullable): [n_heads, grid_h * grid_w] floats
+ */
 GST_DINOCLIP_API const gfloat * gst_dino_features_get_cls_attention (GstDinoFeatures * features, gsize * n_floats);
-/* One head's row of cls_attention: grid_height * grid_width floats. */
+/**
+ * gst_dino_features_get_head_attention: (skip)
+ * One head's row of cls_attention: grid_height * grid_width floats.
+ */
 GST_DINOCLIP_API const gfloat * gst_dino_features_get_head_attention (GstDinoFeatures * features, guint head);
+
+/* The same arrays as GBytes (no copy: the bytes hold a reference to
+ * `features`), for bindings: numpy.frombuffer(b.get_data(), numpy.float32).
+ * NULL as for the pointer getters. */
+/**
+ * gst_dino_features_get_tokens_bytes:
+ * Returns: (transfer full) (nullable): the tokens, float32 [1 + grid_h * grid_w, dim]
+ */
+GST_DINOCLIP_API GBytes * gst_dino_features_get_tokens_bytes (GstDinoFeatures * features);
+/**
+ * gst_dino_features_get_cls_attention_bytes:
+ * Returns: (transfer full) (nullable): the CLS attention, float32 [n_heads, grid_h * grid_w]
+ */
+GST_DINOCLIP_API GBytes * gst_dino_features_get_cls_attention_bytes (GstDinoFeatures * features);
 
 /* ---- the meta ---- */
 
@@ -85,11 +131,18 @@ typedef struct {
 GST_DINOCLIP_API GType gst_dino_features_meta_api_get_type (void);
 GST_DINOCLIP_API const GstMetaInfo * gst_dino_features_meta_get_info (void);
 
-/* Adds a meta that takes a new reference to `features`. */
+/**
+ * gst_buffer_add_dino_features_meta:
+ * Adds a meta that takes a new reference to `features`.
+ * Returns: (transfer none) (nullable): the meta
+ */
 GST_DINOCLIP_API GstDinoFeaturesMeta * gst_buffer_add_dino_features_meta (GstBuffer * buffer,
     GstDinoFeatures * features, gboolean carried, GstClockTime source_pts);
 
-#define gst_buffer_get_dino_features_meta(b) \
-  ((GstDinoFeaturesMeta *) gst_buffer_get_meta ((b), GST_DINO_FEATURES_META_API_TYPE))
+/**
+ * gst_buffer_get_dino_features_meta:
+ * Returns: (transfer none) (nullable): the buffer's features meta
+ */
+GST_DINOCLIP_API GstDinoFeaturesMeta * gst_buffer_get_dino_features_meta (GstBuffer * buffer);
 
 G_END_DECLS

@@ -16,10 +16,13 @@ typedef struct _GstDinoSegmentation GstDinoSegmentation;
 #define GST_TYPE_DINO_SEGMENTATION (gst_dino_segmentation_get_type ())
 GST_DINOCLIP_API GType gst_dino_segmentation_get_type (void);
 
-/* Copies class_map (width * height bytes) and palette (n_classes RGB
+/**
+ * gst_dino_segmentation_new: (skip)
+ * Copies class_map (width * height bytes) and palette (n_classes RGB
  * triplets; NULL lets the consumer choose, attnoverlay uses the DAVIS
  * palette). Returns NULL (with a g_critical) if a class id >= n_classes,
- * n_classes > 256 or a size is 0. */
+ * n_classes > 256 or a size is 0.
+ */
 GST_DINOCLIP_API GstDinoSegmentation * gst_dino_segmentation_new (guint width, guint height, guint n_classes,
     const guint8 * class_map, const guint8 * palette);
 
@@ -29,10 +32,23 @@ GST_DINOCLIP_API void gst_dino_segmentation_unref (GstDinoSegmentation * segment
 GST_DINOCLIP_API guint gst_dino_segmentation_get_width (const GstDinoSegmentation * segmentation);
 GST_DINOCLIP_API guint gst_dino_segmentation_get_height (const GstDinoSegmentation * segmentation);
 GST_DINOCLIP_API guint gst_dino_segmentation_get_n_classes (const GstDinoSegmentation * segmentation);
-/* width * height class ids, row-major. */
+/**
+ * gst_dino_segmentation_get_class_map: (skip)
+ * width * height class ids, row-major (bindings: get_class_map_bytes).
+ */
 GST_DINOCLIP_API const guint8 * gst_dino_segmentation_get_class_map (const GstDinoSegmentation * segmentation);
-/* n_classes * 3 bytes (RGB), or NULL when the producer gave none. */
+/**
+ * gst_dino_segmentation_get_palette: (skip)
+ * n_classes * 3 bytes (RGB), or NULL when the producer gave none.
+ */
 GST_DINOCLIP_API const guint8 * gst_dino_segmentation_get_palette (const GstDinoSegmentation * segmentation);
+/**
+ * gst_dino_segmentation_get_class_map_bytes:
+ * The class map as GBytes (no copy: holds a reference to `segmentation`), for
+ * bindings: numpy.frombuffer(b.get_data(), numpy.uint8).reshape(height, width).
+ * Returns: (transfer full): width * height class ids, row-major
+ */
+GST_DINOCLIP_API GBytes * gst_dino_segmentation_get_class_map_bytes (GstDinoSegmentation * segmentation);
 
 typedef struct {
   GstMeta meta;
@@ -46,10 +62,17 @@ typedef struct {
 GST_DINOCLIP_API GType gst_dino_segmentation_meta_api_get_type (void);
 GST_DINOCLIP_API const GstMetaInfo * gst_dino_segmentation_meta_get_info (void);
 
+/**
+ * gst_buffer_add_dino_segmentation_meta:
+ * Returns: (transfer none) (nullable): the meta
+ */
 GST_DINOCLIP_API GstDinoSegmentationMeta * gst_buffer_add_dino_segmentation_meta (GstBuffer * buffer,
     GstDinoSegmentation * segmentation, gboolean carried);
 
-#define gst_buffer_get_dino_segmentation_meta(b) \
-  ((GstDinoSegmentationMeta *) gst_buffer_get_meta ((b), GST_DINO_SEGMENTATION_META_API_TYPE))
+/**
+ * gst_buffer_get_dino_segmentation_meta:
+ * Returns: (transfer none) (nullable): the buffer's segmentation meta
+ */
+GST_DINOCLIP_API GstDinoSegmentationMeta * gst_buffer_get_dino_segmentation_meta (GstBuffer * buffer);
 
 G_END_DECLS

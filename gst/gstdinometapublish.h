@@ -1,0 +1,24 @@
+// dinometapublish: passes buffers through untouched and publishes each
+// frame's dinoclip results as one JSON line, to a file (or stdout) or an MQTT
+// broker; in the spirit of DL Streamer's gvametaconvert + gvametapublish,
+// with their property names (method, file-path, address, topic).
+#pragma once
+
+#include <gst/base/gstbasetransform.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_DINOMETAPUBLISH (gst_dinometapublish_get_type())
+G_DECLARE_FINAL_TYPE(GstDinometapublish, gst_dinometapublish, GST, DINOMETAPUBLISH, GstBaseTransform)
+
+typedef enum {
+  GST_DINO_META_PUBLISH_METHOD_FILE,
+  GST_DINO_META_PUBLISH_METHOD_MQTT,
+} GstDinoMetaPublishMethod;
+
+#define GST_TYPE_DINO_META_PUBLISH_METHOD (gst_dino_meta_publish_method_get_type())
+GType gst_dino_meta_publish_method_get_type(void);
+
+GST_ELEMENT_REGISTER_DECLARE(dinometapublish);
+
+G_END_DECLS

@@ -1,0 +1,480 @@
+// dinometapublish: buffers carrying hand-made dinoclip metas (exact values)
+// through the element, the JSON lines read back with nlohmann::json and
+// compared with the metas; method=mqtt against a real mosquitto broker on a
+// free loopback port, read back with a real libmosquitto subscriber,
+// including frames queued and dropped while the broker is down.
+#include <arpa/inet.h>
+#include <gst/dinoclip/dinoclip-meta.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "element_test_util.h"
+#include "roi_reader.h"
+
+namespace dinoclip::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kWidth = 32, kHeight = 24;
+constexpr GstClockTime kFrame = GST_SECOND / 25;
+
+/* ---- hand-made metas ---- */
+
+// A 3x2 patch grid, D = 4, 2 heads; values i * 0.25 - 1 so every float is exact.
+GstDinoFeatures* make_features() {
+  const GstDinoFeaturesShape shape{/*grid_height=*/2, /*grid_width=*/3, /*dim=*/4, /*n_heads=*/2,
+                                   /*patch_size=*/8, /*input_width=*/24, /*input_height=*/16};
+  std::vector<gfloat> tokens(7 * 4), attention(2 * 6);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = gfloat(i) * 0.25f - 1.0f;
+  for (size_t i = 0; i < attention.size(); ++i) attention[i] = gfloat(i) / 16.0f;
+  return gst_dino_features_new(&shape, tokens.data(), attention.data());
+}
+
+// A 4x3 class map with classes 0, 1, 2 and a "dinoseg" ROI for class 2 the
+// way dinoseg attaches it (box, class_id, area, iou).
+void add_segmentation(GstBuffer* buffer) {
+  const guint8 map[] = {0, 0, 1, 1,  //
+                        0, 2, 2, 1,  //
+                        0, 2, 0, 0};
+  GstDinoSegmentation* s = gst_dino_segmentation_new(4, 3, 3, map, nullptr);
+  gst_buffer_add_dino_segmentation_meta(buffer, s, FALSE);
+  gst_dino_segmentation_unref(s);
+  GstVideoRegionOfInterestMeta* roi = gst_buffer_add_video_region_of_interest_meta(buffer, "dinoseg", 8, 8, 16, 16);
+  gst_video_region_of_interest_meta_add_param(
+      roi, gst_structure_new("detection", "class_id", G_TYPE_INT, 2, "label", G_TYPE_STRING, "class-2", "area",
+                             G_TYPE_INT64, gint64(3), "area_fraction", G_TYPE_DOUBLE, 0.25, "iou", G_TYPE_DOUBLE, 0.5,
+                             nullptr));
+}
+
+GstBuffer* frame_with_metas(int index) {
+  GstBuffer* buffer = gst_buffer_new_allocate(nullptr, gsize(kWidth) * kHeight * 3, nullptr);
+  gst_buffer_memset(buffer, 0, guint8(index), gsize(kWidth) * kHeight * 3);
+  GST_BUFFER_PTS(buffer) = GstClockTime(index) * kFrame;
+  GST_BUFFER_DURATION(buffer) = kFrame;
+  GstDinoFeatures* features = make_features();
+  gst_buffer_add_dino_features_meta(buffer, features, index % 2 == 1, GST_BUFFER_PTS(buffer));
+  gst_dino_features_unref(features);
+  const gchar* labels[] = {"a cat", "a dog", "a car"};
+  const gfloat scores[] = {0.25f, 0.625f, 0.125f};
+  GstDinoClassification* c = gst_dino_classification_new(labels, scores, 3, 2);
+  gst_buffer_add_dino_classification_meta(buffer, c, FALSE);
+  gst_dino_classification_unref(c);
+  add_segmentation(buffer);
+  return buffer;
+}
+
+Harness publish_harness(const std::string& properties) {
+  Harness h(gst_harness_new_parse(("dinometapublish " + properties).c_str()));
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, kWidth, kHeight).c_str());
+  return h;
+}
+
+GstPtr<GstElement> publisher_of(GstHarness* h) {
+  return GstPtr<GstElement>(gst_harness_find_element(h, "dinometapublish"));
+}
+
+guint64 counter(GstHarness* h, const char* name) {
+  guint64 value = G_MAXUINT64;
+  g_object_get(publisher_of(h).get(), name, &value, nullptr);
+  return value;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<guint8> base64_bytes(const std::string& text) {
+  gsize n = 0;
+  guchar* decoded = g_base64_decode(text.c_str(), &n);
+  std::vector<guint8> bytes(decoded, decoded + n);
+  g_free(decoded);
+  return bytes;
+}
+
+std::vector<guint8> float_bytes(const gfloat* data, gsize n) {
+  const auto* bytes = reinterpret_cast<const guint8*>(data);
+  return std::vector<guint8>(bytes, bytes + n * sizeof(gfloat));
+}
+
+// Every field of a line against the metas of the buffer it describes.
+void expect_line_matches(const json& line, GstBuffer* buffer, int index, bool with_tensors) {
+  const std::string where = "frame " + std::to_string(index);
+  EXPECT_EQ(line.at("frame").get<int>(), index) << where;
+  EXPECT_EQ(line.at("timestamp").get<guint64>(), GST_BUFFER_PTS(buffer)) << where;
+  EXPECT_EQ(line.at("duration").get<guint64>(), kFrame) << where;
+  EXPECT_EQ(line.at("running_time").get<guint64>(), GST_BUFFER_PTS(buffer)) << where;  // segment from 0
+  EXPECT_EQ(line.at("resolution").at("width").get<int>(), kWidth);
+  EXPECT_EQ(line.at("resolution").at("height").get<int>(), kHeight);
+  EXPECT_FALSE(line.at("stream_id").get<std::string>().empty()) << where;
+
+  GstDinoFeaturesMeta* fmeta = gst_buffer_get_dino_features_meta(buffer);
+  ASSERT_NE(fmeta, nullptr);
+  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(fmeta->features);
+  const json& f = line.at("features");
+  EXPECT_EQ(f.at("grid_height").get<guint>(), shape->grid_height);
+  EXPECT_EQ(f.at("grid_width").get<guint>(), shape->grid_width);
+  EXPECT_EQ(f.at("dim").get<guint>(), shape->dim);
+  EXPECT_EQ(f.at("n_heads").get<guint>(), shape->n_heads);
+  EXPECT_EQ(f.at("patch_size").get<guint>(), shape->patch_size);
+  EXPECT_EQ(f.at("carried").get<bool>(), bool(fmeta->carried)) << where;
+  EXPECT_EQ(f.at("source_timestamp").get<guint64>(), fmeta->source_pts);
+  if (with_tensors) {
+    gsize n = 0;
+    const gfloat* attention = gst_dino_features_get_cls_attention(fmeta->features, &n);
+    EXPECT_EQ(base64_bytes(f.at("cls_attention").at("base64")), float_bytes(attention, n)) << where;
+    EXPECT_EQ(f.at("cls_attention").at("shape"), json({2, 6}));
+    const gfloat* cls = gst_dino_features_get_cls_token(fmeta->features, &n);
+    EXPECT_EQ(base64_bytes(f.at("embedding").at("base64")), float_bytes(cls, n)) << where;
+  } else {
+    EXPECT_FALSE(f.contains("cls_attention"));
+    EXPECT_FALSE(f.contains("embedding"));
+  }
+
+  const json& c = line.at("classification");
+  EXPECT_EQ(c.at("label"), "a dog");
+  EXPECT_EQ(c.at("label_id"), 1);
+  EXPECT_EQ(c.at("confidence").get<double>(), 0.625);
+  ASSERT_EQ(c.at("top").size(), 2u);
+  EXPECT_EQ(c.at("top")[1].at("label"), "a cat");
+  EXPECT_EQ(c.at("top")[1].at("confidence").get<double>(), 0.25);
+
+  const json& s = line.at("segmentation");
+  EXPECT_EQ(s.at("width"), 4);
+  EXPECT_EQ(s.at("height"), 3);
+  EXPECT_EQ(s.at("n_classes"), 3);
+  ASSERT_EQ(s.at("classes").size(), 1u);
+  const json& region = s.at("classes")[0];
+  EXPECT_EQ(region.at("class_id"), 2);
+  EXPECT_EQ(region.at("label"), "class-2");
+  EXPECT_EQ(region.at("area"), 3);
+  EXPECT_EQ(region.at("area_fraction").get<double>(), 0.25);
+  EXPECT_EQ(region.at("iou").get<double>(), 0.5);
+  EXPECT_EQ(region.at("bbox"), json({{"x", 8}, {"y", 8}, {"width", 16}, {"height", 16}}));
+}
+
+/* ---- method=file ---- */
+
+TEST(DinoMetaPublish, FileGetsOneJsonLinePerFrameAppendedAfterWhatWasThere) {
+  const std::string path = temp_dir() + "/out.jsonl";
+  std::ofstream(path) << "{\"kept\":true}\n";  // a user's earlier results: never overwritten
+  Harness h = publish_harness("method=file file-path=\"" + path + "\" include-attention=true include-embedding=true");
+  std::vector<Buffer> outs;
+  for (int i = 0; i < 3; ++i) {
+    GstBuffer* in = frame_with_metas(i);
+    const std::vector<guint8> pixels = buffer_bytes(in);
+    outs.emplace_back(gst_harness_push_and_pull(h.get(), in));
+    EXPECT_EQ(buffer_bytes(outs.back().get()), pixels) << "passthrough";
+    EXPECT_EQ(read_lines(path).size(), size_t(i) + 2) << "flushed per frame";
+  }
+  EXPECT_EQ(counter(h.get(), "published"), 3u);
+  EXPECT_EQ(counter(h.get(), "dropped"), 0u);
+  const std::vector<std::string> lines = read_lines(path);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "{\"kept\":true}");
+  for (int i = 0; i < 3; ++i) expect_line_matches(json::parse(lines[size_t(i) + 1]), outs[size_t(i)].get(), i, true);
+}
+
+TEST(DinoMetaPublish, FrameWithoutMetasHasOnlyTimesAndTensorsAreOptIn) {
+  const std::string path = temp_dir() + "/plain.jsonl";
+  Harness h = publish_harness("file-path=\"" + path + "\"");
+  Buffer meta_out(gst_harness_push_and_pull(h.get(), frame_with_metas(0)));
+  GstBuffer* bare = gst_buffer_new_allocate(nullptr, gsize(kWidth) * kHeight * 3, nullptr);
+  GST_BUFFER_PTS(bare) = kFrame;
+  Buffer bare_out(gst_harness_push_and_pull(h.get(), bare));
+  const std::vector<std::string> lines = read_lines(path);
+  ASSERT_EQ(lines.size(), 2u);
+  expect_line_matches(json::parse(lines[0]), meta_out.get(), 0, /*with_tensors=*/false);
+  const json plain = json::parse(lines[1]);
+  EXPECT_EQ(plain.at("frame"), 1);
+  EXPECT_EQ(plain.at("timestamp").get<guint64>(), kFrame);
+  EXPECT_TRUE(plain.at("duration").is_null());
+  EXPECT_FALSE(plain.contains("features") || plain.contains("classification") || plain.contains("segmentation"));
+}
+
+TEST(DinoMetaPublish, RejectsAnUnwritableFileNamingIt) {
+  const std::string path = temp_dir() + "/no/such/dir/out.jsonl";
+  StartResult r = start_element("dinometapublish file-path=\"" + path + "\"");
+  EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(r.error, nullptr);
+  EXPECT_NE(std::string(r.error->message).find(path), std::string::npos) << r.error->message;
+  g_error_free(r.error);
+}
+
+TEST(DinoMetaPublish, RejectsABadMqttAddress) {
+  for (const char* address : {"localhost:0", "localhost:http", ":1883", "[::1"}) {
+    StartResult r = start_element(std::string("dinometapublish method=mqtt address=\"") + address + "\"");
+    EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE) << address;
+    ASSERT_NE(r.error, nullptr) << address;
+    EXPECT_NE(std::string(r.error->message).find("MQTT address"), std::string::npos) << r.error->message;
+    g_error_free(r.error);
+  }
+}
+
+TEST(DinoMetaPublish, RefusesConnectionChangesWhileRunningWithAWarningMessage) {
+  const std::string path = temp_dir() + "/a.jsonl";
+  Harness h = publish_harness("file-path=\"" + path + "\"");
+  GstPtr<GstBus> bus(gst_bus_new());
+  gst_element_set_bus(h->element, bus.get());
+  Buffer(gst_harness_push_and_pull(h.get(), frame_with_metas(0)));
+  g_object_set(publisher_of(h.get()).get(), "file-path", "/tmp/elsewhere.jsonl", nullptr);
+  gchar* now = nullptr;
+  g_object_get(publisher_of(h.get()).get(), "file-path", &now, nullptr);
+  EXPECT_EQ(std::string(now), path);
+  g_free(now);
+  GstMessage* warning = gst_bus_timed_pop_filtered(bus.get(), 5 * GST_SECOND, GST_MESSAGE_WARNING);  // posted async
+  ASSERT_NE(warning, nullptr);
+  GError* error = nullptr;
+  gst_message_parse_warning(warning, &error, nullptr);
+  EXPECT_NE(std::string(error->message).find("file-path"), std::string::npos) << error->message;
+  g_error_free(error);
+  gst_message_unref(warning);
+  gst_element_set_bus(h->element, nullptr);
+}
+
+TEST(DinoMetaPublish, PropertyDefaultsAndBlurbs) {
+  GstPtr<GstElement> e(gst_element_factory_make("dinometapublish", nullptr));
+  ASSERT_NE(e, nullptr);
+  gchar *path = nullptr, *address = nullptr, *topic = nullptr;
+  gint method = -1;
+  guint queue = 0;
+  g_object_get(e.get(), "file-path", &path, "address", &address, "topic", &topic, "method", &method,
+               "max-queue-size", &queue, nullptr);
+  EXPECT_STREQ(path, "-");
+  EXPECT_STREQ(address, "localhost:1883");
+  EXPECT_STREQ(topic, "dinoclip");
+  EXPECT_EQ(method, 0);  // file
+  EXPECT_EQ(queue, 100u);
+  g_free(path);
+  g_free(address);
+  g_free(topic);
+  expect_useful_blurbs(e.get());
+}
+
+/* ---- method=mqtt against a real broker ---- */
+
+// A port nothing listens on right now (the kernel's choice), on 127.0.0.1.
+int free_loopback_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool port_accepts(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(uint16_t(port));
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+std::string mosquitto_binary() {
+  gchar* found = g_find_program_in_path("mosquitto");
+  std::string path = found ? found : "";
+  g_free(found);
+  if (path.empty() && g_file_test("/usr/sbin/mosquitto", G_FILE_TEST_IS_EXECUTABLE)) path = "/usr/sbin/mosquitto";
+  return path;
+}
+
+// mosquitto on 127.0.0.1:port only. Persistence keeps the subscriber's
+// session (and the messages queued for it) across a restart, so messages the
+// element publishes right after the restart are not lost to the race between
+// its reconnect and the subscriber's.
+class Broker {
+ public:
+  Broker(std::string binary, int port) : binary_(std::move(binary)), port_(port), dir_(temp_dir()) {
+    config_ = dir_ + "/mosquitto.conf";
+    std::ofstream(config_) << "listener " << port_ << " 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                           << "persistence_location " << dir_ << "/\nqueue_qos0_messages true\n"
+                           // Run as root, mosquitto would switch to user "mosquitto", which cannot write here.
+                           << "user " << g_get_user_name() << "\n";
+  }
+  ~Broker() { stop(); }
+
+  bool start() {
+    const gchar* argv[] = {binary_.c_str(), "-c", config_.c_str(), nullptr};
+    GError* error = nullptr;
+    if (!g_spawn_async(nullptr, const_cast<gchar**>(argv), nullptr,
+                       GSpawnFlags(G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL),
+                       nullptr, nullptr, &pid_, &error)) {
+      ADD_FAILURE() << "cannot start mosquitto: " << error->message;
+      g_error_free(error);
+      return false;
+    }
+    for (int i = 0; i < 200 && !port_accepts(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    return port_accepts(port_);
+  }
+
+  // SIGTERM: mosquitto saves its sessions, then exits.
+  void stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    g_spawn_close_pid(pid_);
+    pid_ = 0;
+  }
+
+ private:
+  std::string binary_;
+  int port_;
+  std::string dir_, config_;
+  GPid pid_ = 0;
+};
+
+// A libmosquitto subscriber (persistent session, QoS 1) collecting payloads.
+class Subscriber {
+ public:
+  Subscriber(int port, const std::string& topic) : topic_(topic) {
+    mosquitto_lib_init();
+    client_ = mosquitto_new("dinoclip-test-subscriber", /*clean_session=*/false, this);
+    mosquitto_connect_callback_set(client_, [](struct mosquitto* m, void* self, int rc) {
+      if (rc == 0) mosquitto_subscribe(m, nullptr, static_cast<Subscriber*>(self)->topic_.c_str(), 1);
+    });
+    mosquitto_subscribe_callback_set(client_, [](struct mosquitto*, void* self, int, int, const int*) {
+      static_cast<Subscriber*>(self)->subscribed_ = true;
+    });
+    mosquitto_message_callback_set(client_, [](struct mosquitto*, void* self, const struct mosquitto_message* m) {
+      auto* sub = static_cast<Subscriber*>(self);
+      std::lock_guard<std::mutex> lock(sub->mutex_);
+      sub->messages_.emplace_back(static_cast<const char*>(m->payload), size_t(m->payloadlen));
+    });
+    mosquitto_reconnect_delay_set(client_, 1, 1, false);
+    mosquitto_connect(client_, "127.0.0.1", port, 30);
+    mosquitto_loop_start(client_);
+  }
+  ~Subscriber() {
+    mosquitto_disconnect(client_);
+    mosquitto_loop_stop(client_, true);
+    mosquitto_destroy(client_);
+  }
+
+  bool wait_subscribed() {
+    for (int i = 0; i < 400 && !subscribed_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    return subscribed_;
+  }
+
+  // Waits (up to 20 s) for `count` messages in all; returns what arrived.
+  std::vector<std::string> wait_for(size_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (messages_.size() >= count) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    return messages_;
+  }
+
+ private:
+  std::string topic_;
+  struct mosquitto* client_ = nullptr;
+  std::atomic<bool> subscribed_{false};
+  std::mutex mutex_;
+  std::vector<std::string> messages_;
+};
+
+bool element_connected(GstHarness* h, bool wanted) {
+  for (int i = 0; i < 400; ++i) {
+    gboolean connected = !wanted;
+    g_object_get(publisher_of(h).get(), "connected", &connected, nullptr);
+    if (bool(connected) == wanted) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return false;
+}
+
+#define REQUIRE_MOSQUITTO(var)                                                                  \
+  const std::string var = mosquitto_binary();                                                   \
+  if (var.empty()) {                                                                            \
+    if (running_in_ci()) FAIL() << "mosquitto is not installed (scripts/install-deps.sh)";       \
+    GTEST_SKIP() << "mosquitto is not installed (apt-get install mosquitto mosquitto-clients)"; \
+  }
+
+TEST(DinoMetaPublish, MqttMessagesReachARealBrokerAndQueueWhileItIsDown) {
+  REQUIRE_MOSQUITTO(binary);
+  const int port = free_loopback_port();
+  Broker broker(binary, port);
+  ASSERT_TRUE(broker.start()) << "mosquitto did not listen on 127.0.0.1:" << port;
+  const std::string topic = "dinoclip/test/" + std::to_string(port);
+  Subscriber subscriber(port, topic);
+  ASSERT_TRUE(subscriber.wait_subscribed());
+
+  Harness h = publish_harness("method=mqtt address=127.0.0.1:" + std::to_string(port) + " topic=" + topic +
+                              " max-queue-size=3");
+  ASSERT_TRUE(element_connected(h.get(), true)) << "no connection to the broker";  // else the queue of 3 overflows
+  std::vector<Buffer> outs;
+  for (int i = 0; i < 4; ++i) {  // one by one: the thread sends every 20 ms, a burst of 4 would overflow 3
+    outs.emplace_back(gst_harness_push_and_pull(h.get(), frame_with_metas(i)));
+    subscriber.wait_for(size_t(i) + 1);
+  }
+  std::vector<std::string> got = subscriber.wait_for(4);
+  ASSERT_EQ(got.size(), 4u);
+  for (int i = 0; i < 4; ++i) expect_line_matches(json::parse(got[size_t(i)]), outs[size_t(i)].get(), i, false);
+  EXPECT_EQ(counter(h.get(), "published"), 4u);
+  EXPECT_EQ(counter(h.get(), "dropped"), 0u);
+
+  // Broker down: the stream goes on; the last 3 frames wait, 2 are dropped.
+  broker.stop();
+  ASSERT_TRUE(element_connected(h.get(), false)) << "the element did not notice the broker going away";
+  const auto before = std::chrono::steady_clock::now();
+  for (int i = 4; i < 9; ++i) outs.emplace_back(gst_harness_push_and_pull(h.get(), frame_with_metas(i)));
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(1)) << "the video must not wait";
+  EXPECT_EQ(counter(h.get(), "dropped"), 2u);
+  EXPECT_EQ(counter(h.get(), "published"), 4u);
+
+  // Back up: the element reconnects by itself and sends what it kept (frames 6, 7, 8).
+  ASSERT_TRUE(broker.start());
+  got = subscriber.wait_for(7);
+  ASSERT_EQ(got.size(), 7u);
+  for (int i = 4; i < 7; ++i) {
+    expect_line_matches(json::parse(got[size_t(i)]), outs[size_t(i) + 2].get(), i + 2, false);
+  }
+  EXPECT_EQ(counter(h.get(), "published"), 7u);
+  EXPECT_EQ(counter(h.get(), "dropped"), 2u);
+}
+
+TEST(DinoMetaPublish, MqttWithoutABrokerNeverBlocksAndCountsDrops) {
+  const int port = free_loopback_port();  // nothing listens there
+  Harness h = publish_harness("method=mqtt address=127.0.0.1:" + std::to_string(port) + " max-queue-size=2");
+  const auto before = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) Buffer(gst_harness_push_and_pull(h.get(), frame_with_metas(i)));
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(1));
+  EXPECT_EQ(counter(h.get(), "published"), 0u);
+  EXPECT_EQ(counter(h.get(), "dropped"), 8u);
+  gboolean connected = TRUE;
+  g_object_get(publisher_of(h.get()).get(), "connected", &connected, nullptr);
+  EXPECT_FALSE(connected);
+}
+
+}  // namespace
+}  // namespace dinoclip::testing
