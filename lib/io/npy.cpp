@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -15,6 +16,8 @@ namespace dinoclip {
 namespace {
 
 const char kMagic[] = "\x93NUMPY";
+// NumPy itself refuses headers over 10,000 bytes unless told otherwise.
+constexpr uint32_t kMaxHeaderBytes = 1 << 20;
 
 struct DtypeName {
   const char* descr;
@@ -106,6 +109,16 @@ at::Tensor read_npy(const std::string& path) {
     in.read(reinterpret_cast<char*>(b), 4);
     header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
   }
+  // Sizes in the file are checked against the file before anything is
+  // allocated: a damaged length field must not ask for gigabytes.
+  const std::streamoff header_start = in.tellg();
+  in.seekg(0, std::ios::end);
+  const std::streamoff file_size = in.tellg();
+  in.seekg(header_start);
+  if (!in || header_start < 0 || header_len > kMaxHeaderBytes || std::streamoff(header_len) > file_size - header_start) {
+    throw Error(path + ": truncated .npy header (it declares " + std::to_string(header_len) + " bytes, the file holds " +
+                std::to_string(std::max<std::streamoff>(file_size - header_start, 0)) + " more)");
+  }
   std::string header(header_len, '\0');
   in.read(header.data(), header_len);
   if (!in) throw Error(path + ": truncated .npy header");
@@ -116,10 +129,7 @@ at::Tensor read_npy(const std::string& path) {
   std::vector<int64_t> shape = parse_shape(header, path);
   // Compare with what the file holds before allocating: a damaged header
   // must not ask for gigabytes.
-  const std::streamoff data_start = in.tellg();
-  in.seekg(0, std::ios::end);
-  const int64_t available = int64_t(in.tellg() - data_start);
-  in.seekg(data_start);
+  const int64_t available = int64_t(file_size - in.tellg());
   const int64_t needed = data_bytes(shape, c10::elementSize(type));
   if (needed < 0 || needed > available) {
     throw Error(path + ": truncated .npy data (the header's shape needs " +

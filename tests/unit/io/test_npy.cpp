@@ -94,3 +94,18 @@ TEST(Npy, RejectsMalformedAndOversizedShapes) {
   write_with_shape("(4, 3)");  // exactly the 12 bytes present
   EXPECT_EQ(read_npy(path).numel(), 12);
 }
+
+// Found by tests/fuzz/fuzz_npy and fuzz_video_index: a version-2 header length
+// of 0xffffffff allocated 4 GB before noticing the file is 170 bytes.
+TEST(Npy, RejectsHeaderLengthBeyondTheFile) {
+  const std::string path = dinoclip::testing::temp_dir() + "/header.npy";
+  const std::string bytes = std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff", 12) +
+                            "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }\n" + std::string(12, '\0');
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
+  try {
+    read_npy(path);
+    FAIL() << "expected an error";
+  } catch (const dinoclip::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated .npy header"), std::string::npos) << e.what();
+  }
+}
