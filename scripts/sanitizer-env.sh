@@ -2,7 +2,7 @@
 # runtimes behave in our runs (docs/reliability.md explains each choice).
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Any report fails the run; leaks are checked at exit (LSan is part of ASan).
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:check_initialization_order=1:strict_init_order=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=1:check_initialization_order=1:strict_init_order=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$_root/tests/sanitizers/ubsan.supp}"
 # Suppressions name third-party libraries only, never dinoclip code.
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$_root/tests/sanitizers/lsan.supp:print_suppressions=0}"
