@@ -2,9 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
@@ -14,6 +16,8 @@ namespace dinoclip {
 namespace {
 
 const char kMagic[] = "\x93NUMPY";
+// NumPy itself refuses headers over 10,000 bytes unless told otherwise.
+constexpr uint32_t kMaxHeaderBytes = 1 << 20;
 
 struct DtypeName {
   const char* descr;
@@ -57,10 +61,26 @@ std::vector<int64_t> parse_shape(const std::string& header, const std::string& p
   std::stringstream ss(rest.substr(open + 1, close - open - 1));
   std::string item;
   while (std::getline(ss, item, ',')) {
-    if (item.find_first_not_of(" ") == std::string::npos) continue;
-    shape.push_back(std::stoll(item));
+    const size_t first = item.find_first_not_of(' ');
+    if (first == std::string::npos) continue;
+    const std::string digits = item.substr(first, item.find_last_not_of(' ') - first + 1);
+    // Non-negative decimal sizes only; 18 digits cannot overflow int64.
+    if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) {
+      throw Error(path + ": malformed .npy shape entry '" + digits + "' (expected a size >= 0)");
+    }
+    shape.push_back(std::stoll(digits));
   }
   return shape;
+}
+
+// Bytes the array's data takes, or -1 when that does not fit in int64.
+int64_t data_bytes(const std::vector<int64_t>& shape, size_t element_size) {
+  int64_t bytes = int64_t(element_size);
+  for (int64_t size : shape) {
+    if (size != 0 && bytes > std::numeric_limits<int64_t>::max() / size) return -1;
+    bytes *= size;
+  }
+  return bytes;
 }
 
 const char* descr_of(at::ScalarType type) {
@@ -89,6 +109,16 @@ at::Tensor read_npy(const std::string& path) {
     in.read(reinterpret_cast<char*>(b), 4);
     header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
   }
+  // Sizes in the file are checked against the file before anything is
+  // allocated: a damaged length field must not ask for gigabytes.
+  const std::streamoff header_start = in.tellg();
+  in.seekg(0, std::ios::end);
+  const std::streamoff file_size = in.tellg();
+  in.seekg(header_start);
+  if (!in || header_start < 0 || header_len > kMaxHeaderBytes || std::streamoff(header_len) > file_size - header_start) {
+    throw Error(path + ": truncated .npy header (it declares " + std::to_string(header_len) + " bytes, the file holds " +
+                std::to_string(std::max<std::streamoff>(file_size - header_start, 0)) + " more)");
+  }
   std::string header(header_len, '\0');
   in.read(header.data(), header_len);
   if (!in) throw Error(path + ": truncated .npy header");
@@ -97,6 +127,15 @@ at::Tensor read_npy(const std::string& path) {
 
   at::ScalarType type = parse_descr(header, path);
   std::vector<int64_t> shape = parse_shape(header, path);
+  // Compare with what the file holds before allocating: a damaged header
+  // must not ask for gigabytes.
+  const int64_t available = int64_t(file_size - in.tellg());
+  const int64_t needed = data_bytes(shape, c10::elementSize(type));
+  if (needed < 0 || needed > available) {
+    throw Error(path + ": truncated .npy data (the header's shape needs " +
+                (needed < 0 ? std::string("more than 2^63") : std::to_string(needed)) + " bytes, the file holds " +
+                std::to_string(available) + ")");
+  }
   at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(type));
   const auto nbytes = static_cast<std::streamsize>(tensor.nbytes());
   in.read(static_cast<char*>(tensor.data_ptr()), nbytes);

@@ -61,3 +61,51 @@ TEST(Npy, RejectsMissingAndTruncatedFiles) {
     EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
   }
 }
+
+// Found by tests/fuzz/fuzz_npy: a shape entry that is not a number escaped as
+// std::invalid_argument, and a header could ask for any allocation size.
+TEST(Npy, RejectsMalformedAndOversizedShapes) {
+  const std::string path = dinoclip::testing::temp_dir() + "/shape.npy";
+  auto write_with_shape = [&](const std::string& shape) {
+    std::string header = "{'descr': '<i1', 'fortran_order': False, 'shape': " + shape + ", }";
+    header.resize(118, ' ');
+    header += '\n';
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(header.size()) + '\0' + header;
+    bytes += std::string(12, '\1');  // 12 bytes of data
+    std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
+  };
+  const std::pair<std::string, std::string> cases[] = {
+      {"(\x14,3,)", "malformed .npy shape"},  // the fuzzer's input
+      {"(-1,)", "malformed .npy shape"},
+      {"(2x,)", "malformed .npy shape"},
+      {"(1000000000000,)", "truncated .npy data"},
+      {"(100000000000000000, 1000)", "truncated .npy data"},  // bytes overflow int64
+      {"(4, 4)", "truncated .npy data"},
+  };
+  for (const auto& [shape, expected] : cases) {
+    write_with_shape(shape);
+    try {
+      read_npy(path);
+      ADD_FAILURE() << shape << ": expected an error";
+    } catch (const dinoclip::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << shape << ": " << e.what();
+    }
+  }
+  write_with_shape("(4, 3)");  // exactly the 12 bytes present
+  EXPECT_EQ(read_npy(path).numel(), 12);
+}
+
+// Found by tests/fuzz/fuzz_npy and fuzz_video_index: a version-2 header length
+// of 0xffffffff allocated 4 GB before noticing the file is 170 bytes.
+TEST(Npy, RejectsHeaderLengthBeyondTheFile) {
+  const std::string path = dinoclip::testing::temp_dir() + "/header.npy";
+  const std::string bytes = std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff", 12) +
+                            "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }\n" + std::string(12, '\0');
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
+  try {
+    read_npy(path);
+    FAIL() << "expected an error";
+  } catch (const dinoclip::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated .npy header"), std::string::npos) << e.what();
+  }
+}
