@@ -202,9 +202,11 @@ void ModelWorker::run_loop() {
 
 void ModelWorker::run_batch(std::vector<std::unique_ptr<Request>> batch) {
   if (batch.front()->is_job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++stats_.jobs;  // counted before its caller can see the result
+    }
     batch.front()->run_job();  // the job's own wrapper stores any exception in its future
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++stats_.jobs;
     return;
   }
   // Inputs made here when the client asked for it; an item whose input fails
@@ -221,24 +223,34 @@ void ModelWorker::run_batch(std::vector<std::unique_ptr<Request>> batch) {
     }
   }
   if (ready.empty()) return;
+  BatchOutputs outputs;
+  std::exception_ptr failure;
   try {
     // One item runs on its own input, exactly as an unbatched call would.
     const at::Tensor stacked = inputs.size() == 1 ? inputs.front() : at::cat(inputs, 0);
-    const BatchOutputs outputs = ready.front()->run(stacked);
-    for (size_t i = 0; i < ready.size(); ++i) {
-      BatchOutputs mine;
-      for (const at::Tensor& output : outputs) {
-        mine.push_back(output.defined() ? output.narrow(0, int64_t(i), 1) : at::Tensor());
-      }
-      ready[i]->promise.set_value(std::move(mine));
-    }
+    outputs = ready.front()->run(stacked);
   } catch (...) {
-    for (auto& request : ready) request->promise.set_exception(std::current_exception());
+    failure = std::current_exception();
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  ++stats_.batches;
-  stats_.items += ready.size();
-  stats_.largest_batch = std::max(stats_.largest_batch, int(ready.size()));
+  // Counted before any client is answered: a client that reads the stats
+  // right after its result must see its own batch.
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.batches;
+    stats_.items += ready.size();
+    stats_.largest_batch = std::max(stats_.largest_batch, int(ready.size()));
+  }
+  for (size_t i = 0; i < ready.size(); ++i) {
+    if (failure) {
+      ready[i]->promise.set_exception(failure);
+      continue;
+    }
+    BatchOutputs mine;
+    for (const at::Tensor& output : outputs) {
+      mine.push_back(output.defined() ? output.narrow(0, int64_t(i), 1) : at::Tensor());
+    }
+    ready[i]->promise.set_value(std::move(mine));
+  }
 }
 
 }  // namespace dinoclip::runtime
