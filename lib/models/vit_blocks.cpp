@@ -193,21 +193,27 @@ void SelfAttentionImpl::forward_add_cpu(const at::Tensor& h, at::Tensor& residua
   const bool want_full = tap && tap->full;
   const at::TensorOptions f32 = h.options().dtype(at::kFloat);
   if (want_full) tap->full_matrix = at::empty({batch, heads_, tokens, tokens}, f32);
+  if (want_cls) tap->cls = at::empty({batch, heads_, tokens}, f32);
   // Chunks run one after another: each product and softmax uses all threads.
+  // One sample at a time, so the scores' scratch does not grow with the
+  // batch (streams batched together would otherwise hold batch x the largest
+  // temporary of the model).
   for (int64_t start = 0; start < tokens; start += kCpuQueryChunk) {
     const int64_t len = std::min(kCpuQueryChunk, tokens - start);
-    at::Tensor scores = score_buffer(batch * heads_, len, tokens, f32).view({batch, heads_, len, tokens});
-    cpu::batched_matmul(q.narrow(2, start, len), kt, scores);
-    if (mask.defined()) scores.add_(mask.narrow(0, start, len));
-    at::_softmax_out(scores, scores, -1, /*half_to_float=*/false);  // in place, float32
-    if (want_cls && start == 0) tap->cls = scores.select(2, 0).clone();
-    if (want_full) tap->full_matrix.narrow(2, start, len).copy_(scores);
-    at::Tensor probs = scores;
-    if (compute != at::kFloat) {
-      probs = score_buffer(batch * heads_, len, tokens, qkv.options(), /*slot=*/1).view(scores.sizes());
-      probs.copy_(scores);
+    for (int64_t b = 0; b < batch; ++b) {
+      at::Tensor scores = score_buffer(heads_, len, tokens, f32).view({1, heads_, len, tokens});
+      cpu::batched_matmul(q.narrow(0, b, 1).narrow(2, start, len), kt.narrow(0, b, 1), scores);
+      if (mask.defined()) scores.add_(mask.narrow(0, start, len));
+      at::_softmax_out(scores, scores, -1, /*half_to_float=*/false);  // in place, float32
+      if (want_cls && start == 0) tap->cls.narrow(0, b, 1).copy_(scores.select(2, 0));
+      if (want_full) tap->full_matrix.narrow(0, b, 1).narrow(2, start, len).copy_(scores);
+      at::Tensor probs = scores;
+      if (compute != at::kFloat) {
+        probs = score_buffer(heads_, len, tokens, qkv.options(), /*slot=*/1).view(scores.sizes());
+        probs.copy_(scores);
+      }
+      cpu::batched_matmul(probs, v.narrow(0, b, 1), heads_out.narrow(0, b, 1).narrow(2, start, len));
     }
-    cpu::batched_matmul(probs, v, heads_out.narrow(2, start, len));
   }
   proj_packed_.run(merged.view({batch * tokens, dim_}), residual.view({batch * tokens, dim_}), cpu::Epilogue::kNone,
                    /*accumulate=*/true);
