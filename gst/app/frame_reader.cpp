@@ -45,13 +45,34 @@ struct VideoFrameReader::Impl {
   }
 
   // Throws the first error message on the bus, if any.
-  void check_bus() { throw_pending_bus_error(pipeline, source + ": cannot decode: "); }
+  void check_bus() {
+    GstBus* bus = gst_element_get_bus(pipeline);
+    GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    gst_object_unref(bus);
+    if (!message) return;
+    GError* error = nullptr;
+    gst_message_parse_error(message, &error, nullptr);
+    // uridecodebin restricted to video says "missing a plug-in" when a file
+    // has no stream it can decode to video.
+    const bool no_video = error && g_error_matches(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN);
+    g_clear_error(&error);
+    const std::string text = bus_error_text(message);
+    gst_message_unref(message);
+    if (no_video) {
+      throw Error(source + ": no video stream to decode (an audio-only file, or a video codec whose GStreamer "
+                           "plugin is not installed): " + text);
+    }
+    throw Error(source + ": cannot decode: " + text);
+  }
 };
 
 VideoFrameReader::VideoFrameReader(const std::string& path_or_uri) : impl_(std::make_unique<Impl>()) {
   gst_init(nullptr, nullptr);
   impl_->source = path_or_uri;
-  const std::string description = "uridecodebin uri=\"" + to_uri(path_or_uri) +
+  // caps=video/x-raw: only video streams are decoded; a file without one
+  // fails at once instead of leaving an audio pad unlinked (which could stall
+  // the pipeline before the error reached the bus).
+  const std::string description = "uridecodebin caps=video/x-raw uri=\"" + to_uri(path_or_uri) +
                                   "\" ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false "
                                   "max-buffers=4 emit-signals=false";
   GError* error = nullptr;
