@@ -21,6 +21,10 @@ struct ImageView {
   PixelFormat format = PixelFormat::kRGB;
 };
 
+// Throws dinoclip::Error "<who>: empty image (WxH)" or "<who>: row stride ..."
+// when `view` cannot be read as it claims.
+void check_image_view(const ImageView& view, const char* who);
+
 // An owned, tightly packed image (stride = width * channels).
 struct Image {
   int width = 0;

@@ -36,18 +36,6 @@ RgbLayout rgb_layout(PixelFormat format) {
 
 namespace {
 
-void check_view(const ImageView& view, const char* who) {
-  const int bpp = bytes_per_pixel(view.format);
-  if (view.width <= 0 || view.height <= 0 || view.data == nullptr) {
-    throw Error(std::string(who) + ": empty image (" + std::to_string(view.width) + "x" + std::to_string(view.height) +
-                ")");
-  }
-  if (view.stride < std::ptrdiff_t(view.width) * bpp) {
-    throw Error(std::string(who) + ": row stride " + std::to_string(view.stride) + " is smaller than width " +
-                std::to_string(view.width) + " x " + std::to_string(bpp) + " bytes per pixel");
-  }
-}
-
 template <int kBpp>
 void repack_rows(const ImageView& view, const RgbLayout& layout, Image& out) {
   for (int y = 0; y < view.height; ++y) {
@@ -64,7 +52,7 @@ void repack_rows(const ImageView& view, const RgbLayout& layout, Image& out) {
 }  // namespace
 
 Image to_rgb(const ImageView& view) {
-  check_view(view, "to_rgb");
+  check_image_view(view, "to_rgb");
   Image out(view.width, view.height, 3);
   if (view.format == PixelFormat::kRGB) {
     for (int y = 0; y < view.height; ++y) {

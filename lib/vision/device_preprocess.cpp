@@ -12,17 +12,6 @@
 namespace dinoclip {
 namespace {
 
-void check_view(const ImageView& image, const char* who) {
-  if (image.data == nullptr || image.width <= 0 || image.height <= 0) {
-    throw Error(std::string(who) + ": empty image (" + std::to_string(image.width) + "x" +
-                std::to_string(image.height) + ")");
-  }
-  if (image.stride < std::ptrdiff_t(image.width) * bytes_per_pixel(image.format)) {
-    throw Error(std::string(who) + ": row stride " + std::to_string(image.stride) +
-                " is smaller than width x bytes per pixel");
-  }
-}
-
 // (x / 255 - mean) / std per channel, on x's device: [1, 3, H, W] float.
 at::Tensor normalise(const at::Tensor& x255, const ChannelStats& stats) {
   const auto options = x255.options().dtype(at::kFloat);
@@ -59,7 +48,7 @@ ScaleMethod default_scale_method(const c10::Device& device) {
 }
 
 at::Tensor upload_rgb(const ImageView& image, const c10::Device& device) {
-  check_view(image, "upload_rgb");
+  check_image_view(image, "upload_rgb");
   const RgbLayout layout = rgb_layout(image.format);
   // The mapped frame as [H, W, bytes per pixel], strided like the frame;
   // .to() copies it (so nothing outlives the caller's mapping).
@@ -82,7 +71,7 @@ at::Tensor clip_input_on_device(const ImageView& image, int resolution, const c1
   if (resolution <= 0 || resolution > 16384) {
     throw Error("clip_input: resolution " + std::to_string(resolution) + " must be in 1..16384");
   }
-  check_view(image, "clip_input");
+  check_image_view(image, "clip_input");
   const Size2D size = shorter_side_size(image.width, image.height, resolution);
   at::Tensor x = upload_rgb(image, device).unsqueeze(0).to(at::kFloat);
   x = resize_aa(x, size.height, size.width, ResampleFilter::kBicubic);

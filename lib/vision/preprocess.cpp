@@ -23,17 +23,6 @@ std::array<ChannelTable, 3> normalisation_tables(const ChannelStats& stats) {
   return tables;
 }
 
-void check_view(const ImageView& image, const char* who) {
-  if (image.data == nullptr || image.width <= 0 || image.height <= 0) {
-    throw Error(std::string(who) + ": empty image (" + std::to_string(image.width) + "x" +
-                std::to_string(image.height) + ")");
-  }
-  if (image.stride < std::ptrdiff_t(image.width) * bytes_per_pixel(image.format)) {
-    throw Error(std::string(who) + ": row stride " + std::to_string(image.stride) +
-                " is smaller than width x bytes per pixel");
-  }
-}
-
 void check_resolution(int resolution, const char* who) {
   if (resolution <= 0 || resolution > 16384) {
     throw Error(std::string(who) + ": resolution " + std::to_string(resolution) + " must be in 1..16384");
@@ -57,7 +46,7 @@ at::Tensor to_chw_float(const Image& rgb) {
 }
 
 at::Tensor normalize_to_tensor(const ImageView& image, const ChannelStats& stats) {
-  check_view(image, "normalize_to_tensor");
+  check_image_view(image, "normalize_to_tensor");
   const auto tables = normalisation_tables(stats);
   const RgbLayout layout = rgb_layout(image.format);
   const int offsets[3] = {layout.r, layout.g, layout.b};
@@ -76,7 +65,7 @@ at::Tensor normalize_to_tensor(const ImageView& image, const ChannelStats& stats
 }
 
 at::Tensor dino_input(const ImageView& image, int out_h, int out_w) {
-  check_view(image, "dino_input");
+  check_image_view(image, "dino_input");
   if (out_h <= 0 || out_w <= 0) {
     throw Error("dino_input: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) + " must be positive");
   }
@@ -86,7 +75,7 @@ at::Tensor dino_input(const ImageView& image, int out_h, int out_w) {
 }
 
 Image clip_resize_and_crop(const ImageView& image, int resolution) {
-  check_view(image, "clip_input");
+  check_image_view(image, "clip_input");
   check_resolution(resolution, "clip_input");
   const Size2D size = shorter_side_size(image.width, image.height, resolution);
   return center_crop(resize(image, size.width, size.height, ResampleFilter::kBicubic), resolution, resolution);
@@ -97,7 +86,7 @@ at::Tensor clip_input(const ImageView& image, int resolution) {
 }
 
 at::Tensor clip_input_full_frame(const ImageView& image, int resolution) {
-  check_view(image, "clip_input_full_frame");
+  check_image_view(image, "clip_input_full_frame");
   check_resolution(resolution, "clip_input_full_frame");
   const Image resized = resize(image, resolution, resolution, ResampleFilter::kBicubic);
   return normalize_to_tensor(resized.view(), kClipStats);
