@@ -27,18 +27,11 @@ packages=(
   gobject-introspection libgirepository1.0-dev gir1.2-gst-plugins-base-1.0 python3-numpy
 )
 
+source "$(dirname "$0")/apt-missing.sh"
+install_missing install-deps "${packages[@]}"
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install-deps: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
 
 # OpenBLAS must be the active BLAS alternative (libtorch links libblas.so.3).
 for alt in libblas.so.3-x86_64-linux-gnu liblapack.so.3-x86_64-linux-gnu; do
