@@ -43,7 +43,7 @@ class ClipInference : public InferenceClient {
                 std::shared_ptr<ZeroShotTextsWorker> texts);
   ~ClipInference() override;
 
-  void set_info(const GstVideoInfo& info) { info_ = info; }
+  void set_info(const GstVideoInfo& info) override { info_ = info; }
   const GstVideoInfo& info() const { return info_; }
   void set_frame_settings(const ClipFrameSettings& settings) { frame_ = settings; }
 

@@ -27,7 +27,7 @@ class DinoInference : public InferenceClient {
   explicit DinoInference(std::shared_ptr<runtime::DinoInstance> instance);
   ~DinoInference() override;
 
-  void set_info(const GstVideoInfo& info) { info_ = info; }
+  void set_info(const GstVideoInfo& info) override { info_ = info; }
   const GstVideoInfo& info() const { return info_; }
   void set_frame_settings(const DinoFrameSettings& settings) { frame_ = settings; }
 

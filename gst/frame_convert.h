@@ -6,6 +6,11 @@
 
 #include "core/image.h"
 
+// The raw video formats frame_image() reads: the caps of every element that
+// reads pixels (dinofeatures, clipzeroshot, attnoverlay), so that an element
+// never accepts a format it cannot read. For GST_VIDEO_CAPS_MAKE.
+#define DINOCLIP_FRAME_FORMATS "{ RGB, BGR, RGBA, BGRA, RGBx, BGRx, I420, NV12 }"
+
 namespace dinoclip::gst {
 
 // The packed layout of a GStreamer format; false for anything else.

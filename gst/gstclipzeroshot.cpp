@@ -20,10 +20,11 @@
 #include "clip_inference.h"
 #include "clipzeroshot_properties.h"
 #include "core/error.h"
-#include "core/user_message.h"
 #include "enums.h"
-#include "inference_driver.h"
+#include "frame_convert.h"
 #include "inference_properties.h"
+#include "inference_stage.h"
+#include "model_load_error.h"
 #include "models/device.h"
 #include "refused_property.h"
 #include "runtime/clip_instance.h"
@@ -39,8 +40,8 @@ namespace {
 
 using namespace dinoclip;
 using namespace dinoclip::gst::clipzeroshot_props;
-using dinoclip::gst::InferenceDriver;
 using dinoclip::gst::InferenceSettings;
+using dinoclip::gst::InferenceStage;
 
 // Property values, as the user set them.
 struct Settings {
@@ -65,19 +66,11 @@ struct Settings {
   }
 };
 
-// What exists between start() and stop(); streaming thread only.
-struct State {
-  std::shared_ptr<runtime::ClipInstance> instance;
-  std::shared_ptr<ZeroShotTextsWorker> texts;
-  std::unique_ptr<dinoclip::gst::ClipInference> inference;
-  std::unique_ptr<InferenceDriver> driver;  // after `inference`: goes first
-};
-
 struct Private {
   std::mutex settings_lock;
   Settings settings;
   std::shared_ptr<ZeroShotTextsWorker> texts;  // under settings_lock, for property changes while running
-  std::unique_ptr<State> state;                // set and cleared under the object lock
+  InferenceStage stage;                        // frames through the driver, between start() and stop()
   std::atomic<guint64> text_encodings{0};
 };
 
@@ -93,12 +86,10 @@ GST_ELEMENT_REGISTER_DEFINE(clipzeroshot, "clipzeroshot", GST_RANK_NONE, GST_TYP
 
 namespace {
 
-#define CLIP_ZERO_SHOT_FORMATS "{ RGB, BGR, RGBA, BGRA, RGBx, BGRx, I420, NV12 }"
-
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(CLIP_ZERO_SHOT_FORMATS)));
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(CLIP_ZERO_SHOT_FORMATS)));
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
 
 Settings settings_snapshot(GstClipzeroshot* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
@@ -151,8 +142,7 @@ void request_texts(GstClipzeroshot* self) {
 // silently ignored, so they are refused with a warning instead.
 bool model_is_loaded(GstClipzeroshot* self, const char* property) {
   if (!self->priv->texts) return false;
-  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property,
-                                       "it can only be changed in the NULL or READY state (the model is loaded)");
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property, dinoclip::gst::kModelIsLoaded);
   return true;
 }
 
@@ -268,12 +258,9 @@ void gst_clipzeroshot_get_property(GObject* object, guint prop_id, GValue* value
     case PROP_HYSTERESIS:
       g_value_set_double(value, s.hysteresis);
       break;
-    case PROP_INFERENCES: {
-      GST_OBJECT_LOCK(self);
-      g_value_set_uint64(value, self->priv->state ? self->priv->state->driver->inferences() : 0);
-      GST_OBJECT_UNLOCK(self);
+    case PROP_INFERENCES:
+      g_value_set_uint64(value, self->priv->stage.inferences());
       break;
-    }
     case PROP_TEXT_ENCODINGS:
       g_value_set_uint64(value, self->priv->text_encodings.load());
       break;
@@ -326,17 +313,8 @@ std::shared_ptr<runtime::ClipInstance> acquire_instance(GstClipzeroshot* self, c
   try {
     return runtime::acquire_clip_instance(settings.inference.instance_id, options);
   } catch (const std::exception& e) {
-    if (!g_file_test(settings.model.c_str(), G_FILE_TEST_EXISTS)) {
-      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                        ("Could not load CLIP model \"%s\": no such file", settings.model.c_str()), ("%s", e.what()));
-    } else if (std::string(e.what()).find("model-instance-id") == 0) {
-      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), (nullptr));
-    } else {
-      GST_ELEMENT_ERROR(self, RESOURCE, READ,
-                        ("Could not load CLIP model \"%s\" (expected OpenAI CLIP ViT weights, e.g. ViT-B-32.pt): %s",
-                         settings.model.c_str(), e.what()),
-                        ("device %s", options.load.device.str().c_str()));
-    }
+    dinoclip::gst::post_model_load_error(GST_ELEMENT(self), "CLIP", settings.model, e,
+                                         "OpenAI CLIP ViT weights, e.g. ViT-B-32.pt", options.load.device.str());
     return nullptr;
   }
 }
@@ -374,28 +352,23 @@ gboolean gst_clipzeroshot_start(GstBaseTransform* trans) {
   }
   std::shared_ptr<const BpeTokenizer> tokenizer = load_tokenizer(self, settings);
   if (!tokenizer) return FALSE;
-  auto state = std::make_unique<State>();
-  state->instance = acquire_instance(self, settings);
-  if (!state->instance) return FALSE;
+  std::shared_ptr<runtime::ClipInstance> instance = acquire_instance(self, settings);
+  if (!instance) return FALSE;
+  std::shared_ptr<ZeroShotTextsWorker> texts;
   try {
-    state->texts = std::make_shared<ZeroShotTextsWorker>(dinoclip::gst::texts_encoder(state->instance, tokenizer),
-                                                         spec, texts_listener(self));
+    texts = std::make_shared<ZeroShotTextsWorker>(dinoclip::gst::texts_encoder(instance, tokenizer), spec,
+                                                  texts_listener(self));
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Could not encode the labels: %s", e.what()), (nullptr));
     return FALSE;
   }
-  GST_INFO_OBJECT(self, "using %s from %s (instance \"%s\"), %zu label(s)", state->instance->description().c_str(),
+  GST_INFO_OBJECT(self, "using %s from %s (instance \"%s\"), %zu label(s)", instance->description().c_str(),
                   settings.model.c_str(), settings.inference.instance_id.c_str(), spec.labels.size());
-  state->inference = std::make_unique<dinoclip::gst::ClipInference>(trans, state->instance, state->texts);
-  state->driver = std::make_unique<InferenceDriver>(trans, state->inference.get());
+  self->priv->stage.start(trans, std::make_unique<dinoclip::gst::ClipInference>(trans, instance, texts),
+                          [self] { return settings_snapshot(self); });
   self->priv->text_encodings = 1;
-  {
-    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-    self->priv->texts = state->texts;
-  }
-  GST_OBJECT_LOCK(self);
-  self->priv->state = std::move(state);
-  GST_OBJECT_UNLOCK(self);
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  self->priv->texts = texts;
   return TRUE;
 }
 
@@ -406,43 +379,24 @@ gboolean gst_clipzeroshot_stop(GstBaseTransform* trans) {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
     worker = std::move(self->priv->texts);
   }
-  std::unique_ptr<State> state;
-  GST_OBJECT_LOCK(self);
-  state = std::move(self->priv->state);
-  GST_OBJECT_UNLOCK(self);
-  state.reset();   // cancels this element's waiting requests; never waits for other elements' work
-  worker.reset();  // the last reference: waits for a re-encoding in progress
+  self->priv->stage.stop();  // the model client and its texts reference
+  worker.reset();            // the last reference: waits for a re-encoding in progress
   return TRUE;
 }
 
 gboolean gst_clipzeroshot_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
-  auto* self = GST_CLIPZEROSHOT(trans);
-  State* state = self->priv->state.get();
-  GstVideoInfo info;
-  if (!state || !gst_video_info_from_caps(&info, incaps)) {
-    GST_ERROR_OBJECT(self, "cannot use caps %" GST_PTR_FORMAT, incaps);
-    return FALSE;
-  }
-  state->inference->set_info(info);
-  state->inference->forget_latest();
-  return TRUE;
+  return GST_CLIPZEROSHOT(trans)->priv->stage.set_caps(incaps);
 }
 
 /* ---- events and queries ---- */
 
 gboolean gst_clipzeroshot_src_event(GstBaseTransform* trans, GstEvent* event) {
-  auto* self = GST_CLIPZEROSHOT(trans);
-  if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
-    GST_OBJECT_LOCK(self);  // from downstream's thread, maybe while stopping
-    if (self->priv->state) self->priv->state->driver->late_frames().on_qos(event);
-    GST_OBJECT_UNLOCK(self);
-  }
+  GST_CLIPZEROSHOT(trans)->priv->stage.on_src_event(event);
   return GST_BASE_TRANSFORM_CLASS(gst_clipzeroshot_parent_class)->src_event(trans, event);
 }
 
 gboolean gst_clipzeroshot_sink_event(GstBaseTransform* trans, GstEvent* event) {
-  auto* self = GST_CLIPZEROSHOT(trans);
-  if (State* state = self->priv->state.get()) state->driver->on_sink_event(event, settings_snapshot(self).inference);
+  GST_CLIPZEROSHOT(trans)->priv->stage.on_sink_event(event);
   return GST_BASE_TRANSFORM_CLASS(gst_clipzeroshot_parent_class)->sink_event(trans, event);
 }
 
@@ -457,26 +411,11 @@ gboolean gst_clipzeroshot_query(GstBaseTransform* trans, GstPadDirection directi
 /* ---- frames: in through the driver, out in order ---- */
 
 GstFlowReturn gst_clipzeroshot_submit_input_buffer(GstBaseTransform* trans, gboolean, GstBuffer* buffer) {
-  auto* self = GST_CLIPZEROSHOT(trans);
-  try {
-    const Settings settings = settings_snapshot(self);
-    State& state = *self->priv->state;
-    state.inference->set_frame_settings(settings.frame());
-    return state.driver->on_frame(buffer, settings.inference);
-  } catch (const std::exception& e) {  // allocation failures and the like: never into GStreamer
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("clipzeroshot: %s", dinoclip::user_message(e).c_str()), (nullptr));
-    return GST_FLOW_ERROR;
-  }
+  return GST_CLIPZEROSHOT(trans)->priv->stage.submit_input_buffer(buffer);
 }
 
 GstFlowReturn gst_clipzeroshot_generate_output(GstBaseTransform* trans, GstBuffer** out) {
-  auto* self = GST_CLIPZEROSHOT(trans);
-  try {
-    return self->priv->state->driver->next_output(out, settings_snapshot(self).inference);
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("clipzeroshot: %s", dinoclip::user_message(e).c_str()), (nullptr));
-    return GST_FLOW_ERROR;
-  }
+  return GST_CLIPZEROSHOT(trans)->priv->stage.generate_output(out);
 }
 
 /* ---- GObject ---- */

@@ -13,13 +13,16 @@
 #include <mutex>
 #include <string>
 
-#include "core/user_message.h"
 #include "dino_inference.h"
 #include "enums.h"
 #include "features_query.h"
+#include "frame_convert.h"
 #include "inference_driver.h"
 #include "inference_properties.h"
+#include "inference_stage.h"
+#include "model_load_error.h"
 #include "models/device.h"
+#include "param_flags.h"
 #include "refused_property.h"
 #include "runtime/dino_instance.h"
 
@@ -30,8 +33,8 @@ namespace {
 
 using namespace dinoclip;
 using dinoclip::gst::DinoFrameSettings;
-using dinoclip::gst::InferenceDriver;
 using dinoclip::gst::InferenceSettings;
+using dinoclip::gst::InferenceStage;
 
 constexpr const char* kDefaultInputSize = "224x224";
 
@@ -63,12 +66,6 @@ struct Settings {
   DinoFrameSettings frame() const { return {input_size, attention}; }
 };
 
-// What exists between start() and stop(), on the streaming thread.
-struct State {
-  std::unique_ptr<dinoclip::gst::DinoInference> inference;
-  std::unique_ptr<InferenceDriver> driver;  // after `inference`: goes first
-};
-
 struct Private {
   std::mutex settings_lock;
   Settings settings;
@@ -76,7 +73,7 @@ struct Private {
   std::mutex instance_lock;
   std::shared_ptr<runtime::DinoInstance> instance;
   runtime::ClientId query_client = 0;
-  std::unique_ptr<State> state;  // streaming thread only, between start() and stop()
+  InferenceStage stage;  // frames through the driver, between start() and stop()
 };
 
 }  // namespace
@@ -91,12 +88,10 @@ GST_ELEMENT_REGISTER_DEFINE(dinofeatures, "dinofeatures", GST_RANK_NONE, GST_TYP
 
 namespace {
 
-#define DINO_FEATURES_FORMATS "{ RGB, BGR, RGBA, BGRA, RGBx, BGRx, I420, NV12 }"
-
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINO_FEATURES_FORMATS)));
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINO_FEATURES_FORMATS)));
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
 
 Settings settings_snapshot(GstDinofeatures* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
@@ -113,8 +108,7 @@ std::shared_ptr<runtime::DinoInstance> loaded_instance(GstDinofeatures* self, ru
 // silently ignored, so they are refused with a warning instead.
 bool model_is_loaded(GstDinofeatures* self, const char* property) {
   if (!loaded_instance(self)) return false;
-  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property,
-                                       "it can only be changed in the NULL or READY state (the model is loaded)");
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property, dinoclip::gst::kModelIsLoaded);
   return true;
 }
 
@@ -163,19 +157,11 @@ void gst_dinofeatures_set_property(GObject* object, guint prop_id, const GValue*
   }
 }
 
-guint64 driver_counter(GstDinofeatures* self, bool skipped) {
-  // Counters are atomics in the driver; the driver lives between start() and stop().
-  GST_OBJECT_LOCK(self);
-  const State* state = self->priv->state.get();
-  const guint64 value = !state ? 0 : skipped ? state->driver->skipped() : state->driver->inferences();
-  GST_OBJECT_UNLOCK(self);
-  return value;
-}
-
 void gst_dinofeatures_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
   auto* self = GST_DINOFEATURES(object);
   if (prop_id == PROP_INFERENCES || prop_id == PROP_SKIPPED_INFERENCES) {
-    g_value_set_uint64(value, driver_counter(self, prop_id == PROP_SKIPPED_INFERENCES));
+    const InferenceStage& stage = self->priv->stage;
+    g_value_set_uint64(value, prop_id == PROP_INFERENCES ? stage.inferences() : stage.skipped());
     return;
   }
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
@@ -234,16 +220,7 @@ std::shared_ptr<runtime::DinoInstance> acquire_instance(GstDinofeatures* self, c
   try {
     return runtime::acquire_dino_instance(settings.inference.instance_id, options);
   } catch (const std::exception& e) {
-    if (!g_file_test(settings.model.c_str(), G_FILE_TEST_EXISTS)) {
-      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                        ("Could not load DINO model \"%s\": no such file", settings.model.c_str()), ("%s", e.what()));
-    } else if (!settings.inference.instance_id.empty() && std::string(e.what()).find("model-instance-id") == 0) {
-      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), (nullptr));
-    } else {
-      GST_ELEMENT_ERROR(self, RESOURCE, READ,
-                        ("Could not load DINO model \"%s\": %s", settings.model.c_str(), e.what()),
-                        ("device %s", options.load.device.str().c_str()));
-    }
+    dinoclip::gst::post_model_load_error(GST_ELEMENT(self), "DINO", settings.model, e, "", options.load.device.str());
     return nullptr;
   }
 }
@@ -262,60 +239,35 @@ gboolean gst_dinofeatures_start(GstBaseTransform* trans) {
                   instance->description().c_str(), settings.model.c_str(), settings.inference.instance_id.c_str(),
                   settings.inference.batch_size, settings.inference.batch_timeout_ms,
                   settings.inference.async ? "async" : "sync");
-  auto state = std::make_unique<State>();
-  state->inference = std::make_unique<dinoclip::gst::DinoInference>(instance);
-  state->driver = std::make_unique<InferenceDriver>(trans, state->inference.get());
-  {
-    std::lock_guard<std::mutex> lock(self->priv->instance_lock);
-    self->priv->instance = instance;
-    self->priv->query_client = instance->new_client();
-  }
-  GST_OBJECT_LOCK(self);
-  self->priv->state = std::move(state);
-  GST_OBJECT_UNLOCK(self);
+  self->priv->stage.start(trans, std::make_unique<dinoclip::gst::DinoInference>(instance),
+                          [self] { return settings_snapshot(self); });
+  std::lock_guard<std::mutex> lock(self->priv->instance_lock);
+  self->priv->instance = instance;
+  self->priv->query_client = instance->new_client();
   return TRUE;
 }
 
 gboolean gst_dinofeatures_stop(GstBaseTransform* trans) {
   auto* self = GST_DINOFEATURES(trans);
-  std::unique_ptr<State> state;
-  GST_OBJECT_LOCK(self);
-  state = std::move(self->priv->state);
-  GST_OBJECT_UNLOCK(self);
-  state.reset();  // cancels this element's waiting requests; never waits for other elements' work
+  self->priv->stage.stop();
   std::lock_guard<std::mutex> lock(self->priv->instance_lock);
   self->priv->instance.reset();
   return TRUE;
 }
 
 gboolean gst_dinofeatures_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
-  auto* self = GST_DINOFEATURES(trans);
-  State* state = self->priv->state.get();
-  GstVideoInfo info;
-  if (!state || !gst_video_info_from_caps(&info, incaps)) {
-    GST_ERROR_OBJECT(self, "cannot use caps %" GST_PTR_FORMAT, incaps);
-    return FALSE;
-  }
-  state->inference->set_info(info);
-  state->inference->forget_latest();  // a new size or format: the old grid no longer matches
-  return TRUE;
+  return GST_DINOFEATURES(trans)->priv->stage.set_caps(incaps);
 }
 
 /* ---- events and queries ---- */
 
 gboolean gst_dinofeatures_src_event(GstBaseTransform* trans, GstEvent* event) {
-  auto* self = GST_DINOFEATURES(trans);
-  if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
-    GST_OBJECT_LOCK(self);  // from downstream's thread, maybe while stopping
-    if (self->priv->state) self->priv->state->driver->late_frames().on_qos(event);
-    GST_OBJECT_UNLOCK(self);
-  }
+  GST_DINOFEATURES(trans)->priv->stage.on_src_event(event);
   return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->src_event(trans, event);
 }
 
 gboolean gst_dinofeatures_sink_event(GstBaseTransform* trans, GstEvent* event) {
-  auto* self = GST_DINOFEATURES(trans);
-  if (State* state = self->priv->state.get()) state->driver->on_sink_event(event, settings_snapshot(self).inference);
+  GST_DINOFEATURES(trans)->priv->stage.on_sink_event(event);
   return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->sink_event(trans, event);
 }
 
@@ -354,26 +306,11 @@ gboolean gst_dinofeatures_query(GstBaseTransform* trans, GstPadDirection directi
 /* ---- frames: in through the driver, out in order ---- */
 
 GstFlowReturn gst_dinofeatures_submit_input_buffer(GstBaseTransform* trans, gboolean, GstBuffer* buffer) {
-  auto* self = GST_DINOFEATURES(trans);
-  try {
-    const Settings settings = settings_snapshot(self);
-    State& state = *self->priv->state;
-    state.inference->set_frame_settings(settings.frame());
-    return state.driver->on_frame(buffer, settings.inference);
-  } catch (const std::exception& e) {  // allocation failures and the like: never into GStreamer
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinofeatures: %s", dinoclip::user_message(e).c_str()), (nullptr));
-    return GST_FLOW_ERROR;
-  }
+  return GST_DINOFEATURES(trans)->priv->stage.submit_input_buffer(buffer);
 }
 
 GstFlowReturn gst_dinofeatures_generate_output(GstBaseTransform* trans, GstBuffer** out) {
-  auto* self = GST_DINOFEATURES(trans);
-  try {
-    return self->priv->state->driver->next_output(out, settings_snapshot(self).inference);
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinofeatures: %s", dinoclip::user_message(e).c_str()), (nullptr));
-    return GST_FLOW_ERROR;
-  }
+  return GST_DINOFEATURES(trans)->priv->stage.generate_output(out);
 }
 
 /* ---- GObject ---- */
@@ -383,10 +320,9 @@ void gst_dinofeatures_finalize(GObject* object) {
   G_OBJECT_CLASS(gst_dinofeatures_parent_class)->finalize(object);
 }
 
-constexpr GParamFlags kReadWrite = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-constexpr GParamFlags kLoadTime = GParamFlags(kReadWrite | GST_PARAM_MUTABLE_READY);
-constexpr GParamFlags kAnyTime = GParamFlags(kReadWrite | GST_PARAM_MUTABLE_PLAYING);
-constexpr GParamFlags kReadOnly = GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+using dinoclip::gst::kParamAnyTime;
+using dinoclip::gst::kParamLoadTime;
+using dinoclip::gst::kParamReadOnly;
 
 void install_properties(GObjectClass* gobject_class) {
   g_object_class_install_property(
@@ -395,20 +331,20 @@ void install_properties(GObjectClass* gobject_class) {
           "model", "Model",
           "Path to the DINO checkpoint: .pth (official facebookresearch/dino ViT-S/B 8/16) or .safetensors. "
           "Read in READY->PAUSED; a missing or unreadable file is an error then. No default: required",
-          nullptr, kLoadTime));
+          nullptr, kParamLoadTime));
   g_object_class_install_property(
       gobject_class, PROP_DEVICE,
       g_param_spec_enum("device", "Device",
                         "Where the model runs: auto = cuda when this build and machine have it, else cpu. "
                         "Applied in READY->PAUSED",
-                        GST_TYPE_DINO_DEVICE, GST_DINO_DEVICE_AUTO, kLoadTime));
+                        GST_TYPE_DINO_DEVICE, GST_DINO_DEVICE_AUTO, kParamLoadTime));
   g_object_class_install_property(
       gobject_class, PROP_PRECISION,
       g_param_spec_enum(
           "precision", "Precision",
           "Compute precision: fp32 anywhere, fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported choice is an "
           "error in READY->PAUSED. The attached results are float32 whatever this is",
-          GST_TYPE_DINO_PRECISION, GST_DINO_PRECISION_FP32, kLoadTime));
+          GST_TYPE_DINO_PRECISION, GST_DINO_PRECISION_FP32, kParamLoadTime));
   g_object_class_install_property(
       gobject_class, PROP_INPUT_SIZE,
       g_param_spec_string(
@@ -417,36 +353,36 @@ void install_properties(GObjectClass* gobject_class) {
           "(shorter side N, aspect kept, both sides rounded to the patch size) or \"native\" (the frame cropped to "
           "whole patches). The patch grid is this size divided by the patch. Frames are resized with Pillow-exact "
           "bilinear. May change while PLAYING (from the next inference)",
-          kDefaultInputSize, kAnyTime));
+          kDefaultInputSize, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_ATTENTION,
       g_param_spec_boolean(
           "attention", "Attention",
           "Also attach the last layer's CLS attention per head (what attnoverlay mode=attention/heads draws). "
           "May change while PLAYING",
-          TRUE, kAnyTime));
+          TRUE, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_HEADS,
       g_param_spec_int(
           "heads", "Heads",
           "Attention heads of the checkpoint, 1-64; 0 = from the width as in the official models (384 -> 6, "
           "768 -> 12). Set it only for non-standard checkpoints. Applied in READY->PAUSED",
-          0, 64, 0, kLoadTime));
+          0, 64, 0, kParamLoadTime));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
       g_param_spec_int("threads", "Threads",
                        "CPU threads for LibTorch's intra-op pool, 1-1024; 0 leaves the process setting as it is. "
                        "Process-wide (LibTorch has one pool). Applied in READY->PAUSED",
-                       0, 1024, 0, kLoadTime));
+                       0, 1024, 0, kParamLoadTime));
   g_object_class_install_property(
       gobject_class, PROP_INFERENCES,
       g_param_spec_uint64("inferences", "Inferences", "Model runs since READY->PAUSED (read-only)", 0, G_MAXUINT64, 0,
-                          kReadOnly));
+                          kParamReadOnly));
   g_object_class_install_property(
       gobject_class, PROP_SKIPPED_INFERENCES,
       g_param_spec_uint64("skipped-inferences", "Skipped inferences",
                           "Inferences skipped on late frames (see skip-late) since READY->PAUSED (read-only)", 0,
-                          G_MAXUINT64, 0, kReadOnly));
+                          G_MAXUINT64, 0, kParamReadOnly));
   dinoclip::gst::install_inference_properties(gobject_class, PROP_INFERENCE_FIRST);
 }
 

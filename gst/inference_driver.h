@@ -43,6 +43,8 @@ struct InferenceTicket {
 class InferenceClient {
  public:
   virtual ~InferenceClient() = default;
+  // The caps frames are mapped with from now on.
+  virtual void set_info(const GstVideoInfo& info) = 0;
   // Starts an inference on `buffer` (mapped with the current caps). `in_worker`:
   // do as little as possible here (async mode: copy, preprocess on the worker).
   // Throws dinoclip::Error with a message for the user.

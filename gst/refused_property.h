@@ -8,6 +8,10 @@
 
 namespace dinoclip::gst {
 
+// The reason an inference element gives for a model-loading property
+// (model, device, precision...) changed while its model is loaded.
+inline constexpr const char* kModelIsLoaded = "it can only be changed in the NULL or READY state (the model is loaded)";
+
 // Logs now; posts the bus message from GStreamer's thread pool, because
 // property setters run under the element's settings lock and a bus sync
 // handler that reads a property back must not deadlock on it.
