@@ -8,8 +8,10 @@
 #                  user_strings video_index (default: all)
 #
 # Uses the clang ASan+UBSan+libFuzzer build of scripts/test-sanitized.sh
-# (FUZZ_BUILD_DIR, default build-asan; configured and its fuzz targets built
-# if missing). New inputs go to BUILD/fuzz-corpus/TARGET (kept between runs,
+# (FUZZ_BUILD_DIR, default build-asan; CI uses build-lt2, the LibTorch 2
+# sanitized build of scripts/test-libtorch2.sh; configured and its fuzz
+# targets built if missing). FUZZ_NO_BUILD=1 runs the binaries as they are
+# (no ninja: for long runs while that build folder is being rebuilt). New inputs go to BUILD/fuzz-corpus/TARGET (kept between runs,
 # so runs add up); the committed seeds in tests/fuzz/corpus/TARGET are read
 # only. A crash, leak, sanitizer report, timeout (10 s on one input) or an
 # allocation over 2 GB is written to BUILD/fuzz-artifacts/TARGET/ and makes
@@ -37,10 +39,15 @@ for t in "${targets[@]}"; do
   [ -f "tests/fuzz/fuzz_$t.cpp" ] || { echo "fuzz.sh: no target '$t' (have: ${all_targets[*]})" >&2; exit 2; }
 done
 
-if [ ! -f "$build/build.ninja" ]; then
-  SANITIZED_BUILD_ONLY=1 SANITIZED_BUILD_DIR="$build" bash scripts/test-sanitized.sh
+if [ -z "${FUZZ_NO_BUILD:-}" ]; then
+  if [ ! -f "$build/build.ninja" ]; then
+    SANITIZED_BUILD_ONLY=1 SANITIZED_BUILD_DIR="$build" bash scripts/test-sanitized.sh
+  fi
+  ninja -C "$build" "${targets[@]/#/tests/fuzz/fuzz_}"
 fi
-ninja -C "$build" "${targets[@]/#/tests/fuzz/fuzz_}"
+for t in "${targets[@]}"; do
+  [ -x "$build/tests/fuzz/fuzz_$t" ] || { echo "fuzz.sh: $build/tests/fuzz/fuzz_$t is missing" >&2; exit 2; }
+done
 
 source scripts/sanitizer-env.sh
 export DINOCLIP_FIXTURES="${DINOCLIP_FIXTURES:-$root/../shared/fixtures}"

@@ -9,9 +9,13 @@
 #   SANITIZED_BUILD_DIR=build-asan-lt2 scripts/test-sanitized.sh ...   # another folder
 #   SANITIZED_BUILD_ONLY=1 scripts/test-sanitized.sh       # configure + build, no tests
 #
-# Left out of the sanitized run: the 'examples' suite (a system python3 loading
-# our ASan-built plugin would need the ASan runtime preloaded) and benchmarks
-# (meson test runs them only with --benchmark). docs/reliability.md has the figures.
+# CI runs it through scripts/test-libtorch2.sh: the LibTorch 2 build is this
+# sanitized build (build-lt2), so CI compiles twice, not three times.
+#
+# Left out of the sanitized run: the 'examples' and 'install' suites (a system
+# python3 or gst-inspect-1.0 cannot load our instrumented plugin: no sanitizer
+# or libFuzzer runtime in those programs) and benchmarks (meson test runs them
+# only with --benchmark). docs/reliability.md has the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${SANITIZED_BUILD_DIR:-build-asan}"
@@ -24,11 +28,24 @@ bash scripts/install-deps.sh
 bash scripts/install-fuzz-deps.sh
 
 if [ ! -f "$build/build.ninja" ]; then
-  # debugoptimized: -O2 -g (readable stacks) with assertions on.
+  # debugoptimized: -O2 -g (readable stacks) with assertions on. No GObject
+  # introspection: g-ir-scanner's dumper cannot run the instrumented library.
   CC=clang CXX=clang++ meson setup "$build" --buildtype=debugoptimized \
-    -Db_sanitize=address,undefined -Db_lundef=false -Dfuzzing=enabled "${setup_args[@]}"
-elif [ ${#setup_args[@]} -gt 0 ]; then
-  meson setup --reconfigure "$build" "${setup_args[@]}"
+    -Db_sanitize=address,undefined -Db_lundef=false -Dfuzzing=enabled -Dintrospection=disabled "${setup_args[@]}"
+else
+  # An existing folder configured another way (e.g. a plain gcc build-lt2
+  # from before CI's LibTorch 2 build became the sanitized one) is not reused.
+  if ! grep -q -- '-fsanitize=address' "$build/build.ninja" || ! grep -q -- '-fsanitize=fuzzer-no-link' "$build/build.ninja"; then
+    echo "test-sanitized: $build exists but is not a clang ASan+UBSan+libFuzzer build; remove it (rm -rf $build) and run again" >&2
+    exit 1
+  fi
+  [ ${#setup_args[@]} -gt 0 ] && meson setup --reconfigure "$build" "${setup_args[@]}"
+fi
+# SANITIZED_EXPECT_CUDA=1 (scripts/test-libtorch2.sh): the summary must say
+# CUDA : True, or the GPU code paths would not be compiled.
+if [ -n "${SANITIZED_EXPECT_CUDA:-}" ] && ! grep -q "DINOCLIP_WITH_CUDA" "$build/build.ninja"; then
+  echo "test-sanitized: $build was configured without CUDA; the GPU code paths would not be compiled" >&2
+  exit 1
 fi
 start=$(date +%s)
 ninja -C "$build"
@@ -45,7 +62,7 @@ export UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$logs/ubsan"
 start=$(date +%s)
 status=0
 meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
-  --no-suite examples "$@" || status=$?
+  --no-suite examples --no-suite install "$@" || status=$?
 echo "test-sanitized: tests took $(( $(date +%s) - start )) s"
 reports=$(find "$logs" -type f | sort)
 if [ -n "$reports" ]; then

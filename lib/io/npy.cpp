@@ -70,6 +70,18 @@ std::vector<int64_t> parse_shape(const std::string& header, const std::string& p
     }
     shape.push_back(std::stoll(digits));
   }
+  // A zero size makes the data empty, but the other sizes still give the
+  // strides (products of the trailing sizes, zeros counted as 1): those must
+  // fit in int64 too, or LibTorch refuses the shape with its own exception.
+  if (std::find(shape.begin(), shape.end(), 0) == shape.end()) return shape;  // data_bytes() checks the rest
+  int64_t extent = 1;
+  for (int64_t size : shape) {
+    const int64_t factor = std::max<int64_t>(size, 1);
+    if (extent > std::numeric_limits<int64_t>::max() / factor) {
+      throw Error(path + ": malformed .npy shape (its sizes multiply to more than 2^63)");
+    }
+    extent *= factor;
+  }
   return shape;
 }
 

@@ -77,7 +77,7 @@ c10::Device resolve_device(DeviceChoice choice, int cuda_index) {
 c10::Device resolve_device(const DeviceSpec& spec) { return resolve_device(spec.choice, spec.cuda_index); }
 
 bool cpu_has_native_bf16() {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__)  // gcc, and clang (which defines __GNUC__ too)
   static const bool has = __builtin_cpu_supports("avx512bf16");
   return has;
 #else

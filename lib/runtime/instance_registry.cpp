@@ -5,7 +5,10 @@
 namespace dinoclip::runtime {
 
 std::string describe_mismatch(const InstanceSettings& wanted, const InstanceSettings& loaded) {
-  for (const auto& [name, value] : wanted) {
+  for (const auto& setting_wanted : wanted) {
+    // Not a structured binding: C++17 does not let a lambda capture one (clang refuses it).
+    const std::string& name = setting_wanted.first;
+    const std::string& value = setting_wanted.second;
     auto it = std::find_if(loaded.begin(), loaded.end(), [&](const auto& setting) { return setting.first == name; });
     const std::string other = it == loaded.end() ? "(not set)" : it->second;
     if (other != value) {

@@ -95,12 +95,14 @@ TEST(Cli, ClassifyPrintsOneJsonLinePerPicture) {
 TEST(Cli, ClassifyRejectsTheLabelsAndTemplatesClipzeroshotRejects) {
   using dinoclip::testing::message_of;
   const std::string picture = fixture("clip_tiny/img0_100x140.png");
-  for (const auto& [labels, templates] :
-       std::vector<std::pair<std::string, std::string>>{{"a;;b", "a photo of {}."},
-                                                        {"a;b;", "a photo of {}."},
-                                                        {" ; ", "a photo of {}."},
-                                                        {"a;b", "a photo"},
-                                                        {"a;b", "a photo of {}.||a {}"}}) {
+  for (const auto& spec : std::vector<std::pair<std::string, std::string>>{{"a;;b", "a photo of {}."},
+                                                                          {"a;b;", "a photo of {}."},
+                                                                          {" ; ", "a photo of {}."},
+                                                                          {"a;b", "a photo"},
+                                                                          {"a;b", "a photo of {}.||a {}"}}) {
+    // Not a structured binding: C++17 does not let the lambda below capture one (clang refuses it).
+    const std::string& labels = spec.first;
+    const std::string& templates = spec.second;
     CliRun run = dinoclip_cli("classify --weights /nonexistent/clip.pt --labels '" + labels + "' --template '" +
                               templates + "' " + picture);
     EXPECT_EQ(run.status, 1) << labels << " / " << templates;

@@ -456,6 +456,18 @@ TEST_F(Index, SearchRejectsEmptyQueriesAndDamagedOrMissingIndexes) {
   EXPECT_NE(run.output.find("index.json: not valid JSON"), std::string::npos) << run.output;
 }
 
+// An index folder whose manifest lists no frames (made by hand or by another
+// program using the library; `dinoclip index` never saves one).
+TEST_F(Index, SearchRejectsAnEmptyIndexSayingHowToFillIt) {
+  ASSERT_EQ(index(video("a.mp4")).status, 0);
+  VideoIndex(VideoIndex::load(idx_).model()).save(idx_);
+  ASSERT_EQ(VideoIndex::load(idx_).size(), 0);
+  const CliRun run = search("--query bars");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("the index holds no frames; add videos with dinoclip index"), std::string::npos)
+      << run.output;
+}
+
 TEST(BenchSearch, PrintsTheMedianSearchTime) {
   const CliRun run = dinoclip_cli("bench search --rows 2000 --dim 64 --iters 3");
   ASSERT_EQ(run.status, 0) << run.output;

@@ -81,6 +81,9 @@ TEST(Npy, RejectsMalformedAndOversizedShapes) {
       {"(1000000000000,)", "truncated .npy data"},
       {"(100000000000000000, 1000)", "truncated .npy data"},  // bytes overflow int64
       {"(4, 4)", "truncated .npy data"},
+      // Found by fuzz_npy on LibTorch 2: no data (a zero size) but strides past
+      // int64 escaped as c10::Error "Stride calculation overflowed".
+      {"(0, 42000000000, 42000000000)", "malformed .npy shape"},
   };
   for (const auto& [shape, expected] : cases) {
     write_with_shape(shape);

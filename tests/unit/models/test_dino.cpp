@@ -2,6 +2,9 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <string>
+
 #include "core/error.h"
 #include "io/npy.h"
 #include "models/device.h"
@@ -105,6 +108,18 @@ TEST(Dino, BatchOfTwoEqualsOneAtATime) {
   DinoOutput single = model.forward(one.flip(3));
   EXPECT_TENSOR_NEAR(batch.tokens.narrow(0, 1, 1), single.tokens, 1e-5);
   EXPECT_TENSOR_NEAR(batch.cls_attention.narrow(0, 1, 1), single.cls_attention, 1e-6);
+}
+
+// Found by the clang (sanitizer) build: the check was compiled out under clang,
+// which then refused precision=bf16 on every CPU ("this CPU lacks AVX512_BF16").
+TEST(Precision, NativeBf16DetectionAgreesWithTheKernelsCpuFlags) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line) && line.rfind("flags", 0) != 0) {
+  }
+  if (line.rfind("flags", 0) != 0) GTEST_SKIP() << "no /proc/cpuinfo flags line on this system";
+  const bool listed = (line + " ").find(" avx512_bf16 ") != std::string::npos;
+  EXPECT_EQ(cpu_has_native_bf16(), listed) << line;
 }
 
 // precision=bf16 (block products in bf16; LayerNorm, softmax, residuals and

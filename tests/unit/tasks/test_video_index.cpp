@@ -211,6 +211,20 @@ TEST(VideoIndex, RejectsAVideoAlreadyIndexedAndAnEmptyOne) {
             std::string::npos);
 }
 
+// The bad-input matrix's "empty index" row: an index without frames (hand
+// made, or saved by a program using the library) loads as what it is, and a
+// search on it is refused with a message instead of a zero-row product.
+TEST(VideoIndex, AnEmptyIndexLoadsWithNoFramesAndRefusesASearch) {
+  const std::string dir = dinoclip::testing::temp_dir() + "/idx-empty";
+  VideoIndex(test_model()).save(dir);
+  const VideoIndex loaded = VideoIndex::load(dir);
+  EXPECT_EQ(loaded.size(), 0);
+  EXPECT_TRUE(loaded.videos().empty());
+  EXPECT_EQ(loaded.embeddings().sizes(), (std::vector<int64_t>{0, kDim}));
+  const std::string message = message_of([&] { loaded.search(at::ones({kDim}), 3); });
+  EXPECT_NE(message.find("empty"), std::string::npos) << message;
+}
+
 TEST(VideoIndex, RejectsAnotherModelNamingTheDifference) {
   const IndexModel model = test_model();
   IndexModel wider = model;

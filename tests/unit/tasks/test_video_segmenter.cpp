@@ -70,6 +70,26 @@ TEST(VideoSegmenter, RejectsAnnotationsWithTooManyOrTooFewClasses) {
   EXPECT_NE(message.find("grid"), std::string::npos) << message;
 }
 
+// The bad-input matrix's "mask with 200 classes" row: every id 0..199 used
+// (stripes narrower than a patch) trains a 200-class head whose masks stay
+// within those ids.
+TEST(VideoSegmenter, TrainsAMaskUsingTwoHundredClassIds) {
+  const FeatureVideo& video = synthetic_feature_video(2, /*scene_seed=*/4, kSize);
+  Image mask(kSize, kSize, 1);
+  for (int y = 0; y < kSize; ++y) {
+    for (int x = 0; x < kSize; ++x) mask.at(x, y) = std::uint8_t((y * kSize + x) % 200);
+  }
+  VideoSegmenterConfig config;
+  config.head.num_iters = 5;
+  VideoSegmenter segmenter = VideoSegmenter::from_annotation(grid_of(video, 0), mask, config);
+  EXPECT_EQ(segmenter.num_classes(), 200);
+  ASSERT_TRUE(segmenter.head().has_value());
+  EXPECT_EQ(segmenter.head()->num_classes(), 200);
+  const at::Tensor out = segmenter.segment(grid_of(video, 1), kSize, kSize);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{kSize, kSize}));
+  EXPECT_LT(out.max().item<int>(), 200);
+}
+
 // Frames before the annotated one are propagated backwards from it, nearest
 // first; frames after it start again from the annotation alone.
 TEST(VideoSegmenter, PropagationWalksPrecedingFramesBackwardsThenRestarts) {
