@@ -16,6 +16,7 @@
 #include "enums.h"
 #include "frame_convert.h"
 #include "meta_tensors.h"
+#include "param_flags.h"
 #include "tasks/attention_heads.h"
 #include "vision/overlay.h"
 #include "vision/pca.h"
@@ -362,7 +363,7 @@ void gst_attn_overlay_finalize(GObject* object) {
   G_OBJECT_CLASS(gst_attn_overlay_parent_class)->finalize(object);
 }
 
-constexpr GParamFlags kAnyTime = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+using dinoclip::gst::kParamAnyTime;
 
 void install_properties(GObjectClass* gobject_class) {
   g_object_class_install_property(
@@ -372,28 +373,28 @@ void install_properties(GObjectClass* gobject_class) {
           "What to draw: attention, heads, pca (need dinofeatures upstream), mask (segmentation meta), label "
           "(classification meta) or auto (whatever is attached). Frames without the meta pass unchanged, with "
           "one warning. May change while PLAYING",
-          GST_TYPE_ATTN_OVERLAY_MODE, GST_ATTN_OVERLAY_MODE_AUTO, kAnyTime));
+          GST_TYPE_ATTN_OVERLAY_MODE, GST_ATTN_OVERLAY_MODE_AUTO, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_HEAD,
       g_param_spec_int(
           "head", "Head",
           "mode=attention: the attention head to show, 0..heads-1, or -1 for the mean over heads; a head the model "
           "does not have is a stream error. May change while PLAYING",
-          -1, 1023, -1, kAnyTime));
+          -1, 1023, -1, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_COLORMAP,
       g_param_spec_enum(
           "colormap", "Colour map",
           "Colour map of the attention and heads heatmaps (each map min-max normalised per frame). May change "
           "while PLAYING",
-          GST_TYPE_DINO_COLORMAP, GST_DINO_COLORMAP_INFERNO, kAnyTime));
+          GST_TYPE_DINO_COLORMAP, GST_DINO_COLORMAP_INFERNO, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_ALPHA,
       g_param_spec_double(
           "alpha", "Alpha",
           "Opacity of the overlay, 0.0 (invisible: frames untouched) to 1.0 (overlay only); labels always show. "
           "May change while PLAYING",
-          0.0, 1.0, 0.5, kAnyTime));
+          0.0, 1.0, 0.5, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_PCA_REFIT,
       g_param_spec_enum(
@@ -401,20 +402,20 @@ void install_properties(GObjectClass* gobject_class) {
           "mode=pca: when to fit the 3 principal components: first (once, stable colours), per-frame (every new "
           "result; carried results reuse it) or every-n (every pca-refit-interval new results). May change while "
           "PLAYING",
-          GST_TYPE_ATTN_OVERLAY_PCA_REFIT, GST_ATTN_OVERLAY_PCA_REFIT_FIRST, kAnyTime));
+          GST_TYPE_ATTN_OVERLAY_PCA_REFIT, GST_ATTN_OVERLAY_PCA_REFIT_FIRST, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_PCA_REFIT_INTERVAL,
       g_param_spec_uint(
           "pca-refit-interval", "PCA refit interval",
           "pca-refit=every-n: new results (not frames) between two fits, 1-100000. May change while PLAYING", 1, 100000,
-          30, kAnyTime));
+          30, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_CONTOURS,
       g_param_spec_boolean(
           "contours", "Contours",
           "mode=mask: draw class borders in full colour on top of the alpha-blended classes. May change while "
           "PLAYING",
-          TRUE, kAnyTime));
+          TRUE, kParamAnyTime));
 }
 
 }  // namespace

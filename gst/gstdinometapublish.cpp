@@ -17,6 +17,7 @@
 #include "clipzeroshot_results.h"
 #include "metapublish_json.h"
 #include "mqtt_publisher.h"
+#include "param_flags.h"
 #include "refused_property.h"
 
 GST_DEBUG_CATEGORY_STATIC(dino_meta_publish_debug);
@@ -362,68 +363,68 @@ void gst_dinometapublish_get_property(GObject* object, guint prop_id, GValue* va
 }
 
 void install_properties(GObjectClass* klass) {
-  const auto rw_ready = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
-  const auto rw_playing = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
-  const auto ro = GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  using dinoclip::gst::kParamAnyTime;
+  using dinoclip::gst::kParamLoadTime;
+  using dinoclip::gst::kParamReadOnly;
   g_object_class_install_property(
       klass, PROP_METHOD,
       g_param_spec_enum("method", "Method",
                         "Where the JSON lines go: file (file-path, appended, flushed per frame) or mqtt (address, "
                         "topic; sent from a background thread); read in READY",
-                        GST_TYPE_DINO_META_PUBLISH_METHOD, GST_DINO_META_PUBLISH_METHOD_FILE, rw_ready));
+                        GST_TYPE_DINO_META_PUBLISH_METHOD, GST_DINO_META_PUBLISH_METHOD_FILE, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_FILE_PATH,
       g_param_spec_string("file-path", "File path",
                           "[method=file] File the JSON lines are appended to (created if missing, never truncated); "
                           "'-' writes to stdout",
-                          kStdout, rw_ready));
+                          kStdout, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_ADDRESS,
       g_param_spec_string("address", "Address",
                           "[method=mqtt] The MQTT broker as host:port (port 1883 when left out), e.g. localhost:1883",
-                          kDefaultAddress, rw_ready));
+                          kDefaultAddress, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_TOPIC,
       g_param_spec_string("topic", "Topic", "[method=mqtt] MQTT topic each frame's JSON message is published on",
-                          kDefaultTopic, rw_ready));
+                          kDefaultTopic, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_CLIENT_ID,
       g_param_spec_string("mqtt-client-id", "MQTT client id",
                           "[method=mqtt] Client identifier sent to the broker; unset: the broker assigns one",
-                          nullptr, rw_ready));
+                          nullptr, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_MAX_QUEUE,
       g_param_spec_uint("max-queue-size", "Max queue size",
                         "[method=mqtt] Messages held while the broker is unreachable; when full, the oldest is dropped "
                         "(counted in 'dropped'); 0 drops every frame while disconnected",
-                        0, 1000000, kDefaultMaxQueue, rw_ready));
+                        0, 1000000, kDefaultMaxQueue, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_INCLUDE_ATTENTION,
       g_param_spec_boolean("include-attention", "Include attention",
                            "Add the CLS attention [heads, grid_h * grid_w] as base64 float32 (little-endian) to each "
                            "line that has DINO features",
-                           FALSE, rw_playing));
+                           FALSE, kParamAnyTime));
   g_object_class_install_property(
       klass, PROP_INCLUDE_EMBEDDING,
       g_param_spec_boolean("include-embedding", "Include embedding",
                            "Add the DINO CLS token (the frame embedding, dim floats) as base64 float32 (little-endian) "
                            "to each line that has DINO features",
-                           FALSE, rw_playing));
+                           FALSE, kParamAnyTime));
   g_object_class_install_property(
       klass, PROP_PUBLISHED,
       g_param_spec_uint64("published", "Published",
                           "Frames published since start: lines written (file) or messages handed to the broker (mqtt)",
-                          0, G_MAXUINT64, 0, ro));
+                          0, G_MAXUINT64, 0, kParamReadOnly));
   g_object_class_install_property(
       klass, PROP_DROPPED,
       g_param_spec_uint64("dropped", "Dropped",
                           "[method=mqtt] Frames whose message was dropped because the queue was full while the broker "
                           "was unreachable",
-                          0, G_MAXUINT64, 0, ro));
+                          0, G_MAXUINT64, 0, kParamReadOnly));
   g_object_class_install_property(
       klass, PROP_CONNECTED,
       g_param_spec_boolean("connected", "Connected",
-                           "[method=mqtt] Whether the element is connected to the broker right now", FALSE, ro));
+                           "[method=mqtt] Whether the element is connected to the broker right now", FALSE, kParamReadOnly));
 }
 
 void gst_dinometapublish_finalize(GObject* object) {

@@ -36,36 +36,17 @@
 #include "text/vocab_path.h"
 #include "vision/synthetic.h"
 
+#include "bench_util.h"
+
 namespace {
 
 using namespace dinoclip;
-using Clock = std::chrono::steady_clock;
+using namespace dinoclip::bench;
 
-std::map<std::string, std::string> parse_args(int argc, char** argv) {
-  std::map<std::string, std::string> args{{"arch", "vitb32"}, {"model", ""},   {"vocab", ""},      {"frame", "640x480"},
-                                          {"frames", "20"},   {"labels", "3"}, {"crop", "center"}, {"device", "cpu"}};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string key = argv[i];
-    if (key.rfind("--", 0) != 0 || !args.count(key.substr(2))) {
-      std::fprintf(stderr, "unknown option %s (see the comment at the top of bench_clipzeroshot.cpp)\n", argv[i]);
-      std::exit(2);
-    }
-    args[key.substr(2)] = argv[i + 1];
-  }
-  return args;
-}
-
-double median(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-void synchronize(const c10::Device& device) {
-  if (device.is_cuda()) at::empty({1}, at::TensorOptions().device(device)).cpu();  // waits for queued kernels
+Options parse_args(int argc, char** argv) {
+  const Options defaults{{"arch", "vitb32"}, {"model", ""},   {"vocab", ""},      {"frame", "640x480"},
+                         {"frames", "20"},   {"labels", "3"}, {"crop", "center"}, {"device", "cpu"}};
+  return parse_options(argc, argv, defaults, "bench_clipzeroshot.cpp");
 }
 
 // The weights to time, and whether the file is ours to delete.

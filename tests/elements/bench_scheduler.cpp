@@ -32,23 +32,17 @@
 #include "io/safetensors_writer.h"
 #include "models/random_weights.h"
 
+#include "bench_util.h"
+
 namespace {
 
 using namespace dinoclip;
-using Clock = std::chrono::steady_clock;
+using namespace dinoclip::bench;
 
-std::map<std::string, std::string> parse_args(int argc, char** argv) {
-  std::map<std::string, std::string> args{{"streams", "4"}, {"frames", "12"}, {"size", "224"}, {"batch", "4"},
-                                          {"arch", "vits8"}, {"mode", ""},    {"model", ""}};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string key = argv[i];
-    if (key.rfind("--", 0) != 0 || !args.count(key.substr(2))) {
-      std::fprintf(stderr, "unknown option %s (see the comment at the top of bench_scheduler.cpp)\n", argv[i]);
-      std::exit(2);
-    }
-    args[key.substr(2)] = argv[i + 1];
-  }
-  return args;
+Options parse_args(int argc, char** argv) {
+  const Options defaults{{"streams", "4"}, {"frames", "12"}, {"size", "224"}, {"batch", "4"},
+                         {"arch", "vits8"}, {"mode", ""},    {"model", ""}};
+  return parse_options(argc, argv, defaults, "bench_scheduler.cpp");
 }
 
 double peak_rss_mb() {
