@@ -386,7 +386,8 @@ gboolean gst_clipzeroshot_start(GstBaseTransform* trans) {
   }
   GST_INFO_OBJECT(self, "using %s from %s (instance \"%s\"), %zu label(s)", state->instance->description().c_str(),
                   settings.model.c_str(), settings.inference.instance_id.c_str(), spec.labels.size());
-  state->inference = std::make_unique<dinoclip::gst::ClipInference>(trans, state->instance, state->texts);
+  state->inference =
+      std::make_unique<dinoclip::gst::ClipInference>(trans, state->instance, state->texts, settings.inference);
   state->driver = std::make_unique<InferenceDriver>(trans, state->inference.get());
   self->priv->text_encodings = 1;
   {
