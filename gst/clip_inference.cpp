@@ -23,8 +23,12 @@ ZeroShotTextsWorker::Encoder texts_encoder(std::shared_ptr<runtime::ClipInstance
 }
 
 ClipInference::ClipInference(GstBaseTransform* element, std::shared_ptr<runtime::ClipInstance> instance,
-                             std::shared_ptr<ZeroShotTextsWorker> texts)
-    : element_(element), instance_(std::move(instance)), texts_(std::move(texts)), client_(instance_->new_client()) {}
+                             std::shared_ptr<ZeroShotTextsWorker> texts, const InferenceSettings& settings)
+    : element_(element),
+      instance_(std::move(instance)),
+      texts_(std::move(texts)),
+      client_(instance_->new_client()),
+      scale_method_(settings.scale_method_on(instance_->device())) {}
 
 ClipInference::~ClipInference() {
   instance_->cancel_pending(client_);
@@ -38,8 +42,9 @@ InferenceTicket ClipInference::submit(GstBuffer* buffer, bool in_worker) {
   const std::shared_ptr<const ZeroShotTexts> texts = texts_->current();
   const ClipFrameSettings settings = frame_;
   const int resolution = instance_->config().image_resolution;
-  const MakeInput make = [resolution, crop = settings.crop](const ImageView& view) {
-    return clip_frame_input(view, resolution, crop);
+  const MakeInput make = [resolution, crop = settings.crop, method = scale_method_,
+                          device = instance_->device()](const ImageView& view) {
+    return clip_frame_input(view, resolution, crop, method, device);
   };
   InferenceTicket ticket;
   try {

@@ -13,6 +13,7 @@
 
 #include "clipzeroshot_results.h"
 #include "inference_driver.h"
+#include "inference_properties.h"
 #include "runtime/clip_instance.h"
 #include "tasks/frame_zeroshot.h"
 #include "tasks/query_trigger.h"
@@ -39,8 +40,9 @@ ZeroShotTextsWorker::Encoder texts_encoder(std::shared_ptr<runtime::ClipInstance
 
 class ClipInference : public InferenceClient {
  public:
+  // Frames are preprocessed with settings' scale-method, resolved for the instance's device.
   ClipInference(GstBaseTransform* element, std::shared_ptr<runtime::ClipInstance> instance,
-                std::shared_ptr<ZeroShotTextsWorker> texts);
+                std::shared_ptr<ZeroShotTextsWorker> texts, const InferenceSettings& settings);
   ~ClipInference() override;
 
   void set_info(const GstVideoInfo& info) override { info_ = info; }
@@ -62,6 +64,7 @@ class ClipInference : public InferenceClient {
   std::shared_ptr<runtime::ClipInstance> instance_;
   std::shared_ptr<ZeroShotTextsWorker> texts_;
   const runtime::ClientId client_;
+  const ScaleMethod scale_method_;
   GstVideoInfo info_{};
   ClipFrameSettings frame_;
   std::shared_ptr<const ZeroShotTexts> submitted_texts_;  // the set of the last request

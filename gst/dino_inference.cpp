@@ -12,9 +12,12 @@ namespace dinoclip::gst {
 namespace {
 
 // The frame's model input through the one lib/ entry point the CLI uses too
-// (size resolution, native crop, PIL-exact resize, normalisation).
-MakeInput make_dino_input(const InputSize& input_size, int patch) {
-  return [input_size, patch](const ImageView& view) { return dino_image_input(view, input_size, patch).input; };
+// (size resolution, native crop, resize by `method`, normalisation), made on
+// the model's device.
+MakeInput make_dino_input(const InputSize& input_size, int patch, ScaleMethod method, const c10::Device& device) {
+  return [input_size, patch, method, device](const ImageView& view) {
+    return dino_image_input(view, input_size, patch, method, device).input;
+  };
 }
 
 DinoForwardOptions forward_options(const DinoFrameSettings& settings) {
@@ -25,8 +28,10 @@ DinoForwardOptions forward_options(const DinoFrameSettings& settings) {
 
 }  // namespace
 
-DinoInference::DinoInference(std::shared_ptr<runtime::DinoInstance> instance)
-    : instance_(std::move(instance)), client_(instance_->new_client()) {}
+DinoInference::DinoInference(std::shared_ptr<runtime::DinoInstance> instance, const InferenceSettings& settings)
+    : instance_(std::move(instance)),
+      client_(instance_->new_client()),
+      scale_method_(settings.scale_method_on(instance_->device())) {}
 
 DinoInference::~DinoInference() {
   instance_->cancel_pending(client_);
@@ -38,7 +43,7 @@ InferenceTicket DinoInference::submit(GstBuffer* buffer, bool in_worker) {
   try {
     const ResolvedSize size =
         resolve_input_size(frame_.input_size, GST_VIDEO_INFO_WIDTH(&info_), GST_VIDEO_INFO_HEIGHT(&info_), patch);
-    const MakeInput make = make_dino_input(frame_.input_size, patch);
+    const MakeInput make = make_dino_input(frame_.input_size, patch, scale_method_, instance_->device());
     at::Tensor input;
     std::function<at::Tensor()> prepare;
     if (in_worker) {
@@ -77,10 +82,12 @@ void DinoInference::forget_latest() {
 }
 
 GstDinoFeatures* features_of_picture(runtime::DinoInstance& instance, runtime::ClientId client,
-                                     const std::string& path, const DinoFrameSettings& settings) {
+                                     const std::string& path, const DinoFrameSettings& settings,
+                                     const InferenceSettings& scale) {
   const Image picture = read_image(path);
   const int patch = instance.config().patch_size;
-  const DinoImageInput prepared = dino_image_input(picture.view(), settings.input_size, patch);
+  const DinoImageInput prepared = dino_image_input(picture.view(), settings.input_size, patch,
+                                                   scale.scale_method_on(instance.device()), instance.device());
   DinoOutput output = instance.submit(client, prepared.size.height, prepared.size.width,
                                       forward_options(settings), prepared.input).get();
   return make_features_payload(std::move(output), patch);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "inference_driver.h"
+#include "inference_properties.h"
 #include "runtime/dino_instance.h"
 #include "vision/input_size.h"
 
@@ -24,7 +25,8 @@ struct DinoFrameSettings {
 
 class DinoInference : public InferenceClient {
  public:
-  explicit DinoInference(std::shared_ptr<runtime::DinoInstance> instance);
+  // Frames are preprocessed with settings' scale-method, resolved for the instance's device.
+  DinoInference(std::shared_ptr<runtime::DinoInstance> instance, const InferenceSettings& settings);
   ~DinoInference() override;
 
   void set_info(const GstVideoInfo& info) override { info_ = info; }
@@ -40,15 +42,18 @@ class DinoInference : public InferenceClient {
  private:
   std::shared_ptr<runtime::DinoInstance> instance_;
   const runtime::ClientId client_;
+  const ScaleMethod scale_method_;
   GstVideoInfo info_{};
   DinoFrameSettings frame_;
   GstDinoFeatures* latest_ = nullptr;
   GstClockTime latest_pts_ = GST_CLOCK_TIME_NONE;
 };
 
-// The features of a picture (PNG/JPEG) at `settings`' input size, computed on
-// the instance's worker: safe from any thread. Throws dinoclip::Error.
+// The features of a picture (PNG/JPEG) at `settings`' input size, resized
+// with `scale` (as the element's frames), computed on the instance's worker:
+// safe from any thread. Throws dinoclip::Error.
 GstDinoFeatures* features_of_picture(runtime::DinoInstance& instance, runtime::ClientId client,
-                                     const std::string& path, const DinoFrameSettings& settings);
+                                     const std::string& path, const DinoFrameSettings& settings,
+                                     const InferenceSettings& scale);
 
 }  // namespace dinoclip::gst

@@ -100,6 +100,22 @@ GType gst_attn_overlay_mode_get_type(void) {
   return type;
 }
 
+GType gst_dino_scale_method_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_DINO_SCALE_METHOD_AUTO, "exact on the CPU, fast on a GPU", "auto"},
+      {GST_DINO_SCALE_METHOD_EXACT,
+       "PIL-exact resize on the CPU, as the Python references (the input then moves to the device)", "exact"},
+      {GST_DINO_SCALE_METHOD_FAST,
+       "the frame goes to the model's device once as 8-bit RGB; antialiased resize and normalisation run there "
+       "(within about one 8-bit level of exact)",
+       "fast"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoScaleMethod", values));
+  return type;
+}
+
 GType gst_attn_overlay_pca_refit_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
@@ -133,6 +149,18 @@ Precision to_precision(GstDinoPrecision precision) {
       break;
   }
   return Precision::kFp32;
+}
+
+ScaleMethod to_scale_method(GstDinoScaleMethod method, const c10::Device& device) {
+  switch (method) {
+    case GST_DINO_SCALE_METHOD_EXACT:
+      return ScaleMethod::kExact;
+    case GST_DINO_SCALE_METHOD_FAST:
+      return ScaleMethod::kFast;
+    case GST_DINO_SCALE_METHOD_AUTO:
+      break;
+  }
+  return default_scale_method(device);
 }
 
 Colormap to_colormap(GstDinoColormap colormap) {

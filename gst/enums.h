@@ -6,6 +6,7 @@
 
 #include "models/device.h"
 #include "tasks/video_segmenter.h"
+#include "vision/device_preprocess.h"
 #include "vision/colormap.h"
 
 G_BEGIN_DECLS
@@ -29,6 +30,13 @@ typedef enum {
   GST_DINO_PRECISION_FP16,
   GST_DINO_PRECISION_BF16,
 } GstDinoPrecision;
+
+/* dinofeatures / clipzeroshot scale-method; AUTO resolves by the device. */
+typedef enum {
+  GST_DINO_SCALE_METHOD_AUTO,
+  GST_DINO_SCALE_METHOD_EXACT,
+  GST_DINO_SCALE_METHOD_FAST,
+} GstDinoScaleMethod;
 
 /* Values follow dinoclip::Colormap. */
 typedef enum {
@@ -81,6 +89,8 @@ GType gst_dino_seg_patch_labels_get_type(void);
 GType gst_dino_device_get_type(void);
 #define GST_TYPE_DINO_PRECISION (gst_dino_precision_get_type())
 GType gst_dino_precision_get_type(void);
+#define GST_TYPE_DINO_SCALE_METHOD (gst_dino_scale_method_get_type())
+GType gst_dino_scale_method_get_type(void);
 #define GST_TYPE_DINO_COLORMAP (gst_dino_colormap_get_type())
 GType gst_dino_colormap_get_type(void);
 #define GST_TYPE_ATTN_OVERLAY_MODE (gst_attn_overlay_mode_get_type())
@@ -95,6 +105,8 @@ namespace dinoclip::gst {
 // The device and GPU index (resolve_device() takes it).
 DeviceSpec to_device_choice(GstDinoDevice device);
 Precision to_precision(GstDinoPrecision precision);
+// auto: exact on the CPU, fast on a GPU (default_scale_method()).
+ScaleMethod to_scale_method(GstDinoScaleMethod method, const c10::Device& device);
 Colormap to_colormap(GstDinoColormap colormap);
 SegMethod to_seg_method(GstDinoSegMethod method);
 HeadKind to_head_kind(GstDinoSegHead head);

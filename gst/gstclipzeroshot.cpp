@@ -364,7 +364,8 @@ gboolean gst_clipzeroshot_start(GstBaseTransform* trans) {
   }
   GST_INFO_OBJECT(self, "using %s from %s (instance \"%s\"), %zu label(s)", instance->description().c_str(),
                   settings.model.c_str(), settings.inference.instance_id.c_str(), spec.labels.size());
-  self->priv->stage.start(trans, std::make_unique<dinoclip::gst::ClipInference>(trans, instance, texts),
+  self->priv->stage.start(trans,
+                          std::make_unique<dinoclip::gst::ClipInference>(trans, instance, texts, settings.inference),
                           [self] { return settings_snapshot(self); });
   self->priv->text_encodings = 1;
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);

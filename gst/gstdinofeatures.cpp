@@ -239,7 +239,7 @@ gboolean gst_dinofeatures_start(GstBaseTransform* trans) {
                   instance->description().c_str(), settings.model.c_str(), settings.inference.instance_id.c_str(),
                   settings.inference.batch_size, settings.inference.batch_timeout_ms,
                   settings.inference.async ? "async" : "sync");
-  self->priv->stage.start(trans, std::make_unique<dinoclip::gst::DinoInference>(instance),
+  self->priv->stage.start(trans, std::make_unique<dinoclip::gst::DinoInference>(instance, settings.inference),
                           [self] { return settings_snapshot(self); });
   std::lock_guard<std::mutex> lock(self->priv->instance_lock);
   self->priv->instance = instance;
@@ -283,8 +283,9 @@ bool answer_features_for_image(GstDinofeatures* self, GstQuery* query) {
     return true;
   }
   try {
+    const Settings settings = settings_snapshot(self);
     GstDinoFeatures* features =
-        dinoclip::gst::features_of_picture(*instance, client, path, settings_snapshot(self).frame());
+        dinoclip::gst::features_of_picture(*instance, client, path, settings.frame(), settings.inference);
     dinoclip::gst::set_features_for_image_result(query, features);
     gst_dino_features_unref(features);
     GST_INFO_OBJECT(self, "computed features of %s for a downstream element", path.c_str());

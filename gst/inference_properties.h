@@ -1,13 +1,14 @@
 // The properties every inference element shares (dinofeatures, clipzeroshot):
 // model-instance-id, batch-size, batch-timeout, async-inference,
-// inference-interval (and its alias interval), skip-late. One definition, so
-// they read the same in gst-inspect-1.0 for every element.
+// inference-interval (and its alias interval), skip-late, scale-method. One
+// definition, so they read the same in gst-inspect-1.0 for every element.
 #pragma once
 
 #include <glib-object.h>
 
 #include <string>
 
+#include "enums.h"
 #include "runtime/inference_cadence.h"
 #include "runtime/model_worker.h"
 
@@ -24,8 +25,11 @@ struct InferenceSettings {
   bool async = false;
   guint interval = 1;
   bool skip_late = true;
+  GstDinoScaleMethod scale_method = GST_DINO_SCALE_METHOD_AUTO;
 
   runtime::BatchPolicy batch_policy() const;
+  // How frames are resized for a model on `device` (auto resolved).
+  ScaleMethod scale_method_on(const c10::Device& device) const { return to_scale_method(scale_method, device); }
   runtime::CadenceSettings cadence() const { return {interval, skip_late}; }
 };
 
@@ -38,6 +42,7 @@ enum InferencePropertyOffset : guint {
   kPropInferenceInterval,
   kPropInterval,  // alias of inference-interval
   kPropSkipLate,
+  kPropScaleMethod,
   kInferencePropertyCount,
 };
 
@@ -45,7 +50,7 @@ enum InferencePropertyOffset : guint {
 void install_inference_properties(GObjectClass* klass, guint first_id);
 
 // Set / get when first_id <= prop_id < first_id + kInferencePropertyCount; false otherwise.
-// `loaded`: the model is loaded, so instance and batching settings are refused (with a warning).
+// `loaded`: the model is loaded, so instance, batching and scale settings are refused (with a warning).
 bool set_inference_property(InferenceSettings& settings, guint first_id, guint prop_id, const GValue* value,
                             bool loaded, GObject* element);
 bool get_inference_property(const InferenceSettings& settings, guint first_id, guint prop_id, GValue* value);

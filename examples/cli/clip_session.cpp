@@ -4,9 +4,9 @@
 
 #include "core/threads.h"
 #include "io/image_file.h"
+#include "scale_option.h"
 #include "tasks/zeroshot_texts.h"
 #include "text/vocab_path.h"
-#include "vision/preprocess.h"
 
 namespace dinoclip::cli {
 
@@ -15,13 +15,15 @@ const OptionSpec kClipVocab{"vocab", "V", "bpe_simple_vocab_16e6.txt.gz (default
 
 ClipSession ClipSession::open(const Args& args) {
   configure_threads();
-  return ClipSession{ClipModel::load(args.require("weights")), BpeTokenizer(find_vocab_file(args.get("vocab")))};
+  ClipModel model = ClipModel::load(args.require("weights"));
+  const ScaleMethod method = scale_method_option(args, model.device());
+  return ClipSession{std::move(model), BpeTokenizer(find_vocab_file(args.get("vocab"))), method};
 }
 
 at::Tensor ClipSession::encode_image_files(const std::vector<std::string>& paths) const {
   std::vector<at::Tensor> inputs;
   for (const auto& path : paths) {
-    inputs.push_back(clip_input(read_image(path).view(), model.config().image_resolution));
+    inputs.push_back(clip_input(read_image(path).view(), model.config().image_resolution, scale_method, model.device()));
   }
   return model.encode_image(at::cat(inputs, 0));
 }

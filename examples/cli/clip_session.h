@@ -9,6 +9,7 @@
 #include "args.h"
 #include "models/clip.h"
 #include "text/bpe_tokenizer.h"
+#include "vision/device_preprocess.h"
 
 namespace dinoclip::cli {
 
@@ -18,10 +19,11 @@ extern const OptionSpec kClipVocab;
 struct ClipSession {
   ClipModel model;
   BpeTokenizer tokenizer;
+  ScaleMethod scale_method;  // --scale-method
 
   static ClipSession open(const Args& args);
 
-  // [n, embed] raw encode_image of picture files (CLIP preprocessing).
+  // [n, embed] raw encode_image of picture files (CLIP preprocessing by scale_method).
   at::Tensor encode_image_files(const std::vector<std::string>& paths) const;
   // [n, embed] raw encode_text; texts longer than the context are truncated.
   at::Tensor encode_texts(const std::vector<std::string>& texts) const;

@@ -14,9 +14,11 @@
 #include "models/cpu_matmul.h"
 #include "models/device.h"
 #include "models/dino.h"
+#include "scale_option.h"
 #include "tasks/video_index.h"
 #include "text/bpe_tokenizer.h"
 #include "text/vocab_path.h"
+#include "vision/device_preprocess.h"
 #include "vision/input_size.h"
 
 namespace dinoclip::cli {
@@ -67,6 +69,47 @@ int batch_size(const Args& args, int fallback) {
   return batch;
 }
 
+// With --scale-method the timed runs start from 8-bit frames (--frame WxH,
+// default 1280x720, random pixels), preprocessed as an element would: the
+// end-to-end time. Without it they start from a ready float input.
+struct FrameInputs {
+  bool enabled = false;
+  ScaleMethod method = ScaleMethod::kExact;
+  Image frame;
+};
+
+FrameInputs frame_inputs(const Args& args, const c10::Device& device) {
+  FrameInputs inputs;
+  if (!args.has("scale-method")) return inputs;
+  inputs.enabled = true;
+  inputs.method = scale_method_option(args, device);
+  int width = 0, height = 0;
+  const std::string size = args.get("frame", "1280x720");
+  if (std::sscanf(size.c_str(), "%dx%d", &width, &height) != 2 || width < 1 || height < 1) {
+    throw Error("--frame must be WxH, e.g. 1280x720 (got '" + size + "')");
+  }
+  inputs.frame = Image(width, height, 3);
+  std::uint32_t state = 12345;  // any fixed pixels: the resize costs the same
+  for (auto& p : inputs.frame.pixels) p = std::uint8_t((state = state * 1664525u + 1013904223u) >> 24);
+  return inputs;
+}
+
+// `batch` copies of the frame's model input, made with `make(view)`.
+template <typename Make>
+at::Tensor batch_of_frames(const FrameInputs& inputs, int batch, Make make) {
+  std::vector<at::Tensor> items;
+  const ImageView view{inputs.frame.pixels.data(), inputs.frame.width, inputs.frame.height,
+                       std::ptrdiff_t(inputs.frame.width) * 3, PixelFormat::kRGB};
+  for (int i = 0; i < batch; ++i) items.push_back(make(view));
+  return items.size() == 1 ? items.front() : at::cat(items, 0);
+}
+
+std::string describe_inputs(const FrameInputs& inputs) {
+  if (!inputs.enabled) return "random float input (no preprocessing)";
+  return std::to_string(inputs.frame.width) + "x" + std::to_string(inputs.frame.height) + " 8-bit frames, " +
+         scale_method_name(inputs.method) + " preprocessing";
+}
+
 // GPU kernels run asynchronously: a timed run ends when the device is idle
 // (a one-float copy back waits for everything queued before it).
 void wait_for(const c10::Device& device) {
@@ -86,9 +129,16 @@ int bench_dino(const Args& args) {
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
   at::Tensor input = at::randn({batch, 3, size.height, size.width}).to(load.device);
+  const FrameInputs frames = frame_inputs(args, load.device);
   std::cout << model.describe() << ", " << size.width << "x" << size.height << ", tokens + CLS attention, "
-            << c10::toString(load.dtype) << " on " << load.device.str() << "\nthreads: " << describe_threads() << "\n";
-  print_timing("dino forward", time_runs(2, iters, [&] {
+            << c10::toString(load.dtype) << " on " << load.device.str() << ", " << describe_inputs(frames)
+            << "\nthreads: " << describe_threads() << "\n";
+  print_timing(frames.enabled ? "dino preprocess + forward" : "dino forward", time_runs(2, iters, [&] {
+                 if (frames.enabled) {
+                   input = batch_of_frames(frames, batch, [&](const ImageView& view) {
+                     return dino_input(view, size.height, size.width, frames.method, load.device);
+                   });
+                 }
                  model.forward(input);
                  wait_for(load.device);
                }),
@@ -106,12 +156,18 @@ int bench_clip(const Args& args) {
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
   const int r = model.config().image_resolution;
-  std::cout << model.describe() << ", " << c10::toString(load.dtype) << " on " << load.device.str()
-            << "\nthreads: " << describe_threads() << "\n";
+  const FrameInputs frames = frame_inputs(args, load.device);
+  std::cout << model.describe() << ", " << c10::toString(load.dtype) << " on " << load.device.str() << ", "
+            << describe_inputs(frames) << "\nthreads: " << describe_threads() << "\n";
   const std::vector<int> batches = args.has("batch") ? std::vector<int>{batch_size(args, 1)} : std::vector<int>{1, 8};
   for (int batch : batches) {
     at::Tensor images = at::randn({batch, 3, r, r}).to(load.device);
     print_timing("encode_image batch " + std::to_string(batch), time_runs(2, iters, [&] {
+                   if (frames.enabled) {
+                     images = batch_of_frames(frames, batch, [&](const ImageView& view) {
+                       return clip_input(view, r, frames.method, load.device);
+                     });
+                   }
                    model.encode_image(images);
                    wait_for(load.device);
                  }),
@@ -210,6 +266,7 @@ std::vector<Command> bench_commands() {
   CommandSpec spec{"bench", "time the model forward pass (median over --iters after 2 warm-up runs)",
                    "dino|clip --weights W [--size 224x224] [--device cpu|cuda|cuda:N] [--vocab V]\n"
                    "       [--precision fp32|bf16|fp16] [--batch N] [--iters N] [--threads N] [--blas-threads N]\n"
+                   "       [--scale-method exact|fast [--frame 1280x720]]\n"
                    "       dinoclip bench search [--index IDX | --rows 100000 --dim 512] [-k 5] [--iters N]\n"
                    "       dinoclip bench matmul [--rows 785 --dim 384] [--iters N]",
                    {{"weights", "W", "checkpoint"},
@@ -220,6 +277,9 @@ std::vector<Command> bench_commands() {
                     {"batch", "N", "images per forward (default: dino 1, clip 1 and 8)"},
                     {"device", "D", "cpu (default), cuda, cuda:N or auto; GPU runs are timed to completion"},
                     {"heads", "N", "attention heads (default: from the width)"},
+                    {kScaleMethod.name, kScaleMethod.value,
+                     "also time making the inputs from 8-bit frames: " + kScaleMethod.help},
+                    {"frame", "WxH", "with --scale-method: the frame size (default 1280x720)"},
                     {"threads", "N", "ATen intra-op threads (default: all cores)"},
                     {"blas-threads", "N", "OpenBLAS threads (default: OpenBLAS's own)"},
                     {"index", "IDX", "bench search: a video index folder (default: random rows)"},

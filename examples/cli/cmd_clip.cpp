@@ -7,6 +7,7 @@
 #include <string>
 
 #include "clip_session.h"
+#include "scale_option.h"
 #include "commands.h"
 #include "core/error.h"
 #include "io/npy.h"
@@ -107,12 +108,12 @@ std::vector<Command> clip_commands() {
        tokenize},
       {{"clip-embed", "CLIP image/text embeddings and logits as .npy files",
         "--weights W [--vocab V] [--image I]... [--text T]... --out DIR",
-        {kClipWeights, kClipVocab, {"image", "I", "picture", true}, {"text", "T", "text", true},
+        {kClipWeights, kClipVocab, kScaleMethod, {"image", "I", "picture", true}, {"text", "T", "text", true},
          {"out", "DIR", "output folder: image_embeddings.npy, text_embeddings.npy, logits.npy"}}},
        clip_embed},
       {{"classify", "CLIP zero-shot classification: one JSON line per picture",
         "--weights W --labels \"a person;an animal;food\" [--template \"a photo of {}.\"] IMAGE...",
-        {kClipWeights, kClipVocab,
+        {kClipWeights, kClipVocab, kScaleMethod,
          {"labels", "L1;L2;...", "labels separated by ';', trimmed; an empty one is an error (as clipzeroshot)"},
          {"template", "T1|T2", "prompt template(s) with {} (default \"a photo of {}.\"); several are averaged"},
          {"unknown-threshold", "P", "below this top probability the label is \"unknown\" (default 0)"}},
@@ -120,7 +121,7 @@ std::vector<Command> clip_commands() {
        classify},
       {{"search", "rank pictures by CLIP similarity to a text: ranked JSON lines",
         "--weights W --query \"sports\" [-k 5] IMAGE...",
-        {kClipWeights, kClipVocab, {"query", "TEXT", "what to look for"}, {"k", "N", "results (default 5)"}},
+        {kClipWeights, kClipVocab, kScaleMethod, {"query", "TEXT", "what to look for"}, {"k", "N", "results (default 5)"}},
         /*takes_positionals=*/true},
        search},
   };

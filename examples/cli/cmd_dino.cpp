@@ -11,6 +11,7 @@
 #include "io/npy.h"
 #include "models/device.h"
 #include "models/dino.h"
+#include "scale_option.h"
 #include "tasks/attention_heads.h"
 #include "tasks/dino_image.h"
 #include "vision/colormap.h"
@@ -42,8 +43,8 @@ DinoRun run_dino(const Args& args, bool full_attention = false) {
   DinoRun run{DinoModel::load(args.require("weights"), load), {}, read_image(args.require("image")), {}};
   DinoForwardOptions options;
   options.full_attention = full_attention;
-  DinoImageOutput out =
-      run_dino_on_image(run.model, run.picture.view(), InputSize::parse(args.get("size", "480x480")), options);
+  DinoImageOutput out = run_dino_on_image(run.model, run.picture.view(), InputSize::parse(args.get("size", "480x480")),
+                                         options, scale_method_option(args, run.model.device()));
   run.output = std::move(out.output);
   run.size = out.size;
   return run;
@@ -111,17 +112,17 @@ std::vector<Command> dino_commands() {
   return {
       {{"dino-features", "DINO last-layer tokens and CLS attention as .npy files",
         "--weights W --image I [--size 480x480|native] --out DIR",
-        {kWeights, kImage, kSize, kHeads, kPrecision, {"out", "DIR", "output folder (tokens.npy, cls_attention.npy)"}}},
+        {kWeights, kImage, kSize, kHeads, kPrecision, kScaleMethod, {"out", "DIR", "output folder (tokens.npy, cls_attention.npy)"}}},
        dino_features},
       {{"attention", "last-layer CLS attention heatmaps (inferno), one row of heads or one map",
         "--weights W --image I -o heat.png [--head N|mean|all] [--size 480x480]",
-        {kWeights, kImage, kSize, kHeads, kPrecision, {"out", "FILE", "output picture, .png or .jpg"},
+        {kWeights, kImage, kSize, kHeads, kPrecision, kScaleMethod, {"out", "FILE", "output picture, .png or .jpg"},
          {"head", "N|mean|all", "one head, their mean, or all in a row (default all)"},
          {"colormap", "NAME", "inferno (default), viridis, magma, plasma, turbo, gray"}}},
        attention},
       {{"pca", "top-3 principal components of the patch tokens as RGB",
         "--weights W --image I -o pca.png [--size 480x480]",
-        {kWeights, kImage, kSize, kHeads, kPrecision, {"out", "FILE", "output picture, .png or .jpg"}}},
+        {kWeights, kImage, kSize, kHeads, kPrecision, kScaleMethod, {"out", "FILE", "output picture, .png or .jpg"}}},
        pca},
   };
 }

@@ -13,6 +13,7 @@ InstanceSettings clip_instance_settings(const ClipInstanceOptions& options) {
 ClipInstance::ClipInstance(ClipModel model, const ClipInstanceOptions& options)
     : config_(model.config()),
       description_(model.describe()),
+      device_(model.device()),
       instance_(std::move(model), options.batch, thread_setup(options.threads)) {}
 
 std::future<BatchOutputs> ClipInstance::encode_image(ClientId client, at::Tensor input,

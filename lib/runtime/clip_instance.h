@@ -28,6 +28,7 @@ class ClipInstance {
 
   const ClipConfig& config() const { return config_; }  // a copy taken at load
   const std::string& description() const { return description_; }
+  const c10::Device& device() const { return device_; }  // where the model runs (and inputs may be made)
   ClientId new_client() { return instance_.new_client(); }
 
   // The raw image embedding [1, E] of a [1, 3, R, R] CLIP input (or of what
@@ -47,6 +48,7 @@ class ClipInstance {
  private:
   const ClipConfig config_;
   const std::string description_;
+  const c10::Device device_;
   ModelInstance<ClipModel> instance_;
 };
 

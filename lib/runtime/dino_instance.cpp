@@ -34,6 +34,7 @@ DinoOutput DinoPending::get() { return dino_output(future_.get(), grid_h_, grid_
 DinoInstance::DinoInstance(DinoModel model, const DinoInstanceOptions& options)
     : config_(model.config()),
       description_(model.describe()),
+      device_(model.device()),
       instance_(std::move(model), options.batch, thread_setup(options.threads)) {}
 
 DinoPending DinoInstance::submit(ClientId client, int height, int width, const DinoForwardOptions& options,

@@ -50,6 +50,7 @@ class DinoInstance {
 
   const DinoConfig& config() const { return config_; }  // a copy taken at load: safe from any thread
   const std::string& description() const { return description_; }
+  const c10::Device& device() const { return device_; }  // where the model runs (and inputs may be made)
   ClientId new_client() { return instance_.new_client(); }
 
   // images: [1, 3, H, W] (or undefined and `prepare` makes it on the worker),
@@ -65,6 +66,7 @@ class DinoInstance {
  private:
   const DinoConfig config_;
   const std::string description_;
+  const c10::Device device_;
   ModelInstance<DinoModel> instance_;
 };
 

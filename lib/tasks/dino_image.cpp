@@ -2,11 +2,11 @@
 
 #include <ATen/ATen.h>
 
-#include "vision/preprocess.h"
 
 namespace dinoclip {
 
-DinoImageInput dino_image_input(const ImageView& picture, const InputSize& input_size, int patch) {
+DinoImageInput dino_image_input(const ImageView& picture, const InputSize& input_size, int patch, ScaleMethod method,
+                                const c10::Device& device) {
   DinoImageInput result;
   result.size = resolve_input_size(input_size, picture.width, picture.height, patch);
   ImageView view = picture;
@@ -15,13 +15,13 @@ DinoImageInput dino_image_input(const ImageView& picture, const InputSize& input
     view.width = result.size.width;
     view.height = result.size.height;
   }
-  result.input = dino_input(view, result.size.height, result.size.width);
+  result.input = dino_input(view, result.size.height, result.size.width, method, device);
   return result;
 }
 
 DinoImageOutput run_dino_on_image(const DinoModel& model, const ImageView& picture, const InputSize& input_size,
-                                  const DinoForwardOptions& options) {
-  DinoImageInput prepared = dino_image_input(picture, input_size, model.config().patch_size);
+                                  const DinoForwardOptions& options, ScaleMethod method) {
+  DinoImageInput prepared = dino_image_input(picture, input_size, model.config().patch_size, method, model.device());
   DinoImageOutput result;
   result.size = prepared.size;
   result.output = model.forward(prepared.input, options);

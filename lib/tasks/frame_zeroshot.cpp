@@ -9,8 +9,10 @@
 
 namespace dinoclip {
 
-at::Tensor clip_frame_input(const ImageView& frame, int resolution, ClipCrop crop) {
-  return crop == ClipCrop::kCenter ? clip_input(frame, resolution) : clip_input_full_frame(frame, resolution);
+at::Tensor clip_frame_input(const ImageView& frame, int resolution, ClipCrop crop, ScaleMethod method,
+                            const c10::Device& device) {
+  return crop == ClipCrop::kCenter ? clip_input(frame, resolution, method, device)
+                                   : clip_input_full_frame(frame, resolution, method, device);
 }
 
 FrameScores score_image_embedding(const ZeroShotTexts& texts, const at::Tensor& image_embedding, int64_t top_k,

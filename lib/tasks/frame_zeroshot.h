@@ -11,6 +11,7 @@
 #include "core/image.h"
 #include "tasks/zeroshot.h"
 #include "tasks/zeroshot_texts.h"
+#include "vision/device_preprocess.h"
 
 namespace dinoclip {
 
@@ -21,8 +22,10 @@ enum class ClipCrop {
   kFullFrame,  // the whole frame squashed to a square: nothing at the sides is lost
 };
 
-// [1, 3, R, R] model input of a frame (vision/preprocess.h clip_input / clip_input_full_frame).
-at::Tensor clip_frame_input(const ImageView& frame, int resolution, ClipCrop crop);
+// [1, 3, R, R] model input of a frame on `device` (vision/device_preprocess.h
+// clip_input / clip_input_full_frame with `method`).
+at::Tensor clip_frame_input(const ImageView& frame, int resolution, ClipCrop crop,
+                            ScaleMethod method = ScaleMethod::kExact, const c10::Device& device = c10::Device(c10::kCPU));
 
 struct FrameScores {
   at::Tensor probabilities;                // [L] float32 on the CPU; undefined without labels

@@ -33,6 +33,12 @@ at::Tensor resize_aa(const at::Tensor& x, int out_h, int out_w, ResampleFilter f
 // torchvision CenterCrop's offset: round((size - crop) / 2), half to even.
 int64_t crop_offset(int64_t size, int64_t crop) { return int64_t(std::nearbyint(double(size - crop) / 2.0)); }
 
+void check_clip_resolution(int resolution, const char* what) {
+  if (resolution <= 0 || resolution > 16384) {
+    throw Error(std::string(what) + ": resolution " + std::to_string(resolution) + " must be in 1..16384");
+  }
+}
+
 }  // namespace
 
 ScaleMethod parse_scale_method(const std::string& text) {
@@ -68,9 +74,7 @@ at::Tensor dino_input_on_device(const ImageView& image, int out_h, int out_w, co
 }
 
 at::Tensor clip_input_on_device(const ImageView& image, int resolution, const c10::Device& device) {
-  if (resolution <= 0 || resolution > 16384) {
-    throw Error("clip_input: resolution " + std::to_string(resolution) + " must be in 1..16384");
-  }
+  check_clip_resolution(resolution, "clip_input");
   check_image_view(image, "clip_input");
   const Size2D size = shorter_side_size(image.width, image.height, resolution);
   at::Tensor x = upload_rgb(image, device).unsqueeze(0).to(at::kFloat);
@@ -78,6 +82,12 @@ at::Tensor clip_input_on_device(const ImageView& image, int resolution, const c1
   x = x.narrow(2, crop_offset(size.height, resolution), resolution)
           .narrow(3, crop_offset(size.width, resolution), resolution);
   return normalise(x, kClipStats);
+}
+
+at::Tensor clip_input_full_frame_on_device(const ImageView& image, int resolution, const c10::Device& device) {
+  check_clip_resolution(resolution, "clip_input_full_frame");
+  at::Tensor x = upload_rgb(image, device).unsqueeze(0).to(at::kFloat);
+  return normalise(resize_aa(x, resolution, resolution, ResampleFilter::kBicubic), kClipStats);
 }
 
 at::Tensor dino_input(const ImageView& image, int out_h, int out_w, ScaleMethod method, const c10::Device& device) {
@@ -88,6 +98,12 @@ at::Tensor dino_input(const ImageView& image, int out_h, int out_w, ScaleMethod 
 at::Tensor clip_input(const ImageView& image, int resolution, ScaleMethod method, const c10::Device& device) {
   if (method == ScaleMethod::kFast) return clip_input_on_device(image, resolution, device);
   return clip_input(image, resolution).to(device);
+}
+
+at::Tensor clip_input_full_frame(const ImageView& image, int resolution, ScaleMethod method,
+                                 const c10::Device& device) {
+  if (method == ScaleMethod::kFast) return clip_input_full_frame_on_device(image, resolution, device);
+  return clip_input_full_frame(image, resolution).to(device);
 }
 
 }  // namespace dinoclip

@@ -41,9 +41,16 @@ at::Tensor dino_input_on_device(const ImageView& image, int out_h, int out_w, co
 // crop, CLIP normalisation; [1, 3, resolution, resolution] float32 on `device`.
 at::Tensor clip_input_on_device(const ImageView& image, int resolution, const c10::Device& device);
 
-// One entry point for either method: exact runs preprocess.h's dino_input()
-// and moves the result to `device`.
+// As clip_input_full_frame(): the whole frame squashed to resolution x
+// resolution (antialiased bicubic), CLIP normalisation, on `device`.
+at::Tensor clip_input_full_frame_on_device(const ImageView& image, int resolution, const c10::Device& device);
+
+// One entry point for either method: exact runs preprocess.h's function of the
+// same name on the CPU and moves the result to `device`; fast uploads the
+// frame as uint8 and does everything else on `device`.
 at::Tensor dino_input(const ImageView& image, int out_h, int out_w, ScaleMethod method, const c10::Device& device);
 at::Tensor clip_input(const ImageView& image, int resolution, ScaleMethod method, const c10::Device& device);
+at::Tensor clip_input_full_frame(const ImageView& image, int resolution, ScaleMethod method,
+                                 const c10::Device& device);
 
 }  // namespace dinoclip

@@ -173,6 +173,45 @@ INSTANTIATE_TEST_SUITE_P(Formats, DinoFeaturesFormats,
                                            GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12),
                          [](const auto& info) { return std::string(gst_video_format_to_string(info.param)); });
 
+/* ---- scale-method ---- */
+
+// The element's metas with `properties` for one 120x90 frame at 64x48.
+struct ElementFeatures {
+  at::Tensor tokens, attention;
+};
+ElementFeatures features_with(const std::string& model, const std::string& properties, GstBuffer* frame) {
+  Harness h = features_harness(model, "input-size=64x48 " + properties, caps_string(GST_VIDEO_FORMAT_RGB, 120, 90));
+  Buffer out = push_pull(h.get(), frame);
+  GstDinoFeaturesMeta* meta = features_meta(out);
+  EXPECT_NE(meta, nullptr) << properties;
+  if (!meta) return {};
+  return {meta_tokens(meta->features).clone(), meta_attention(meta->features).clone()};
+}
+
+TEST(DinoFeatures, ScaleMethodExactIsTodaysOutputAndFastStaysWithinItsBound) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const Image picture = scene_frame(120, 90, 3);
+  auto frame = [&] { return make_frame(picture, GST_VIDEO_FORMAT_RGB, 0, kFrame); };
+  GstBuffer* reference_frame = frame();
+  const DirectResult direct = direct_dino(model, reference_frame, caps_string(GST_VIDEO_FORMAT_RGB, 120, 90), 64, 48);
+  gst_buffer_unref(reference_frame);
+  const ElementFeatures by_default = features_with(model, "", frame());
+  const ElementFeatures exact = features_with(model, "scale-method=exact", frame());
+  const ElementFeatures fast = features_with(model, "scale-method=fast", frame());
+  ASSERT_TRUE(by_default.tokens.defined() && exact.tokens.defined() && fast.tokens.defined());
+  // On the CPU, auto is exact: the same numbers as before the property existed.
+  EXPECT_TRUE(at::equal(by_default.tokens, exact.tokens));
+  EXPECT_TRUE(at::equal(by_default.attention, exact.attention));
+  EXPECT_TENSOR_NEAR(exact.tokens, direct.tokens, kSameCodeTolerance);
+  // fast changes the output, within the tokens bound of tests/unit/tasks/test_dino_image.cpp
+  // (0.12). The attention bound is wider here: over this 8x6 grid the CLS
+  // probabilities are ~16x those over a 28x28 one, and so are their
+  // differences (measured 0.0146 on this frame; bound with 50% margin).
+  EXPECT_FALSE(at::equal(fast.tokens, exact.tokens));
+  EXPECT_TENSOR_NEAR(fast.tokens, exact.tokens, 0.12);
+  EXPECT_TENSOR_NEAR(fast.attention, exact.attention, 0.022);
+}
+
 TEST(DinoFeatures, AttentionOffAttachesTokensOnly) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   Harness h = features_harness(model, "input-size=64x48 attention=false", caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
@@ -277,15 +316,16 @@ TEST(DinoFeatures, PropertyDefaultsAreDocumented) {
   gchar* input_size = nullptr;
   guint interval = 0;
   gboolean attention = FALSE, skip_late = FALSE;
-  gint device = -1, precision = -1;
+  gint device = -1, precision = -1, scale_method = -1;
   g_object_get(element.get(), "input-size", &input_size, "interval", &interval, "attention", &attention, "skip-late",
-               &skip_late, "device", &device, "precision", &precision, nullptr);
+               &skip_late, "device", &device, "precision", &precision, "scale-method", &scale_method, nullptr);
   EXPECT_STREQ(input_size, "224x224");
   EXPECT_EQ(interval, 1u);
   EXPECT_TRUE(attention);
   EXPECT_TRUE(skip_late);
   EXPECT_EQ(device, 0);     // auto
   EXPECT_EQ(precision, 0);  // fp32
+  EXPECT_EQ(scale_method, 0);  // auto: exact on the CPU, fast on a GPU
   g_free(input_size);
   expect_useful_blurbs(element.get());
 }
