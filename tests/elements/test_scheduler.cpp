@@ -48,26 +48,6 @@ GstPtr<GstElement> pipeline(const std::string& launch) {
   return GstPtr<GstElement>(p);
 }
 
-// Plays `p` to EOS (or an error, returned as text).
-std::string play_to_eos(GstElement* p) {
-  gst_element_set_state(p, GST_STATE_PLAYING);
-  GstPtr<GstBus> bus(gst_element_get_bus(p));
-  GstMessage* m = gst_bus_timed_pop_filtered(bus.get(), 120 * GST_SECOND,
-                                             GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  std::string error;
-  if (!m) {
-    error = "no EOS within 120 s";
-  } else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
-    GError* e = nullptr;
-    gst_message_parse_error(m, &e, nullptr);
-    error = e->message;
-    g_error_free(e);
-  }
-  if (m) gst_message_unref(m);
-  gst_element_set_state(p, GST_STATE_NULL);
-  return error;
-}
-
 /* ---- one model, many threads ---- */
 
 // dinoseg's annotation-image query crosses a queue (another thread) while
