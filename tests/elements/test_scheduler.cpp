@@ -165,6 +165,43 @@ TEST(Scheduler, FourStreamsSharingABatchedInstanceEqualFourSeparateElements) {
   }
 }
 
+// One stream with batch-size 3: consecutive frames run as one batch, come out
+// in order and equal batch 1 (1e-5).
+TEST(Scheduler, ConsecutiveFramesOfOneStreamBatchLikeSingleFrames) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  constexpr int kFrames = 6;
+  auto run_stream = [&](const std::string& properties, int* largest_batch) {
+    Harness h = harness(dino(model, "input-size=64x48 " + properties), 64, 48);
+    for (int i = 0; i < kFrames; ++i) {
+      gst_harness_push(h.get(), make_frame(scene_frame(64, 48, i), GST_VIDEO_FORMAT_RGB, i * kFrame, kFrame));
+    }
+    gst_harness_push_event(h.get(), gst_event_new_eos());
+    std::vector<at::Tensor> tokens;
+    for (int i = 0; i < kFrames; ++i) {
+      Buffer out(gst_harness_try_pull(h.get()));
+      if (!out) break;
+      EXPECT_EQ(GST_BUFFER_PTS(out.get()), i * kFrame) << "out of order";
+      GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(out.get());
+      if (!meta) break;
+      EXPECT_FALSE(meta->carried);
+      tokens.push_back(meta_tokens(meta->features).clone());
+    }
+    if (auto instance = runtime::InstanceRegistry::global().find<runtime::DinoInstance>("onestream")) {
+      *largest_batch = instance->stats().largest_batch;
+    }
+    return tokens;
+  };
+  int unused = 0, largest_batch = 0;
+  const auto single = run_stream("", &unused);
+  const auto batched = run_stream("model-instance-id=onestream batch-size=3 batch-timeout=5000", &largest_batch);
+  EXPECT_EQ(largest_batch, 3) << "consecutive frames were not batched";
+  ASSERT_EQ(single.size(), size_t(kFrames));
+  ASSERT_EQ(batched.size(), size_t(kFrames));
+  for (int i = 0; i < kFrames; ++i) {
+    EXPECT_LT((batched[i] - single[i]).abs().max().item<double>(), kBatchTolerance) << "frame " << i;
+  }
+}
+
 TEST(Scheduler, RejectsASharedInstanceWithOtherSettingsNamingTheSetting) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   Harness first = harness(dino(model, "model-instance-id=cam batch-size=2"), 64, 48);  // loaded and held
