@@ -155,7 +155,8 @@ void gst_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue*
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
     Settings& s = self->priv->settings;
     if (dinoclip::gst::set_inference_property(s.inference, PROP_INFERENCE_FIRST, prop_id, value,
-                                              bool(self->priv->texts), object)) {
+                                              bool(self->priv->texts), pspec, GST_ELEMENT(self),
+                                              GST_CAT_DEFAULT)) {
       return;
     }
     switch (prop_id) {

@@ -126,7 +126,8 @@ void gst_dinofeatures_set_property(GObject* object, guint prop_id, const GValue*
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   Settings& settings = self->priv->settings;
   if (dinoclip::gst::set_inference_property(settings.inference, PROP_INFERENCE_FIRST, prop_id, value,
-                                            bool(loaded_instance(self)), object)) {
+                                            bool(loaded_instance(self)), pspec, GST_ELEMENT(self),
+                                            GST_CAT_DEFAULT)) {
     return;
   }
   switch (prop_id) {

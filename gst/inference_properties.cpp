@@ -2,6 +2,9 @@
 
 #include <gst/gst.h>
 
+#include "param_flags.h"
+#include "refused_property.h"
+
 namespace dinoclip::gst {
 
 runtime::BatchPolicy InferenceSettings::batch_policy() const {
@@ -9,9 +12,6 @@ runtime::BatchPolicy InferenceSettings::batch_policy() const {
 }
 
 void install_inference_properties(GObjectClass* klass, guint first_id) {
-  constexpr GParamFlags kReadWrite = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  constexpr GParamFlags kLoadTime = GParamFlags(kReadWrite | GST_PARAM_MUTABLE_READY);
-  constexpr GParamFlags kAnyTime = GParamFlags(kReadWrite | GST_PARAM_MUTABLE_PLAYING);
   g_object_class_install_property(
       klass, first_id + kPropInstanceId,
       g_param_spec_string(
@@ -19,7 +19,7 @@ void install_inference_properties(GObjectClass* klass, guint first_id) {
           "Elements of one process with the same id share one loaded model and its worker thread (their frames "
           "are batched together). They must agree on model, device, precision, batch-size and batch-timeout; a "
           "mismatch is an error in READY->PAUSED naming the setting. Empty (default): this element's own copy",
-          nullptr, kLoadTime));
+          nullptr, kParamLoadTime));
   g_object_class_install_property(
       klass, first_id + kPropBatchSize,
       g_param_spec_uint(
@@ -27,14 +27,14 @@ void install_inference_properties(GObjectClass* klass, guint first_id) {
           "Frames run through the model together, from all elements sharing the instance and consecutive frames "
           "of this stream, 1-64. Above 1 a synchronous stream holds up to this many frames in flight (latency, "
           "reported in the LATENCY query). Results equal batch 1 within 1e-5. Applied in READY->PAUSED",
-          1, kMaxBatchSize, 1, kLoadTime));
+          1, kMaxBatchSize, 1, kParamLoadTime));
   g_object_class_install_property(
       klass, first_id + kPropBatchTimeout,
       g_param_spec_uint(
           "batch-timeout", "Batch timeout",
           "Milliseconds the oldest waiting frame may wait for a batch to fill before it runs with what there is, "
           "0-10000; 0 runs at once whatever has arrived. Applied in READY->PAUSED",
-          0, kMaxBatchTimeoutMs, 0, kLoadTime));
+          0, kMaxBatchTimeoutMs, 0, kParamLoadTime));
   g_object_class_install_property(
       klass, first_id + kPropAsync,
       g_param_spec_boolean(
@@ -43,20 +43,20 @@ void install_inference_properties(GObjectClass* klass, guint first_id) {
           "meta's source-pts says which frame it was computed on; frames before the first result carry none), "
           "and the model runs on the newest waiting frame at its own rate. For live sources. FALSE (default): "
           "every inferred frame waits for its own result (exact, for files). Applied in READY->PAUSED",
-          FALSE, kLoadTime));
+          FALSE, kParamLoadTime));
   g_object_class_install_property(
       klass, first_id + kPropInferenceInterval,
       g_param_spec_uint(
           "inference-interval", "Inference interval",
           "Run the model on every Nth frame (1 = every frame); the frames in between carry the last result, "
           "marked carried in the meta (shared, not copied). May change while PLAYING",
-          1, kMaxInferenceInterval, 1, kAnyTime));
+          1, kMaxInferenceInterval, 1, kParamAnyTime));
   g_object_class_install_property(
       klass, first_id + kPropInterval,
       g_param_spec_uint("interval", "Interval",
                         "Alias of inference-interval (DL Streamer's name), kept for existing pipelines: setting "
                         "either sets both. May change while PLAYING",
-                        1, kMaxInferenceInterval, 1, kAnyTime));
+                        1, kMaxInferenceInterval, 1, kParamAnyTime));
   g_object_class_install_property(
       klass, first_id + kPropSkipLate,
       g_param_spec_boolean(
@@ -64,7 +64,7 @@ void install_inference_properties(GObjectClass* klass, guint first_id) {
           "When downstream reports late frames (QoS events, e.g. a live source into a synchronised sink), run no "
           "inference on them and carry the last result instead; frames are never dropped. Counted in "
           "skipped-inferences. May change while PLAYING",
-          TRUE, kAnyTime));
+          TRUE, kParamAnyTime));
   g_object_class_install_property(
       klass, first_id + kPropScaleMethod,
       g_param_spec_enum(
@@ -73,18 +73,17 @@ void install_inference_properties(GObjectClass* klass, guint first_id) {
           "Python references; fast: the frame is uploaded once as 8-bit RGB and resized (antialiased) and "
           "normalised on the model's device, saving the CPU resize and the float upload on a GPU (inputs within "
           "about one 8-bit level of exact). auto: exact on the CPU, fast on a GPU. Applied in READY->PAUSED",
-          GST_TYPE_DINO_SCALE_METHOD, GST_DINO_SCALE_METHOD_AUTO, kLoadTime));
+          GST_TYPE_DINO_SCALE_METHOD, GST_DINO_SCALE_METHOD_AUTO, kParamLoadTime));
 }
 
 bool set_inference_property(InferenceSettings& settings, guint first_id, guint prop_id, const GValue* value,
-                            bool loaded, GObject* element) {
+                            bool loaded, GParamSpec* pspec, GstElement* element, GstDebugCategory* category) {
   if (prop_id < first_id || prop_id >= first_id + kInferencePropertyCount) return false;
   const guint offset = prop_id - first_id;
   const bool load_time = offset == kPropInstanceId || offset == kPropBatchSize || offset == kPropBatchTimeout ||
                          offset == kPropAsync || offset == kPropScaleMethod;
   if (load_time && loaded) {
-    GST_WARNING_OBJECT(element, "model-instance-id, batch-size, batch-timeout, async-inference and scale-method "
-                       "can only be changed in the NULL or READY state (the model is loaded)");
+    warn_refused_property(element, category, g_param_spec_get_name(pspec), kModelIsLoaded);
     return true;
   }
   switch (offset) {

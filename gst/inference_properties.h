@@ -4,7 +4,7 @@
 // definition, so they read the same in gst-inspect-1.0 for every element.
 #pragma once
 
-#include <glib-object.h>
+#include <gst/gst.h>
 
 #include <string>
 
@@ -50,9 +50,10 @@ enum InferencePropertyOffset : guint {
 void install_inference_properties(GObjectClass* klass, guint first_id);
 
 // Set / get when first_id <= prop_id < first_id + kInferencePropertyCount; false otherwise.
-// `loaded`: the model is loaded, so instance, batching and scale settings are refused (with a warning).
+// `loaded`: the model is loaded, so instance, batching and scale settings are refused (a warning in
+// `category` and on the bus, as for the element's other model-loading properties).
 bool set_inference_property(InferenceSettings& settings, guint first_id, guint prop_id, const GValue* value,
-                            bool loaded, GObject* element);
+                            bool loaded, GParamSpec* pspec, GstElement* element, GstDebugCategory* category);
 bool get_inference_property(const InferenceSettings& settings, guint first_id, guint prop_id, GValue* value);
 
 }  // namespace dinoclip::gst

@@ -450,6 +450,25 @@ TEST(ClipZeroShot, RejectsBadLabelsWhilePlayingWithAWarningKeepingTheOldOnes) {
   EXPECT_EQ(counter(r.h.get(), "text-encodings"), 1u);
 }
 
+// The shared inference properties are refused like the element's own
+// model-loading ones: a bus warning naming the property, the value kept.
+TEST(ClipZeroShot, RefusesBatchSizeWhileLoadedWithABusWarning) {
+  REQUIRE_CLIP(fx);
+  Running r = run_element(fx, "labels=" + in_quotes(join(kLabels, ";")));
+  push_pull(r.h.get(), frame_picture(0), 0);
+  g_object_set(element_of(r.h.get()).get(), "batch-size", 4u, nullptr);
+  GstMessage* warning = gst_bus_timed_pop_filtered(r.bus.get(), 5 * GST_SECOND, GST_MESSAGE_WARNING);
+  ASSERT_NE(warning, nullptr);
+  GError* error = nullptr;
+  gst_message_parse_warning(warning, &error, nullptr);
+  EXPECT_NE(std::string(error->message).find("'batch-size' was not changed"), std::string::npos) << error->message;
+  g_error_free(error);
+  gst_message_unref(warning);
+  guint batch_size = 0;
+  g_object_get(element_of(r.h.get()).get(), "batch-size", &batch_size, nullptr);
+  EXPECT_EQ(batch_size, 1u);
+}
+
 /* ---- unknown ---- */
 
 // Labels that tokenize alike ("A CAT" is lower-cased to "a cat") have equal
