@@ -335,11 +335,35 @@ bool prepare_cpu_kernels(torch::nn::Module& model, at::ScalarType compute) {
   return true;
 }
 
-at::ScalarType place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype) {
+Placement place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype) {
   const bool cpu_kernel_dtype = dtype == at::kFloat || dtype == at::kBFloat16;
-  if (device.is_cpu() && cpu_kernel_dtype && prepare_cpu_kernels(model, dtype)) return at::kFloat;
+  if (device.is_cpu() && cpu_kernel_dtype && prepare_cpu_kernels(model, dtype)) return {at::kFloat, true};
   model.to(device, dtype);
-  return dtype;
+  return {dtype, false};
+}
+
+std::vector<at::Tensor> forward_each_sample(const at::Tensor& inputs,
+                                            const std::function<std::vector<at::Tensor>(const at::Tensor&)>& forward) {
+  const int64_t batch = inputs.size(0);
+  std::vector<at::Tensor> gathered;
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<at::Tensor> outputs = forward(inputs.narrow(0, b, 1));
+    if (b == 0) {
+      for (const at::Tensor& out : outputs) {
+        if (!out.defined()) {
+          gathered.emplace_back();
+          continue;
+        }
+        std::vector<int64_t> sizes = out.sizes().vec();
+        sizes[0] = batch;
+        gathered.push_back(at::empty(sizes, out.options()));
+      }
+    }
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (gathered[i].defined()) gathered[i].narrow(0, b, 1).copy_(outputs[i]);
+    }
+  }
+  return gathered;
 }
 
 }  // namespace dinoclip
