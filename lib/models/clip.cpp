@@ -88,6 +88,7 @@ struct ClipModel::State {
   double logit_scale = 100.0;
   c10::Device device{c10::kCPU};
   c10::ScalarType dtype = c10::kFloat;
+  bool images_one_at_a_time = false;  // on the CPU kernels (see forward_each_sample)
 };
 
 ClipModel::ClipModel() : state_(std::make_unique<State>()) {}
@@ -109,7 +110,9 @@ ClipModel ClipModel::load(const std::string& path, const ClipLoadOptions& option
   s.logit_scale = std::exp(weights.logit_scale.item<double>());
   s.vision->eval();
   s.text->eval();
-  s.dtype = place_model(*s.vision, options.device, options.dtype);
+  const Placement placement = place_model(*s.vision, options.device, options.dtype);
+  s.dtype = placement.input_dtype;
+  s.images_one_at_a_time = placement.cpu_kernels;
   place_model(*s.text, options.device, options.dtype);
   s.device = options.device;
   return model;
@@ -124,7 +127,13 @@ at::Tensor ClipModel::encode_image(const at::Tensor& images) const {
                 got.str() + "; preprocess with clip_input()");
   }
   c10::InferenceMode guard;
-  return state_->vision->forward(images.to(state_->device, state_->dtype).contiguous()).to(at::kFloat);
+  const at::Tensor x = images.to(state_->device, state_->dtype).contiguous();
+  if (state_->images_one_at_a_time && x.size(0) > 1) {
+    return forward_each_sample(x, [this](const at::Tensor& one) {
+      return std::vector<at::Tensor>{state_->vision->forward(one)};
+    })[0].to(at::kFloat);
+  }
+  return state_->vision->forward(x).to(at::kFloat);
 }
 
 at::Tensor ClipModel::encode_text(const at::Tensor& tokens) const {

@@ -216,6 +216,41 @@ void batched_matmul(const at::Tensor& a, const at::Tensor& b, const at::Tensor& 
   execute(m->prim, m->pd, args);
 }
 
+void softmax_last_dim(const at::Tensor& scores, const at::Tensor& out) {
+  if (scores.scalar_type() != at::kFloat || !scores.is_contiguous() || !out.is_contiguous() ||
+      scores.sizes() != out.sizes() || scores.dim() < 1) {
+    std::ostringstream msg;
+    msg << "softmax_last_dim: scores " << scores.sizes() << " " << scores.scalar_type() << " -> " << out.sizes()
+        << " " << out.scalar_type() << " do not fit (contiguous float32 in, same sizes out)";
+    throw Error(msg.str());
+  }
+  if (scores.numel() == 0) return;
+  struct CachedSoftmax {
+    dnnl::softmax_v2_forward::primitive_desc pd;
+    dnnl::softmax_v2_forward prim;
+  };
+  static std::mutex mutex;
+  static std::map<std::string, CachedSoftmax> cache;
+  std::ostringstream key;
+  append(key, scores);
+  append(key, out);
+  const CachedSoftmax* s = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key.str());
+    if (it == cache.end()) {
+      dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
+                                          strided_desc(scores), strided_desc(out), int(scores.dim() - 1));
+      dnnl::softmax_v2_forward::primitive_desc pd(desc, user_scratchpad_attr(), engine());
+      it = cache.emplace(key.str(), CachedSoftmax{pd, dnnl::softmax_v2_forward(pd)}).first;
+    }
+    s = &it->second;
+  }
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(s->pd.src_desc(), engine(), scores.data_ptr())},
+                                          {DNNL_ARG_DST, memory(s->pd.dst_desc(), engine(), out.data_ptr())}};
+  execute(s->prim, s->pd, args);
+}
+
 #else  // without oneDNN: callers take their ATen path
 
 bool available() { return false; }  // onednn_matmul_enabled() is false too
@@ -231,6 +266,9 @@ void PackedLinear::run(const at::Tensor&, const at::Tensor&, Epilogue, bool) con
 at::Tensor PackedLinear::operator()(const at::Tensor&, at::ScalarType, Epilogue) const { return {}; }
 void batched_matmul(const at::Tensor&, const at::Tensor&, const at::Tensor&) {
   throw Error("this dinoclip was built without oneDNN: batched_matmul is unavailable");
+}
+void softmax_last_dim(const at::Tensor&, const at::Tensor&) {
+  throw Error("this dinoclip was built without oneDNN: softmax_last_dim is unavailable");
 }
 
 #endif

@@ -62,4 +62,10 @@ class PackedLinear {
 // out is float32 or that dtype.
 void batched_matmul(const at::Tensor& a, const at::Tensor& b, const at::Tensor& out);
 
+// out = softmax(scores) over the last dimension. scores: contiguous float32;
+// out: contiguous, scores' sizes, float32 (may be scores itself: in place) or
+// bfloat16 (the probabilities written once in the dtype the next product
+// reads, instead of a float32 pass and a conversion pass).
+void softmax_last_dim(const at::Tensor& scores, const at::Tensor& out);
+
 }  // namespace dinoclip::cpu

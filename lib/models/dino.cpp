@@ -206,6 +206,7 @@ struct DinoModel::State {
   DinoVisionTransformer net{nullptr};
   c10::Device device{c10::kCPU};
   c10::ScalarType dtype = c10::kFloat;
+  bool one_sample_at_a_time = false;  // on the CPU kernels (see forward_each_sample)
   std::string path;
   mutable std::mutex pos_mutex;
   mutable std::map<std::pair<int, int>, at::Tensor> pos_cache;  // interpolated once per input size
@@ -227,7 +228,9 @@ DinoModel DinoModel::load(const std::string& path, const DinoLoadOptions& option
   load_module_state(*s.net, weights, path, "a DINO ViT-" + std::to_string(s.config.embed_dim) + "/" +
                                               std::to_string(s.config.patch_size));
   s.net->eval();
-  s.dtype = place_model(*s.net, options.device, options.dtype);
+  const Placement placement = place_model(*s.net, options.device, options.dtype);
+  s.dtype = placement.input_dtype;
+  s.one_sample_at_a_time = placement.cpu_kernels;
   s.device = options.device;
   return model;
 }
@@ -254,7 +257,20 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
     }
     pos = it->second;
   }
-  DinoOutput out = s.net->forward(x, pos, options);
+  DinoOutput out;
+  if (s.one_sample_at_a_time && x.size(0) > 1) {
+    std::vector<at::Tensor> parts = forward_each_sample(x, [&](const at::Tensor& one) {
+      DinoOutput o = s.net->forward(one, pos, options);
+      return std::vector<at::Tensor>{o.tokens, o.cls_attention, o.attention};
+    });
+    out.tokens = parts[0];
+    out.cls_attention = parts[1];
+    out.attention = parts[2];
+    out.grid_h = grid_h;
+    out.grid_w = grid_w;
+  } else {
+    out = s.net->forward(x, pos, options);
+  }
   if (s.dtype != at::kFloat) {
     out.tokens = out.tokens.to(at::kFloat);
     if (out.cls_attention.defined()) out.cls_attention = out.cls_attention.to(at::kFloat);

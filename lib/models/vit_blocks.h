@@ -12,8 +12,10 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "models/cpu_matmul.h"
 
@@ -139,11 +141,27 @@ void load_module_state(torch::nn::Module& module, const std::map<std::string, at
 // DINOCLIP_CPU_KERNELS=aten); the caller then runs its ATen path.
 bool prepare_cpu_kernels(torch::nn::Module& model, at::ScalarType compute);
 
+struct Placement {
+  at::ScalarType input_dtype = at::kFloat;  // the dtype inputs must be given in
+  bool cpu_kernels = false;                 // the blocks run on the oneDNN CPU kernels
+};
+
 // Puts a loaded model on `device` for inference in `dtype`. On the CPU with
 // the oneDNN kernels (fp32 or bf16) the module stays float32 (LayerNorm,
 // softmax, residuals, outputs) and its blocks compute in `dtype`; otherwise
-// the whole module is converted. Returns the dtype inputs must be given in.
-at::ScalarType place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype);
+// the whole module is converted.
+Placement place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype);
+
+// Runs `forward` on each sample of `inputs` ([B, ...]) alone and gathers its
+// outputs ([1, ...] each; undefined ones stay undefined) into [B, ...]
+// tensors. Models on the CPU kernels run batches this way: a batch then
+// needs one sample's activations plus its outputs (streams sharing a model,
+// issue 12), its results are those of batch 1 bit for bit, and it runs as
+// fast as a whole-batch pass (ViT-S/8 at 224: 490.6 vs 488.2 ms per frame in
+// one measurement, docs/live.md) because 785-row products already keep oneDNN
+// busy.
+std::vector<at::Tensor> forward_each_sample(const at::Tensor& inputs,
+                                            const std::function<std::vector<at::Tensor>(const at::Tensor&)>& forward);
 
 }  // namespace dinoclip
 

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "io/npy.h"
 #include "models/clip.h"
+#include "models/device.h"
 #include "test_support.h"
 
 using namespace dinoclip;
@@ -56,6 +57,27 @@ TEST(Clip, TextEncodingOneAtATimeEqualsBatched) {
   at::Tensor batched = model.encode_text(tokens);
   for (int64_t i = 0; i < tokens.size(0); ++i) {
     EXPECT_TENSOR_NEAR(model.encode_text(tokens.narrow(0, i, 1)), batched.narrow(0, i, 1), 1e-5);
+  }
+}
+
+// Streams sharing one model are batched (issue 12): each image of a batch
+// gets the embedding it would have got alone (within 1e-5), fp32 and bf16.
+TEST(Clip, EveryImageOfABatchEqualsItsBatchOfOne) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "clip_tiny/clip_tiny_jit.pt");
+  DINOCLIP_REQUIRE_FIXTURE(images_path, "clip_tiny/images_input.npy");
+  at::Tensor images = read_npy(images_path);
+  images = at::cat({images, images.flip(3)}, 0);
+  std::vector<at::ScalarType> dtypes{at::kFloat};
+  if (cpu_has_native_bf16()) dtypes.push_back(at::kBFloat16);
+  for (at::ScalarType dtype : dtypes) {
+    SCOPED_TRACE(c10::toString(dtype));
+    ClipLoadOptions load;
+    load.dtype = dtype;
+    ClipModel model = ClipModel::load(weights, load);
+    at::Tensor batched = model.encode_image(images);
+    for (int64_t i = 0; i < images.size(0); ++i) {
+      EXPECT_TENSOR_NEAR(model.encode_image(images.narrow(0, i, 1)), batched.narrow(0, i, 1), 1e-5);
+    }
   }
 }
 

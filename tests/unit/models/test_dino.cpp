@@ -122,6 +122,36 @@ TEST(Precision, NativeBf16DetectionAgreesWithTheKernelsCpuFlags) {
   EXPECT_EQ(cpu_has_native_bf16(), listed) << line;
 }
 
+// Streams sharing one model are batched (issue 12): every item of a batch
+// must get what it would have got alone (issue 12's bound: 1e-5), in fp32 and
+// bf16, tokens, CLS attention and full attention alike.
+TEST(Dino, EveryItemOfABatchOfThreeEqualsItsBatchOfOne) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.pth");
+  DINOCLIP_REQUIRE_FIXTURE(input_path, "dino_tiny/img1_160x240_input.npy");
+  at::Tensor one = read_npy(input_path);
+  at::Tensor three = at::cat({one, one.flip(3), one.flip(2) * 0.5}, 0);
+  std::vector<at::ScalarType> dtypes{at::kFloat};
+  if (cpu_has_native_bf16()) dtypes.push_back(at::kBFloat16);
+  for (at::ScalarType dtype : dtypes) {
+    SCOPED_TRACE(c10::toString(dtype));
+    DinoLoadOptions load;
+    load.num_heads = 4;
+    load.dtype = dtype;
+    DinoModel model = DinoModel::load(weights, load);
+    DinoForwardOptions options;
+    options.full_attention = true;
+    DinoOutput batch = model.forward(three, options);
+    ASSERT_EQ(batch.tokens.size(0), 3);
+    for (int64_t i = 0; i < 3; ++i) {
+      DinoOutput single = model.forward(three.narrow(0, i, 1), options);
+      EXPECT_TENSOR_NEAR(batch.tokens.narrow(0, i, 1), single.tokens, 1e-5);
+      EXPECT_TENSOR_NEAR(batch.cls_attention.narrow(0, i, 1), single.cls_attention, 1e-5);
+      EXPECT_TENSOR_NEAR(batch.attention.narrow(0, i, 1), single.attention, 1e-5);
+    }
+    EXPECT_GT((batch.tokens[0] - batch.tokens[1]).abs().max().item<double>(), 1e-3) << "items must differ";
+  }
+}
+
 // precision=bf16 (block products in bf16; LayerNorm, softmax, residuals and
 // outputs in fp32) against fp32 on every fixture picture. Bounds measured on
 // these fixtures (tokens |x| up to ~4 after the final norm): see the constants.
