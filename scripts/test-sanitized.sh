@@ -53,10 +53,9 @@ echo "test-sanitized: build took $(( $(date +%s) - start )) s"
 [ -n "${SANITIZED_BUILD_ONLY:-}" ] && exit 0
 
 source scripts/sanitizer-env.sh
-# Every report also goes to a file, so one from a child process whose exit
-# status a test does not check (a CLI run expected to fail) is still seen.
+source scripts/sanitizer-logs.sh
 logs="$(pwd)/$build/sanitizer-logs"
-rm -rf "$logs" && mkdir -p "$logs"
+fresh_sanitizer_logs "$logs"
 export ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$logs/asan"
 export UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$logs/ubsan"
 start=$(date +%s)
@@ -64,12 +63,5 @@ status=0
 meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
   --no-suite examples --no-suite install "$@" || status=$?
 echo "test-sanitized: tests took $(( $(date +%s) - start )) s"
-reports=$(find "$logs" -type f | sort)
-if [ -n "$reports" ]; then
-  echo "test-sanitized: sanitizer reports:" >&2
-  for r in $reports; do echo "--- $r" >&2; cat "$r" >&2; done
-  status=1
-else
-  echo "test-sanitized: no ASan/UBSan/LSan report"
-fi
+check_sanitizer_logs test-sanitized "$logs" ASan/UBSan/LSan || status=1
 exit $status

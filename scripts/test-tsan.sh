@@ -36,8 +36,9 @@ start=$(date +%s)
 ninja -C "$build" gst/libgstdinoclip.so "${tests[@]/#/tests/elements/test_element_}"
 echo "test-tsan: build took $(( $(date +%s) - start )) s"
 
+source scripts/sanitizer-logs.sh
 logs="$root/$build/sanitizer-logs"
-rm -rf "$logs" && mkdir -p "$logs"
+fresh_sanitizer_logs "$logs"
 # gst-plugin-scanner has no TSan runtime and cannot load our plugin: scan in-process.
 export GST_REGISTRY_FORK=no
 # GLib's slice allocator hands memory from one thread's magazine to another's
@@ -51,12 +52,5 @@ start=$(date +%s)
 status=0
 meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 6 "${tests[@]}" || status=$?
 echo "test-tsan: tests took $(( $(date +%s) - start )) s"
-reports=$(find "$logs" -type f | sort)
-if [ -n "$reports" ]; then
-  echo "test-tsan: ThreadSanitizer reports:" >&2
-  for r in $reports; do echo "--- $r" >&2; cat "$r" >&2; done
-  status=1
-else
-  echo "test-tsan: no ThreadSanitizer report"
-fi
+check_sanitizer_logs test-tsan "$logs" ThreadSanitizer || status=1
 exit $status
