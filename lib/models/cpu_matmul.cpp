@@ -10,9 +10,6 @@
 #include <string>
 #include <vector>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 
 #include "core/error.h"
 #include "core/threads.h"
@@ -109,12 +106,7 @@ struct PackedLinear::Impl {
     append_key(key, x);
     append_key(key, out);
     key << int(epilogue) << accumulate;
-#if defined(_OPENMP)
-    // A primitive splits its work for the thread count it was created with:
-    // one made inside a kernel's OpenMP region (one thread) is not the one
-    // for the whole pool.
-    key << '@' << omp_get_max_threads();
-#endif
+    key << '@' << onednn::creation_threads();
     std::lock_guard<std::mutex> lock(mutex);
     auto it = by_shape.find(key.str());
     if (it != by_shape.end()) return it->second;

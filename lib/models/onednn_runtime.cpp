@@ -6,6 +6,10 @@
 
 #include <string>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "core/error.h"
 
 #if DNNL_VERSION_MAJOR != 2
@@ -52,6 +56,14 @@ memory::desc strided_desc(const at::Tensor& t) {
 
 void append_key(std::ostringstream& key, const at::Tensor& t) {
   key << c10::toString(t.scalar_type()) << t.sizes() << t.strides() << ';';
+}
+
+int creation_threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 0;  // oneDNN's runtime is not this file's: callers' keys need no count
+#endif
 }
 
 dnnl::primitive_attr user_scratchpad_attr() {

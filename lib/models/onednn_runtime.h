@@ -27,6 +27,12 @@ dnnl::memory::desc strided_desc(const at::Tensor& t);
 // Appends dtype, sizes and strides to a primitive cache key.
 void append_key(std::ostringstream& key, const at::Tensor& t);
 
+// The thread count a primitive created now splits its work for (oneDNN reads
+// omp_get_max_threads() at creation): part of every primitive cache key, as
+// one made inside a kernel's OpenMP region (one thread) is not the one for
+// the whole pool.
+int creation_threads();
+
 // Primitives use a user-managed scratchpad (one per thread, see execute()) so
 // that one cached primitive can run on several threads at once.
 dnnl::primitive_attr user_scratchpad_attr();
