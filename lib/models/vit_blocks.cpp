@@ -350,13 +350,15 @@ Placement place_model(torch::nn::Module& model, const c10::Device& device, at::S
   return {dtype, false};
 }
 
-std::vector<at::Tensor> forward_each_sample(const at::Tensor& inputs,
-                                            const std::function<std::vector<at::Tensor>(const at::Tensor&)>& forward) {
+std::vector<at::Tensor> forward_in_groups(const at::Tensor& inputs, int64_t group,
+                                          const std::function<std::vector<at::Tensor>(const at::Tensor&)>& forward) {
+  if (group < 1) throw Error("forward_in_groups: group size must be at least 1");
   const int64_t batch = inputs.size(0);
   std::vector<at::Tensor> gathered;
-  for (int64_t b = 0; b < batch; ++b) {
-    std::vector<at::Tensor> outputs = forward(inputs.narrow(0, b, 1));
-    if (b == 0) {
+  for (int64_t start = 0; start < batch; start += group) {
+    const int64_t len = std::min(group, batch - start);
+    std::vector<at::Tensor> outputs = forward(inputs.narrow(0, start, len));
+    if (start == 0) {
       for (const at::Tensor& out : outputs) {
         if (!out.defined()) {
           gathered.emplace_back();
@@ -368,10 +370,15 @@ std::vector<at::Tensor> forward_each_sample(const at::Tensor& inputs,
       }
     }
     for (size_t i = 0; i < outputs.size(); ++i) {
-      if (gathered[i].defined()) gathered[i].narrow(0, b, 1).copy_(outputs[i]);
+      if (gathered[i].defined()) gathered[i].narrow(0, start, len).copy_(outputs[i]);
     }
   }
   return gathered;
+}
+
+std::vector<at::Tensor> forward_each_sample(const at::Tensor& inputs,
+                                            const std::function<std::vector<at::Tensor>(const at::Tensor&)>& forward) {
+  return forward_in_groups(inputs, /*group=*/1, forward);
 }
 
 }  // namespace dinoclip

@@ -152,14 +152,19 @@ struct Placement {
 // the whole module is converted.
 Placement place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype);
 
-// Runs `forward` on each sample of `inputs` ([B, ...]) alone and gathers its
-// outputs ([1, ...] each; undefined ones stay undefined) into [B, ...]
-// tensors. Models on the CPU kernels run batches this way: a batch then
-// needs one sample's activations plus its outputs (streams sharing a model,
-// issue 12), its results are those of batch 1 bit for bit, and it runs as
-// fast as a whole-batch pass (ViT-S/8 at 224: 490.6 vs 488.2 ms per frame in
-// one measurement, docs/live.md) because 785-row products already keep oneDNN
-// busy.
+// Runs `forward` on groups of up to `group` samples of `inputs` ([B, ...])
+// and gathers its outputs ([n, ...] for a group of n; undefined ones stay
+// undefined) into [B, ...] tensors: a batch then needs one group's
+// activations plus its outputs, however large it is.
+std::vector<at::Tensor> forward_in_groups(const at::Tensor& inputs, int64_t group,
+                                          const std::function<std::vector<at::Tensor>(const at::Tensor&)>& forward);
+
+// forward_in_groups with groups of one. DINO on the CPU kernels runs batches
+// this way: a batch then needs one sample's activations plus its outputs
+// (streams sharing a model, issue 12), its results are those of batch 1 bit
+// for bit, and it runs as fast as a whole-batch pass (ViT-S/8 at 224: 490.6
+// vs 488.2 ms per frame in one measurement, docs/live.md) because 785-row
+// products already keep oneDNN busy.
 std::vector<at::Tensor> forward_each_sample(const at::Tensor& inputs,
                                             const std::function<std::vector<at::Tensor>(const at::Tensor&)>& forward);
 
