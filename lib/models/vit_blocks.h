@@ -72,8 +72,9 @@ class SelfAttentionImpl : public torch::nn::Module {
   void prepare_cpu(at::ScalarType compute);
   bool cpu_prepared() const { return qkv_packed_.defined(); }
 
-  // The oneDNN path: residual += attn(h). h: [B, N, D] float32 (the normed
-  // input); residual: [B, N, D] float32, contiguous. Inference mode only.
+  // The oneDNN path: residual += attn(h). h: [B, N, D] float32 or the
+  // compute dtype (the normed input); residual: [B, N, D] float32,
+  // contiguous. Inference mode only.
   void forward_add_cpu(const at::Tensor& h, at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap);
 
  private:
@@ -95,7 +96,8 @@ class MlpImpl : public torch::nn::Module {
   MlpImpl(int dim, int hidden, Activation activation, const VitNaming& naming);
   // Adds the MLP's output to `residual` in place and returns it.
   // With prepare_cpu() done, a CPU input in inference mode runs on oneDNN
-  // (x and residual float32; bias + activation and the residual add fused).
+  // (x float32 or the compute dtype, residual float32; bias + activation and
+  // the residual add fused).
   at::Tensor forward_add(const at::Tensor& x, at::Tensor& residual);
 
   void prepare_cpu(at::ScalarType compute);
@@ -114,12 +116,23 @@ class VitBlockImpl : public torch::nn::Module {
   explicit VitBlockImpl(const VitBlockConfig& config);
   at::Tensor forward(at::Tensor x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr);
 
-  // See SelfAttentionImpl::prepare_cpu. LayerNorms, softmax and the residual
-  // stream stay float32 whatever `compute` is.
+  // x = forward(x), in place on the CPU kernels (x float32 and contiguous):
+  // for a caller that owns x and needs only the block's output, this saves
+  // forward()'s copy of the residual stream.
+  void forward_(at::Tensor& x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr);
+
+  // See SelfAttentionImpl::prepare_cpu. LayerNorm statistics, softmax and
+  // the residual stream stay float32 whatever `compute` is; the LayerNorms
+  // write their output in `compute`, the dtype the products read.
   void prepare_cpu(at::ScalarType compute);
 
  private:
   bool use_cpu_kernels(const at::Tensor& x) const;
+  // residual = block(residual) on the CPU kernels.
+  void forward_cpu_(at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap);
+  at::Tensor norm_cpu(const torch::nn::LayerNorm& norm, const at::Tensor& x) const;
+
+  at::ScalarType compute_ = at::kFloat;  // the CPU kernels' products (prepare_cpu)
 
   torch::nn::LayerNorm norm1_{nullptr};
   SelfAttention attn_{nullptr};

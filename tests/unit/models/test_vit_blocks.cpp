@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/safetensors_writer.h"
+#include "models/cpu_layer_norm.h"
 #include "models/cpu_matmul.h"
 #include "models/device.h"
 #include "models/dino.h"
@@ -140,6 +141,12 @@ class CpuKernels : public ::testing::TestWithParam<KernelCase> {
       outputs.push_back(block->forward(input, mask, &tap));
       EXPECT_TRUE(at::equal(input, x)) << "the block must not change its input";
       cls.push_back(tap.cls);
+      // forward_ (the model loops' in-place form) computes the same block.
+      AttentionTap in_place_tap;
+      in_place_tap.cls_row = true;
+      block->forward_(input, mask, &in_place_tap);
+      EXPECT_TRUE(at::equal(input, outputs.back())) << "forward_ differs from forward";
+      EXPECT_TRUE(at::equal(in_place_tap.cls, tap.cls));
     }
     return {outputs, cls};
   }
@@ -189,6 +196,49 @@ TEST(PackedLinear, RejectsInputsThatDoNotFit) {
   EXPECT_THROW(linear(at::randn({3, 5}), at::kFloat), Error);                        // wrong width
   EXPECT_THROW(linear(at::randn({3, 4}).to(at::kBFloat16), at::kFloat), Error);      // wrong dtype
   EXPECT_THROW(cpu::PackedLinear(at::randn({8, 4}), {}, at::kHalf), Error);           // no fp16 kernels
+}
+
+// cpu::layer_norm against a float64 LayerNorm: rows of 384 (whole AVX-512
+// lanes) and 70 (a masked tail), rows centred on 0 and on 100 (the variance
+// must be centred), a strided input. Float32 out: within 4e-6 of float64 for
+// rows centred on 0 and 4e-5 on 100 (measured at most 1.2e-6 / 2.0e-5;
+// torch's own float32 LayerNorm 0.8e-6 / 1.3e-5). Bfloat16 out: within one
+// bfloat16 step (plus the float32 tolerance) of the float64 result, and
+// mostly the same value as torch's float32 result rounded.
+TEST(CpuLayerNorm, MatchesFloat64LayerNormInFloat32AndBfloat16) {
+  at::manual_seed(13);
+  for (int64_t width : {384, 70}) {
+    for (double centre : {0.0, 100.0}) {
+      SCOPED_TRACE("width " + std::to_string(width) + ", rows centred on " + std::to_string(centre));
+      at::Tensor wide = at::randn({37, 2 * width}) * 3 + centre;
+      at::Tensor x = wide.narrow(1, 0, width);  // row stride 2 * width
+      at::Tensor weight = at::randn({width}), bias = at::randn({width});
+      const at::Tensor exact = at::layer_norm(x.to(at::kDouble), {width}, weight.to(at::kDouble),
+                                              bias.to(at::kDouble), 1e-5);
+      const at::Tensor fp32 = cpu::layer_norm(x, weight, bias, 1e-5, at::kFloat);
+      ASSERT_EQ(fp32.scalar_type(), at::kFloat);
+      const double tolerance = centre == 0.0 ? 4e-6 : 4e-5;
+      EXPECT_TENSOR_NEAR(fp32.to(at::kDouble), exact, tolerance);
+
+      const at::Tensor bf16 = cpu::layer_norm(x, weight, bias, 1e-5, at::kBFloat16).to(at::kDouble);
+      // bfloat16 keeps 8 significant bits (a step of |value| / 128 at most),
+      // rounded from a float32 result within `tolerance`.
+      const at::Tensor step = exact.abs() * (1.0 / 128) + tolerance;
+      EXPECT_TRUE(((bf16 - exact).abs() <= step).all().item<bool>());
+      const at::Tensor rounded = at::layer_norm(x, {width}, weight, bias, 1e-5).to(at::kBFloat16).to(at::kDouble);
+      EXPECT_GT(bf16.eq(rounded).to(at::kFloat).mean().item<double>(), 0.99);
+    }
+  }
+}
+
+TEST(CpuLayerNorm, KeepsTheInputShapeAndRejectsWhatDoesNotFit) {
+  at::Tensor x = at::randn({2, 5, 16});
+  at::Tensor weight = at::ones({16}), bias = at::zeros({16});
+  EXPECT_EQ(cpu::layer_norm(x, weight, bias, 1e-6, at::kFloat).sizes(), x.sizes());
+  EXPECT_THROW(cpu::layer_norm(x, at::ones({15}), bias, 1e-6, at::kFloat), Error);                   // weight width
+  EXPECT_THROW(cpu::layer_norm(x.to(at::kDouble), weight, bias, 1e-6, at::kFloat), Error);           // input dtype
+  EXPECT_THROW(cpu::layer_norm(x, weight, bias, 1e-6, at::kHalf), Error);                            // output dtype
+  EXPECT_THROW(cpu::layer_norm(x.view({10, 16}), weight, bias, 1e-6, at::empty({10, 8})), Error);    // output shape
 }
 
 TEST(LoadModuleState, ListsMissingUnexpectedAndMisShapedKeysInOneError) {
