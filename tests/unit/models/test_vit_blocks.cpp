@@ -190,6 +190,30 @@ TEST(PackedLinear, FusesBiasActivationAndResidual) {
   EXPECT_TENSOR_NEAR(residual, expected, 1e-5);
 }
 
+// Packing converts (float32 -> bfloat16) and scales rows while reordering,
+// with no copy: the products equal those of weights converted and scaled
+// beforehand, bit for bit.
+TEST(PackedLinear, ScalesAndConvertsWhilePackingAsACopyWould) {
+  if (!cpu::available()) GTEST_SKIP() << "built without oneDNN";
+  at::manual_seed(14);
+  const at::Tensor w = at::randn({48, 32}) * 0.2, b = at::randn({48});
+  std::vector<at::ScalarType> dtypes{at::kFloat};
+  if (cpu_has_native_bf16()) dtypes.push_back(at::kBFloat16);
+  for (at::ScalarType compute : dtypes) {
+    SCOPED_TRACE(c10::toString(compute));
+    const at::Tensor x = at::randn({70, 32}).to(compute);
+    at::Tensor w_scaled = w.clone(), b_scaled = b.clone();
+    w_scaled.narrow(0, 0, 16).mul_(0.3);
+    b_scaled.narrow(0, 0, 16).mul_(0.3);
+    const at::Tensor expected = cpu::PackedLinear(w_scaled.to(compute), b_scaled, compute)(x, at::kFloat);
+    EXPECT_TRUE(at::equal(cpu::PackedLinear(w, b, compute, 0.3, /*scaled_rows=*/16)(x, at::kFloat), expected));
+    EXPECT_TRUE(at::equal(cpu::PackedLinear(w, b, compute)(x, at::kFloat),
+                          cpu::PackedLinear(w.to(compute), b, compute)(x, at::kFloat)));
+    EXPECT_FALSE(at::equal(cpu::PackedLinear(w, b, compute)(x, at::kFloat), expected)) << "the scale was lost";
+  }
+  EXPECT_THROW(cpu::PackedLinear(w, b, at::kFloat, 0.5, /*scaled_rows=*/49), Error);
+}
+
 TEST(PackedLinear, RejectsInputsThatDoNotFit) {
   if (!cpu::available()) GTEST_SKIP() << "built without oneDNN";
   cpu::PackedLinear linear(at::randn({8, 4}), at::randn({8}), at::kFloat);
