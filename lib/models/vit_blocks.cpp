@@ -425,6 +425,11 @@ at::Tensor PatchEmbedImpl::forward(const at::Tensor& images) {
   return out.view({batch, grid_h * grid_w, weight_.size(0)});
 }
 
+// Float32 whatever the blocks compute in. Measured with the patch product in
+// bf16 at precision=bf16: CLIP ViT-B/32 no faster (ms per image, three runs:
+// batch 1 25.0-26.9 vs 25.2-27.0 in float32, batch 8 23.7-23.9 vs
+// 23.6-24.3), and DINO's CLS attention moved further from fp32 (max 0.0103
+// vs 0.0053 on the fixtures).
 void PatchEmbedImpl::prepare_cpu() {
   packed_ = cpu::PackedLinear(weight_.view({weight_.size(0), -1}), bias_, at::kFloat);
 }
