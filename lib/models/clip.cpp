@@ -22,8 +22,8 @@ namespace {
 // fp32 48.5-50.2 / 43.2-45.5, bf16 26.6-28.7 / 24.1-24.5. Batch 16, passes
 // of 50 / 400 / 800 rows, two runs: fp32 50.6-51.1 / 44.1-44.3 / 42.4-44.8,
 // bf16 26.8-28.6 / 22.8-24.4 / 22.6-24.8: no gain past 400. A pass holds
-// only its images' activations (~6 MB for 400 rows of ViT-B), whatever the
-// batch.
+// only its images' activations (~7 MB for 400 rows of ViT-B in fp32),
+// whatever the batch.
 constexpr int64_t kCpuRowsPerPass = 400;
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
