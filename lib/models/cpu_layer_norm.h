@@ -20,4 +20,9 @@ void layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor&
 at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps,
                       at::ScalarType out_dtype);
 
+// The portable kernel that CPUs without AVX-512 run, callable anywhere so
+// that tests check it too. Same contract as layer_norm(..., out).
+void layer_norm_portable(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps,
+                         const at::Tensor& out);
+
 }  // namespace dinoclip::cpu

@@ -228,8 +228,22 @@ TEST(PackedLinear, RejectsInputsThatDoNotFit) {
 // rows centred on 0 and 4e-5 on 100 (measured at most 1.2e-6 / 2.0e-5;
 // torch's own float32 LayerNorm 0.8e-6 / 1.3e-5). Bfloat16 out: within one
 // bfloat16 step (plus the float32 tolerance) of the float64 result, and
-// mostly the same value as torch's float32 result rounded.
-TEST(CpuLayerNorm, MatchesFloat64LayerNormInFloat32AndBfloat16) {
+// mostly the same value as torch's float32 result rounded. Both kernels: the
+// AVX-512 one (where the CPU has it) and the portable one.
+class CpuLayerNorm : public ::testing::TestWithParam<bool> {
+ protected:
+  at::Tensor run(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, at::ScalarType dtype) {
+    at::Tensor out = at::empty(x.sizes(), x.options().dtype(dtype));
+    if (GetParam()) {
+      cpu::layer_norm_portable(x, weight, bias, 1e-5, out);
+    } else {
+      cpu::layer_norm(x, weight, bias, 1e-5, out);
+    }
+    return out;
+  }
+};
+
+TEST_P(CpuLayerNorm, MatchesFloat64LayerNormInFloat32AndBfloat16) {
   at::manual_seed(13);
   for (int64_t width : {384, 70}) {
     for (double centre : {0.0, 100.0}) {
@@ -239,12 +253,11 @@ TEST(CpuLayerNorm, MatchesFloat64LayerNormInFloat32AndBfloat16) {
       at::Tensor weight = at::randn({width}), bias = at::randn({width});
       const at::Tensor exact = at::layer_norm(x.to(at::kDouble), {width}, weight.to(at::kDouble),
                                               bias.to(at::kDouble), 1e-5);
-      const at::Tensor fp32 = cpu::layer_norm(x, weight, bias, 1e-5, at::kFloat);
-      ASSERT_EQ(fp32.scalar_type(), at::kFloat);
+      const at::Tensor fp32 = run(x, weight, bias, at::kFloat);
       const double tolerance = centre == 0.0 ? 4e-6 : 4e-5;
       EXPECT_TENSOR_NEAR(fp32.to(at::kDouble), exact, tolerance);
 
-      const at::Tensor bf16 = cpu::layer_norm(x, weight, bias, 1e-5, at::kBFloat16).to(at::kDouble);
+      const at::Tensor bf16 = run(x, weight, bias, at::kBFloat16).to(at::kDouble);
       // bfloat16 keeps 8 significant bits (a step of |value| / 128 at most),
       // rounded from a float32 result within `tolerance`.
       const at::Tensor step = exact.abs() * (1.0 / 128) + tolerance;
@@ -255,7 +268,10 @@ TEST(CpuLayerNorm, MatchesFloat64LayerNormInFloat32AndBfloat16) {
   }
 }
 
-TEST(CpuLayerNorm, KeepsTheInputShapeAndRejectsWhatDoesNotFit) {
+INSTANTIATE_TEST_SUITE_P(Kernels, CpuLayerNorm, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "portable" : "best"; });
+
+TEST(CpuLayerNormShapes, KeepsTheInputShapeAndRejectsWhatDoesNotFit) {
   at::Tensor x = at::randn({2, 5, 16});
   at::Tensor weight = at::ones({16}), bias = at::zeros({16});
   EXPECT_EQ(cpu::layer_norm(x, weight, bias, 1e-6, at::kFloat).sizes(), x.sizes());
