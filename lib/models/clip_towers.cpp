@@ -23,7 +23,15 @@ ClipTransformerImpl::ClipTransformerImpl(int width, int layers, int heads) {
 }
 
 at::Tensor ClipTransformerImpl::forward(at::Tensor x, const at::Tensor& mask) {
-  for (const auto& block : *resblocks_) x = block->as<VitBlock>()->forward(x, mask);
+  // The first block leaves the caller's x as it was; the others update the
+  // first one's output in place.
+  for (size_t i = 0; i < resblocks_->size(); ++i) {
+    if (i == 0) {
+      x = resblocks_[i]->as<VitBlock>()->forward(x, mask);
+    } else {
+      resblocks_[i]->as<VitBlock>()->forward_(x, mask);
+    }
+  }
   return x;
 }
 

@@ -29,14 +29,21 @@ enum class Epilogue {
 };
 
 // y = epilogue(x @ weight^T + bias), optionally added to y's old values.
-// Keeps the weights in the compute dtype (kFloat or kBFloat16; shared, not
-// copied, when they already are: they must not change afterwards) plus their
-// blocked reorder; the bias stays float32. Copyable (shares the packed weights);
-// run() may be called from several threads.
+// Keeps a reference to the weights (float32 or the compute dtype kFloat /
+// kBFloat16: shared, not copied, so they must not change afterwards; other
+// dtypes are copied to float32) and their reorder into oneDNN's blocked
+// layout in the compute dtype, made from them directly; the bias stays
+// float32. Copyable (shares the packed weights); run() may be called from
+// several threads.
 class PackedLinear {
  public:
   PackedLinear() = default;
   PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at::ScalarType compute);
+  // As if the first `scaled_rows` rows of weight and bias were multiplied by
+  // `scale` (in float32) first: the scale is applied while packing, with no
+  // scaled copy of the weights kept.
+  PackedLinear(const at::Tensor& weight, const at::Tensor& bias, at::ScalarType compute, double scale,
+               int64_t scaled_rows);
 
   bool defined() const { return impl_ != nullptr; }
   at::ScalarType compute_dtype() const;

@@ -69,7 +69,7 @@ class DinoVisionTransformerImpl : public torch::nn::Module {
     tap.full = options.full_attention;
     const size_t last = blocks->size() - 1;
     for (size_t i = 0; i < blocks->size(); ++i) {
-      x = blocks[i]->as<VitBlock>()->forward(x, {}, i == last ? &tap : nullptr);
+      blocks[i]->as<VitBlock>()->forward_(x, {}, i == last ? &tap : nullptr);  // x is ours: in place
     }
     out.tokens = norm->forward(x);
     if (tap.cls.defined()) out.cls_attention = tap.cls.narrow(2, 1, tap.cls.size(2) - 1).contiguous();

@@ -72,8 +72,9 @@ class SelfAttentionImpl : public torch::nn::Module {
   void prepare_cpu(at::ScalarType compute);
   bool cpu_prepared() const { return qkv_packed_.defined(); }
 
-  // The oneDNN path: residual += attn(h). h: [B, N, D] float32 (the normed
-  // input); residual: [B, N, D] float32, contiguous. Inference mode only.
+  // The oneDNN path: residual += attn(h). h: [B, N, D] float32 or the
+  // compute dtype (the normed input); residual: [B, N, D] float32,
+  // contiguous. Inference mode only.
   void forward_add_cpu(const at::Tensor& h, at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap);
 
  private:
@@ -95,7 +96,8 @@ class MlpImpl : public torch::nn::Module {
   MlpImpl(int dim, int hidden, Activation activation, const VitNaming& naming);
   // Adds the MLP's output to `residual` in place and returns it.
   // With prepare_cpu() done, a CPU input in inference mode runs on oneDNN
-  // (x and residual float32; bias + activation and the residual add fused).
+  // (x float32 or the compute dtype, residual float32; bias + activation and
+  // the residual add fused).
   at::Tensor forward_add(const at::Tensor& x, at::Tensor& residual);
 
   void prepare_cpu(at::ScalarType compute);
@@ -114,12 +116,23 @@ class VitBlockImpl : public torch::nn::Module {
   explicit VitBlockImpl(const VitBlockConfig& config);
   at::Tensor forward(at::Tensor x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr);
 
-  // See SelfAttentionImpl::prepare_cpu. LayerNorms, softmax and the residual
-  // stream stay float32 whatever `compute` is.
+  // x = forward(x), in place on the CPU kernels (x float32 and contiguous):
+  // for a caller that owns x and needs only the block's output, this saves
+  // forward()'s copy of the residual stream.
+  void forward_(at::Tensor& x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr);
+
+  // See SelfAttentionImpl::prepare_cpu. LayerNorm statistics, softmax and
+  // the residual stream stay float32 whatever `compute` is; the LayerNorms
+  // write their output in `compute`, the dtype the products read.
   void prepare_cpu(at::ScalarType compute);
 
  private:
   bool use_cpu_kernels(const at::Tensor& x) const;
+  // residual = block(residual) on the CPU kernels.
+  void forward_cpu_(at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap);
+  at::Tensor norm_cpu(const torch::nn::LayerNorm& norm, const at::Tensor& x) const;
+
+  at::ScalarType compute_ = at::kFloat;  // the CPU kernels' products (prepare_cpu)
 
   torch::nn::LayerNorm norm1_{nullptr};
   SelfAttention attn_{nullptr};
@@ -152,14 +165,20 @@ struct Placement {
 // the whole module is converted.
 Placement place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype);
 
-// Runs `forward` on each sample of `inputs` ([B, ...]) alone and gathers its
-// outputs ([1, ...] each; undefined ones stay undefined) into [B, ...]
-// tensors. Models on the CPU kernels run batches this way: a batch then
-// needs one sample's activations plus its outputs (streams sharing a model,
-// issue 12), its results are those of batch 1 bit for bit, and it runs as
-// fast as a whole-batch pass (ViT-S/8 at 224: 490.6 vs 488.2 ms per frame in
-// one measurement, docs/live.md) because 785-row products already keep oneDNN
-// busy.
+// Runs `forward` on groups of up to `group` samples of `inputs` ([B, ...])
+// and gathers its outputs ([n, ...] for a group of n; undefined ones stay
+// undefined) into [B, ...] tensors: a batch then needs one group's
+// activations plus its outputs, however large it is.
+std::vector<at::Tensor> forward_in_groups(const at::Tensor& inputs, int64_t group,
+                                          const std::function<std::vector<at::Tensor>(const at::Tensor&)>& forward);
+
+// forward_in_groups with groups of one. DINO on the CPU kernels runs batches
+// this way: a batch then needs one sample's activations plus its outputs
+// (streams sharing a model, issue 12), its results are those of batch 1 bit
+// for bit, and it runs as fast as a whole-batch pass because 785-row
+// products already keep oneDNN busy (ViT-S/8 at 224, batch 4, ms per frame,
+// one sample at a time / whole batch, two quiet runs: fp32 255.1, 240.8 /
+// 248.4, 247.3; bf16 137.8, 136.8 / 136.0, 136.3).
 std::vector<at::Tensor> forward_each_sample(const at::Tensor& inputs,
                                             const std::function<std::vector<at::Tensor>(const at::Tensor&)>& forward);
 

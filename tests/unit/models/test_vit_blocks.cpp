@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/safetensors_writer.h"
+#include "models/cpu_layer_norm.h"
 #include "models/cpu_matmul.h"
 #include "models/device.h"
 #include "models/dino.h"
@@ -140,6 +141,12 @@ class CpuKernels : public ::testing::TestWithParam<KernelCase> {
       outputs.push_back(block->forward(input, mask, &tap));
       EXPECT_TRUE(at::equal(input, x)) << "the block must not change its input";
       cls.push_back(tap.cls);
+      // forward_ (the model loops' in-place form) computes the same block.
+      AttentionTap in_place_tap;
+      in_place_tap.cls_row = true;
+      block->forward_(input, mask, &in_place_tap);
+      EXPECT_TRUE(at::equal(input, outputs.back())) << "forward_ differs from forward";
+      EXPECT_TRUE(at::equal(in_place_tap.cls, tap.cls));
     }
     return {outputs, cls};
   }
@@ -183,12 +190,95 @@ TEST(PackedLinear, FusesBiasActivationAndResidual) {
   EXPECT_TENSOR_NEAR(residual, expected, 1e-5);
 }
 
+// Packing converts (float32 -> bfloat16) and scales rows while reordering,
+// with no copy: the products equal those of weights converted and scaled
+// beforehand, bit for bit.
+TEST(PackedLinear, ScalesAndConvertsWhilePackingAsACopyWould) {
+  if (!cpu::available()) GTEST_SKIP() << "built without oneDNN";
+  at::manual_seed(14);
+  const at::Tensor w = at::randn({48, 32}) * 0.2, b = at::randn({48});
+  std::vector<at::ScalarType> dtypes{at::kFloat};
+  if (cpu_has_native_bf16()) dtypes.push_back(at::kBFloat16);
+  for (at::ScalarType compute : dtypes) {
+    SCOPED_TRACE(c10::toString(compute));
+    const at::Tensor x = at::randn({70, 32}).to(compute);
+    at::Tensor w_scaled = w.clone(), b_scaled = b.clone();
+    w_scaled.narrow(0, 0, 16).mul_(0.3);
+    b_scaled.narrow(0, 0, 16).mul_(0.3);
+    const at::Tensor expected = cpu::PackedLinear(w_scaled.to(compute), b_scaled, compute)(x, at::kFloat);
+    EXPECT_TRUE(at::equal(cpu::PackedLinear(w, b, compute, 0.3, /*scaled_rows=*/16)(x, at::kFloat), expected));
+    EXPECT_TRUE(at::equal(cpu::PackedLinear(w, b, compute)(x, at::kFloat),
+                          cpu::PackedLinear(w.to(compute), b, compute)(x, at::kFloat)));
+    EXPECT_FALSE(at::equal(cpu::PackedLinear(w, b, compute)(x, at::kFloat), expected)) << "the scale was lost";
+  }
+  EXPECT_THROW(cpu::PackedLinear(w, b, at::kFloat, 0.5, /*scaled_rows=*/49), Error);
+}
+
 TEST(PackedLinear, RejectsInputsThatDoNotFit) {
   if (!cpu::available()) GTEST_SKIP() << "built without oneDNN";
   cpu::PackedLinear linear(at::randn({8, 4}), at::randn({8}), at::kFloat);
   EXPECT_THROW(linear(at::randn({3, 5}), at::kFloat), Error);                        // wrong width
   EXPECT_THROW(linear(at::randn({3, 4}).to(at::kBFloat16), at::kFloat), Error);      // wrong dtype
   EXPECT_THROW(cpu::PackedLinear(at::randn({8, 4}), {}, at::kHalf), Error);           // no fp16 kernels
+}
+
+// cpu::layer_norm against a float64 LayerNorm: rows of 384 (whole AVX-512
+// lanes) and 70 (a masked tail), rows centred on 0 and on 100 (the variance
+// must be centred), a strided input. Float32 out: within 4e-6 of float64 for
+// rows centred on 0 and 4e-5 on 100 (measured at most 1.2e-6 / 2.0e-5;
+// torch's own float32 LayerNorm 0.8e-6 / 1.3e-5). Bfloat16 out: within one
+// bfloat16 step (plus the float32 tolerance) of the float64 result, and
+// mostly the same value as torch's float32 result rounded. Both kernels: the
+// AVX-512 one (where the CPU has it) and the portable one.
+class CpuLayerNorm : public ::testing::TestWithParam<bool> {
+ protected:
+  at::Tensor run(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, at::ScalarType dtype) {
+    at::Tensor out = at::empty(x.sizes(), x.options().dtype(dtype));
+    if (GetParam()) {
+      cpu::layer_norm_portable(x, weight, bias, 1e-5, out);
+    } else {
+      cpu::layer_norm(x, weight, bias, 1e-5, out);
+    }
+    return out;
+  }
+};
+
+TEST_P(CpuLayerNorm, MatchesFloat64LayerNormInFloat32AndBfloat16) {
+  at::manual_seed(13);
+  for (int64_t width : {384, 70}) {
+    for (double centre : {0.0, 100.0}) {
+      SCOPED_TRACE("width " + std::to_string(width) + ", rows centred on " + std::to_string(centre));
+      at::Tensor wide = at::randn({37, 2 * width}) * 3 + centre;
+      at::Tensor x = wide.narrow(1, 0, width);  // row stride 2 * width
+      at::Tensor weight = at::randn({width}), bias = at::randn({width});
+      const at::Tensor exact = at::layer_norm(x.to(at::kDouble), {width}, weight.to(at::kDouble),
+                                              bias.to(at::kDouble), 1e-5);
+      const at::Tensor fp32 = run(x, weight, bias, at::kFloat);
+      const double tolerance = centre == 0.0 ? 4e-6 : 4e-5;
+      EXPECT_TENSOR_NEAR(fp32.to(at::kDouble), exact, tolerance);
+
+      const at::Tensor bf16 = run(x, weight, bias, at::kBFloat16).to(at::kDouble);
+      // bfloat16 keeps 8 significant bits (a step of |value| / 128 at most),
+      // rounded from a float32 result within `tolerance`.
+      const at::Tensor step = exact.abs() * (1.0 / 128) + tolerance;
+      EXPECT_TRUE(((bf16 - exact).abs() <= step).all().item<bool>());
+      const at::Tensor rounded = at::layer_norm(x, {width}, weight, bias, 1e-5).to(at::kBFloat16).to(at::kDouble);
+      EXPECT_GT(bf16.eq(rounded).to(at::kFloat).mean().item<double>(), 0.99);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, CpuLayerNorm, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "portable" : "best"; });
+
+TEST(CpuLayerNormShapes, KeepsTheInputShapeAndRejectsWhatDoesNotFit) {
+  at::Tensor x = at::randn({2, 5, 16});
+  at::Tensor weight = at::ones({16}), bias = at::zeros({16});
+  EXPECT_EQ(cpu::layer_norm(x, weight, bias, 1e-6, at::kFloat).sizes(), x.sizes());
+  EXPECT_THROW(cpu::layer_norm(x, at::ones({15}), bias, 1e-6, at::kFloat), Error);                   // weight width
+  EXPECT_THROW(cpu::layer_norm(x.to(at::kDouble), weight, bias, 1e-6, at::kFloat), Error);           // input dtype
+  EXPECT_THROW(cpu::layer_norm(x, weight, bias, 1e-6, at::kHalf), Error);                            // output dtype
+  EXPECT_THROW(cpu::layer_norm(x.view({10, 16}), weight, bias, 1e-6, at::empty({10, 8})), Error);    // output shape
 }
 
 TEST(LoadModuleState, ListsMissingUnexpectedAndMisShapedKeysInOneError) {
