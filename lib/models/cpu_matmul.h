@@ -7,8 +7,8 @@
 // LibTorch itself links) directly, with:
 // - weights converted to the compute precision and reordered into oneDNN's
 //   blocked layout once (the first product of each layout), not per frame;
-// - bias, GELU / QuickGELU and the residual add fused into the product;
-// - strided views (q, k, v inside the fused projection) read in place.
+// - bias, QuickGELU and the residual add fused into the product.
+// Attention is in cpu_attention.h, softmax and GELU in cpu_vector_math.h.
 // Without oneDNN at build time (meson -Donednn=disabled) available() is false
 // and callers use their ATen path.
 #pragma once
@@ -62,17 +62,5 @@ class PackedLinear {
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
-
-// out = a @ b over the last two dimensions, batched over the leading ones
-// (same count, equal sizes), for any strides (views into other tensors are
-// read and written in place). a and b share a dtype (kFloat or kBFloat16);
-// out is float32 or that dtype.
-void batched_matmul(const at::Tensor& a, const at::Tensor& b, const at::Tensor& out);
-
-// out = softmax(scores) over the last dimension. scores: contiguous float32;
-// out: contiguous, scores' sizes, float32 (may be scores itself: in place) or
-// bfloat16 (the probabilities written once in the dtype the next product
-// reads, instead of a float32 pass and a conversion pass).
-void softmax_last_dim(const at::Tensor& scores, const at::Tensor& out);
 
 }  // namespace dinoclip::cpu

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "models/attention_kernels.h"
+#include "models/cpu_attention.h"
 #include "models/cpu_layer_norm.h"
 
 namespace dinoclip {
@@ -21,12 +22,6 @@ namespace {
 // one chunk (~22 MB for ViT-S) close to the caches and cut the softmax's
 // memory traffic, with the same numbers as the unchunked maths.
 constexpr int64_t kQueryChunk = 256;
-
-// The oneDNN path's chunk: bigger products run closer to oneDNN's peak.
-// ViT-S/8, median ms for chunks of 128 / 256 / 512 rows: 224x224 fp32 245 /
-// 255 / 239, bf16 153 / 149 / 143; 480x480 fp32 2718 / 2496 / 2472.
-// Scores of one chunk at 480x480: 44 MB for 6 heads.
-constexpr int64_t kCpuQueryChunk = 512;
 
 // Below this many rows per thread, splitting a matrix product costs more
 // (each slice re-packs the weights) than it gains.
@@ -181,45 +176,23 @@ void SelfAttentionImpl::forward_add_cpu(const at::Tensor& h, at::Tensor& residua
   // 2613 vs 2571 ms at 480x480.) Heads are written straight into the merged
   // [B, N, heads*hd] layout.
   at::Tensor parts = qkv.view({batch, tokens, 3, heads_, head_dim});
-  at::Tensor q = parts.select(2, 0).permute({0, 2, 1, 3});   // [B, heads, N, hd]
-  at::Tensor kt = parts.select(2, 1).permute({0, 2, 3, 1});  // [B, heads, hd, N]
-  at::Tensor v = parts.select(2, 2).permute({0, 2, 1, 3});   // [B, heads, N, hd]
   at::Tensor merged = at::empty({batch, tokens, heads_, head_dim}, qkv.options());
-  at::Tensor heads_out = merged.permute({0, 2, 1, 3});
 
-  const bool want_cls = tap && tap->cls_row;
-  const bool want_full = tap && tap->full;
   const at::TensorOptions f32 = h.options().dtype(at::kFloat);
-  if (want_full) tap->full_matrix = at::empty({batch, heads_, tokens, tokens}, f32);
-  if (want_cls) tap->cls = at::empty({batch, heads_, tokens}, f32);
-  // Chunks run one after another: each product and softmax uses all threads.
-  // One sample at a time, so the scores' scratch does not grow with the
-  // batch (streams batched together would otherwise hold batch x the largest
-  // temporary of the model).
-  for (int64_t start = 0; start < tokens; start += kCpuQueryChunk) {
-    const int64_t len = std::min(kCpuQueryChunk, tokens - start);
-    for (int64_t b = 0; b < batch; ++b) {
-      at::Tensor scores = score_buffer(heads_, len, tokens, f32).view({1, heads_, len, tokens});
-      cpu::batched_matmul(q.narrow(0, b, 1).narrow(2, start, len), kt.narrow(0, b, 1), scores);
-      if (mask.defined()) scores.add_(mask.narrow(0, start, len));
-      // Probabilities anyone reads stay float32; otherwise oneDNN's softmax
-      // writes them straight in the compute dtype (bf16: one pass, no copy).
-      // ViT-S/8 bf16 at 480x480: 1628-1647 ms, was 1734-1751 with ATen's
-      // softmax and a conversion pass; fp32 and 224x224 unchanged.
-      const bool tapped = want_full || (want_cls && start == 0);
-      at::Tensor probs = scores;
-      if (compute != at::kFloat && !tapped) {
-        probs = score_buffer(heads_, len, tokens, qkv.options(), /*slot=*/1).view(scores.sizes());
-      }
-      cpu::softmax_last_dim(scores, probs);
-      if (want_cls && start == 0) tap->cls.narrow(0, b, 1).copy_(scores.select(2, 0));
-      if (want_full) tap->full_matrix.narrow(0, b, 1).narrow(2, start, len).copy_(scores);
-      if (compute != at::kFloat && tapped) {
-        probs = score_buffer(heads_, len, tokens, qkv.options(), /*slot=*/1).view(scores.sizes());
-        probs.copy_(scores);
-      }
-      cpu::batched_matmul(probs, v.narrow(0, b, 1), heads_out.narrow(0, b, 1).narrow(2, start, len));
-    }
+  if (tap && tap->full) tap->full_matrix = at::empty({batch, heads_, tokens, tokens}, f32);
+  if (tap && tap->cls_row) tap->cls = at::empty({batch, heads_, tokens}, f32);
+  // One sample at a time, so the scratch does not grow with the batch.
+  for (int64_t b = 0; b < batch; ++b) {
+    cpu::AttentionRequest request;
+    at::Tensor sample = parts[b];  // [N, 3, heads, hd]
+    request.q = sample.select(1, 0).transpose(0, 1);  // [heads, N, hd]
+    request.k = sample.select(1, 1).transpose(0, 1);
+    request.v = sample.select(1, 2).transpose(0, 1);
+    request.mask = mask;
+    request.out = merged[b].transpose(0, 1);  // heads written straight into [N, heads*hd]
+    if (tap && tap->cls_row) request.cls_row = tap->cls[b];
+    if (tap && tap->full) request.full = tap->full_matrix[b];
+    cpu::attention(request);
   }
   proj_packed_.run(merged.view({batch * tokens, dim_}), residual.view({batch * tokens, dim_}), cpu::Epilogue::kNone,
                    /*accumulate=*/true);
