@@ -31,8 +31,9 @@ constexpr int64_t kCpuRowsPerPass = 400;
 // for all its rows (1000 labels of 16 tokens: ~130 MB for the MLP's hidden
 // layer alone, fresh pages each layer). 1000 such labels, ViT-B/32's text
 // tower, fp32, two runs, one pass / passes of 400 / 2048 rows: 7061, 7175 /
-// 6725, 6415 / 6286, 6223 ms. Short lists (the usual handful of labels) are
-// one pass as before.
+// 6725, 6415 / 6286, 6223 ms; with main's block-wise CPU attention, one pass
+// / 2048 rows: fp32 7300, 7450 / 6222, 6011, bf16 3937, 3835 / 3366, 3289.
+// Short lists (the usual handful of labels) are one pass as before.
 constexpr int64_t kCpuTextRowsPerPass = 2048;
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
