@@ -26,6 +26,16 @@ namespace {
 // whatever the batch.
 constexpr int64_t kCpuRowsPerPass = 400;
 
+// Token rows per pass through the text tower on the CPU kernels (whole
+// labels). A long label list in one pass allocates every layer's activations
+// for all its rows (1000 labels of 16 tokens: ~130 MB for the MLP's hidden
+// layer alone, fresh pages each layer). 1000 such labels, ViT-B/32's text
+// tower, fp32, two runs, one pass / passes of 400 / 2048 rows: 7061, 7175 /
+// 6725, 6415 / 6286, 6223 ms; with main's block-wise CPU attention, one pass
+// / 2048 rows: fp32 7300, 7450 / 6222, 6011, bf16 3937, 3835 / 3366, 3289.
+// Short lists (the usual handful of labels) are one pass as before.
+constexpr int64_t kCpuTextRowsPerPass = 2048;
+
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
 const at::Tensor& require(const StateDict& weights, const std::string& name, const std::string& path) {
@@ -101,7 +111,8 @@ struct ClipModel::State {
   double logit_scale = 100.0;
   c10::Device device{c10::kCPU};
   c10::ScalarType dtype = c10::kFloat;
-  int64_t images_per_pass = 0;  // 0: the whole batch at once; > 0 on the CPU kernels
+  bool cpu_kernels = false;     // the towers run on the oneDNN CPU kernels: batches in passes
+  int64_t images_per_pass = 0;  // 0: the whole batch at once
 };
 
 ClipModel::ClipModel() : state_(std::make_unique<State>()) {}
@@ -127,6 +138,7 @@ ClipModel ClipModel::load(const std::string& path, const ClipLoadOptions& option
   s.dtype = placement.input_dtype;
   const int64_t tokens = int64_t(s.config.image_resolution / s.config.vision_patch_size) *
                              (s.config.image_resolution / s.config.vision_patch_size) + 1;
+  s.cpu_kernels = placement.cpu_kernels;
   s.images_per_pass = placement.cpu_kernels ? std::max<int64_t>(1, kCpuRowsPerPass / tokens) : 0;
   place_model(*s.text, options.device, options.dtype);
   s.device = options.device;
@@ -160,6 +172,17 @@ at::Tensor ClipModel::encode_text(const at::Tensor& tokens) const {
   at::Tensor ids = tokens.to(state_->device, at::kLong);
   if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= c.vocab_size) {
     throw Error("CLIP token ids must lie in [0, " + std::to_string(c.vocab_size) + ")");
+  }
+  if (state_->cpu_kernels) {
+    // Each pass stops at its own longest end-of-text position; the pooled
+    // features do not depend on the positions after it (causal mask).
+    const int64_t length = ids.argmax(-1).max().item<int64_t>() + 1;
+    const int64_t labels_per_pass = std::max<int64_t>(1, kCpuTextRowsPerPass / length);
+    if (ids.size(0) > labels_per_pass) {
+      return forward_in_groups(ids, labels_per_pass, [this](const at::Tensor& labels) {
+        return std::vector<at::Tensor>{state_->text->forward(labels)};
+      })[0].to(at::kFloat);
+    }
   }
   return state_->text->forward(ids).to(at::kFloat);
 }
