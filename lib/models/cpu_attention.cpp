@@ -91,13 +91,16 @@ memory::desc packed_layout(int64_t rows, int64_t inner, int64_t cols, at::Scalar
     memory::desc md;
   };
   const Key key{2, rows, inner, cols, int64_t(a_type), int64_t(out_type)};
-  return cached<Layout>(key, [&] {
-           memory::desc a({rows, inner}, onednn::to_dnnl(a_type), memory::format_tag::ab);
-           memory::desc b({inner, cols}, onednn::to_dnnl(a_type), memory::format_tag::any);
-           memory::desc out({rows, cols}, onednn::to_dnnl(out_type), memory::format_tag::ab);
-           dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, out), onednn::user_scratchpad_attr(), engine());
-           return Layout{pd.weights_desc()};
-         }).md;
+  return cached<Layout>(key,
+                        [&] {
+                          memory::desc a({rows, inner}, onednn::to_dnnl(a_type), memory::format_tag::ab);
+                          memory::desc b({inner, cols}, onednn::to_dnnl(a_type), memory::format_tag::any);
+                          memory::desc out({rows, cols}, onednn::to_dnnl(out_type), memory::format_tag::ab);
+                          dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, out), onednn::user_scratchpad_attr(),
+                                                          engine());
+                          return Layout{pd.weights_desc()};
+                        })
+      .md;
 }
 
 // Writes `view` ([inner, cols], any strides) into `dst` in layout `md`.
@@ -170,16 +173,10 @@ void onednn_softmax_rows(const at::Tensor& scores, const at::Tensor& out) {
   onednn::execute(s.prim, s.pd, args);
 }
 
-// Scratch reused by each thread across blocks, layers and frames: slot 0 the
-// float32 scores, slot 1 the probabilities in the compute dtype.
-at::Tensor block_scratch(int slot, int64_t rows, int64_t cols, at::ScalarType dtype) {
-  thread_local at::Tensor buffers[2];
-  at::Tensor& buffer = buffers[slot];
-  const int64_t need = rows * cols;
-  if (!buffer.defined() || buffer.numel() < need || buffer.scalar_type() != dtype) {
-    buffer = at::empty({need}, at::TensorOptions().dtype(dtype));
-  }
-  return buffer.narrow(0, 0, need).view({rows, cols});
+// Scores and probabilities of one block (or of all heads), reused by each
+// thread across blocks, layers and frames.
+at::Tensor block_scratch(Scratch slot, int64_t rows, int64_t cols, at::ScalarType dtype) {
+  return thread_scratch(slot, rows * cols, dtype).view({rows, cols});
 }
 
 // Softmax of every row of `scores` [rows, N] float32 into `probs`.
@@ -205,47 +202,40 @@ struct Operands {
 void attend_block(const AttentionRequest& r, const Operands& o, int64_t head, int64_t start, int64_t rows) {
   const at::ScalarType compute = r.q.scalar_type();
   const int64_t tokens = r.k.size(1);
-  at::Tensor scores = block_scratch(0, rows, tokens, at::kFloat);
+  at::Tensor scores = block_scratch(Scratch::kScores, rows, tokens, at::kFloat);
   matmul(o.q[head].narrow(0, start, rows), o.kt.md, o.kt.head(head), scores);
   if (r.mask.defined()) scores.add_(r.mask.narrow(0, start, rows));
 
   // Probabilities someone reads are kept in float32; the others are written
   // once, straight in the dtype the next product reads.
   const bool tapped = r.full.defined() || (r.cls_row.defined() && start == 0);
-  at::Tensor probs = compute == at::kFloat || tapped ? scores : block_scratch(1, rows, tokens, compute);
+  at::Tensor probs =
+      compute == at::kFloat || tapped ? scores : block_scratch(Scratch::kProbabilities, rows, tokens, compute);
   softmax_into(scores, probs);
   if (tapped) {
     if (r.cls_row.defined() && start == 0) r.cls_row[head].copy_(scores[0]);
     if (r.full.defined()) r.full[head].narrow(0, start, rows).copy_(scores);
-    if (compute != at::kFloat) probs = block_scratch(1, rows, tokens, compute).copy_(scores);
+    if (compute != at::kFloat) probs = block_scratch(Scratch::kProbabilities, rows, tokens, compute).copy_(scores);
   }
   matmul(probs, o.v.md, o.v.head(head), o.out[head].narrow(0, start, rows));
-}
-
-// Scratch of the calling thread, reused across layers and frames: slot 0
-// dense q, 1 dense output, 2 packed k^T, 3 packed v.
-at::Tensor call_scratch(int slot, int64_t bytes) {
-  thread_local at::Tensor buffers[4];
-  at::Tensor& buffer = buffers[slot];
-  if (!buffer.defined() || buffer.numel() < bytes) buffer = at::empty({bytes}, at::kByte);
-  return buffer;
 }
 
 Operands prepare_operands(const AttentionRequest& r, int64_t block) {
   const int64_t heads = r.q.size(0), tokens = r.q.size(1), hd = r.q.size(2);
   const at::ScalarType compute = r.q.scalar_type();
-  const int64_t dense_bytes = r.q.numel() * r.q.element_size();
-  const at::TensorOptions options = at::TensorOptions().dtype(compute);
+  // The calling thread's scratch, reused across layers and frames.
   Operands o;
-  o.q = at::from_blob(call_scratch(0, dense_bytes).data_ptr(), r.q.sizes(), options).copy_(r.q);
-  o.out = at::from_blob(call_scratch(1, dense_bytes).data_ptr(), r.q.sizes(), options);
+  o.q = thread_scratch(Scratch::kDenseQ, r.q.numel(), compute).view(r.q.sizes()).copy_(r.q);
+  o.out = thread_scratch(Scratch::kDenseOut, r.q.numel(), compute).view(r.q.sizes());
   const int64_t rows = std::min(block, tokens);
   o.kt.md = packed_layout(rows, hd, tokens, compute, at::kFloat);
   o.v.md = packed_layout(rows, tokens, hd, compute, compute);
   o.kt.head_bytes = o.kt.md.get_size();
   o.v.head_bytes = o.v.md.get_size();
-  o.kt.data = static_cast<char*>(call_scratch(2, heads * int64_t(o.kt.head_bytes)).data_ptr());
-  o.v.data = static_cast<char*>(call_scratch(3, heads * int64_t(o.v.head_bytes)).data_ptr());
+  o.kt.data =
+      static_cast<char*>(thread_scratch(Scratch::kPackedKt, heads * int64_t(o.kt.head_bytes), at::kByte).data_ptr());
+  o.v.data =
+      static_cast<char*>(thread_scratch(Scratch::kPackedV, heads * int64_t(o.v.head_bytes), at::kByte).data_ptr());
   split_over_threads(heads, 1, [&](int64_t first, int64_t last) {
     for (int64_t h = first; h < last; ++h) {
       reorder_into(r.k[h].t(), o.kt.md, o.kt.head(h));
@@ -262,17 +252,20 @@ Operands prepare_operands(const AttentionRequest& r, int64_t block) {
 void attend_all_heads(const AttentionRequest& r) {
   const int64_t heads = r.q.size(0), tokens = r.q.size(1);
   const at::ScalarType compute = r.q.scalar_type();
-  at::Tensor scores = block_scratch(0, heads * tokens, tokens, at::kFloat);
+  at::Tensor scores = block_scratch(Scratch::kScores, heads * tokens, tokens, at::kFloat);
   matmul_strided(r.q, r.k.transpose(1, 2), scores.view({heads, tokens, tokens}));
   if (r.mask.defined()) scores.view({heads, tokens, tokens}).add_(r.mask);
   const bool tapped = r.full.defined() || r.cls_row.defined();
-  at::Tensor probs = compute == at::kFloat || tapped ? scores : block_scratch(1, heads * tokens, tokens, compute);
+  at::Tensor probs = compute == at::kFloat || tapped
+                         ? scores
+                         : block_scratch(Scratch::kProbabilities, heads * tokens, tokens, compute);
   softmax_into(scores, probs);
   if (tapped) {
     at::Tensor all = scores.view({heads, tokens, tokens});
     if (r.cls_row.defined()) r.cls_row.copy_(all.select(1, 0));
     if (r.full.defined()) r.full.copy_(all);
-    if (compute != at::kFloat) probs = block_scratch(1, heads * tokens, tokens, compute).copy_(scores);
+    if (compute != at::kFloat)
+      probs = block_scratch(Scratch::kProbabilities, heads * tokens, tokens, compute).copy_(scores);
   }
   matmul_strided(probs.view({heads, tokens, tokens}), r.v, r.out);
 }

@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-
 #include "core/error.h"
 #include "core/threads.h"
 
@@ -36,13 +35,6 @@ using onednn::strided_desc;
 using onednn::to_dnnl;
 using onednn::user_scratchpad_attr;
 
-// The float32 products before GELU, reused per thread.
-at::Tensor gelu_input_scratch(int64_t count) {
-  thread_local at::Tensor buffer;
-  if (!buffer.defined() || buffer.numel() < count) buffer = at::empty({count}, at::kFloat);
-  return buffer.narrow(0, 0, count);
-}
-
 // Fewer rows per thread than this and the split is not worth its overhead.
 constexpr int64_t kMinRowsPerThread = 32;
 
@@ -56,8 +48,8 @@ struct CachedMatmul {
 bool available() { return onednn_matmul_enabled(); }
 
 struct PackedLinear::Impl {
-  at::Tensor weight;       // [out, in] row-major, float32 or the compute dtype (the caller's, not a copy)
-  at::Tensor bias;         // [out] float32, or undefined
+  at::Tensor weight;  // [out, in] row-major, float32 or the compute dtype (the caller's, not a copy)
+  at::Tensor bias;    // [out] float32, or undefined
   at::ScalarType compute;
   std::vector<float> row_scales;  // [out] applied while packing, or empty
 
@@ -93,7 +85,9 @@ struct PackedLinear::Impl {
     if (epilogue == Epilogue::kGeluErf && !accumulate && out.is_contiguous() && fast_vector_math_supported()) {
       // oneDNN's gelu_erf post-op is slow (cpu_vector_math.h): the product
       // writes float32, then one vectorised pass applies GELU and converts.
-      at::Tensor pre = out.scalar_type() == at::kFloat ? out : gelu_input_scratch(out.numel()).view(out.sizes());
+      at::Tensor pre = out.scalar_type() == at::kFloat
+                           ? out
+                           : thread_scratch(Scratch::kGeluInput, out.numel(), at::kFloat).view(out.sizes());
       run_rows(x, pre, Epilogue::kNone, false);
       const bool f32 = out.scalar_type() == at::kFloat;
       gelu_erf(pre.data_ptr<float>(), pre.numel(), f32 ? out.data_ptr<float>() : nullptr,
@@ -101,10 +95,9 @@ struct PackedLinear::Impl {
       return;
     }
     Entry& e = entry(x, out, epilogue, accumulate);
-    std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, memory(e.matmul.pd.src_desc(), engine(), x.data_ptr())},
-        {DNNL_ARG_WEIGHTS, e.packed_weights},
-        {DNNL_ARG_DST, memory(e.matmul.pd.dst_desc(), engine(), out.data_ptr())}};
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(e.matmul.pd.src_desc(), engine(), x.data_ptr())},
+                                            {DNNL_ARG_WEIGHTS, e.packed_weights},
+                                            {DNNL_ARG_DST, memory(e.matmul.pd.dst_desc(), engine(), out.data_ptr())}};
     if (bias.defined()) args.emplace(DNNL_ARG_BIAS, memory(e.matmul.pd.bias_desc(), engine(), bias.data_ptr()));
     execute(e.matmul.prim, e.matmul.pd, args);
   }
@@ -127,12 +120,12 @@ struct PackedLinear::Impl {
     if (accumulate) ops.append_sum(1.f);
     dnnl::primitive_attr attr = user_scratchpad_attr();
     attr.set_post_ops(ops);
-    dnnl::matmul::desc desc = bias.defined()
-                                  ? dnnl::matmul::desc(strided_desc(x), weights_md,
-                                                       memory::desc({1, weight.size(0)}, memory::data_type::f32,
-                                                                    memory::format_tag::ab),
-                                                       strided_desc(out))
-                                  : dnnl::matmul::desc(strided_desc(x), weights_md, strided_desc(out));
+    dnnl::matmul::desc desc =
+        bias.defined()
+            ? dnnl::matmul::desc(strided_desc(x), weights_md,
+                                 memory::desc({1, weight.size(0)}, memory::data_type::f32, memory::format_tag::ab),
+                                 strided_desc(out))
+            : dnnl::matmul::desc(strided_desc(x), weights_md, strided_desc(out));
     dnnl::matmul::primitive_desc pd(desc, attr, engine());
     Entry e{{pd, dnnl::matmul(pd)}, weights_for(pd.weights_desc())};
     return by_shape.emplace(key.str(), std::move(e)).first->second;

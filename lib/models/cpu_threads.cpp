@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <array>
 #include <exception>
 #include <mutex>
 
@@ -44,6 +45,14 @@ void split_over_threads(int64_t count, int64_t min_per_thread, const std::functi
   (void)min_per_thread;
 #endif
   body(0, count);
+}
+
+at::Tensor thread_scratch(Scratch slot, int64_t count, at::ScalarType dtype) {
+  thread_local std::array<at::Tensor, size_t(Scratch::kCount)> buffers;
+  at::Tensor& buffer = buffers[size_t(slot)];
+  const int64_t bytes = count * int64_t(c10::elementSize(dtype));
+  if (!buffer.defined() || buffer.numel() < bytes) buffer = at::empty({std::max<int64_t>(bytes, 1)}, at::kByte);
+  return at::from_blob(buffer.data_ptr(), {count}, at::TensorOptions().dtype(dtype));
 }
 
 }  // namespace dinoclip::cpu

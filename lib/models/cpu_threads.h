@@ -8,6 +8,8 @@
 // thread, each primitive then using oneDNN's own threads: same results.
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <functional>
 
@@ -19,5 +21,14 @@ namespace dinoclip::cpu {
 // oneDNN primitives created or run inside see one thread, and the first
 // exception thrown is rethrown here. Nested calls run serially.
 void split_over_threads(int64_t count, int64_t min_per_thread, const std::function<void(int64_t, int64_t)>& body);
+
+// Buffers of the kernels that are live at the same time on one thread.
+enum class Scratch { kScores, kProbabilities, kDenseQ, kDenseOut, kPackedKt, kPackedV, kGeluInput, kOneDnn, kCount };
+
+// `count` elements of `dtype` owned by the calling thread, reused by its
+// later calls for the same slot (grown when too small): allocating the
+// attention scores per block, layer and frame costs more in page faults than
+// the maths. Valid until the thread's next call for that slot.
+at::Tensor thread_scratch(Scratch slot, int64_t count, at::ScalarType dtype);
 
 }  // namespace dinoclip::cpu

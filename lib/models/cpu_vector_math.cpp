@@ -91,8 +91,8 @@ DINOCLIP_AVX512 void softmax_row(float* x, int64_t cols, float* out_f32, uint16_
 // 2 Phi(x) = erfc(z) for x < 0 and 2 - erfc(z) otherwise: no cancellation.
 DINOCLIP_AVX512 inline __m512 gelu(__m512 x) {
   const __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678f));
-  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.f), _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f),
-                                                                      _mm512_set1_ps(1.f)));
+  const __m512 t =
+      _mm512_div_ps(_mm512_set1_ps(1.f), _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.f)));
   __m512 q = _mm512_set1_ps(1.061405429f);
   q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(-1.453152027f));
   q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(1.421413741f));
@@ -121,8 +121,8 @@ void require_support(const char* what) {
 }  // namespace
 
 bool fast_vector_math_supported() {
-  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                                __builtin_cpu_supports("avx512vl");
+  static const bool supported =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
   return supported;
 }
 

@@ -11,6 +11,7 @@
 #endif
 
 #include "core/error.h"
+#include "models/cpu_threads.h"
 
 #if DNNL_VERSION_MAJOR != 2
 #error "lib/models is written against the oneDNN 2.x API (Debian's libdnnl-dev 2.6); configure with -Donednn=disabled"
@@ -30,22 +31,14 @@ dnnl::stream& stream() {
   return s;
 }
 
-namespace {
-
-void* scratchpad(size_t bytes) {
-  thread_local at::Tensor buffer;
-  if (bytes == 0) return nullptr;
-  if (!buffer.defined() || size_t(buffer.numel()) < bytes) buffer = at::empty({int64_t(bytes)}, at::kByte);
-  return buffer.data_ptr();
-}
-
-}  // namespace
-
 memory::data_type to_dnnl(at::ScalarType type) {
   switch (type) {
-    case at::kFloat: return memory::data_type::f32;
-    case at::kBFloat16: return memory::data_type::bf16;
-    default: throw Error(std::string("oneDNN kernels: unsupported dtype ") + c10::toString(type));
+    case at::kFloat:
+      return memory::data_type::f32;
+    case at::kBFloat16:
+      return memory::data_type::bf16;
+    default:
+      throw Error(std::string("oneDNN kernels: unsupported dtype ") + c10::toString(type));
   }
 }
 
@@ -72,10 +65,11 @@ dnnl::primitive_attr user_scratchpad_attr() {
   return attr;
 }
 
-void execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
-             std::unordered_map<int, memory>& args) {
+void execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd, std::unordered_map<int, memory>& args) {
   const memory::desc pad_md = pd.scratchpad_desc();
-  args.emplace(DNNL_ARG_SCRATCHPAD, memory(pad_md, engine(), scratchpad(pad_md.get_size())));
+  args.emplace(
+      DNNL_ARG_SCRATCHPAD,
+      memory(pad_md, engine(), thread_scratch(Scratch::kOneDnn, int64_t(pad_md.get_size()), at::kByte).data_ptr()));
   prim.execute(stream(), args);
   stream().wait();
 }

@@ -114,8 +114,7 @@ TEST_P(CpuAttention, EqualsNaiveAttentionWithBothTaps) {
   if (c.masked) mask = at::full({n, n}, -std::numeric_limits<float>::infinity()).triu_(1);
   at::Tensor merged = at::full({n, heads, hd}, 5.f).to(c.compute);
 
-  cpu::AttentionRequest request{q, k, v, mask, merged.transpose(0, 1), at::empty({heads, n}),
-                                at::empty({heads, n, n})};
+  cpu::AttentionRequest request{q, k, v, mask, merged.transpose(0, 1), at::empty({heads, n}), at::empty({heads, n, n})};
   {
     c10::InferenceMode guard;
     cpu::attention(request);
@@ -131,13 +130,12 @@ TEST_P(CpuAttention, EqualsNaiveAttentionWithBothTaps) {
   EXPECT_TENSOR_NEAR(merged.transpose(0, 1).to(at::kFloat), expected, c.compute == at::kFloat ? 2e-5 : 0.05);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Blocks, CpuAttention,
-    ::testing::Values(AttentionCase{"one_block", 9, false, at::kFloat},
-                      AttentionCase{"blocks_and_a_tail", 150, false, at::kFloat},
-                      AttentionCase{"causal_blocks_and_a_tail", 150, true, at::kFloat},
-                      AttentionCase{"bf16_blocks_and_a_tail", 150, false, at::kBFloat16}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Blocks, CpuAttention,
+                         ::testing::Values(AttentionCase{"one_block", 9, false, at::kFloat},
+                                           AttentionCase{"blocks_and_a_tail", 150, false, at::kFloat},
+                                           AttentionCase{"causal_blocks_and_a_tail", 150, true, at::kFloat},
+                                           AttentionCase{"bf16_blocks_and_a_tail", 150, false, at::kBFloat16}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST(CpuAttentionShapes, RejectsOperandsThatDoNotFit) {
   if (!cpu::available()) GTEST_SKIP() << "built without oneDNN";
