@@ -22,8 +22,9 @@ bool fast_vector_math_supported();
 // softmax over the row. The exponentials are written back into `scores`;
 // the probabilities go to `out_f32` (may be `scores`) or, when that is null,
 // to `out_bf16` (bfloat16 bit patterns, rounded to nearest even as
-// at::BFloat16), both with row stride `ld_out`. A score of -inf (a masked
-// position) gets probability exactly 0.
+// at::BFloat16, from an exp accurate to 5e-5: within one bfloat16 step of
+// the float32 result), both with row stride `ld_out`. A score of -inf (a
+// masked position) gets probability exactly 0.
 void softmax_rows(float* scores, int64_t ld, int64_t rows, int64_t cols, float* out_f32, uint16_t* out_bf16,
                   int64_t ld_out);
 
