@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -59,14 +60,13 @@ struct Softmax {
 // One cache per primitive kind; entries are created by the first task that
 // needs them and then run by every thread (user scratchpads).
 template <class Entry, class Make>
-const Entry& cached(const Key& key, Make make) {
+const Entry& cached(Key key, Make make) {
   static std::mutex mutex;
   static std::map<Key, Entry> cache;
-  Key full = key;
-  full.push_back(onednn::creation_threads());
+  key.push_back(onednn::creation_threads());
   std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache.find(full);
-  if (it == cache.end()) it = cache.emplace(full, make()).first;
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, make()).first;
   return it->second;  // std::map nodes stay put
 }
 
@@ -91,7 +91,7 @@ memory::desc packed_layout(int64_t rows, int64_t inner, int64_t cols, at::Scalar
     memory::desc md;
   };
   const Key key{2, rows, inner, cols, int64_t(a_type), int64_t(out_type)};
-  return cached<Layout>(key,
+  return cached<Layout>(std::move(key),
                         [&] {
                           memory::desc a({rows, inner}, onednn::to_dnnl(a_type), memory::format_tag::ab);
                           memory::desc b({inner, cols}, onednn::to_dnnl(a_type), memory::format_tag::any);
@@ -112,7 +112,7 @@ void reorder_into(const at::Tensor& view, const memory::desc& md, void* dst) {
   Key key{3};
   append(key, view);
   key.push_back(int64_t(md.get_size()));
-  const Reorder& r = cached<Reorder>(key, [&] {
+  const Reorder& r = cached<Reorder>(std::move(key), [&] {
     dnnl::reorder::primitive_desc pd(engine(), strided_desc(view), engine(), md, onednn::user_scratchpad_attr());
     return Reorder{pd, dnnl::reorder(pd)};
   });
@@ -128,7 +128,7 @@ void matmul_strided(const at::Tensor& a, const at::Tensor& b, const at::Tensor& 
   append(key, a);
   append(key, b);
   append(key, out);
-  const Matmul& m = cached<Matmul>(key, [&] {
+  const Matmul& m = cached<Matmul>(std::move(key), [&] {
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(strided_desc(a), strided_desc(b), strided_desc(out)),
                                     onednn::user_scratchpad_attr(), engine());
     return Matmul{pd, dnnl::matmul(pd)};
@@ -145,7 +145,7 @@ void matmul(const at::Tensor& a, const memory::desc& b_md, void* b, const at::Te
   append(key, a);
   append(key, out);
   key.push_back(int64_t(b_md.get_size()));
-  const Matmul& m = cached<Matmul>(key, [&] {
+  const Matmul& m = cached<Matmul>(std::move(key), [&] {
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(strided_desc(a), b_md, strided_desc(out)),
                                     onednn::user_scratchpad_attr(), engine());
     return Matmul{pd, dnnl::matmul(pd)};
@@ -162,7 +162,7 @@ void onednn_softmax_rows(const at::Tensor& scores, const at::Tensor& out) {
   Key key{1};
   append(key, scores);
   append(key, out);
-  const Softmax& s = cached<Softmax>(key, [&] {
+  const Softmax& s = cached<Softmax>(std::move(key), [&] {
     dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
                                         strided_desc(scores), strided_desc(out), 1);
     dnnl::softmax_v2_forward::primitive_desc pd(desc, onednn::user_scratchpad_attr(), engine());
