@@ -13,24 +13,23 @@
 
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "models/dino_backbone.h"
 #include "models/vit_blocks.h"
 
 namespace dinoclip {
 
 // facebookresearch/dino's VisionTransformer, parameters named as in its
 // state_dict (cls_token, pos_embed, patch_embed.proj.*, blocks.N.*, norm.*).
-class DinoVisionTransformerImpl : public torch::nn::Module {
+class DinoVisionTransformer : public DinoBackbone {
  public:
-  explicit DinoVisionTransformerImpl(const DinoConfig& config) : config_(config) {
+  explicit DinoVisionTransformer(const DinoConfig& config) : config_(config) {
     cls_token = register_parameter("cls_token", at::empty({1, 1, config.embed_dim}));
     const int stored = config.pos_grid * config.pos_grid;
     pos_embed = register_parameter("pos_embed", at::empty({1, 1 + stored, config.embed_dim}));
     auto holder = register_module("patch_embed", std::make_shared<torch::nn::Module>());
     patch_embed = holder->register_module("proj", PatchEmbed(3, config.embed_dim, config.patch_size, /*bias=*/true));
-    VitBlockConfig block{config.embed_dim, config.num_heads, config.mlp_hidden, config.layernorm_eps,
-                         Activation::kGeluErf, VitNaming::dino()};
     blocks = register_module("blocks", torch::nn::ModuleList());
-    for (int i = 0; i < config.depth; ++i) blocks->push_back(VitBlock(block));
+    for (int i = 0; i < config.depth; ++i) blocks->push_back(VitBlock(dino_block_config(config)));
     norm = register_module("norm", torch::nn::LayerNorm(
                                        torch::nn::LayerNormOptions({config.embed_dim}).eps(config.layernorm_eps)));
   }
@@ -38,43 +37,17 @@ class DinoVisionTransformerImpl : public torch::nn::Module {
   // DINO's interpolate_pos_encoding: bicubic resize of the stored grid whose
   // scale factor is (n + 0.1) / sqrt(N) and is passed as such to the
   // interpolation (it sets the sampling positions, not just the output size).
-  at::Tensor position_embedding(int grid_h, int grid_w) const {
-    const int stored = config_.pos_grid;
-    if (grid_h * grid_w == stored * stored && grid_h == grid_w) return pos_embed;
-    const double scale_h = (grid_h + 0.1) / std::sqrt(double(stored * stored));
-    const double scale_w = (grid_w + 0.1) / std::sqrt(double(stored * stored));
-    const int64_t out_h = int64_t(std::floor(stored * scale_h)), out_w = int64_t(std::floor(stored * scale_w));
-    if (out_h != grid_h || out_w != grid_w) {
-      throw Error("position-embedding interpolation gave a " + std::to_string(out_h) + "x" + std::to_string(out_w) +
-                  " grid for a " + std::to_string(grid_h) + "x" + std::to_string(grid_w) + " input");
-    }
-    const int64_t dim = pos_embed.size(2);
-    at::Tensor grid = pos_embed.narrow(1, 1, stored * stored).reshape({1, stored, stored, dim}).permute({0, 3, 1, 2});
-    at::Tensor resized = at::upsample_bicubic2d(grid, {out_h, out_w}, /*align_corners=*/false, scale_h,
-                                                scale_w);
-    at::Tensor patches = resized.permute({0, 2, 3, 1}).reshape({1, grid_h * grid_w, dim});
-    return at::cat({pos_embed.narrow(1, 0, 1), patches}, 1);
+  DinoPosition position(int grid_h, int grid_w) const override {
+    return {interpolate_position_embedding(pos_embed, grid_h, grid_w, PosInterpolation::kScaleOffset), {}};
   }
 
-  DinoOutput forward(const at::Tensor& images, const at::Tensor& pos, const DinoForwardOptions& options) {
+  DinoOutput forward(const at::Tensor& images, const DinoPosition& position,
+                     const DinoForwardOptions& options) override {
     const int64_t batch = images.size(0);
-    DinoOutput out;
-    out.grid_h = int(images.size(2) / config_.patch_size);
-    out.grid_w = int(images.size(3) / config_.patch_size);
-
     at::Tensor x = at::cat({cls_token.expand({batch, 1, config_.embed_dim}), patch_embed->forward(images)}, 1);
-    x.add_(pos);
-    AttentionTap tap;
-    tap.cls_row = options.cls_attention;
-    tap.full = options.full_attention;
-    const size_t last = blocks->size() - 1;
-    for (size_t i = 0; i < blocks->size(); ++i) {
-      blocks[i]->as<VitBlock>()->forward_(x, {}, i == last ? &tap : nullptr);  // x is ours: in place
-    }
-    out.tokens = norm->forward(x);
-    if (tap.cls.defined()) out.cls_attention = tap.cls.narrow(2, 1, tap.cls.size(2) - 1).contiguous();
-    if (tap.full_matrix.defined()) out.attention = tap.full_matrix;
-    return out;
+    x.add_(position.embedding);
+    return run_dino_blocks(blocks, norm, std::move(x), /*registers=*/0, /*rope=*/nullptr, options,
+                           int(images.size(2) / config_.patch_size), int(images.size(3) / config_.patch_size));
   }
 
   at::Tensor cls_token, pos_embed;
@@ -85,7 +58,6 @@ class DinoVisionTransformerImpl : public torch::nn::Module {
  private:
   DinoConfig config_;
 };
-TORCH_MODULE(DinoVisionTransformer);
 
 namespace {
 
@@ -124,7 +96,8 @@ const at::Tensor& require(const StateDict& weights, const std::string& name, con
     msg << path << ": not a DINO ViT checkpoint: no '" << name << "' tensor (found " << weights.size()
         << " tensors";
     if (!weights.empty()) msg << ", e.g. '" << weights.begin()->first << "'";
-    msg << "). Expected the official DINO ViT weights (e.g. dino_deitsmall8_pretrain.pth)";
+    msg << "). Expected the official DINO, DINOv2 or DINOv3 ViT weights (e.g. dino_deitsmall8_pretrain.pth, "
+           "dinov2_vits14_pretrain.pth, dinov3_vits16_pretrain_lvd1689m-08c60483.pth)";
     throw Error(msg.str());
   }
   return it->second;
@@ -156,8 +129,59 @@ int heads_from_metadata(const std::map<std::string, std::string>& metadata, cons
   return 0;
 }
 
+bool has_key_containing(const StateDict& weights, const std::string& part) {
+  for (const auto& [name, tensor] : weights)
+    if (name.find(part) != std::string::npos) return true;
+  return false;
+}
+
+// The family from the keys: DINOv3 has RoPE periods / storage tokens, DINOv2
+// LayerScale / register tokens beside its pos_embed, v1 neither. Variants no
+// fixture covers yet are refused by name.
+DinoFamily recognise_family(const StateDict& weights, const std::string& path) {
+  const bool v3 = weights.count("rope_embed.periods") || weights.count("storage_tokens");
+  if (has_key_containing(weights, ".mlp.w12.") || has_key_containing(weights, ".mlp.w1.")) {
+    throw Error(path + ": this " + std::string(v3 ? "DINOv3" : "DINOv2") +
+                " checkpoint uses SwiGLU feed-forward layers (blocks.N.mlp.w1*/w2/w3: DINOv2 ViT-g, DINOv3 ViT-S+/H+/7B), "
+                "which dinoclip does not run yet; use a ViT-S/B/L checkpoint (MLP feed-forward layers)");
+  }
+  if (v3) {
+    if (weights.count("cls_norm.weight")) {
+      throw Error(path + ": this DINOv3 checkpoint has untied CLS/patch norms (cls_norm.*), which dinoclip does not "
+                  "run yet; use dinov3_vits16 / vitb16 / vitl16 (one final norm)");
+    }
+    return DinoFamily::kV3;
+  }
+  if (weights.count("register_tokens") || weights.count("blocks.0.ls1.gamma")) return DinoFamily::kV2;
+  return DinoFamily::kV1;
+}
+
+// DINOv2 trained with block_chunks > 0 names its blocks "blocks.<chunk>.<i>.":
+// the flat "blocks.<i>." the hub models use.
+StateDict unchunk_blocks(StateDict weights) {
+  if (!weights.count("blocks.0.0.norm1.weight")) return weights;
+  StateDict out;
+  for (auto& [name, tensor] : weights) {
+    std::string key = name;
+    if (starts_with(key, "blocks.")) {
+      const size_t dot = key.find('.', 7);
+      if (dot != std::string::npos) key = "blocks." + key.substr(dot + 1);
+    }
+    out.emplace(std::move(key), tensor);
+  }
+  return out;
+}
+
+int default_heads(int width) {
+  if (width == 384) return 6;    // ViT-S
+  if (width == 768) return 12;   // ViT-B
+  if (width == 1024) return 16;  // ViT-L
+  return std::max(1, width / 64);
+}
+
 // options.num_heads: > 0 wins; 0 takes the checkpoint's metadata (num_heads),
-// else the width (384 -> 6, 768 -> 12, otherwise width / 64); < 0 is an error.
+// DINOv3's RoPE periods (head width = 4 x periods), else the width (384 -> 6,
+// 768 -> 12, 1024 -> 16, otherwise width / 64); < 0 is an error.
 DinoConfig infer_config(const StateDict& weights, const DinoLoadOptions& options, const std::string& path,
                         const std::map<std::string, std::string>& metadata) {
   if (options.num_heads < 0) {
@@ -165,51 +189,96 @@ DinoConfig infer_config(const StateDict& weights, const DinoLoadOptions& options
                 "taken from the checkpoint, else from the width)");
   }
   DinoConfig c;
+  c.family = recognise_family(weights, path);
   const at::Tensor& patch = require(weights, "patch_embed.proj.weight", path);
-  const at::Tensor& pos = require(weights, "pos_embed", path);
   const at::Tensor& fc1 = require(weights, "blocks.0.mlp.fc1.weight", path);
-  if (patch.dim() != 4 || patch.size(2) != patch.size(3) || pos.dim() != 3) {
-    throw Error(path + ": patch_embed.proj.weight / pos_embed have unexpected shapes for a DINO ViT");
+  if (patch.dim() != 4 || patch.size(2) != patch.size(3)) {
+    throw Error(path + ": patch_embed.proj.weight has an unexpected shape for a DINO ViT");
   }
   c.embed_dim = int(patch.size(0));
   c.patch_size = int(patch.size(2));
   c.depth = count_blocks(weights);
   c.mlp_hidden = int(fc1.size(0));
-  const int64_t stored = pos.size(1) - 1;
-  c.pos_grid = int(std::lround(std::sqrt(double(stored))));
-  if (int64_t(c.pos_grid) * c.pos_grid != stored) {
-    throw Error(path + ": pos_embed holds " + std::to_string(stored) + " patch positions, not a square grid");
+  int rope_heads = 0;
+  if (c.family == DinoFamily::kV3) {
+    c.pos_grid = 0;
+    c.layernorm_eps = 1e-5;  // "layernormbf16"
+    if (auto it = weights.find("storage_tokens"); it != weights.end()) c.num_register_tokens = int(it->second.size(1));
+    const at::Tensor& periods = require(weights, "rope_embed.periods", path);
+    if (periods.dim() != 1 || periods.numel() < 1 || c.embed_dim % (4 * periods.numel()) != 0) {
+      throw Error(path + ": rope_embed.periods " + std::to_string(periods.numel()) +
+                  " does not give a head width that divides the width " + std::to_string(c.embed_dim));
+    }
+    rope_heads = int(c.embed_dim / (4 * periods.numel()));
+    c.masked_k_bias = weights.count("blocks.0.attn.qkv.bias_mask") > 0;
+    if (options.pos_interpolation != PosInterpolation::kAuto) {
+      throw Error(path + ": DINOv3 has no position embedding to interpolate (RoPE): leave the interpolation on auto");
+    }
+  } else {
+    const at::Tensor& pos = require(weights, "pos_embed", path);
+    if (pos.dim() != 3) throw Error(path + ": pos_embed has an unexpected shape for a DINO ViT");
+    const int64_t stored = pos.size(1) - 1;
+    c.pos_grid = int(std::lround(std::sqrt(double(stored))));
+    if (int64_t(c.pos_grid) * c.pos_grid != stored) {
+      throw Error(path + ": pos_embed holds " + std::to_string(stored) + " patch positions, not a square grid");
+    }
+    if (auto it = weights.find("register_tokens"); it != weights.end()) c.num_register_tokens = int(it->second.size(1));
+    if (c.family == DinoFamily::kV2) {
+      // The checkpoint does not say; dinov2/hub/backbones.py pairs the
+      // registers models with antialiased resizing by size, the others with
+      // the (n + 0.1) / M scale factor.
+      c.pos_interpolation = options.pos_interpolation != PosInterpolation::kAuto ? options.pos_interpolation
+                            : c.num_register_tokens > 0                        ? PosInterpolation::kSizeAntialiased
+                                                                               : PosInterpolation::kScaleOffset;
+    } else if (options.pos_interpolation == PosInterpolation::kSizeAntialiased) {
+      throw Error(path + ": DINO (v1) interpolates its position embedding by scale factor only (offset); the "
+                  "antialiased recipe is DINOv2's");
+    }
   }
   const int named_heads = heads_from_metadata(metadata, path);
   if (options.num_heads > 0) {
     c.num_heads = options.num_heads;
   } else if (named_heads > 0) {
     c.num_heads = named_heads;  // the exporter said so: better than a guess from the width
-  } else if (c.embed_dim == 384) {
-    c.num_heads = 6;  // ViT-S
-  } else if (c.embed_dim == 768) {
-    c.num_heads = 12;  // ViT-B
+  } else if (rope_heads > 0) {
+    c.num_heads = rope_heads;
   } else {
-    c.num_heads = std::max(1, c.embed_dim / 64);
+    c.num_heads = default_heads(c.embed_dim);
   }
   if (c.embed_dim % c.num_heads != 0) {
     throw Error(path + ": width " + std::to_string(c.embed_dim) + " is not divisible by " +
                 std::to_string(c.num_heads) + " heads; pass the right head count");
   }
+  if (rope_heads > 0 && c.num_heads != rope_heads) {
+    throw Error(path + ": " + std::to_string(c.num_heads) + " heads do not fit rope_embed.periods, which says " +
+                std::to_string(rope_heads) + " heads (head width " + std::to_string(c.embed_dim / rope_heads) + ")");
+  }
   return c;
+}
+
+std::shared_ptr<DinoBackbone> make_backbone(const DinoConfig& config) {
+  switch (config.family) {
+    case DinoFamily::kV2:
+      return make_dinov2_backbone(config);
+    case DinoFamily::kV3:
+      return make_dinov3_backbone(config);
+    case DinoFamily::kV1:
+      break;
+  }
+  return std::make_shared<DinoVisionTransformer>(config);
 }
 
 }  // namespace
 
 struct DinoModel::State {
   DinoConfig config;
-  DinoVisionTransformer net{nullptr};
+  std::shared_ptr<DinoBackbone> net;
   c10::Device device{c10::kCPU};
   c10::ScalarType dtype = c10::kFloat;
   bool one_sample_at_a_time = false;  // on the CPU kernels (see forward_each_sample)
   std::string path;
   mutable std::mutex pos_mutex;
-  mutable std::map<std::pair<int, int>, at::Tensor> pos_cache;  // interpolated once per input size
+  mutable std::map<std::pair<int, int>, DinoPosition> pos_cache;  // computed once per input size
 };
 
 DinoModel::DinoModel() : state_(std::make_unique<State>()) {}
@@ -219,14 +288,18 @@ DinoModel::~DinoModel() = default;
 
 DinoModel DinoModel::load(const std::string& path, const DinoLoadOptions& options) {
   Checkpoint checkpoint = load_checkpoint(path);
-  StateDict weights = select_backbone(checkpoint.tensors, options.checkpoint_key);
+  StateDict weights = unchunk_blocks(select_backbone(checkpoint.tensors, options.checkpoint_key));
+  weights.erase("local_cls_norm.weight");  // DINOv3: used for local crops in training only, never in evaluation
+  weights.erase("local_cls_norm.bias");
   DinoModel model;
   State& s = *model.state_;
   s.path = path;
   s.config = infer_config(weights, options, path, checkpoint.metadata);
-  s.net = DinoVisionTransformer(s.config);
-  load_module_state(*s.net, weights, path, "a DINO ViT-" + std::to_string(s.config.embed_dim) + "/" +
+  s.net = make_backbone(s.config);
+  load_module_state(*s.net, weights, path, "a " + to_string(s.config.family) + " ViT-" +
+                                              std::to_string(s.config.embed_dim) + "/" +
                                               std::to_string(s.config.patch_size));
+  s.net->on_loaded();
   s.net->eval();
   const Placement placement = place_model(*s.net, options.device, options.dtype);
   s.dtype = placement.input_dtype;
@@ -248,12 +321,12 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
   c10::InferenceMode guard;
   at::Tensor x = images.to(s.device, s.dtype).contiguous();
   const int grid_h = int(images.size(2) / p), grid_w = int(images.size(3) / p);
-  at::Tensor pos;
+  DinoPosition pos;
   {
     std::lock_guard<std::mutex> lock(s.pos_mutex);
     auto it = s.pos_cache.find({grid_h, grid_w});
     if (it == s.pos_cache.end()) {
-      it = s.pos_cache.emplace(std::make_pair(grid_h, grid_w), s.net->position_embedding(grid_h, grid_w)).first;
+      it = s.pos_cache.emplace(std::make_pair(grid_h, grid_w), s.net->position(grid_h, grid_w)).first;
     }
     pos = it->second;
   }
@@ -261,20 +334,29 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
   if (s.one_sample_at_a_time && x.size(0) > 1) {
     std::vector<at::Tensor> parts = forward_each_sample(x, [&](const at::Tensor& one) {
       DinoOutput o = s.net->forward(one, pos, options);
-      return std::vector<at::Tensor>{o.tokens, o.cls_attention, o.attention};
+      std::vector<at::Tensor> outputs{o.tokens, o.registers, o.cls_attention, o.attention};
+      outputs.insert(outputs.end(), o.intermediate.begin(), o.intermediate.end());
+      return outputs;
     });
     out.tokens = parts[0];
-    out.cls_attention = parts[1];
-    out.attention = parts[2];
+    out.registers = parts[1];
+    out.cls_attention = parts[2];
+    out.attention = parts[3];
+    out.intermediate.assign(parts.begin() + 4, parts.end());
     out.grid_h = grid_h;
     out.grid_w = grid_w;
   } else {
     out = s.net->forward(x, pos, options);
   }
   if (s.dtype != at::kFloat) {
-    out.tokens = out.tokens.to(at::kFloat);
-    if (out.cls_attention.defined()) out.cls_attention = out.cls_attention.to(at::kFloat);
-    if (out.attention.defined()) out.attention = out.attention.to(at::kFloat);
+    auto to_float = [](at::Tensor& t) {
+      if (t.defined()) t = t.to(at::kFloat);
+    };
+    to_float(out.tokens);
+    to_float(out.registers);
+    to_float(out.cls_attention);
+    to_float(out.attention);
+    for (at::Tensor& t : out.intermediate) to_float(t);
   }
   return out;
 }
@@ -282,11 +364,33 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
 const DinoConfig& DinoModel::config() const { return state_->config; }
 c10::Device DinoModel::device() const { return state_->device; }
 
+std::string to_string(DinoFamily family) {
+  switch (family) {
+    case DinoFamily::kV1:
+      return "DINO";
+    case DinoFamily::kV2:
+      return "DINOv2";
+    case DinoFamily::kV3:
+      return "DINOv3";
+  }
+  return "DINO";
+}
+
 std::string DinoModel::describe() const {
   const DinoConfig& c = state_->config;
-  std::string size = c.embed_dim == 384 ? "S" : c.embed_dim == 768 ? "B" : "dim" + std::to_string(c.embed_dim);
-  return "DINO ViT-" + size + "/" + std::to_string(c.patch_size) + " (dim " + std::to_string(c.embed_dim) + ", " +
-         std::to_string(c.depth) + " blocks, " + std::to_string(c.num_heads) + " heads)";
+  std::string size = c.embed_dim == 384    ? "S"
+                     : c.embed_dim == 768  ? "B"
+                     : c.embed_dim == 1024 ? "L"
+                                           : "dim" + std::to_string(c.embed_dim);
+  std::string extra;
+  if (c.num_register_tokens > 0) {
+    extra = ", " + std::to_string(c.num_register_tokens) +
+            (c.family == DinoFamily::kV3 ? " storage tokens" : " registers");
+  }
+  if (c.family == DinoFamily::kV2) extra += ", position embedding " + to_string(c.pos_interpolation);
+  return to_string(c.family) + " ViT-" + size + "/" + std::to_string(c.patch_size) + " (dim " +
+         std::to_string(c.embed_dim) + ", " + std::to_string(c.depth) + " blocks, " + std::to_string(c.num_heads) +
+         " heads" + extra + ")";
 }
 
 }  // namespace dinoclip

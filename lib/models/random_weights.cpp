@@ -17,8 +17,51 @@ at::Tensor trunc_normal(at::IntArrayRef shape, double std, at::Generator& gen) {
 
 }  // namespace
 
+namespace {
+
+// dinov2/hub/backbones.py and dinov3/hub/backbones.py: "dinov2-vits14",
+// "dinov2-vitb14", "dinov2-vitl14" (+ "-reg": 4 registers, antialiased
+// interpolation), "dinov3-vits16", "dinov3-vitb16", "dinov3-vitl16".
+bool newer_dino_architecture(const std::string& name, DinoConfig& c) {
+  const bool v2 = name.rfind("dinov2-vit", 0) == 0, v3 = name.rfind("dinov3-vit", 0) == 0;
+  if (!v2 && !v3) return false;
+  std::string rest = name.substr(10);  // e.g. "s14-reg"
+  const bool reg = v2 && rest.size() > 4 && rest.substr(rest.size() - 4) == "-reg";
+  if (reg) rest = rest.substr(0, rest.size() - 4);
+  const std::string patch = v2 ? "14" : "16";
+  if (rest.size() != 3 || rest.substr(1) != patch) return false;
+  if (rest[0] == 's') {
+    c.embed_dim = 384, c.num_heads = 6, c.depth = 12;
+  } else if (rest[0] == 'b') {
+    c.embed_dim = 768, c.num_heads = 12, c.depth = 12;
+  } else if (rest[0] == 'l') {
+    c.embed_dim = 1024, c.num_heads = 16, c.depth = 24;
+  } else {
+    return false;
+  }
+  c.mlp_hidden = 4 * c.embed_dim;
+  if (v2) {
+    c.family = DinoFamily::kV2;
+    c.patch_size = 14;
+    c.pos_grid = 37;  // img_size 518
+    c.num_register_tokens = reg ? 4 : 0;
+    c.pos_interpolation = reg ? PosInterpolation::kSizeAntialiased : PosInterpolation::kScaleOffset;
+  } else {
+    c.family = DinoFamily::kV3;
+    c.patch_size = 16;
+    c.pos_grid = 0;
+    c.num_register_tokens = 4;
+    c.layernorm_eps = 1e-5;
+    c.masked_k_bias = true;
+  }
+  return true;
+}
+
+}  // namespace
+
 DinoConfig dino_architecture(const std::string& name) {
   DinoConfig c;
+  if (newer_dino_architecture(name, c)) return c;
   if (name == "vits8" || name == "vits16") {
     c.embed_dim = 384, c.num_heads = 6;
   } else if (name == "vitb8" || name == "vitb16") {
@@ -26,7 +69,9 @@ DinoConfig dino_architecture(const std::string& name) {
   } else if (name == "tiny") {
     c.embed_dim = 64, c.num_heads = 4, c.depth = 2;
   } else {
-    throw Error("unknown DINO architecture '" + name + "': use vits8, vits16, vitb8, vitb16 or tiny");
+    throw Error("unknown DINO architecture '" + name +
+                "': use vits8, vits16, vitb8, vitb16, tiny (DINO), dinov2-vits14, dinov2-vitb14, dinov2-vitl14 "
+                "(each also with -reg), dinov3-vits16, dinov3-vitb16 or dinov3-vitl16");
   }
   c.patch_size = (name == "vits16" || name == "vitb16") ? 16 : 8;
   c.mlp_hidden = 4 * c.embed_dim;
@@ -39,7 +84,21 @@ StateDict random_dino_weights(const DinoConfig& c, uint64_t seed) {
   const int64_t d = c.embed_dim, h = c.mlp_hidden, p = c.patch_size;
   StateDict w;
   w["cls_token"] = trunc_normal({1, 1, d}, 0.02, gen);
-  w["pos_embed"] = trunc_normal({1, 1 + int64_t(c.pos_grid) * c.pos_grid, d}, 0.02, gen);
+  if (c.family != DinoFamily::kV3) {
+    w["pos_embed"] = trunc_normal({1, 1 + int64_t(c.pos_grid) * c.pos_grid, d}, 0.02, gen);
+  }
+  if (c.family != DinoFamily::kV1) w["mask_token"] = at::zeros({1, d});
+  if (c.num_register_tokens > 0) {
+    w[c.family == DinoFamily::kV3 ? "storage_tokens" : "register_tokens"] =
+        trunc_normal({1, c.num_register_tokens, d}, 0.02, gen);
+  }
+  if (c.family == DinoFamily::kV3) {
+    // RopePositionEmbedding's periods: base ** (2 * arange(D / 4) / (D / 2)), base 100.
+    const int64_t head_dim = d / c.num_heads;
+    w["rope_embed.periods"] = at::pow(100.0, 2.0 * at::arange(head_dim / 4, at::kFloat) / double(head_dim / 2));
+  }
+  // LayerScale's initial gammas: DINOv2 init_values 1.0, DINOv3 layerscale_init 1e-5.
+  const double gamma = c.family == DinoFamily::kV3 ? 1e-5 : 1.0;
   w["patch_embed.proj.weight"] = trunc_normal({d, 3, p, p}, 0.02, gen);
   w["patch_embed.proj.bias"] = at::zeros({d});
   auto linear = [&](const std::string& name, int64_t out, int64_t in) {
@@ -54,10 +113,19 @@ StateDict random_dino_weights(const DinoConfig& c, uint64_t seed) {
     const std::string b = "blocks." + std::to_string(i) + ".";
     norm(b + "norm1");
     linear(b + "attn.qkv", 3 * d, d);
+    if (c.masked_k_bias) {
+      at::Tensor mask = at::ones({3 * d});
+      mask.narrow(0, d, d).zero_();  // the k third
+      w[b + "attn.qkv.bias_mask"] = mask;
+    }
     linear(b + "attn.proj", d, d);
     norm(b + "norm2");
     linear(b + "mlp.fc1", h, d);
     linear(b + "mlp.fc2", d, h);
+    if (c.family != DinoFamily::kV1) {
+      w[b + "ls1.gamma"] = at::full({d}, gamma);
+      w[b + "ls2.gamma"] = at::full({d}, gamma);
+    }
   }
   norm("norm");
   return w;

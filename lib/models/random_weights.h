@@ -16,8 +16,10 @@ namespace dinoclip {
 // exactly as the official state_dict.
 StateDict random_dino_weights(const DinoConfig& config, uint64_t seed);
 
-// "vits8", "vits16", "vitb8", "vitb16" (the released DINO ViTs) or "tiny"
-// (patch 8, dim 64, 2 blocks, 4 heads, like the test fixture).
+// "vits8", "vits16", "vitb8", "vitb16" (the released DINO ViTs), "tiny"
+// (patch 8, dim 64, 2 blocks, 4 heads, like the test fixture),
+// "dinov2-vit{s,b,l}14[-reg]" or "dinov3-vit{s,b,l}16" (the released DINOv2 /
+// DINOv3 ViTs with MLP FFNs, official key names and buffers).
 DinoConfig dino_architecture(const std::string& name);
 
 // OpenAI CLIP's ViT tensors under its state_dict names (visual.*, transformer.*,

@@ -12,6 +12,7 @@
 #include "models/attention_kernels.h"
 #include "models/cpu_attention.h"
 #include "models/cpu_layer_norm.h"
+#include "models/rope.h"
 
 namespace dinoclip {
 
@@ -70,6 +71,11 @@ cpu::Epilogue epilogue(Activation activation) {
   return activation == Activation::kGeluErf ? cpu::Epilogue::kGeluErf : cpu::Epilogue::kQuickGelu;
 }
 
+// LayerScale folded into a linear layer: rows of `weight` times gamma.
+at::Tensor layer_scaled_weight(const at::Tensor& weight, const at::Tensor& gamma) {
+  return weight * gamma.unsqueeze(1);
+}
+
 at::Tensor activate_(at::Tensor& h, Activation activation) {
   if (activation == Activation::kGeluErf) return at::gelu_(h);
   // QuickGELU: x * sigmoid(1.702 x), as CLIP's QuickGELU module.
@@ -92,7 +98,8 @@ VitNaming VitNaming::clip() {
   return n;
 }
 
-SelfAttentionImpl::SelfAttentionImpl(int dim, int heads, const VitNaming& naming) : dim_(dim), heads_(heads) {
+SelfAttentionImpl::SelfAttentionImpl(int dim, int heads, const VitNaming& naming, bool masked_k_bias)
+    : dim_(dim), heads_(heads) {
   if (heads <= 0 || dim % heads != 0) {
     throw Error("attention width " + std::to_string(dim) + " is not divisible by " + std::to_string(heads) +
                 " heads");
@@ -104,19 +111,29 @@ SelfAttentionImpl::SelfAttentionImpl(int dim, int heads, const VitNaming& naming
     in_proj_bias_ = register_parameter(naming.qkv + "_bias", at::empty({3 * dim}));
   }
   proj_ = register_module(naming.proj, torch::nn::Linear(dim, dim));
+  if (masked_k_bias) {
+    if (!qkv_) throw Error("a masked k-bias needs the qkv projection as a Linear module");
+    qkv_bias_mask_ = qkv_->register_buffer("bias_mask", at::ones({3 * dim}));
+  }
 }
 
 at::Tensor SelfAttentionImpl::qkv_weight() const { return qkv_ ? qkv_->weight : in_proj_weight_; }
-at::Tensor SelfAttentionImpl::qkv_bias() const { return qkv_ ? qkv_->bias : in_proj_bias_; }
+at::Tensor SelfAttentionImpl::qkv_bias() const {
+  // DINOv3's LinearKMaskedBias: F.linear(x, weight, bias * bias_mask).
+  if (qkv_bias_mask_.defined()) return qkv_->bias * qkv_bias_mask_.to(qkv_->bias.scalar_type());
+  return qkv_ ? qkv_->bias : in_proj_bias_;
+}
 
-at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask, AttentionTap* tap) {
+at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask, AttentionTap* tap,
+                                      const RopeTables* rope) {
   const int64_t batch = x.size(0), tokens = x.size(1), head_dim = dim_ / heads_;
   const double scale = 1.0 / std::sqrt(double(head_dim));
 
   // [B*N, 3D] -> [3, B, heads, N, head_dim]; q, k, v as [B*heads, N, head_dim].
-  at::Tensor qkv = linear(x.reshape({batch * tokens, dim_}), qkv_weight(), qkv_bias())
-                       .view({batch, tokens, 3, heads_, head_dim})
-                       .permute({2, 0, 3, 1, 4});
+  at::Tensor qkv5 = linear(x.reshape({batch * tokens, dim_}), qkv_weight(), qkv_bias())
+                        .view({batch, tokens, 3, heads_, head_dim});
+  if (rope) apply_rope_(qkv5, *rope);
+  at::Tensor qkv = qkv5.permute({2, 0, 3, 1, 4});
   if (!(tap && tap->full) && use_fused_attention(x)) {
     // LibTorch 2 on CUDA: one fused kernel; a wanted CLS row is computed alone.
     at::Tensor heads_out = fused_attention(qkv[0], qkv[1], qkv[2], mask, scale);  // [B, heads, N, hd]
@@ -156,20 +173,24 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mas
   return linear(merged, proj_->weight, proj_->bias).view({batch, tokens, dim_});
 }
 
-void SelfAttentionImpl::prepare_cpu(at::ScalarType compute) {
+void SelfAttentionImpl::prepare_cpu(at::ScalarType compute, const at::Tensor& out_scale) {
   // Folding the 1/sqrt(head_dim) score scale into q's rows saves a pass over
-  // q; for 64-wide heads it is 1/8, exact in fp32 and bf16.
+  // q; for 64-wide heads it is 1/8, exact in fp32 and bf16 (RoPE, a rotation,
+  // commutes with it).
   // The scale is applied while packing: no scaled copy of the weights.
   const double scale = 1.0 / std::sqrt(double(dim_ / heads_));
   qkv_packed_ = cpu::PackedLinear(qkv_weight(), qkv_bias(), compute, scale, /*scaled_rows=*/dim_);
-  proj_packed_ = cpu::PackedLinear(proj_->weight, proj_->bias, compute);
+  proj_packed_ = out_scale.defined() ? cpu::PackedLinear(layer_scaled_weight(proj_->weight, out_scale),
+                                                         proj_->bias * out_scale, compute)
+                                     : cpu::PackedLinear(proj_->weight, proj_->bias, compute);
 }
 
 void SelfAttentionImpl::forward_add_cpu(const at::Tensor& h, at::Tensor& residual, const at::Tensor& mask,
-                                        AttentionTap* tap) {
+                                        AttentionTap* tap, const RopeTables* rope) {
   const int64_t batch = h.size(0), tokens = h.size(1), head_dim = dim_ / heads_;
   const at::ScalarType compute = qkv_packed_.compute_dtype();
   at::Tensor qkv = qkv_packed_(h.reshape({batch * tokens, dim_}).to(compute), compute);
+  if (rope) apply_rope_(qkv.view({batch, tokens, 3, heads_, head_dim}), *rope);
   // q, k, v are strided views into the fused projection [B, N, 3, heads, hd],
   // read in place. (Dense per-head copies let oneDNN pick its brgemm kernels
   // instead of gemm:jit, but measured no faster: 247 vs 243 ms at 224x224,
@@ -203,12 +224,14 @@ MlpImpl::MlpImpl(int dim, int hidden, Activation activation, const VitNaming& na
   fc2_ = register_module(naming.fc2, torch::nn::Linear(hidden, dim));
 }
 
-void MlpImpl::prepare_cpu(at::ScalarType compute) {
+void MlpImpl::prepare_cpu(at::ScalarType compute, const at::Tensor& out_scale) {
   fc1_packed_ = cpu::PackedLinear(fc1_->weight, fc1_->bias, compute);
-  fc2_packed_ = cpu::PackedLinear(fc2_->weight, fc2_->bias, compute);
+  fc2_packed_ = out_scale.defined()
+                    ? cpu::PackedLinear(layer_scaled_weight(fc2_->weight, out_scale), fc2_->bias * out_scale, compute)
+                    : cpu::PackedLinear(fc2_->weight, fc2_->bias, compute);
 }
 
-at::Tensor MlpImpl::forward_add(const at::Tensor& x, at::Tensor& residual) {
+at::Tensor MlpImpl::forward_add(const at::Tensor& x, at::Tensor& residual, const at::Tensor& out_scale) {
   const int64_t rows = x.numel() / x.size(-1);
   if (fc1_packed_.defined() && x.device().is_cpu() && c10::InferenceMode::is_enabled() &&
       residual.is_contiguous() && residual.scalar_type() == at::kFloat) {
@@ -219,21 +242,32 @@ at::Tensor MlpImpl::forward_add(const at::Tensor& x, at::Tensor& residual) {
   }
   at::Tensor h = linear(x.reshape({rows, x.size(-1)}), fc1_->weight, fc1_->bias);
   activate_(h, activation_);
-  residual.view({rows, residual.size(-1)}).add_(linear(h, fc2_->weight, fc2_->bias));
+  at::Tensor out = linear(h, fc2_->weight, fc2_->bias);
+  if (out_scale.defined()) out.mul_(out_scale);
+  residual.view({rows, residual.size(-1)}).add_(out);
   return residual;
 }
 
 VitBlockImpl::VitBlockImpl(const VitBlockConfig& c) {
   const auto& n = c.naming;
   norm1_ = register_module(n.norm1, torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim}).eps(c.layernorm_eps)));
-  attn_ = register_module("attn", SelfAttention(c.dim, c.heads, n));
+  attn_ = register_module("attn", SelfAttention(c.dim, c.heads, n, c.masked_k_bias));
   norm2_ = register_module(n.norm2, torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim}).eps(c.layernorm_eps)));
   mlp_ = register_module("mlp", Mlp(c.dim, c.mlp_hidden, c.activation, n));
+  if (c.layer_scale) {
+    // DINOv2/v3's LayerScale modules: "ls1.gamma", "ls2.gamma".
+    ls1_gamma_ = register_module("ls1", std::make_shared<torch::nn::Module>())
+                     ->register_parameter("gamma", at::ones({c.dim}));
+    ls2_gamma_ = register_module("ls2", std::make_shared<torch::nn::Module>())
+                     ->register_parameter("gamma", at::ones({c.dim}));
+  }
 }
 
 void VitBlockImpl::prepare_cpu(at::ScalarType compute) {
-  attn_->prepare_cpu(compute);
-  mlp_->prepare_cpu(compute);
+  // LayerScale is folded into the output projections' rows (gamma * (W h + b)
+  // = (gamma W) h + gamma b): the kernels' fused residual add stays one pass.
+  attn_->prepare_cpu(compute, ls1_gamma_);
+  mlp_->prepare_cpu(compute, ls2_gamma_);
   compute_ = compute;
 }
 
@@ -250,26 +284,28 @@ at::Tensor VitBlockImpl::norm_cpu(const torch::nn::LayerNorm& norm, const at::Te
   return cpu::layer_norm(x, norm->weight, norm->bias, norm->options.eps(), compute_);
 }
 
-void VitBlockImpl::forward_cpu_(at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap) {
-  attn_->forward_add_cpu(norm_cpu(norm1_, residual), residual, mask, tap);
-  mlp_->forward_add(norm_cpu(norm2_, residual), residual);
+void VitBlockImpl::forward_cpu_(at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap,
+                                const RopeTables* rope) {
+  attn_->forward_add_cpu(norm_cpu(norm1_, residual), residual, mask, tap, rope);
+  mlp_->forward_add(norm_cpu(norm2_, residual), residual, ls2_gamma_);
 }
 
-at::Tensor VitBlockImpl::forward(at::Tensor x, const at::Tensor& mask, AttentionTap* tap) {
+at::Tensor VitBlockImpl::forward(at::Tensor x, const at::Tensor& mask, AttentionTap* tap, const RopeTables* rope) {
   if (use_cpu_kernels(x)) {
     at::Tensor residual = x.clone(at::MemoryFormat::Contiguous);  // the caller's x stays as it was
-    forward_cpu_(residual, mask, tap);
+    forward_cpu_(residual, mask, tap, rope);
     return residual;
   }
-  x = x + attn_->forward(norm1_->forward(x), mask, tap);
-  return mlp_->forward_add(norm2_->forward(x), x);
+  at::Tensor attended = attn_->forward(norm1_->forward(x), mask, tap, rope);
+  x = ls1_gamma_.defined() ? x + attended * ls1_gamma_ : x + attended;
+  return mlp_->forward_add(norm2_->forward(x), x, ls2_gamma_);
 }
 
-void VitBlockImpl::forward_(at::Tensor& x, const at::Tensor& mask, AttentionTap* tap) {
+void VitBlockImpl::forward_(at::Tensor& x, const at::Tensor& mask, AttentionTap* tap, const RopeTables* rope) {
   if (use_cpu_kernels(x) && x.is_contiguous()) {
-    forward_cpu_(x, mask, tap);
+    forward_cpu_(x, mask, tap, rope);
   } else {
-    x = forward(x, mask, tap);
+    x = forward(x, mask, tap, rope);
   }
 }
 

@@ -48,6 +48,21 @@ struct VitBlockConfig {
   double layernorm_eps = 1e-6;
   Activation activation = Activation::kGeluErf;
   VitNaming naming = VitNaming::dino();
+  // DINOv2/v3: x + ls1.gamma * attn(norm1(x)), x + ls2.gamma * mlp(norm2(x))
+  // (parameters "ls1.gamma", "ls2.gamma" [dim]).
+  bool layer_scale = false;
+  // DINOv3: the k third of the qkv bias is multiplied by the buffer
+  // "attn.qkv.bias_mask" [3 dim] (1 for q and v, 0 for k) before use.
+  bool masked_k_bias = false;
+};
+
+// Rotary position embedding (DINOv3) of a sequence's patch tokens: q and k of
+// tokens [prefix, N) become x cos + rotate_half(x) sin, computed in float32
+// (models/rope.h makes the tables). Tokens before `prefix` (CLS, registers)
+// are not rotated.
+struct RopeTables {
+  at::Tensor sin, cos;  // [N - prefix, head_dim] float32, on the model's device
+  int64_t prefix = 0;
 };
 
 // What the caller wants to see of a block's attention probabilities.
@@ -60,31 +75,37 @@ struct AttentionTap {
 
 class SelfAttentionImpl : public torch::nn::Module {
  public:
-  SelfAttentionImpl(int dim, int heads, const VitNaming& naming);
+  SelfAttentionImpl(int dim, int heads, const VitNaming& naming, bool masked_k_bias = false);
 
   // x: [B, N, D]. mask: optional additive [N, N] (CLIP text's causal mask).
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr);
+  // rope: optional rotation of q and k (DINOv3).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr,
+                     const RopeTables* rope = nullptr);
 
   int heads() const { return heads_; }
 
   // Packs the weights for the oneDNN CPU path (models/cpu_matmul.h) in
   // `compute` precision (kFloat or kBFloat16). Call after loading weights.
-  void prepare_cpu(at::ScalarType compute);
+  // out_scale: optional [dim] LayerScale gamma folded into the output
+  // projection (forward_add_cpu then adds gamma * attn(h)).
+  void prepare_cpu(at::ScalarType compute, const at::Tensor& out_scale = {});
   bool cpu_prepared() const { return qkv_packed_.defined(); }
 
-  // The oneDNN path: residual += attn(h). h: [B, N, D] float32 or the
-  // compute dtype (the normed input); residual: [B, N, D] float32,
-  // contiguous. Inference mode only.
-  void forward_add_cpu(const at::Tensor& h, at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap);
+  // The oneDNN path: residual += attn(h) (times prepare_cpu's out_scale).
+  // h: [B, N, D] float32 or the compute dtype (the normed input); residual:
+  // [B, N, D] float32, contiguous. Inference mode only.
+  void forward_add_cpu(const at::Tensor& h, at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap,
+                       const RopeTables* rope = nullptr);
 
  private:
   at::Tensor qkv_weight() const;
-  at::Tensor qkv_bias() const;
+  at::Tensor qkv_bias() const;  // with the k-bias mask applied, if any
 
   int dim_;
   int heads_;
   torch::nn::Linear qkv_{nullptr};
   at::Tensor in_proj_weight_, in_proj_bias_;
+  at::Tensor qkv_bias_mask_;  // DINOv3's "qkv.bias_mask", or undefined
   torch::nn::Linear proj_{nullptr};
   cpu::PackedLinear qkv_packed_;  // q rows pre-scaled by 1/sqrt(head_dim)
   cpu::PackedLinear proj_packed_;
@@ -94,13 +115,14 @@ TORCH_MODULE(SelfAttention);
 class MlpImpl : public torch::nn::Module {
  public:
   MlpImpl(int dim, int hidden, Activation activation, const VitNaming& naming);
-  // Adds the MLP's output to `residual` in place and returns it.
+  // Adds the MLP's output (times `out_scale` [dim], LayerScale, if defined)
+  // to `residual` in place and returns it.
   // With prepare_cpu() done, a CPU input in inference mode runs on oneDNN
   // (x float32 or the compute dtype, residual float32; bias + activation and
-  // the residual add fused).
-  at::Tensor forward_add(const at::Tensor& x, at::Tensor& residual);
+  // the residual add fused; out_scale folded into fc2 by prepare_cpu).
+  at::Tensor forward_add(const at::Tensor& x, at::Tensor& residual, const at::Tensor& out_scale = {});
 
-  void prepare_cpu(at::ScalarType compute);
+  void prepare_cpu(at::ScalarType compute, const at::Tensor& out_scale = {});
 
  private:
   Activation activation_;
@@ -110,16 +132,19 @@ class MlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
-// Pre-norm transformer block: x + attn(norm1(x)), then + mlp(norm2(x)).
+// Pre-norm transformer block: x + attn(norm1(x)), then + mlp(norm2(x))
+// (with LayerScale: each branch times its gamma).
 class VitBlockImpl : public torch::nn::Module {
  public:
   explicit VitBlockImpl(const VitBlockConfig& config);
-  at::Tensor forward(at::Tensor x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr);
+  at::Tensor forward(at::Tensor x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr,
+                     const RopeTables* rope = nullptr);
 
   // x = forward(x), in place on the CPU kernels (x float32 and contiguous):
   // for a caller that owns x and needs only the block's output, this saves
   // forward()'s copy of the residual stream.
-  void forward_(at::Tensor& x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr);
+  void forward_(at::Tensor& x, const at::Tensor& mask = {}, AttentionTap* tap = nullptr,
+                const RopeTables* rope = nullptr);
 
   // See SelfAttentionImpl::prepare_cpu. LayerNorm statistics, softmax and
   // the residual stream stay float32 whatever `compute` is; the LayerNorms
@@ -129,7 +154,7 @@ class VitBlockImpl : public torch::nn::Module {
  private:
   bool use_cpu_kernels(const at::Tensor& x) const;
   // residual = block(residual) on the CPU kernels.
-  void forward_cpu_(at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap);
+  void forward_cpu_(at::Tensor& residual, const at::Tensor& mask, AttentionTap* tap, const RopeTables* rope);
   at::Tensor norm_cpu(const torch::nn::LayerNorm& norm, const at::Tensor& x) const;
 
   at::ScalarType compute_ = at::kFloat;  // the CPU kernels' products (prepare_cpu)
@@ -138,6 +163,7 @@ class VitBlockImpl : public torch::nn::Module {
   SelfAttention attn_{nullptr};
   torch::nn::LayerNorm norm2_{nullptr};
   Mlp mlp_{nullptr};
+  at::Tensor ls1_gamma_, ls2_gamma_;  // LayerScale, or undefined
 };
 TORCH_MODULE(VitBlock);
 

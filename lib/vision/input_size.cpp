@@ -115,4 +115,12 @@ ResolvedSize resolve_input_size(const InputSize& size, int frame_width, int fram
                             patch);
 }
 
+InputSize square_input_size(int side, int patch) {
+  if (side < 1 || patch < 1) throw Error("square_input_size: side and patch must be positive");
+  InputSize size;
+  size.kind = InputSize::Kind::kFixed;
+  size.width = size.height = round_to_patch(double(side), patch);
+  return size;
+}
+
 }  // namespace dinoclip

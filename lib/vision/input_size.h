@@ -41,4 +41,9 @@ struct ResolvedSize {
 // kMaxPatchTokens patches (an error naming the size, the limit and a fix).
 ResolvedSize resolve_input_size(const InputSize& size, int frame_width, int frame_height, int patch);
 
+// A side x side input rounded to the nearest multiple of the patch: the
+// default size of commands whose default is one square size whatever the
+// model (480 stays 480 at patch 8 and 16, becomes 476 at DINOv2's 14).
+InputSize square_input_size(int side, int patch);
+
 }  // namespace dinoclip
