@@ -120,6 +120,7 @@ int bench_dino(const Args& args) {
   configure_threads(thread_config(args));
   DinoLoadOptions load;
   load.num_heads = args.get_int("heads", 0);
+  load.pos_interpolation = parse_pos_interpolation(args.get("pos-interpolation", "auto"));
   load.device = bench_device(args);
   load.dtype = precision(args, load.device);
   DinoModel model = DinoModel::load(args.require("weights"), load);
@@ -276,7 +277,8 @@ std::vector<Command> bench_commands() {
                     {"precision", "P", "fp32 (default), bf16 (GPU, or CPUs with AVX512_BF16/AMX) or fp16 (GPU)"},
                     {"batch", "N", "images per forward (default: dino 1, clip 1 and 8)"},
                     {"device", "D", "cpu (default), cuda, cuda:N or auto; GPU runs are timed to completion"},
-                    {"heads", "N", "attention heads (default: from the width)"},
+                    {"heads", "N", "attention heads (default: from the checkpoint, else the width)"},
+                    {"pos-interpolation", "auto|offset|antialias", "DINOv2 position-embedding resize (default auto)"},
                     {kScaleMethod.name, kScaleMethod.value,
                      "also time making the inputs from 8-bit frames: " + kScaleMethod.help},
                     {"frame", "WxH", "with --scale-method: the frame size (default 1280x720)"},

@@ -375,7 +375,7 @@ std::vector<Command> davis_commands() {
          {"train-frame", "N", "the annotated frame trained on (default 40, as the notebook)"},
          {"method", "M", "head (train a head, default) or propagation (DINO's label propagation)"},
          {"head", "H", "linear or mlp (default: dinoseg's)"},
-         {"input-size", "WxH", "model input size (default 480x480, as the notebook)"},
+         {"input-size", "WxH", "model input size (default 480x480, as the notebook; DINOv2's patch 14 needs e.g. 476x476)"},
          {"heads", "N", "attention heads of a non-standard checkpoint"},
          {"precision", "P", "DINO compute precision: fp32 (default) or bf16 (CPUs with AVX512_BF16/AMX)"},
          {"iters", "N", "training iterations (default: dinoseg's, 500)"},

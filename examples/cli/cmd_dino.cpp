@@ -22,11 +22,27 @@
 namespace dinoclip::cli {
 namespace {
 
-const OptionSpec kWeights{"weights", "W", "DINO checkpoint (.pth, .safetensors; official DINO ViT-S/B 8/16)"};
+const OptionSpec kWeights{"weights", "W",
+                          "DINO checkpoint (.pth, .safetensors; official DINO ViT-S/B 8/16, DINOv2 ViT-S/B/L 14 "
+                          "(+ registers), DINOv3 ViT-S/B/L 16)"};
 const OptionSpec kImage{"image", "I", "input picture (PNG or JPEG)"};
-const OptionSpec kSize{"size", "WxH|native", "model input size, multiple of the patch (default 480x480)"};
-const OptionSpec kHeads{"heads", "N", "attention heads (default: from the width, 384->6, 768->12)"};
+const OptionSpec kSize{"size", "WxH|native",
+                       "model input size, multiple of the patch (default 480x480; 476x476 at DINOv2's patch 14)"};
+const OptionSpec kHeads{"heads", "N", "attention heads (default: from the checkpoint, else the width, 384->6, 768->12)"};
+const OptionSpec kPosInterpolation{
+    "pos-interpolation", "auto|offset|antialias",
+    "DINOv2 position-embedding resize: auto (default: antialias for registers models, else offset), offset "
+    "(bicubic by scale factor (n + 0.1) / M), antialias (antialiased bicubic by output size)"};
 const OptionSpec kPrecision{"precision", "P", "fp32 (default) or bf16 (CPUs with AVX512_BF16/AMX; error elsewhere)"};
+
+// DinoLoadOptions from the options every DINO command shares.
+DinoLoadOptions dino_load_options(const Args& args) {
+  DinoLoadOptions load;
+  load.num_heads = args.get_int("heads", 0);
+  load.pos_interpolation = parse_pos_interpolation(args.get("pos-interpolation", "auto"));
+  load.dtype = resolve_precision(parse_precision(args.get("precision", "fp32")), load.device);
+  return load;
+}
 
 struct DinoRun {
   DinoModel model;
@@ -37,14 +53,14 @@ struct DinoRun {
 
 DinoRun run_dino(const Args& args, bool full_attention = false) {
   configure_threads();
-  DinoLoadOptions load;
-  load.num_heads = args.get_int("heads", 0);
-  load.dtype = resolve_precision(parse_precision(args.get("precision", "fp32")), load.device);
-  DinoRun run{DinoModel::load(args.require("weights"), load), {}, read_image(args.require("image")), {}};
+  DinoRun run{DinoModel::load(args.require("weights"), dino_load_options(args)), {}, read_image(args.require("image")),
+              {}};
   DinoForwardOptions options;
   options.full_attention = full_attention;
-  DinoImageOutput out = run_dino_on_image(run.model, run.picture.view(), InputSize::parse(args.get("size", "480x480")),
-                                         options, scale_method_option(args, run.model.device()));
+  const InputSize size = args.has("size") ? InputSize::parse(args.get("size", ""))
+                                          : square_input_size(480, run.model.config().patch_size);
+  DinoImageOutput out =
+      run_dino_on_image(run.model, run.picture.view(), size, options, scale_method_option(args, run.model.device()));
   run.output = std::move(out.output);
   run.size = out.size;
   return run;
@@ -71,6 +87,10 @@ int dino_features(const Args& args) {
             << run.output.grid_h << "x" << run.output.grid_w << "\n  " << out << "/tokens.npy "
             << run.output.tokens[0].sizes() << "\n  " << out << "/cls_attention.npy "
             << run.output.cls_attention[0].sizes() << "\n";
+  if (run.output.registers.defined()) {  // DINOv2 registers / DINOv3 storage tokens, final-normed
+    write_npy(out + "/registers.npy", run.output.registers[0]);
+    std::cout << "  " << out << "/registers.npy " << run.output.registers[0].sizes() << "\n";
+  }
   return 0;
 }
 
@@ -112,17 +132,20 @@ std::vector<Command> dino_commands() {
   return {
       {{"dino-features", "DINO last-layer tokens and CLS attention as .npy files",
         "--weights W --image I [--size 480x480|native] --out DIR",
-        {kWeights, kImage, kSize, kHeads, kPrecision, kScaleMethod, {"out", "DIR", "output folder (tokens.npy, cls_attention.npy)"}}},
+        {kWeights, kImage, kSize, kHeads, kPosInterpolation, kPrecision, kScaleMethod,
+         {"out", "DIR", "output folder (tokens.npy, cls_attention.npy; registers.npy for DINOv2-reg/DINOv3)"}}},
        dino_features},
       {{"attention", "last-layer CLS attention heatmaps (inferno), one row of heads or one map",
         "--weights W --image I -o heat.png [--head N|mean|all] [--size 480x480]",
-        {kWeights, kImage, kSize, kHeads, kPrecision, kScaleMethod, {"out", "FILE", "output picture, .png or .jpg"},
+        {kWeights, kImage, kSize, kHeads, kPosInterpolation, kPrecision, kScaleMethod,
+         {"out", "FILE", "output picture, .png or .jpg"},
          {"head", "N|mean|all", "one head, their mean, or all in a row (default all)"},
          {"colormap", "NAME", "inferno (default), viridis, magma, plasma, turbo, gray"}}},
        attention},
       {{"pca", "top-3 principal components of the patch tokens as RGB",
         "--weights W --image I -o pca.png [--size 480x480]",
-        {kWeights, kImage, kSize, kHeads, kPrecision, kScaleMethod, {"out", "FILE", "output picture, .png or .jpg"}}},
+        {kWeights, kImage, kSize, kHeads, kPosInterpolation, kPrecision, kScaleMethod,
+         {"out", "FILE", "output picture, .png or .jpg"}}},
        pca},
   };
 }

@@ -28,7 +28,7 @@ int make_model(const Args& args) {
                                  : random_dino_weights(dino_architecture(arch), seed);
   save_safetensors(out, weights,
                    {{"format", "pt"}, {"dinoclip", "RANDOM WEIGHTS, not a trained model"}, {"arch", arch}});
-  std::cout << "wrote " << out << ": " << (clip ? "" : "DINO ") << arch << " with RANDOM weights (seed " << seed
+  std::cout << "wrote " << out << ": " << (clip || arch.rfind("dino", 0) == 0 ? "" : "DINO ") << arch << " with RANDOM weights (seed " << seed
             << "). Outputs are not meaningful: use the official weights for real results (see models/README.md).\n";
   return 0;
 }
@@ -50,9 +50,12 @@ int make_picture(const Args& args) {
 std::vector<Command> model_commands() {
   return {
       {{"make-model", "write a RANDOM-weight DINO or CLIP ViT in the official layout (.safetensors)",
-        "--out model.safetensors [--arch vits8|vits16|vitb8|vitb16|tiny|clip-vitb32|clip-vitb16] [--seed N]",
+        "--out model.safetensors [--arch vits8|vits16|vitb8|vitb16|tiny|dinov2-vits14[-reg]|dinov3-vits16|"
+        "clip-vitb32|clip-vitb16] [--seed N]",
         {{"out", "FILE", "output .safetensors"},
-         {"arch", "NAME", "DINO: vits8 (default), vits16, vitb8, vitb16, tiny; CLIP: clip-vitb32, clip-vitb16"},
+         {"arch", "NAME", "DINO: vits8 (default), vits16, vitb8, vitb16, tiny; DINOv2: dinov2-vits14, dinov2-vitb14, "
+          "dinov2-vitl14 (each also -reg: 4 registers); DINOv3: dinov3-vits16, dinov3-vitb16, dinov3-vitl16; "
+          "CLIP: clip-vitb32, clip-vitb16"},
          {"seed", "N", "random seed (default 0)"}}},
        make_model},
       {{"make-picture", "write a synthetic test picture (textured shapes on a textured background)",

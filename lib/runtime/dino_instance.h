@@ -20,7 +20,8 @@ struct DinoInstanceOptions {
   int threads = 0;       // > 0: LibTorch intra-op threads on the worker thread
 };
 
-// What a mismatch check compares (model type, model, device, precision, heads, batch-size, batch-timeout).
+// What a mismatch check compares (model type, model, device, precision, heads, pos-interpolation, batch-size,
+// batch-timeout).
 InstanceSettings dino_instance_settings(const DinoInstanceOptions& options);
 
 // A result on its way. get() blocks; throws RequestCancelled or the model's error.

@@ -13,6 +13,7 @@
 #include "io/image_file.h"
 #include "io/checkpoint.h"
 #include "io/npy.h"
+#include "models/dino.h"
 #include "models/random_weights.h"
 #include "tasks/label_spec.h"
 #include "cli_runner.h"
@@ -155,6 +156,84 @@ TEST(Cli, MakeModelWritesLoadableRandomWeights) {
   CliRun bad = dinoclip_cli("make-model --arch clip-rn50 --out " + dinoclip::testing::temp_dir() + "/x.safetensors");
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.output.find("unknown CLIP architecture 'rn50'"), std::string::npos) << bad.output;
+}
+
+// DINOv2 (patch 14, registers) and DINOv3 (patch 16, RoPE, storage tokens)
+// from their fixture pictures at their own size: the official outputs, and
+// the registers / storage tokens in registers.npy.
+TEST(Cli, DinoFeaturesOfDinov2AndDinov3MatchOfficialOutputs) {
+  struct Case {
+    const char* weights;
+    const char* picture;
+  };
+  for (const Case& c : {Case{"dinov2_tiny/dinov2_tiny.pth", "dinov2_tiny/img1_168x98"},
+                        Case{"dinov3_tiny/dinov3_tiny.pth", "dinov3_tiny/img1_240x160"}}) {
+    SCOPED_TRACE(c.weights);
+    DINOCLIP_REQUIRE_FIXTURE(weights, c.weights);
+    const std::string out = dinoclip::testing::temp_dir() + "/features_" + std::string(c.weights).substr(0, 6);
+    CliRun run = dinoclip_cli("dino-features --weights " + weights + " --heads 4 --image " +
+                              fixture(std::string(c.picture) + ".png") + " --size native --out " + out);
+    ASSERT_EQ(run.status, 0) << run.output;
+    const std::string base = std::string(c.picture) + "_";
+    const at::Tensor expected_tokens =
+        at::cat({read_npy(fixture(base + "cls.npy")).unsqueeze(0), read_npy(fixture(base + "patch_tokens.npy"))}, 0);
+    EXPECT_TENSOR_NEAR(read_npy(out + "/tokens.npy"), expected_tokens, 1e-4);
+    EXPECT_TENSOR_NEAR(read_npy(out + "/cls_attention.npy"), read_npy(fixture(base + "attn_cls.npy")), 1e-4);
+    const bool v2 = std::string(c.weights).rfind("dinov2", 0) == 0;
+    EXPECT_TENSOR_NEAR(read_npy(out + "/registers.npy"), read_npy(fixture(base + (v2 ? "registers.npy" : "storage.npy"))),
+                       1e-4);
+  }
+}
+
+// Without --size the square default is rounded to the patch: 476x476 at 14.
+TEST(Cli, AttentionOfDinov2DefaultsToASizeThatFitsPatch14) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dinov2_tiny/dinov2_tiny.pth");
+  const std::string out = dinoclip::testing::temp_dir() + "/dinov2_head0.png";
+  CliRun run = dinoclip_cli("attention --weights " + weights + " --heads 4 --image " +
+                            fixture("dinov2_tiny/img2_252x252.png") + " --head 0 -o " + out);
+  ASSERT_EQ(run.status, 0) << run.output;
+  const Image heat = read_image(out);
+  EXPECT_EQ(heat.width, 476);
+  EXPECT_EQ(heat.height, 476);
+}
+
+TEST(Cli, RejectsAnUnknownPosInterpolation) {
+  DINOCLIP_REQUIRE_FIXTURE(weights, "dinov2_tiny/dinov2_tiny.pth");
+  CliRun run = dinoclip_cli("dino-features --weights " + weights + " --heads 4 --pos-interpolation bicubic --image " +
+                            fixture("dinov2_tiny/img1_168x98.png") + " --out " + dinoclip::testing::temp_dir());
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("position-embedding interpolation 'bicubic'"), std::string::npos) << run.output;
+}
+
+// make-model --arch dinov2-vits14[-reg] / dinov3-vits16: the official layout,
+// recognised as such when loaded back.
+TEST(Cli, MakeModelWritesDinov2AndDinov3InTheOfficialLayout) {
+  struct Case {
+    const char* arch;
+    DinoFamily family;
+    int patch, registers;
+  };
+  for (const Case& c : {Case{"dinov2-vits14", DinoFamily::kV2, 14, 0}, Case{"dinov2-vits14-reg", DinoFamily::kV2, 14, 4},
+                        Case{"dinov3-vits16", DinoFamily::kV3, 16, 4}}) {
+    SCOPED_TRACE(c.arch);
+    const std::string out = dinoclip::testing::temp_dir() + "/made_" + c.arch + ".safetensors";
+    CliRun run = dinoclip_cli(std::string("make-model --arch ") + c.arch + " --out " + out);
+    ASSERT_EQ(run.status, 0) << run.output;
+    EXPECT_NE(run.output.find("RANDOM"), std::string::npos) << run.output;
+    const DinoModel model = DinoModel::load(out);
+    EXPECT_EQ(model.config().family, c.family);
+    EXPECT_EQ(model.config().patch_size, c.patch);
+    EXPECT_EQ(model.config().num_register_tokens, c.registers);
+    EXPECT_EQ(model.config().num_heads, 6);
+    EXPECT_EQ(model.config().depth, 12);
+    if (c.family == DinoFamily::kV2) {
+      EXPECT_EQ(model.config().pos_interpolation,
+                c.registers ? PosInterpolation::kSizeAntialiased : PosInterpolation::kScaleOffset);
+    }
+    const DinoOutput output = model.forward(at::randn({1, 3, 2 * c.patch, 3 * c.patch}));
+    EXPECT_EQ(output.tokens.sizes(), (std::vector<int64_t>{1, 1 + 6, 384}));
+    EXPECT_EQ(output.cls_attention.sizes(), (std::vector<int64_t>{1, 6, 6}));
+  }
 }
 
 }  // namespace

@@ -12,15 +12,12 @@
 #include "models/device.h"
 #include "models/dino.h"
 #include "models/position_embedding.h"
+#include "dino_fixture_checks.h"
 #include "test_support.h"
 
 using namespace dinoclip;
 
 namespace {
-
-// Fixture README: float32 on the CPU, <= 1e-5 on tokens, <= 1e-6 on attention probabilities.
-constexpr double kTokenTolerance = 1e-5;
-constexpr double kAttentionTolerance = 1e-6;
 
 struct Picture {
   const char* name;
@@ -64,33 +61,9 @@ TEST_P(Dinov2Reference, MatchesOfficialTokensRegistersAndAttention) {
   EXPECT_EQ(c.num_register_tokens, 4);
   EXPECT_EQ(c.pos_interpolation, PosInterpolation::kSizeAntialiased) << "registers -> antialiased by size";
 
-  DinoForwardOptions options;
-  options.full_attention = true;
-  options.intermediate_layers = 2;
-  DinoOutput out = model.forward(read_npy(input_path).unsqueeze(0), options);  // [3, H, W] -> batch of one
-  const int grid_h = picture.height / 14, grid_w = picture.width / 14;
-  ASSERT_EQ(out.grid_h, grid_h);
-  ASSERT_EQ(out.grid_w, grid_w);
-  const int64_t patches = int64_t(grid_h) * grid_w;
-  ASSERT_EQ(out.tokens.sizes(), (std::vector<int64_t>{1, 1 + patches, 64}));
-
-  EXPECT_TENSOR_NEAR(out.tokens[0][0], fixture(picture, "cls"), kTokenTolerance);
-  EXPECT_TENSOR_NEAR(out.tokens[0].narrow(0, 1, patches), fixture(picture, "patch_tokens"), kTokenTolerance);
-  EXPECT_TENSOR_NEAR(out.registers[0], fixture(picture, "registers"), kTokenTolerance);
-  EXPECT_TENSOR_NEAR(out.attention[0], fixture(picture, "attn_full"), kAttentionTolerance);
-  EXPECT_TENSOR_NEAR(out.cls_attention[0], fixture(picture, "attn_cls"), kAttentionTolerance);
-
-  // get_intermediate_layers(n=2, reshape=True, return_class_token=True, norm=True).
-  ASSERT_EQ(out.intermediate.size(), 2u);
-  const char* names[] = {"inter_m2", "inter_m1"};
-  for (int i = 0; i < 2; ++i) {
-    SCOPED_TRACE(names[i]);
-    const at::Tensor& layer = out.intermediate[i][0];  // [1 + hw, D]
-    EXPECT_TENSOR_NEAR(layer[0], fixture(picture, std::string(names[i]) + "_cls"), kTokenTolerance);
-    at::Tensor map = layer.narrow(0, 1, patches).t().reshape({64, grid_h, grid_w});
-    EXPECT_TENSOR_NEAR(map, fixture(picture, std::string(names[i]) + "_patch"), kTokenTolerance);
-  }
-  EXPECT_TENSOR_NEAR(out.intermediate[1], out.tokens, 0.0);  // the last intermediate layer is the output
+  const DinoOutput out = model.forward(read_npy(input_path).unsqueeze(0), dinoclip::testing::fixture_forward_options());
+  dinoclip::testing::expect_official_outputs(out, kDir + picture.name, "registers", picture.height / 14,
+                                             picture.width / 14);
 }
 
 INSTANTIATE_TEST_SUITE_P(Dinov2Tiny, Dinov2Reference, ::testing::ValuesIn(kPictures),

@@ -12,15 +12,12 @@
 #include "models/device.h"
 #include "models/dino.h"
 #include "models/rope.h"
+#include "dino_fixture_checks.h"
 #include "test_support.h"
 
 using namespace dinoclip;
 
 namespace {
-
-// Fixture README: float32 on the CPU, <= 1e-5 on tokens, <= 1e-6 on attention probabilities.
-constexpr double kTokenTolerance = 1e-5;
-constexpr double kAttentionTolerance = 1e-6;
 
 struct Picture {
   const char* name;
@@ -55,31 +52,9 @@ TEST_P(Dinov3Reference, MatchesOfficialTokensStorageAndAttention) {
   EXPECT_EQ(c.layernorm_eps, 1e-5);
   EXPECT_TRUE(c.masked_k_bias);
 
-  DinoForwardOptions options;
-  options.full_attention = true;
-  options.intermediate_layers = 2;
-  DinoOutput out = model.forward(read_npy(input_path).unsqueeze(0), options);  // [3, H, W] -> batch of one
-  const int grid_h = picture.height / 16, grid_w = picture.width / 16;
-  ASSERT_EQ(out.grid_h, grid_h);
-  ASSERT_EQ(out.grid_w, grid_w);
-  const int64_t patches = int64_t(grid_h) * grid_w;
-  ASSERT_EQ(out.tokens.sizes(), (std::vector<int64_t>{1, 1 + patches, 64}));
-
-  EXPECT_TENSOR_NEAR(out.tokens[0][0], fixture(picture, "cls"), kTokenTolerance);
-  EXPECT_TENSOR_NEAR(out.tokens[0].narrow(0, 1, patches), fixture(picture, "patch_tokens"), kTokenTolerance);
-  EXPECT_TENSOR_NEAR(out.registers[0], fixture(picture, "storage"), kTokenTolerance);
-  EXPECT_TENSOR_NEAR(out.attention[0], fixture(picture, "attn_full"), kAttentionTolerance);
-  EXPECT_TENSOR_NEAR(out.cls_attention[0], fixture(picture, "attn_cls"), kAttentionTolerance);
-
-  ASSERT_EQ(out.intermediate.size(), 2u);
-  const char* names[] = {"inter_m2", "inter_m1"};
-  for (int i = 0; i < 2; ++i) {
-    SCOPED_TRACE(names[i]);
-    const at::Tensor& layer = out.intermediate[i][0];
-    EXPECT_TENSOR_NEAR(layer[0], fixture(picture, std::string(names[i]) + "_cls"), kTokenTolerance);
-    at::Tensor map = layer.narrow(0, 1, patches).t().reshape({64, grid_h, grid_w});
-    EXPECT_TENSOR_NEAR(map, fixture(picture, std::string(names[i]) + "_patch"), kTokenTolerance);
-  }
+  const DinoOutput out = model.forward(read_npy(input_path).unsqueeze(0), dinoclip::testing::fixture_forward_options());
+  dinoclip::testing::expect_official_outputs(out, kDir + picture.name, "storage", picture.height / 16,
+                                             picture.width / 16);
 }
 
 INSTANTIATE_TEST_SUITE_P(Dinov3Tiny, Dinov3Reference, ::testing::ValuesIn(kPictures),
