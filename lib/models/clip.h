@@ -29,7 +29,7 @@ struct ClipConfig {
 
 struct ClipLoadOptions {
   c10::Device device = c10::Device(c10::kCPU);
-  c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see models/device.h
+  c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see core/device.h
 };
 
 class ClipModel {

@@ -45,7 +45,7 @@ struct DinoLoadOptions {
   int num_heads = 0;  // 0: from the width (384 -> 6, 768 -> 12, otherwise width / 64)
   std::string checkpoint_key = "teacher";  // for full training checkpoints
   c10::Device device = c10::Device(c10::kCPU);
-  c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see models/device.h
+  c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see core/device.h
   // DINOv2 only (others refuse anything but kAuto): overrides the recipe
   // taken from the checkpoint (registers -> antialiased by size).
   PosInterpolation pos_interpolation = PosInterpolation::kAuto;

@@ -9,7 +9,7 @@
 #include "io/checkpoint.h"
 #include "io/npy.h"
 #include "io/safetensors_writer.h"
-#include "models/device.h"
+#include "core/device.h"
 #include "models/dino.h"
 #include "models/rope.h"
 #include "dino_fixture_checks.h"

@@ -24,7 +24,7 @@ typedef struct {
   guint grid_width;   /* patch columns */
   guint dim;          /* token width D (384 for ViT-S, 768 for ViT-B) */
   guint n_heads;      /* rows of cls_attention; 0 when attention was not computed */
-  guint patch_size;   /* model input pixels per patch side (8 or 16) */
+  guint patch_size;   /* model input pixels per patch side (8 or 16; 14 for DINOv2) */
   guint input_width;  /* model input size in pixels = grid_width * patch_size */
   guint input_height; /* = grid_height * patch_size */
 } GstDinoFeaturesShape;
