@@ -100,6 +100,14 @@ TEST(DinoInstance, RejectsTheSameIdWithOtherBatchingOrHeads) {
   DinoInstanceOptions other_heads = tiny_options(path, 2, 5ms);
   other_heads.load.num_heads = 0;
   EXPECT_THROW(acquire_dino_instance("unit-mismatch", other_heads), Error);
+  DinoInstanceOptions other_recipe = tiny_options(path, 2, 5ms);
+  other_recipe.load.pos_interpolation = PosInterpolation::kScaleOffset;  // loads alone; must not share
+  try {
+    acquire_dino_instance("unit-mismatch", other_recipe);
+    FAIL() << "a pos-interpolation mismatch was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pos-interpolation differs"), std::string::npos) << e.what();
+  }
 }
 
 TEST(DinoInstance, RejectsInputsNotMultipleOfThePatch) {
