@@ -107,7 +107,8 @@ std::string PgServer::find_install() {
   return "";
 }
 
-PgServer::PgServer(const std::string& install) : install_(install) {
+PgServer::PgServer(const std::string& install, const std::string& server_options)
+    : install_(install), options_(server_options) {
   // The server outlives pg_ctl, its parent: as a subreaper this process
   // becomes its parent and can reap it after kill_hard() (PID 1 of a
   // container may never reap it, and a zombie's pid still looks alive to the
@@ -168,7 +169,7 @@ void PgServer::start() {
   // fsync=off: a killed server still finds its WAL in the page cache; only a
   // machine crash would need the disk, and tests do not crash machines.
   const std::string options = "-p " + std::to_string(port_) +
-                              " -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off";
+                              " -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off " + options_;
   try {
     run_as_owner(shell_quote(install_ + "/bin/pg_ctl") + " -D " + shell_quote(data_) + " -l " +
                  shell_quote(dir_ + "/server.log") + " -w -t 60 -o " + shell_quote(options) + " start");

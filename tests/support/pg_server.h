@@ -20,7 +20,8 @@ class PgServer {
   static std::string find_install();
 
   // Throws std::runtime_error with initdb's or the server's log when it cannot start.
-  explicit PgServer(const std::string& install);
+  // `server_options`: more "-c name=value" for the server (the benchmark's memory settings).
+  explicit PgServer(const std::string& install, const std::string& server_options = "");
   ~PgServer();
   PgServer(const PgServer&) = delete;
   PgServer& operator=(const PgServer&) = delete;
@@ -42,7 +43,7 @@ class PgServer {
  private:
   int postmaster_pid() const;  // from postmaster.pid, 0 if none
   std::string run_as_owner(const std::string& command) const;  // shell command, as the data folder's owner
-  std::string install_, dir_, data_;
+  std::string install_, options_, dir_, data_;
   int port_ = 0;
   bool running_ = false;
 };
