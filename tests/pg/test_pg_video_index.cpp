@@ -26,6 +26,7 @@
 #include "core/error.h"
 #include "io/postgres.h"
 #include "pg_server.h"
+#include "tasks/pg_frame_writer.h"
 #include "tasks/pg_video_index.h"
 #include "tasks/video_index_store.h"
 #include "test_support.h"
@@ -366,6 +367,53 @@ TEST_F(PgIndex, AServerKilledMidWriteKeepsEveryCommittedVideoWhole) {
   auto after = open_index_for_writing(uri(), table_, test_model());
   after->put_video({"/v/0.mp4", ""}, stamps(5), random_rows(5, kDim, 5));
   EXPECT_EQ(count(), 3 * 50 + 5);
+}
+
+// The live path: a stream's frames queued and written from the writer's own
+// thread while the server goes away and comes back.
+TEST_F(PgIndex, TheFrameWriterKeepsTakingFramesWhileTheServerIsDownAndCountsDrops) {
+  PgFrameWriter::Options options;
+  options.conninfo = uri();
+  options.table = table_;
+  options.model = test_model();
+  options.max_queued = 50;
+  options.batch = 10;
+  options.first_backoff = std::chrono::milliseconds(20);
+  options.max_backoff = std::chrono::milliseconds(200);
+  PgFrameWriter writer(options);
+  const at::Tensor rows = random_rows(300, kDim, 3);
+  int64_t frame = 0;
+  auto push = [&](int n) {
+    int accepted = 0;
+    for (int i = 0; i < n; ++i, ++frame) {
+      PgFrameRow row{"rtsp://cam-1/live", "pipeline-1", frame * 40000000, frame * 40000000 + 1000, frame, {}};
+      row.embedding.assign(rows[frame].data_ptr<float>(), rows[frame].data_ptr<float>() + kDim);
+      accepted += writer.push(std::move(row)) ? 1 : 0;
+    }
+    return accepted;
+  };
+  EXPECT_EQ(push(40), 40);  // within the queue's bound
+  ASSERT_TRUE(writer.flush(std::chrono::seconds(20))) << writer.last_error();
+  EXPECT_EQ(writer.written(), 40u);
+  EXPECT_EQ(writer.dropped(), 0u);
+
+  server_->stop();
+  // Nothing is written now: the queue fills to its bound, the rest is dropped and counted.
+  EXPECT_EQ(push(200), 50);
+  EXPECT_EQ(writer.dropped(), 150u);
+  EXPECT_FALSE(writer.flush(std::chrono::milliseconds(300)));
+  EXPECT_NE(writer.last_error().find(uri().substr(0, uri().rfind('/'))), std::string::npos) << writer.last_error();
+  EXPECT_FALSE(writer.connected());
+
+  server_->start();
+  ASSERT_TRUE(writer.flush(std::chrono::seconds(30))) << writer.last_error();
+  EXPECT_GE(writer.reconnects(), 1u);
+  EXPECT_EQ(writer.written(), 90u);
+  EXPECT_EQ(push(10), 10);
+  ASSERT_TRUE(writer.flush(std::chrono::seconds(20))) << writer.last_error();
+  // Every accepted frame once: 40 + 50 + 10.
+  EXPECT_EQ(count(), 100);
+  EXPECT_EQ(sql("SELECT count(DISTINCT frame) FROM " + table_ + " WHERE source_id = 'pipeline-1'"), "100\n");
 }
 
 }  // namespace
