@@ -417,3 +417,41 @@ TEST_F(PgIndex, TheFrameWriterKeepsTakingFramesWhileTheServerIsDownAndCountsDrop
 }
 
 }  // namespace
+
+namespace {
+
+// The folder side of put_video: re-indexing a video replaces its rows and
+// keeps every other video's rows, stamps and embeddings as they were.
+TEST(FolderIndexStore, ReplacingAVideoKeepsTheOtherVideosRows) {
+  const std::string dir = dinoclip::testing::temp_dir() + "/replace-folder";
+  const at::Tensor a = random_rows(4, kDim, 1), b = random_rows(3, kDim, 2), c = random_rows(2, kDim, 3);
+  {
+    auto index = open_index_for_writing(dir, "", test_model());
+    index->put_video({"/v/a.mp4", "every 1s"}, stamps(4), a);
+    index->put_video({"/v/b.mp4", "every 1s"}, stamps(3), b);
+    index->commit();
+  }
+  auto index = open_index_for_writing(dir, "", test_model());
+  index->put_video({"/v/a.mp4", "every 2s"}, stamps(2, /*first_frame=*/1), c);
+  index->commit();
+  const VideoIndex loaded = VideoIndex::load(dir);
+  ASSERT_EQ(loaded.videos().size(), 2u);
+  EXPECT_EQ(loaded.videos()[0].path, "/v/b.mp4");
+  EXPECT_EQ(loaded.videos()[1].path, "/v/a.mp4");
+  EXPECT_EQ(loaded.videos()[1].sampling, "every 2s");
+  ASSERT_EQ(loaded.size(), 5);
+  for (int64_t row = 0; row < 3; ++row) {
+    EXPECT_EQ(loaded.frames()[size_t(row)].video, 0);
+    EXPECT_EQ(loaded.frames()[size_t(row)].frame, row * 25);
+  }
+  EXPECT_EQ(loaded.frames()[3].frame, 1);
+  EXPECT_EQ(loaded.frames()[4].frame, 26);
+  EXPECT_TENSOR_NEAR(loaded.embeddings().narrow(0, 0, 3), b / b.norm(2, 1, true), 1e-6);
+  EXPECT_TENSOR_NEAR(loaded.embeddings().narrow(0, 3, 2), c / c.norm(2, 1, true), 1e-6);
+  // A wrong size leaves the index as it was.
+  EXPECT_THROW(index->put_video({"/v/b.mp4", ""}, stamps(2), random_rows(3, kDim, 4)), Error);
+  EXPECT_EQ(index->frame_count(), 5);
+  EXPECT_TRUE(index->has_video("/v/b.mp4"));
+}
+
+}  // namespace
