@@ -25,7 +25,7 @@ PGSERVER_VERSION=0.1.4  # PostgreSQL 16.2, pgvector 0.6.2 (HNSW: pgvector >= 0.5
 WHEEL="pgserver-0.1.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 SHA256="d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813"
 
-CACHE_DIR="${DINOCLIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dinoclip}/wheels"
+source scripts/pinned-wheel.sh
 DEST="$PWD/.pgserver/pgserver-$PGSERVER_VERSION"
 ROOT="$DEST/pgserver/pginstall"
 
@@ -37,35 +37,10 @@ if [ -f "$DEST/.complete" ]; then
   exit 0
 fi
 
-pip_cmd() {
-  for py in python3 /usr/bin/python3; do
-    if "$py" -m pip --version >/dev/null 2>&1; then
-      "$py" -m pip "$@"
-      return
-    fi
-  done
-  die "pip is missing: install it (apt-get install python3-pip) and run again"
-}
-
-mkdir -p "$CACHE_DIR"
-exec 9>"$CACHE_DIR/.lock"
-flock 9  # one download at a time when several builds start together
-
-path="$CACHE_DIR/$WHEEL"
-if ! { [ -f "$path" ] && echo "$SHA256  $path" | sha256sum --check --status; }; then
-  say "downloading pgserver==$PGSERVER_VERSION into $CACHE_DIR"
-  rm -f "$path"
-  # --python-version/--platform pin the exact file whatever Python runs pip
-  # (the Python part of the wheel is not used, only the PostgreSQL in it).
-  pip_cmd download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
-    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --dest "$CACHE_DIR" \
-    "pgserver==$PGSERVER_VERSION" >&2
-  [ -f "$path" ] || die "pip did not produce $WHEEL"
-  if ! echo "$SHA256  $path" | sha256sum --check --status; then
-    rm -f "$path"
-    die "$WHEEL does not match its pinned sha256 ($SHA256); removed it, nothing was unpacked"
-  fi
-fi
+lock_wheel_cache
+# The Python part of the wheel is not used, only the PostgreSQL in it.
+fetch_pinned_wheel "$WHEEL" "$SHA256" "pgserver==$PGSERVER_VERSION" manylinux_2_17_x86_64 manylinux2014_x86_64
+path="$WHEEL_CACHE_DIR/$WHEEL"
 
 say "unpacking into $DEST"
 rm -rf "$DEST.partial"

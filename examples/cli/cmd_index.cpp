@@ -301,8 +301,9 @@ std::vector<Command> index_commands() {
         {kClipWeights,
          model_alias,
          {"every", "T", "sampling: seconds (1s, 2.5s), milliseconds (500ms) or every Nth frame (10f); default 1s"},
-         {"out", "IDX", "index folder (created, or appended to when it holds an index of the same model), or "
-                        "postgresql://USER@HOST:PORT/DB (password from $PGPASSWORD or ~/.pgpass)"},
+         {"out", "IDX",
+          "index folder (created, or appended to when it holds an index of the same model), or "
+          "postgresql://USER@HOST:PORT/DB (password from $PGPASSWORD or ~/.pgpass)"},
          {"table", "T", "PostgreSQL table, one per model (default dinoclip_frames)"},
          {"replace", "", "index videos already in the index again, replacing their rows"},
          {"crop", "center|full", "center: CLIP's preprocessing (default); full: whole frame squashed to a square"},
@@ -317,7 +318,8 @@ std::vector<Command> index_commands() {
          {"k", "N", "results (default 5)"},
          {"table", "T", "PostgreSQL table (default dinoclip_frames)"},
          {"exact", "", "PostgreSQL: score every frame instead of the HNSW index (a folder is always exact)"},
-         {"ef-search", "N", "PostgreSQL: HNSW candidates per query, 1-1000 (default 100; more = better recall, slower)"},
+         {"ef-search", "N",
+          "PostgreSQL: HNSW candidates per query, 1-1000 (default 400; more = better recall, slower)"},
          {"weights", "W", "CLIP weights (default: the ones the index was made with)"},
          model_alias,
          {"vocab", "V", "bpe_simple_vocab_16e6.txt.gz (default: $DINOCLIP_VOCAB, models dirs)"},

@@ -30,12 +30,14 @@ std::string connect_advice(const std::string& reason) {
     return "check the user and its password: the password comes from $PGPASSWORD or ~/.pgpass ($PGPASSFILE), "
            "never from the command line";
   }
-  if (reason.find("Connection refused") != std::string::npos ||
-      reason.find("could not connect") != std::string::npos || reason.find("timeout expired") != std::string::npos) {
+  if (reason.find("Connection refused") != std::string::npos || reason.find("could not connect") != std::string::npos ||
+      reason.find("timeout expired") != std::string::npos) {
     return "is PostgreSQL running there and listening on that host and port?";
   }
-  if (reason.find("invalid response") != std::string::npos || reason.find("expected authentication") != std::string::npos ||
-      reason.find("unexpected message") != std::string::npos || reason.find("server closed the connection") != std::string::npos) {
+  if (reason.find("invalid response") != std::string::npos ||
+      reason.find("expected authentication") != std::string::npos ||
+      reason.find("unexpected message") != std::string::npos ||
+      reason.find("server closed the connection") != std::string::npos) {
     return "the server at that address does not speak PostgreSQL's protocol: is it the right port?";
   }
   if (reason.find("does not exist") != std::string::npos) return "create it, or name an existing one";
@@ -88,7 +90,8 @@ void check_postgres_address(const std::string& conninfo, const std::string& what
   }
   PQconninfoFree(options);
   if (has_password) {
-    throw Error(what + ": the address carries a password; anyone can read it from the process list. Remove it and "
+    throw Error(what +
+                ": the address carries a password; anyone can read it from the process list. Remove it and "
                 "put it in $PGPASSWORD or ~/.pgpass (HOST:PORT:DATABASE:USER:PASSWORD, mode 0600) instead");
   }
 }
@@ -112,7 +115,9 @@ bool PgResult::is_null(int row, int column) const { return PQgetisnull(result_, 
 std::string PgResult::text(int row, int column) const {
   return std::string(PQgetvalue(result_, row, column), size_t(PQgetlength(result_, row, column)));
 }
-int64_t PgResult::int64(int row, int column) const { return std::strtoll(PQgetvalue(result_, row, column), nullptr, 10); }
+int64_t PgResult::int64(int row, int column) const {
+  return std::strtoll(PQgetvalue(result_, row, column), nullptr, 10);
+}
 double PgResult::real(int row, int column) const { return std::strtod(PQgetvalue(result_, row, column), nullptr); }
 
 PgConnection::PgConnection(const std::string& conninfo, int connect_timeout_s)
@@ -131,11 +136,11 @@ PgConnection::PgConnection(const std::string& conninfo, int connect_timeout_s)
     throw Error(address_ + ": cannot connect to PostgreSQL: " + reason + " (" + connect_advice(reason) + ")");
   }
   // Notices (e.g. "relation already exists, skipping") are not for users.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
 }
 
-PgConnection::PgConnection(PgConnection&& other) noexcept
-    : conn_(other.conn_), address_(std::move(other.address_)) {
+PgConnection::PgConnection(PgConnection&& other) noexcept : conn_(other.conn_), address_(std::move(other.address_)) {
   other.conn_ = nullptr;
 }
 PgConnection& PgConnection::operator=(PgConnection&& other) noexcept {
@@ -197,7 +202,8 @@ void PgConnection::copy_in(const std::string& copy_sql, const std::string& data)
     PQclear(result);
   }
   if (!error.empty()) {
-    if (PQstatus(conn_) != CONNECTION_OK) throw Error(address_ + ": lost the connection to PostgreSQL during COPY: " + error);
+    if (PQstatus(conn_) != CONNECTION_OK)
+      throw Error(address_ + ": lost the connection to PostgreSQL during COPY: " + error);
     throw Error(address_ + ": COPY failed: " + error);
   }
 }

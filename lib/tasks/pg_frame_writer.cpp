@@ -7,9 +7,10 @@
 namespace dinoclip {
 
 PgFrameWriter::PgFrameWriter(Options options) : options_(std::move(options)) {
-  if (options_.max_queued < 1 || options_.batch < 1) throw Error("the frame writer needs a queue and a batch of at least 1");
-  index_ = std::make_unique<PgVideoIndex>(
-      PgVideoIndex::open_for_writing(options_.conninfo, options_.table, options_.model));
+  if (options_.max_queued < 1 || options_.batch < 1)
+    throw Error("the frame writer needs a queue and a batch of at least 1");
+  index_ =
+      std::make_unique<PgVideoIndex>(PgVideoIndex::open_for_writing(options_.conninfo, options_.table, options_.model));
   connected_ = true;
   thread_ = std::thread([this] { run(); });
 }
@@ -110,7 +111,8 @@ void PgFrameWriter::run() {
     // Back off (woken early only to stop), then try the same batch again.
     std::unique_lock<std::mutex> lock(mutex_);
     const auto until = std::min(deadline, std::chrono::steady_clock::now() + backoff);
-    wake_.wait_until(lock, until, [&] { return stopping_ && deadline == std::chrono::steady_clock::time_point::max(); });
+    wake_.wait_until(lock, until,
+                     [&] { return stopping_ && deadline == std::chrono::steady_clock::time_point::max(); });
     backoff = std::min(options_.max_backoff, backoff * 2);
   }
 }

@@ -26,9 +26,9 @@ class PgFrameWriter {
   struct Options {
     std::string conninfo;
     std::string table = PgVideoIndex::kDefaultTable;
-    IndexModel model;              // the model that made the embeddings (checked against the table's)
-    size_t max_queued = 1024;      // frames waiting; more are dropped
-    size_t batch = 64;             // frames per transaction at most
+    IndexModel model;          // the model that made the embeddings (checked against the table's)
+    size_t max_queued = 1024;  // frames waiting; more are dropped
+    size_t batch = 64;         // frames per transaction at most
     std::chrono::milliseconds first_backoff{200};
     std::chrono::milliseconds max_backoff{10000};
   };

@@ -18,6 +18,8 @@ constexpr const char* kCatalog = "dinoclip_index_models";
 constexpr int kMinPgvector[3] = {0, 5, 0};
 // HNSW indexes vectors of up to 2,000 dimensions (pgvector's limit).
 constexpr int64_t kMaxHnswDim = 2000;
+// Up to this size a row (4 bytes a value) fits an 8 KB page with room to spare.
+constexpr int64_t kMaxInlineDim = 1024;
 // Rows per COPY: bounds the memory of one binary stream (~2 KB a 512-d row).
 constexpr size_t kCopyRows = 20000;
 
@@ -82,8 +84,10 @@ void check_index_table_name(const std::string& table) {
   bool ok = !table.empty() && table.size() <= 63 && !std::isdigit(static_cast<unsigned char>(table[0]));
   for (char c : table) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
   if (!ok) {
-    throw Error("table name '" + table + "': use letters, digits and underscores (not starting with a digit, at most "
-                "63), e.g. " + PgVideoIndex::kDefaultTable);
+    throw Error("table name '" + table +
+                "': use letters, digits and underscores (not starting with a digit, at most "
+                "63), e.g. " +
+                PgVideoIndex::kDefaultTable);
   }
 }
 
@@ -107,9 +111,9 @@ namespace {
 bool read_catalog_model(PgConnection& db, const std::string& table, IndexModel& model) {
   const PgResult exists = db.exec("SELECT to_regclass($1) IS NOT NULL", {std::string(kCatalog)});
   if (exists.text(0, 0) != "t") return false;
-  const PgResult row = db.exec(std::string("SELECT model, weights, embed_dim, fingerprint FROM ") + kCatalog +
-                                   " WHERE table_name = $1",
-                               {table});
+  const PgResult row =
+      db.exec(std::string("SELECT model, weights, embed_dim, fingerprint FROM ") + kCatalog + " WHERE table_name = $1",
+              {table});
   if (row.rows() == 0) return false;
   model.name = row.text(0, 0);
   model.weights = row.text(0, 1);
@@ -164,12 +168,14 @@ PgVideoIndex PgVideoIndex::open_for_writing(const std::string& conninfo, const s
     try {
       db.exec("CREATE EXTENSION IF NOT EXISTS vector");
     } catch (const Error& e) {
-      throw Error(s.where() + ": pgvector is not available (" + e.what() + "); install pgvector >= 0.5 on the server "
+      throw Error(s.where() + ": pgvector is not available (" + e.what() +
+                  "); install pgvector >= 0.5 on the server "
                   "and run CREATE EXTENSION vector in this database (or let this user do so)");
     }
     const std::string version = db.exec("SELECT extversion FROM pg_extension WHERE extname = 'vector'").text(0, 0);
     if (!version_at_least(version, kMinPgvector)) {
-      throw Error(s.where() + ": pgvector " + version + " has no HNSW index; upgrade it to 0.5 or later "
+      throw Error(s.where() + ": pgvector " + version +
+                  " has no HNSW index; upgrade it to 0.5 or later "
                   "(ALTER EXTENSION vector UPDATE)");
     }
     db.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kCatalog +
@@ -185,7 +191,14 @@ PgVideoIndex PgVideoIndex::open_for_writing(const std::string& conninfo, const s
     db.exec("CREATE TABLE " + s.quoted_table +
             " (id bigserial PRIMARY KEY, video text NOT NULL, source_id text NOT NULL DEFAULT '', "
             "time_ns bigint NOT NULL, pts_ns bigint NOT NULL, frame bigint NOT NULL, "
-            "inserted_at timestamptz NOT NULL DEFAULT now(), embedding vector(" + dim + ") NOT NULL)");
+            "inserted_at timestamptz NOT NULL DEFAULT now(), embedding vector(" +
+            dim + ") NOT NULL)");
+    if (model.embed_dim <= kMaxInlineDim) {
+      // Rows in the table itself: a 512-d vector (2 KB) is just above the
+      // size PostgreSQL moves out of line (TOAST), and every exact-search row
+      // and every insert would then read and write a second table.
+      db.exec("ALTER TABLE " + s.quoted_table + " ALTER COLUMN embedding SET STORAGE PLAIN");
+    }
     db.exec("CREATE INDEX ON " + s.quoted_table + " (video)");
     db.exec("CREATE INDEX ON " + s.quoted_table + " USING hnsw (embedding vector_cosine_ops)");
     db.exec(std::string("INSERT INTO ") + kCatalog +
@@ -332,10 +345,10 @@ std::vector<IndexHit> PgVideoIndex::search(const at::Tensor& query, int64_t k, b
     } else {
       s.db->exec("SET LOCAL hnsw.ef_search = " + std::to_string(ef_search));
     }
-    const PgResult rows = s.db->exec(
-        "SELECT video, source_id, time_ns, pts_ns, frame, 1 - (embedding <=> $1::vector) FROM " + s.quoted_table +
-            " ORDER BY embedding <=> $1::vector LIMIT $2",
-        {vector_text(unit.data_ptr<float>(), unit.numel()), std::to_string(k)});
+    const PgResult rows =
+        s.db->exec("SELECT video, source_id, time_ns, pts_ns, frame, 1 - (embedding <=> $1::vector) FROM " +
+                       s.quoted_table + " ORDER BY embedding <=> $1::vector LIMIT $2",
+                   {vector_text(unit.data_ptr<float>(), unit.numel()), std::to_string(k)});
     for (int r = 0; r < rows.rows(); ++r) {
       hits.push_back({rows.text(r, 0), rows.text(r, 1), rows.int64(r, 2), rows.int64(r, 3), rows.int64(r, 4),
                       float(rows.real(r, 5))});

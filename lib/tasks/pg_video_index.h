@@ -47,8 +47,10 @@ struct IndexHit {
 class PgVideoIndex {
  public:
   static constexpr const char* kDefaultTable = "dinoclip_frames";
-  // HNSW candidate list at query time (pgvector's hnsw.ef_search; its default is 40).
-  static constexpr int kDefaultEfSearch = 100;
+  // HNSW candidate list at query time (pgvector's hnsw.ef_search; its
+  // default, 40, found 56% of the true top-10 in tests/bench/bench_pg_index;
+  // 400 found 97% in 9 ms: docs/search.md).
+  static constexpr int kDefaultEfSearch = 400;
 
   // Connects to `conninfo` and opens `table` for writing `model`'s
   // embeddings: creates the pgvector extension, the table, its indexes and

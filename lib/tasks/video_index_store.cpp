@@ -100,13 +100,15 @@ std::unique_ptr<VideoIndexStore> open_index_for_writing(const std::string& locat
   if (!pg_table.empty()) {
     return std::make_unique<PostgresIndexStore>(PgVideoIndex::open_for_writing(location, pg_table, model));
   }
-  if (fs::exists(location) && !fs::is_directory(location)) throw Error(location + ": exists and is not an index folder");
+  if (fs::exists(location) && !fs::is_directory(location))
+    throw Error(location + ": exists and is not an index folder");
   if (!VideoIndex::can_index_into(location)) {
     throw Error(location +
                 ": folder is not empty and holds no index; give a new or empty folder (or an existing index)");
   }
   auto lock = std::make_unique<IndexWriteLock>(location);
-  if (!VideoIndex::exists(location)) return std::make_unique<FolderIndexStore>(location, VideoIndex(model), std::move(lock));
+  if (!VideoIndex::exists(location))
+    return std::make_unique<FolderIndexStore>(location, VideoIndex(model), std::move(lock));
   VideoIndex index = VideoIndex::load(location);
   index.model().check_same_as(model, what);
   return std::make_unique<FolderIndexStore>(location, std::move(index), std::move(lock));

@@ -577,7 +577,8 @@ TEST_F(IndexPostgres, RejectsAddressesThatCannotWorkBeforeLoadingTheModel) {
   EXPECT_EQ(run.status, 1) << run.output;
   EXPECT_NE(run.output.find(down + ": cannot connect to PostgreSQL"), std::string::npos) << run.output;
 
-  const std::string with_password = "postgresql://dinoclip:hunter2@127.0.0.1:" + std::to_string(server_->port()) + "/" + db_;
+  const std::string with_password =
+      "postgresql://dinoclip:hunter2@127.0.0.1:" + std::to_string(server_->port()) + "/" + db_;
   run = dinoclip_cli("index --weights " + weights_ + " --out " + with_password + " " + video("a.mp4"));
   EXPECT_EQ(run.status, 1) << run.output;
   EXPECT_NE(run.output.find("the address carries a password"), std::string::npos) << run.output;

@@ -174,7 +174,8 @@ TEST_F(PgIndex, ReindexingAVideoReplacesItsRowsAndLeavesOthers) {
   EXPECT_EQ(sql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '" + table_ +
                 "'::regclass AND attname = 'embedding'"),
             "vector(32)\n");
-  EXPECT_NE(sql("SELECT indexdef FROM pg_indexes WHERE tablename = '" + table_ + "'").find("hnsw (embedding vector_cosine_ops)"),
+  EXPECT_NE(sql("SELECT indexdef FROM pg_indexes WHERE tablename = '" + table_ + "'")
+                .find("hnsw (embedding vector_cosine_ops)"),
             std::string::npos);
 }
 
@@ -261,9 +262,8 @@ TEST_F(PgIndex, EightWritersAtOnceEveryRowArrivesOnce) {
 TEST_F(PgIndex, RejectsAServerThatIsDownNamingTheAddress) {
   const int port = dinoclip::testing::free_local_port();
   const std::string address = "postgresql://dinoclip@127.0.0.1:" + std::to_string(port) + "/videos";
-  for (const auto& open : std::vector<std::function<void()>>{
-           [&] { open_index_for_writing(address, "", test_model()); },
-           [&] { open_index_for_search(address, ""); }}) {
+  for (const auto& open : std::vector<std::function<void()>>{[&] { open_index_for_writing(address, "", test_model()); },
+                                                             [&] { open_index_for_search(address, ""); }}) {
     const std::string message = message_of(open);
     EXPECT_NE(message.find("postgresql://dinoclip@127.0.0.1:" + std::to_string(port) + "/videos: cannot connect"),
               std::string::npos)

@@ -102,7 +102,8 @@ std::string PgServer::find_install() {
     candidates.push_back(std::string(root) + "/.pgserver/pgserver-0.1.4/pgserver/pginstall");
   }
   for (const auto& candidate : candidates) {
-    if (fs::exists(candidate + "/bin/postgres") && fs::exists(candidate + "/lib/postgresql/vector.so")) return candidate;
+    if (fs::exists(candidate + "/bin/postgres") && fs::exists(candidate + "/lib/postgresql/vector.so"))
+      return candidate;
   }
   return "";
 }
@@ -124,8 +125,8 @@ PgServer::PgServer(const std::string& install, const std::string& server_options
   }
   const std::string pwfile = dir_ + "/pwfile";
   std::ofstream(pwfile) << kPassword << "\n";
-  fs::permissions(pwfile, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                              fs::perms::others_read);
+  fs::permissions(pwfile,
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
   run_as_owner(shell_quote(install_ + "/bin/initdb") + " -D " + shell_quote(data_) + " -U " + kUser +
                " --pwfile=" + shell_quote(pwfile) +
                " --auth-host=scram-sha-256 --auth-local=scram-sha-256 -E UTF8 --locale=C --no-sync --no-instructions");
@@ -221,8 +222,8 @@ std::string PgServer::uri(const std::string& database) const {
 }
 
 std::string PgServer::psql(const std::string& database, const std::string& sql) const {
-  return run(shell_quote(install_ + "/bin/psql") + " -X -At -v ON_ERROR_STOP=1 " + shell_quote(uri(database)) +
-             " -c " + shell_quote(sql));
+  return run(shell_quote(install_ + "/bin/psql") + " -X -At -v ON_ERROR_STOP=1 " + shell_quote(uri(database)) + " -c " +
+             shell_quote(sql));
 }
 
 void PgServer::create_database(const std::string& name) const { psql("postgres", "CREATE DATABASE \"" + name + "\""); }

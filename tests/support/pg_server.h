@@ -34,14 +34,14 @@ class PgServer {
   // Runs `sql` with psql, returns its output (-At: unaligned, tuples only); throws on failure.
   std::string psql(const std::string& database, const std::string& sql) const;
 
-  void stop();              // pg_ctl stop -m fast
-  void kill_hard();         // SIGKILL to the server and every backend: a crash
-  void start();             // (again) on the same port; crash recovery runs as needed
+  void stop();       // pg_ctl stop -m fast
+  void kill_hard();  // SIGKILL to the server and every backend: a crash
+  void start();      // (again) on the same port; crash recovery runs as needed
   bool running() const { return running_; }
   std::string log() const;  // the server's log file
 
  private:
-  int postmaster_pid() const;  // from postmaster.pid, 0 if none
+  int postmaster_pid() const;                                  // from postmaster.pid, 0 if none
   std::string run_as_owner(const std::string& command) const;  // shell command, as the data folder's owner
   std::string install_, options_, dir_, data_;
   int port_ = 0;
