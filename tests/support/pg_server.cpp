@@ -123,6 +123,17 @@ PgServer::PgServer(const std::string& install, const std::string& server_options
     // The server's user must reach its data folder; nothing else is shared.
     if (::chown(dir_.c_str(), kNobody, kNobody) != 0) throw std::runtime_error("cannot chown " + dir_ + " to nobody");
   }
+  if (::geteuid() == 0) {
+    // `nobody` must reach the binaries: a checkout under /root (mode 0700) is
+    // out of its reach, so the unpacked wheel is copied beside the data then.
+    try {
+      run_as_owner("test -x " + shell_quote(install_ + "/bin/postgres"));
+    } catch (const std::runtime_error&) {
+      const fs::path wheel = fs::path(install_).parent_path().parent_path();  // holds pgserver/ and pgserver.libs/
+      fs::copy(wheel, dir_ + "/pg", fs::copy_options::recursive);
+      install_ = dir_ + "/pg/pgserver/pginstall";
+    }
+  }
   const std::string pwfile = dir_ + "/pwfile";
   std::ofstream(pwfile) << kPassword << "\n";
   fs::permissions(pwfile,
