@@ -47,9 +47,9 @@ struct IndexHit {
 class PgVideoIndex {
  public:
   static constexpr const char* kDefaultTable = "dinoclip_frames";
-  // HNSW candidate list at query time (pgvector's hnsw.ef_search; its
-  // default, 40, found 56% of the true top-10 in tests/bench/bench_pg_index;
-  // 400 found 97% in 9 ms: docs/search.md).
+  // HNSW candidate list at query time (pgvector's hnsw.ef_search). Its
+  // default, 40, found 36% of the true top-10 of 1M frames in
+  // tests/bench/bench_pg_index; 400 found 93.5% at p50 19 ms (docs/search.md).
   static constexpr int kDefaultEfSearch = 400;
 
   // Connects to `conninfo` and opens `table` for writing `model`'s
