@@ -16,6 +16,8 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # image files, text and unicode
   libpng-dev libjpeg-dev zlib1g-dev libutf8proc-dev nlohmann-json3-dev
+  # the PostgreSQL video index (libpq only: the tests' server comes from scripts/pgserver.sh)
+  libpq-dev
   libfreetype-dev fonts-dejavu-core
   # peer benchmark (scripts/peer-bench.sh): the reference models and their ONNX export
   python3-torch python3-venv

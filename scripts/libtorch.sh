@@ -32,7 +32,8 @@ WHEELS=(
 # pip requirement for each wheel above, same order
 REQUIREMENTS=(torch==2.11.0 nvidia-cufile==1.15.1.6 nvidia-cusparselt-cu13==0.8.0 nvidia-nvshmem-cu13==3.4.5)
 
-CACHE_DIR="${DINOCLIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dinoclip}/wheels"
+source scripts/pinned-wheel.sh
+CACHE_DIR="$WHEEL_CACHE_DIR"
 DEST="$PWD/.libtorch/torch-$TORCH_VERSION-cu13"
 ROOT="$DEST/torch"
 
@@ -44,37 +45,10 @@ if [ -f "$DEST/.complete" ]; then
   exit 0
 fi
 
-pip_cmd() {
-  for py in python3 /usr/bin/python3; do
-    if "$py" -m pip --version >/dev/null 2>&1; then
-      "$py" -m pip "$@"
-      return
-    fi
-  done
-  die "pip is missing: install it (apt-get install python3-pip) and run again"
-}
-
-mkdir -p "$CACHE_DIR"
-exec 9>"$CACHE_DIR/.lock"
-flock 9  # one download at a time when several builds start together
-
+lock_wheel_cache
 for i in "${!WHEELS[@]}"; do
-  file="${WHEELS[$i]%%|*}"
-  sum="${WHEELS[$i]##*|}"
-  path="$CACHE_DIR/$file"
-  if [ -f "$path" ] && echo "$sum  $path" | sha256sum --check --status; then
-    continue
-  fi
-  say "downloading ${REQUIREMENTS[$i]} into $CACHE_DIR"
-  rm -f "$path"
-  # --python-version/--platform pin the exact file whatever Python runs pip.
-  pip_cmd download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
-    --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --dest "$CACHE_DIR" "${REQUIREMENTS[$i]}" >&2
-  [ -f "$path" ] || die "pip did not produce $file"
-  if ! echo "$sum  $path" | sha256sum --check --status; then
-    rm -f "$path"
-    die "$file does not match its pinned sha256 ($sum); removed it, nothing was unpacked"
-  fi
+  fetch_pinned_wheel "${WHEELS[$i]%%|*}" "${WHEELS[$i]##*|}" "${REQUIREMENTS[$i]}" \
+    manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64
 done
 
 say "unpacking into $DEST"

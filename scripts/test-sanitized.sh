@@ -52,6 +52,7 @@ ninja -C "$build"
 echo "test-sanitized: build took $(( $(date +%s) - start )) s"
 [ -n "${SANITIZED_BUILD_ONLY:-}" ] && exit 0
 
+bash scripts/pgserver.sh >/dev/null  # PostgreSQL + pgvector for the pg tests (pinned wheel)
 source scripts/sanitizer-env.sh
 source scripts/sanitizer-logs.sh
 logs="$(pwd)/$build/sanitizer-logs"

@@ -23,7 +23,8 @@
 #include "io/image_file.h"
 #include "models/clip.h"
 #include "tasks/frame_sampling.h"
-#include "tasks/video_index.h"
+#include "io/postgres.h"
+#include "tasks/video_index_store.h"
 #include "text/bpe_tokenizer.h"
 #include "text/vocab_path.h"
 
@@ -116,32 +117,40 @@ int index_videos(const Args& args) {
   const ClipCrop crop = parse_crop(args.get("crop", "center"));
   const int batch = args.get_int("batch", 16);
   if (batch < 1) throw Error("index: --batch must be at least 1");
-  const std::string out = args.require("out"), weights = weights_option(args);
+  const std::string out = args.require("out"), weights = weights_option(args), table = args.get("table");
   if (weights.empty()) throw Error("index: --weights (or --model) is required: the CLIP weights, e.g. ViT-B-32.pt");
-  if (fs::exists(out) && !fs::is_directory(out)) throw Error(out + ": exists and is not an index folder");
-  if (!VideoIndex::can_index_into(out)) {
-    throw Error(out + ": folder is not empty and holds no index; give a new or empty folder (or an existing index)");
+  const bool replace = args.has("replace");
+  // A bad address, a folder of other files, ... are refused before the model loads.
+  if (is_postgres_index(out)) {
+    check_postgres_address(out, "--out");
+    if (!table.empty()) check_index_table_name(table);
+    PgConnection reachable(out);  // a server that is down or refuses us: said now, not after the model loads
+  } else {
+    if (!table.empty()) throw Error("index: --table is for a PostgreSQL index (--out postgresql://...)");
+    if (fs::exists(out) && !fs::is_directory(out)) throw Error(out + ": exists and is not an index folder");
+    if (!VideoIndex::can_index_into(out)) {
+      throw Error(out + ": folder is not empty and holds no index; give a new or empty folder (or an existing index)");
+    }
   }
 
   configure_threads();
   const ClipModel model = ClipModel::load(weights);
   const IndexModel described = describe_index_model(model, stored_path(weights));
-  IndexWriteLock lock(out);
-  const bool appending = VideoIndex::exists(out);
-  VideoIndex index = appending ? VideoIndex::load(out) : VideoIndex(described);
-  if (appending) index.model().check_same_as(described, "--weights " + weights);
+  const std::unique_ptr<VideoIndexStore> index = open_index_for_writing(out, table, described);
+  const int64_t frames_before = index->frame_count();
+  const bool appending = frames_before > 0;
 
   const std::string sampling =
       "every " + every.describe() + (crop == ClipCrop::kCenter ? ", center crop" : ", full frame");
   const Progress progress;
-  const int64_t rows_before = index.size();
+  int64_t added_frames = 0;
   int added_videos = 0;
   std::vector<std::string> failed;
   for (size_t i = 0; i < videos.size(); ++i) {
     const std::string path = stored_path(videos[i]);
     const std::string label = "[" + std::to_string(i + 1) + "/" + std::to_string(videos.size()) + "] " + videos[i];
-    if (index.has_video(path)) {
-      progress.done(label + ": already in the index, skipped");
+    if (!replace && index->has_video(path)) {
+      progress.done(label + ": already in the index, skipped (--replace indexes it again)");
       continue;
     }
     // One file that does not decode (damaged, audio only, not a video) is
@@ -152,8 +161,9 @@ int index_videos(const Args& args) {
             progress.update(label + ": " + std::to_string(embedded) + " frames embedded, at " +
                             seconds_text(last_time_ns) + " s");
           });
-      index.append_video({path, sampling}, encoded.stamps, encoded.embeddings);
+      index->put_video({path, sampling}, encoded.stamps, encoded.embeddings);
       ++added_videos;
+      added_frames += int64_t(encoded.stamps.size());
       progress.done(label + ": " + std::to_string(encoded.stamps.size()) + " of " + std::to_string(encoded.decoded) +
                     " frames indexed");
     } catch (const std::exception& e) {
@@ -161,10 +171,10 @@ int index_videos(const Args& args) {
       progress.done(label + ": NOT indexed: " + user_message(e));
     }
   }
-  if (added_videos > 0) index.save(out);
-  std::cout << (appending ? "appended " : "indexed ") << (index.size() - rows_before) << " frames of " << added_videos
-            << " video(s) to " << out << " (" << index.size() << " frames of " << index.videos().size() << " video(s), "
-            << model.describe() << ")\n";
+  if (added_videos > 0) index->commit();
+  std::cout << (appending ? "appended " : "indexed ") << added_frames << " frames of " << added_videos
+            << " video(s) to " << index->describe() << " (" << index->frame_count() << " frames of "
+            << index->video_count() << " video(s), " << model.describe() << ")\n";
   if (failed.empty()) return 0;
   std::cout << std::flush;
   std::cerr << "dinoclip index: " << failed.size() << " of " << videos.size()
@@ -209,37 +219,45 @@ Image indexed_frame_picture(const std::string& video, const IndexedFrame& wanted
 }
 
 int search_index(const Args& args) {
-  if (args.positionals().size() != 1) throw Error("search-index: give one index folder (made by dinoclip index)");
-  const std::string dir = args.positionals()[0];
+  if (args.positionals().size() != 1) {
+    throw Error("search-index: give one index: a folder made by dinoclip index, or postgresql://...");
+  }
+  const std::string location = args.positionals()[0];
   std::string query = args.require("query");
   if (query.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw Error("search-index: --query is empty; say what to look for, e.g. --query \"a dog on a beach\"");
   }
   const int k = args.get_int("k", 5);
   if (k < 1) throw Error("search-index: -k must be at least 1");
-  const VideoIndex index = VideoIndex::load(dir);
-  if (index.size() == 0) throw Error(dir + ": the index holds no frames; add videos with dinoclip index");
+  IndexSearchOptions options;
+  options.exact = args.has("exact");
+  options.ef_search = args.get_int("ef-search", PgVideoIndex::kDefaultEfSearch);
+  const std::string table = args.get("table");
+  if (is_postgres_index(location)) check_postgres_address(location, "search-index");
+  const std::unique_ptr<VideoIndexStore> index = open_index_for_search(location, table);
+  if (index->frame_count() == 0) {
+    throw Error(index->describe() + ": the index holds no frames; add videos with dinoclip index");
+  }
 
   std::string weights = weights_option(args);
   if (weights.empty()) {
-    weights = index.model().weights;
+    weights = index->model().weights;
     if (!fs::exists(weights)) {
-      throw Error(dir + " was made with " + weights + ", which is not there any more: pass --weights with that model");
+      throw Error(index->describe() + " was made with " + weights +
+                  ", which is not there any more: pass --weights with that model");
     }
   }
   configure_threads();
   const ClipModel model = ClipModel::load(weights);
-  index.model().check_same_as(describe_index_model(model, weights), "--weights " + weights);
+  index->model().check_same_as(describe_index_model(model, weights), "--weights " + weights);
   const BpeTokenizer tokenizer(find_vocab_file(args.get("vocab")));
   const at::Tensor text = model.encode_text(tokenizer.tokenize({query}, model.config().context_length, true));
-  const std::vector<VideoHit> hits = index.search(text[0], k);
+  const std::vector<IndexHit> hits = index->search(text[0], k, options);
 
   const std::string thumbnails = args.get("thumbnails");
   std::vector<std::string> names;
   for (size_t i = 0; i < hits.size() && !thumbnails.empty(); ++i) {
-    const IndexedFrame& f = index.frames()[size_t(hits[i].row)];
-    names.push_back(thumbnails + "/" +
-                    thumbnail_name(int(i + 1), int(hits.size()), index.videos()[f.video].path, f.time_ns));
+    names.push_back(thumbnails + "/" + thumbnail_name(int(i + 1), int(hits.size()), hits[i].video, hits[i].time_ns));
     if (fs::exists(names.back()) && !args.has("force")) {
       throw Error(names.back() + ": exists; pass --force to overwrite thumbnails, or give a new --thumbnails folder");
     }
@@ -250,17 +268,20 @@ int search_index(const Args& args) {
     if (ec) throw Error(thumbnails + ": cannot create the thumbnails folder (" + ec.message() + ")");
   }
   for (size_t i = 0; i < hits.size(); ++i) {
-    const IndexedFrame& f = index.frames()[size_t(hits[i].row)];
+    const IndexHit& hit = hits[i];
     // A thumbnail is written before its line names it: a failure stops here,
     // and every path printed so far is a file that exists.
-    if (!names.empty()) write_jpeg(names[i], indexed_frame_picture(index.videos()[f.video].path, f), /*quality=*/90);
+    if (!names.empty()) {
+      write_jpeg(names[i], indexed_frame_picture(hit.video, {0, hit.time_ns, hit.pts_ns, hit.frame}), /*quality=*/90);
+    }
     nlohmann::ordered_json line;
     line["rank"] = i + 1;
-    line["video"] = index.videos()[f.video].path;
-    line["time"] = double(f.time_ns) / 1e9;
-    line["pts_ns"] = f.pts_ns;
-    line["frame"] = f.frame;
-    line["score"] = hits[i].score;
+    line["video"] = hit.video;
+    line["time"] = double(hit.time_ns) / 1e9;
+    line["pts_ns"] = hit.pts_ns;
+    line["frame"] = hit.frame;
+    line["score"] = hit.score;
+    if (!hit.source_id.empty()) line["source"] = hit.source_id;
     if (!names.empty()) line["thumbnail"] = names[i];
     std::cout << line.dump() << "\n" << std::flush;
   }
@@ -273,22 +294,32 @@ std::vector<Command> index_commands() {
   const OptionSpec model_alias{"model", "W", "same as --weights"};
   return {
       {{"index",
-        "embed video frames with CLIP into a searchable index folder (appends to an existing one); files that do "
-        "not decode are skipped and named, the rest is saved, and the exit status is then 3",
-        "VIDEO|FOLDER... --weights ViT-B-32.pt [--every 1s|500ms|10f] --out IDX [--crop center|full] [--batch N]",
+        "embed video frames with CLIP into a searchable index folder or PostgreSQL table (appends to an existing "
+        "one); files that do not decode are skipped and named, the rest is saved, and the exit status is then 3",
+        "VIDEO|FOLDER... --weights ViT-B-32.pt [--every 1s|500ms|10f] --out IDX|postgresql://USER@HOST:PORT/DB "
+        "[--table T] [--replace] [--crop center|full] [--batch N]",
         {kClipWeights,
          model_alias,
          {"every", "T", "sampling: seconds (1s, 2.5s), milliseconds (500ms) or every Nth frame (10f); default 1s"},
-         {"out", "IDX", "index folder: created, or appended to when it holds an index of the same model"},
+         {"out", "IDX",
+          "index folder (created, or appended to when it holds an index of the same model), or "
+          "postgresql://USER@HOST:PORT/DB (password from $PGPASSWORD or ~/.pgpass)"},
+         {"table", "T", "PostgreSQL table, one per model (default dinoclip_frames)"},
+         {"replace", "", "index videos already in the index again, replacing their rows"},
          {"crop", "center|full", "center: CLIP's preprocessing (default); full: whole frame squashed to a square"},
          {"batch", "N", "frames per encode_image call (default 16)"}},
         /*takes_positionals=*/true},
        index_videos},
       {{"search-index",
         "rank indexed video frames by a sentence: JSON lines (rank, video, time, score)",
-        "IDX --query \"a dog on a beach\" [-k 5] [--weights W] [--vocab V] [--thumbnails DIR [--force]]",
+        "IDX|postgresql://... --query \"a dog on a beach\" [-k 5] [--table T] [--exact] [--weights W] [--vocab V] "
+        "[--thumbnails DIR [--force]]",
         {{"query", "TEXT", "what to look for"},
          {"k", "N", "results (default 5)"},
+         {"table", "T", "PostgreSQL table (default dinoclip_frames)"},
+         {"exact", "", "PostgreSQL: score every frame instead of the HNSW index (a folder is always exact)"},
+         {"ef-search", "N",
+          "PostgreSQL: HNSW candidates per query, 1-1000 (default 400; more = better recall, slower)"},
          {"weights", "W", "CLIP weights (default: the ones the index was made with)"},
          model_alias,
          {"vocab", "V", "bpe_simple_vocab_16e6.txt.gz (default: $DINOCLIP_VOCAB, models dirs)"},

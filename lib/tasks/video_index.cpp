@@ -248,6 +248,39 @@ void VideoIndex::append_video(const IndexedVideo& video, const std::vector<Frame
   for (const auto& stamp : stamps) state_->frames.push_back({id, stamp.time_ns, stamp.pts_ns, stamp.frame});
 }
 
+void VideoIndex::replace_video(const IndexedVideo& video, const std::vector<FrameStamp>& stamps,
+                               const at::Tensor& embeddings) {
+  int64_t old_id = -1;
+  for (size_t i = 0; i < state_->videos.size(); ++i) {
+    if (state_->videos[i].path == video.path) old_id = int64_t(i);
+  }
+  if (old_id < 0) return append_video(video, stamps, embeddings);
+  // The rest of the index without that video, then the new rows: built aside
+  // and swapped in, so a throw leaves this index as it was.
+  State kept;
+  kept.model = state_->model;
+  kept.generation = state_->generation;
+  std::vector<int64_t> rows;
+  for (size_t i = 0; i < state_->videos.size(); ++i) {
+    if (int64_t(i) != old_id) kept.videos.push_back(state_->videos[i]);
+  }
+  for (size_t r = 0; r < state_->frames.size(); ++r) {
+    IndexedFrame f = state_->frames[r];
+    if (f.video == old_id) continue;
+    if (f.video > old_id) --f.video;
+    kept.frames.push_back(f);
+    rows.push_back(int64_t(r));
+  }
+  if (!rows.empty()) {
+    const at::Tensor selected = this->embeddings().index_select(0, at::tensor(rows, at::kLong)).contiguous();
+    kept.index = EmbeddingIndex::from_unit_rows(selected);
+  }
+  VideoIndex rebuilt(kept.model);
+  *rebuilt.state_ = std::move(kept);
+  rebuilt.append_video(video, stamps, embeddings);
+  state_ = std::move(rebuilt.state_);
+}
+
 void VideoIndex::save(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -79,6 +79,9 @@ class VideoIndex {
     int64_t frame;
   };
   void append_video(const IndexedVideo& video, const std::vector<FrameStamp>& stamps, const at::Tensor& embeddings);
+  // As append_video, after removing the rows of a video of the same path
+  // (re-indexing it); on a throw the index is unchanged.
+  void replace_video(const IndexedVideo& video, const std::vector<FrameStamp>& stamps, const at::Tensor& embeddings);
 
   // Creates `dir` if needed and writes the index there (see the file comment).
   void save(const std::string& dir);

@@ -28,6 +28,7 @@
 #include "app/frame_reader.h"
 #include "app/pipeline_runner.h"
 #include "cli_runner.h"
+#include "pg_server.h"
 #include "test_support.h"
 #include "text/bpe_tokenizer.h"
 #include "vision/preprocess.h"
@@ -475,3 +476,122 @@ TEST(BenchSearch, PrintsTheMedianSearchTime) {
 }
 
 }  // namespace
+
+// The same commands with a PostgreSQL index (--out postgresql://...), on a
+// private server with pgvector started here (scripts/pgserver.sh): the same
+// JSON lines as the folder index, re-indexing, and the errors of addresses
+// that cannot work.
+class IndexPostgres : public Index {
+ protected:
+  static void SetUpTestSuite() {
+    Index::SetUpTestSuite();
+    const std::string install = dinoclip::testing::PgServer::find_install();
+    if (install.empty()) {
+      *pg_skip_ = "no PostgreSQL with pgvector: run scripts/pgserver.sh (or set DINOCLIP_PGSERVER)";
+      return;
+    }
+    try {
+      server_ = new dinoclip::testing::PgServer(install);
+    } catch (const std::exception& e) {
+      *pg_skip_ = std::string("the test server did not start: ") + e.what();
+    }
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    Index::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    if (!pg_skip_->empty()) {
+      if (dinoclip::testing::running_in_ci()) FAIL() << *pg_skip_ << " (CI=true)";
+      GTEST_SKIP() << *pg_skip_;
+    }
+    db_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (char& c : db_) c = char(std::tolower(static_cast<unsigned char>(c)));
+    server_->create_database(db_);
+  }
+  std::string uri() const { return server_->uri(db_); }
+
+  static dinoclip::testing::PgServer* server_;
+  static std::string* pg_skip_;
+  std::string db_;
+};
+
+dinoclip::testing::PgServer* IndexPostgres::server_ = nullptr;
+std::string* IndexPostgres::pg_skip_ = new std::string;
+
+TEST_F(IndexPostgres, SearchPrintsTheFolderIndexsLinesExactAndWithHnsw) {
+  const std::string videos = video("a.mp4") + " " + video("b.mp4") + " --every 500ms";
+  CliRun run = dinoclip_cli("index --weights " + weights_ + " --out " + uri() + " " + videos);
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("indexed 10 frames of 2 video(s) to " + uri() + ", table dinoclip_frames"),
+            std::string::npos)
+      << run.output;
+  ASSERT_EQ(index(videos).status, 0);  // the folder index of the same videos
+  for (const std::string query : {"a white ball on a black background"}) {
+    const std::vector<nlohmann::json> expected = json_lines(search("--query \"" + query + "\" -k 6").output);
+    ASSERT_EQ(expected.size(), 6u);
+    for (const std::string mode : {"--exact", ""}) {
+      run = dinoclip_cli("search-index " + uri() + " --vocab " + vocab_ + " --query \"" + query + "\" -k 6 " + mode);
+      ASSERT_EQ(run.status, 0) << run.output;
+      const std::vector<nlohmann::json> lines = json_lines(run.output);
+      ASSERT_EQ(lines.size(), 6u) << run.output;
+      for (size_t i = 0; i < 6; ++i) {
+        for (const char* key : {"rank", "video", "time", "pts_ns", "frame"}) {
+          EXPECT_EQ(lines[i].at(key), expected[i].at(key)) << query << " " << mode << " rank " << i + 1 << " " << key;
+        }
+        EXPECT_NEAR(lines[i].at("score").get<double>(), expected[i].at("score").get<double>(), 1e-5);
+      }
+    }
+  }
+}
+
+TEST_F(IndexPostgres, SkipsKnownVideosAndReplacesThemWhenAsked) {
+  const std::string out = " --weights " + weights_ + " --out " + uri() + " --table clips ";
+  ASSERT_EQ(dinoclip_cli("index" + out + video("a.mp4")).status, 0);
+  CliRun run = dinoclip_cli("index" + out + video("a.mp4") + " " + video("b.mp4"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("already in the index, skipped"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("appended 2 frames of 1 video(s)"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("(5 frames of 2 video(s)"), std::string::npos) << run.output;
+  run = dinoclip_cli("index" + out + "--replace --every 500ms " + video("a.mp4"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("(8 frames of 2 video(s)"), std::string::npos) << run.output;  // a: 6 rows now, b: 2
+  EXPECT_EQ(server_->psql(db_, "SELECT count(*) FROM clips WHERE video LIKE '%a.mp4'"), "6\n");
+  // --table on search too; the default table holds nothing.
+  run = dinoclip_cli("search-index " + uri() + " --table clips --vocab " + vocab_ + " --query bars -k 2");
+  EXPECT_EQ(json_lines(run.output).size(), 2u) << run.output;
+  run = dinoclip_cli("search-index " + uri() + " --vocab " + vocab_ + " --query bars");
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find("no dinoclip video index there"), std::string::npos) << run.output;
+}
+
+TEST_F(IndexPostgres, RejectsAddressesThatCannotWorkBeforeLoadingTheModel) {
+  const int port = dinoclip::testing::free_local_port();
+  const std::string down = "postgresql://dinoclip@127.0.0.1:" + std::to_string(port) + "/videos";
+  CliRun run = dinoclip_cli("index --weights " + weights_ + " --out " + down + " " + video("a.mp4"));
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find(down + ": cannot connect to PostgreSQL"), std::string::npos) << run.output;
+  run = dinoclip_cli("search-index " + down + " --query bars");
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find(down + ": cannot connect to PostgreSQL"), std::string::npos) << run.output;
+
+  const std::string with_password =
+      "postgresql://dinoclip:hunter2@127.0.0.1:" + std::to_string(server_->port()) + "/" + db_;
+  run = dinoclip_cli("index --weights " + weights_ + " --out " + with_password + " " + video("a.mp4"));
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find("the address carries a password"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("hunter2"), std::string::npos) << run.output;
+
+  run = dinoclip_cli("index --weights " + weights_ + " --out mysql://127.0.0.1/videos " + video("a.mp4"));
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find("not a PostgreSQL address (mysql://)"), std::string::npos) << run.output;
+  EXPECT_FALSE(fs::exists("mysql:")) << "an address was taken for a folder";
+  run = index(video("a.mp4") + " --table frames");
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find("--table is for a PostgreSQL index"), std::string::npos) << run.output;
+  run = dinoclip_cli("index --weights " + weights_ + " --out " + uri() + " --table 'x;drop' " + video("a.mp4"));
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_NE(run.output.find("use letters, digits and underscores"), std::string::npos) << run.output;
+}
