@@ -3,12 +3,12 @@
 // mode for a text query; the pixels pass through untouched.
 #pragma once
 
-#include <gst/base/gstbasetransform.h>
+#include "inference/gstdinoclipinference.h"
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_CLIPZEROSHOT (gst_clipzeroshot_get_type())
-G_DECLARE_FINAL_TYPE(GstClipzeroshot, gst_clipzeroshot, GST, CLIPZEROSHOT, GstBaseTransform)
+G_DECLARE_FINAL_TYPE(GstClipzeroshot, gst_clipzeroshot, GST, CLIPZEROSHOT, GstDinoclipInference)
 
 typedef enum {
   GST_CLIP_ZERO_SHOT_CROP_CENTER,
