@@ -6,16 +6,16 @@
 #include "common/enums.h"
 #include "common/param_flags.h"
 
-GType gst_clip_zero_shot_crop_get_type(void) {
+GType gst_dinoclip_clipzeroshot_crop_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {GST_CLIP_ZERO_SHOT_CROP_CENTER, "shorter side to the model size, centre square (CLIP's preprocessing)",
+      {GST_DINOCLIP_CLIPZEROSHOT_CROP_CENTER, "shorter side to the model size, centre square (CLIP's preprocessing)",
        "center"},
-      {GST_CLIP_ZERO_SHOT_CROP_FULL, "the whole frame squashed to the model size (nothing at the sides is lost)",
+      {GST_DINOCLIP_CLIPZEROSHOT_CROP_FULL, "the whole frame squashed to the model size (nothing at the sides is lost)",
        "full"},
       {0, nullptr, nullptr},
   };
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstClipZeroShotCrop", values));
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoclipClipzeroshotCrop", values));
   return type;
 }
 
@@ -83,7 +83,7 @@ void install_frame_properties(GObjectClass* klass) {
       g_param_spec_enum("crop", "Crop",
                         "What the model sees: center (CLIP's preprocessing: shorter side resized, centre square) or "
                         "full (the whole frame squashed to a square). May change while PLAYING",
-                        GST_TYPE_CLIP_ZERO_SHOT_CROP, GST_CLIP_ZERO_SHOT_CROP_CENTER, kParamAnyTime));
+                        GST_TYPE_DINOCLIP_CLIPZEROSHOT_CROP, GST_DINOCLIP_CLIPZEROSHOT_CROP_CENTER, kParamAnyTime));
   g_object_class_install_property(
       klass, PROP_TOP_K,
       g_param_spec_uint("top-k", "Top k",

@@ -7,16 +7,17 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_CLIPZEROSHOT (gst_clipzeroshot_get_type())
-G_DECLARE_FINAL_TYPE(GstClipzeroshot, gst_clipzeroshot, GST, CLIPZEROSHOT, GstDinoclipInference)
+#define GST_TYPE_DINOCLIP_CLIPZEROSHOT (gst_dinoclip_clipzeroshot_get_type())
+G_DECLARE_FINAL_TYPE(GstDinoclipClipzeroshot, gst_dinoclip_clipzeroshot, GST, DINOCLIP_CLIPZEROSHOT,
+                     GstDinoclipInference)
 
 typedef enum {
-  GST_CLIP_ZERO_SHOT_CROP_CENTER,
-  GST_CLIP_ZERO_SHOT_CROP_FULL,
-} GstClipZeroShotCrop;
+  GST_DINOCLIP_CLIPZEROSHOT_CROP_CENTER,
+  GST_DINOCLIP_CLIPZEROSHOT_CROP_FULL,
+} GstDinoclipClipzeroshotCrop;
 
-#define GST_TYPE_CLIP_ZERO_SHOT_CROP (gst_clip_zero_shot_crop_get_type())
-GType gst_clip_zero_shot_crop_get_type(void);
+#define GST_TYPE_DINOCLIP_CLIPZEROSHOT_CROP (gst_dinoclip_clipzeroshot_crop_get_type())
+GType gst_dinoclip_clipzeroshot_crop_get_type(void);
 
 GST_ELEMENT_REGISTER_DECLARE(clipzeroshot);
 

@@ -1,13 +1,14 @@
 // dinofeatures: runs a DINO ViT on video frames and attaches the result
-// (GstDinoFeaturesMeta) to each buffer; the pixels pass through untouched.
+// (GstDinoclipFeaturesMeta) to each buffer; the pixels pass through untouched.
 #pragma once
 
 #include "inference/gstdinoclipinference.h"
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_DINOFEATURES (gst_dinofeatures_get_type())
-G_DECLARE_FINAL_TYPE(GstDinofeatures, gst_dinofeatures, GST, DINOFEATURES, GstDinoclipInference)
+#define GST_TYPE_DINOCLIP_DINOFEATURES (gst_dinoclip_dinofeatures_get_type())
+G_DECLARE_FINAL_TYPE(GstDinoclipDinofeatures, gst_dinoclip_dinofeatures, GST, DINOCLIP_DINOFEATURES,
+                     GstDinoclipInference)
 
 GST_ELEMENT_REGISTER_DECLARE(dinofeatures);
 

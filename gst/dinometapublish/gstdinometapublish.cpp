@@ -15,22 +15,24 @@
 #include <string>
 
 #include "clipzeroshot/clipzeroshot_results.h"
-#include "dinometapublish/dinometapublish_json.h"
-#include "net/mqtt_publisher.h"
 #include "common/param_flags.h"
 #include "common/refused_property.h"
+#include "dinometapublish/dinometapublish_json.h"
+#include "net/mqtt_publisher.h"
 
 GST_DEBUG_CATEGORY_STATIC(dino_meta_publish_debug);
 #define GST_CAT_DEFAULT dino_meta_publish_debug
 
-GType gst_dino_meta_publish_method_get_type(void) {
+GType gst_dinoclip_dinometapublish_method_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {GST_DINO_META_PUBLISH_METHOD_FILE, "JSON lines appended to file-path ('-': stdout)", "file"},
-      {GST_DINO_META_PUBLISH_METHOD_MQTT, "one MQTT message per frame on topic, to the broker at address", "mqtt"},
+      {GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE, "JSON lines appended to file-path ('-': stdout)", "file"},
+      {GST_DINOCLIP_DINOMETAPUBLISH_METHOD_MQTT, "one MQTT message per frame on topic, to the broker at address",
+       "mqtt"},
       {0, nullptr, nullptr},
   };
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoMetaPublishMethod", values));
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstDinoclipDinometapublishMethod", values));
   return type;
 }
 
@@ -59,7 +61,7 @@ enum {
 };
 
 struct Settings {
-  GstDinoMetaPublishMethod method = GST_DINO_META_PUBLISH_METHOD_FILE;
+  GstDinoclipDinometapublishMethod method = GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE;
   std::string file_path = kStdout;
   std::string address = kDefaultAddress;
   std::string topic = kDefaultTopic;
@@ -88,52 +90,51 @@ struct State {
 struct Private {
   std::mutex settings_lock;
   Settings settings;
-  std::mutex state_lock;  // the streaming thread and the counter getters
-  std::unique_ptr<State> state;  // null outside start()..stop()
+  std::mutex state_lock;                  // the streaming thread and the counter getters
+  std::unique_ptr<State> state;           // null outside start()..stop()
   std::atomic<guint64> lines_written{0};  // method=file
 };
 
 }  // namespace
 
-struct _GstDinometapublish {
+struct _GstDinoclipDinometapublish {
   GstBaseTransform parent;
   Private* priv;
 };
 
-G_DEFINE_TYPE(GstDinometapublish, gst_dinometapublish, GST_TYPE_BASE_TRANSFORM)
-GST_ELEMENT_REGISTER_DEFINE(dinometapublish, "dinometapublish", GST_RANK_NONE, GST_TYPE_DINOMETAPUBLISH)
+G_DEFINE_TYPE(GstDinoclipDinometapublish, gst_dinoclip_dinometapublish, GST_TYPE_BASE_TRANSFORM)
+GST_ELEMENT_REGISTER_DEFINE(dinometapublish, "dinometapublish", GST_RANK_NONE, GST_TYPE_DINOCLIP_DINOMETAPUBLISH)
 
 namespace {
 
-GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
-Settings settings_snapshot(GstDinometapublish* self) {
+Settings settings_snapshot(GstDinoclipDinometapublish* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   return self->priv->settings;
 }
 
 /* ---- start / stop ---- */
 
-bool open_file(GstDinometapublish* self, State& state, const Settings& settings) {
+bool open_file(GstDinoclipDinometapublish* self, State& state, const Settings& settings) {
   if (settings.file_path.empty() || settings.file_path == kStdout) {
     state.file = stdout;
     return true;
   }
   state.file = std::fopen(settings.file_path.c_str(), "a");  // never overwrite what a user has
   if (!state.file) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                      ("Could not open \"%s\" for appending JSON lines: %s", settings.file_path.c_str(),
-                       std::strerror(errno)),
-                      ("set file-path to a writable file, or '-' for stdout"));
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, OPEN_WRITE,
+        ("Could not open \"%s\" for appending JSON lines: %s", settings.file_path.c_str(), std::strerror(errno)),
+        ("set file-path to a writable file, or '-' for stdout"));
     return false;
   }
   state.owns_file = true;
   return true;
 }
 
-bool start_mqtt(GstDinometapublish* self, State& state, const Settings& settings) {
+bool start_mqtt(GstDinoclipDinometapublish* self, State& state, const Settings& settings) {
   dinoclip::gst::MqttPublisherOptions options;
   try {
     options.endpoint = dinoclip::gst::parse_mqtt_address(settings.address);
@@ -161,12 +162,12 @@ bool start_mqtt(GstDinometapublish* self, State& state, const Settings& settings
   return true;
 }
 
-gboolean gst_dinometapublish_start(GstBaseTransform* trans) {
-  auto* self = GST_DINOMETAPUBLISH(trans);
+gboolean gst_dinoclip_dinometapublish_start(GstBaseTransform* trans) {
+  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(trans);
   const Settings settings = settings_snapshot(self);
   auto state = std::make_unique<State>();
-  const bool ok = settings.method == GST_DINO_META_PUBLISH_METHOD_FILE ? open_file(self, *state, settings)
-                                                                       : start_mqtt(self, *state, settings);
+  const bool ok = settings.method == GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE ? open_file(self, *state, settings)
+                                                                              : start_mqtt(self, *state, settings);
   if (!ok) return FALSE;
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   self->priv->state = std::move(state);
@@ -174,8 +175,8 @@ gboolean gst_dinometapublish_start(GstBaseTransform* trans) {
   return TRUE;
 }
 
-gboolean gst_dinometapublish_stop(GstBaseTransform* trans) {
-  auto* self = GST_DINOMETAPUBLISH(trans);
+gboolean gst_dinoclip_dinometapublish_stop(GstBaseTransform* trans) {
+  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(trans);
   std::unique_ptr<State> stopping;
   {
     std::lock_guard<std::mutex> lock(self->priv->state_lock);
@@ -183,14 +184,16 @@ gboolean gst_dinometapublish_stop(GstBaseTransform* trans) {
   }
   if (stopping && stopping->mqtt) {
     const dinoclip::gst::MqttCounters counters = stopping->mqtt->counters();
-    GST_INFO_OBJECT(self, "MQTT: %" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
-                    " still queued", counters.published, counters.dropped, counters.queued);
+    GST_INFO_OBJECT(self,
+                    "MQTT: %" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
+                    " still queued",
+                    counters.published, counters.dropped, counters.queued);
   }
   return TRUE;  // the State's destructor drains the queue (bounded) and closes the file
 }
 
-gboolean gst_dinometapublish_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
-  auto* self = GST_DINOMETAPUBLISH(trans);
+gboolean gst_dinoclip_dinometapublish_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
+  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(trans);
   GstVideoInfo info;
   const bool video = gst_video_info_from_caps(&info, incaps);
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
@@ -203,8 +206,8 @@ gboolean gst_dinometapublish_set_caps(GstBaseTransform* trans, GstCaps* incaps, 
 
 /* ---- per frame ---- */
 
-dinoclip::gst::FrameJsonContext frame_context(GstDinometapublish* self, const State& state, const Settings& settings,
-                                              GstBuffer* buffer) {
+dinoclip::gst::FrameJsonContext frame_context(GstDinoclipDinometapublish* self, const State& state,
+                                              const Settings& settings, GstBuffer* buffer) {
   dinoclip::gst::FrameJsonContext context;
   const dinoclip::gst::FrameTimes times = dinoclip::gst::frame_times(GST_BASE_TRANSFORM(self)->segment, buffer);
   context.timestamp = times.timestamp;
@@ -222,7 +225,7 @@ dinoclip::gst::FrameJsonContext frame_context(GstDinometapublish* self, const St
   return context;
 }
 
-GstFlowReturn write_line(GstDinometapublish* self, State& state, std::string line) {
+GstFlowReturn write_line(GstDinoclipDinometapublish* self, State& state, std::string line) {
   if (state.mqtt) {
     state.mqtt->publish(std::move(line));
     return GST_FLOW_OK;
@@ -239,8 +242,8 @@ GstFlowReturn write_line(GstDinometapublish* self, State& state, std::string lin
   return GST_FLOW_OK;
 }
 
-GstFlowReturn gst_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
-  auto* self = GST_DINOMETAPUBLISH(trans);
+GstFlowReturn gst_dinoclip_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
+  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(trans);
   try {
     const Settings settings = settings_snapshot(self);
     std::lock_guard<std::mutex> lock(self->priv->state_lock);
@@ -258,7 +261,7 @@ GstFlowReturn gst_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffe
 
 // Connection properties apply in start(); changing them later would be
 // silently ignored, so the change is refused with a warning instead.
-bool refused_while_running(GstDinometapublish* self, const char* property) {
+bool refused_while_running(GstDinoclipDinometapublish* self, const char* property) {
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   if (!self->priv->state) return false;
   dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property);
@@ -267,8 +270,8 @@ bool refused_while_running(GstDinometapublish* self, const char* property) {
 
 std::string string_of(const GValue* value) { return g_value_get_string(value) ? g_value_get_string(value) : ""; }
 
-void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOMETAPUBLISH(object);
+void gst_dinoclip_dinometapublish_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(object);
   const bool connection_property = prop_id == PROP_METHOD || prop_id == PROP_FILE_PATH || prop_id == PROP_ADDRESS ||
                                    prop_id == PROP_TOPIC || prop_id == PROP_CLIENT_ID || prop_id == PROP_MAX_QUEUE;
   if (connection_property && refused_while_running(self, pspec->name)) return;
@@ -276,7 +279,7 @@ void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GVal
   Settings& s = self->priv->settings;
   switch (prop_id) {
     case PROP_METHOD:
-      s.method = GstDinoMetaPublishMethod(g_value_get_enum(value));
+      s.method = GstDinoclipDinometapublishMethod(g_value_get_enum(value));
       break;
     case PROP_FILE_PATH:
       s.file_path = string_of(value);
@@ -306,7 +309,7 @@ void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GVal
 }
 
 // The counters: the MQTT publisher's, or the lines written to the file.
-dinoclip::gst::MqttCounters counters(GstDinometapublish* self) {
+dinoclip::gst::MqttCounters counters(GstDinoclipDinometapublish* self) {
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   if (self->priv->state && self->priv->state->mqtt) return self->priv->state->mqtt->counters();
   dinoclip::gst::MqttCounters file_counters;
@@ -314,8 +317,8 @@ dinoclip::gst::MqttCounters counters(GstDinometapublish* self) {
   return file_counters;
 }
 
-void gst_dinometapublish_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOMETAPUBLISH(object);
+void gst_dinoclip_dinometapublish_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(object);
   switch (prop_id) {
     case PROP_PUBLISHED:
       g_value_set_uint64(value, counters(self).published);
@@ -371,7 +374,8 @@ void install_properties(GObjectClass* klass) {
       g_param_spec_enum("method", "Method",
                         "Where the JSON lines go: file (file-path, appended, flushed per frame) or mqtt (address, "
                         "topic; sent from a background thread); read in READY",
-                        GST_TYPE_DINO_META_PUBLISH_METHOD, GST_DINO_META_PUBLISH_METHOD_FILE, kParamLoadTime));
+                        GST_TYPE_DINOCLIP_DINOMETAPUBLISH_METHOD, GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE,
+                        kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_FILE_PATH,
       g_param_spec_string("file-path", "File path",
@@ -390,8 +394,8 @@ void install_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_CLIENT_ID,
       g_param_spec_string("mqtt-client-id", "MQTT client id",
-                          "[method=mqtt] Client identifier sent to the broker; unset: the broker assigns one",
-                          nullptr, kParamLoadTime));
+                          "[method=mqtt] Client identifier sent to the broker; unset: the broker assigns one", nullptr,
+                          kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_MAX_QUEUE,
       g_param_spec_uint("max-queue-size", "Max queue size",
@@ -424,26 +428,27 @@ void install_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_CONNECTED,
       g_param_spec_boolean("connected", "Connected",
-                           "[method=mqtt] Whether the element is connected to the broker right now", FALSE, kParamReadOnly));
+                           "[method=mqtt] Whether the element is connected to the broker right now", FALSE,
+                           kParamReadOnly));
 }
 
-void gst_dinometapublish_finalize(GObject* object) {
-  delete GST_DINOMETAPUBLISH(object)->priv;
-  G_OBJECT_CLASS(gst_dinometapublish_parent_class)->finalize(object);
+void gst_dinoclip_dinometapublish_finalize(GObject* object) {
+  delete GST_DINOCLIP_DINOMETAPUBLISH(object)->priv;
+  G_OBJECT_CLASS(gst_dinoclip_dinometapublish_parent_class)->finalize(object);
 }
 
 }  // namespace
 
-static void gst_dinometapublish_class_init(GstDinometapublishClass* klass) {
+static void gst_dinoclip_dinometapublish_class_init(GstDinoclipDinometapublishClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(dino_meta_publish_debug, "dinometapublish", 0, "dinoclip JSON / MQTT publisher");
 
-  gobject_class->set_property = gst_dinometapublish_set_property;
-  gobject_class->get_property = gst_dinometapublish_get_property;
-  gobject_class->finalize = gst_dinometapublish_finalize;
+  gobject_class->set_property = gst_dinoclip_dinometapublish_set_property;
+  gobject_class->get_property = gst_dinoclip_dinometapublish_get_property;
+  gobject_class->finalize = gst_dinoclip_dinometapublish_finalize;
   install_properties(gobject_class);
 
   gst_element_class_set_static_metadata(
@@ -453,17 +458,17 @@ static void gst_dinometapublish_class_init(GstDinometapublishClass* klass) {
       "dinoclip contributors");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_type_mark_as_plugin_api(GST_TYPE_DINO_META_PUBLISH_METHOD, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DINOMETAPUBLISH_METHOD, GstPluginAPIFlags(0));
 
   trans_class->passthrough_on_same_caps = TRUE;  // reads metas only
   trans_class->transform_ip_on_passthrough = TRUE;
-  trans_class->start = gst_dinometapublish_start;
-  trans_class->stop = gst_dinometapublish_stop;
-  trans_class->set_caps = gst_dinometapublish_set_caps;
-  trans_class->transform_ip = gst_dinometapublish_transform_ip;
+  trans_class->start = gst_dinoclip_dinometapublish_start;
+  trans_class->stop = gst_dinoclip_dinometapublish_stop;
+  trans_class->set_caps = gst_dinoclip_dinometapublish_set_caps;
+  trans_class->transform_ip = gst_dinoclip_dinometapublish_transform_ip;
 }
 
-static void gst_dinometapublish_init(GstDinometapublish* self) {
+static void gst_dinoclip_dinometapublish_init(GstDinoclipDinometapublish* self) {
   self->priv = new Private;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);

@@ -3,11 +3,11 @@
 #include <cmath>
 #include <string>
 
+#include "common/features_query.h"
 #include "core/error.h"
 #include "dinoseg/dinoseg_frames.h"
-#include "common/features_query.h"
-#include "io/image_file.h"
 #include "dinoseg/dinoseg_training_progress.h"
+#include "io/image_file.h"
 
 #define GST_CAT_DEFAULT dino_seg_debug
 
@@ -15,7 +15,7 @@ namespace dinoclip::gst {
 namespace {
 
 // Each training step as a standard progress message and a 'dinoseg-progress' element message.
-ProgressCallback progress_messages(GstDinoseg* self, int total) {
+ProgressCallback progress_messages(GstDinoclipDinoseg* self, int total) {
   if (total > 0) post_training_progress(GST_ELEMENT(self), 0, total, NAN);
   return [self, total](int iteration, double loss) {
     GST_DEBUG_OBJECT(self, "training: step %d/%d, loss %.5f", iteration, total, loss);
@@ -25,7 +25,7 @@ ProgressCallback progress_messages(GstDinoseg* self, int total) {
   };
 }
 
-void post_trained(GstDinoseg* self, const VideoSegmenter& segmenter, int64_t frame) {
+void post_trained(GstDinoclipDinoseg* self, const VideoSegmenter& segmenter, int64_t frame) {
   GstStructure* s =
       gst_structure_new("dinoseg-trained", "method", G_TYPE_STRING, seg_method_name(segmenter.method()), "classes",
                         G_TYPE_INT, segmenter.num_classes(), "frame", G_TYPE_INT64, frame, nullptr);
@@ -41,7 +41,7 @@ void post_trained(GstDinoseg* self, const VideoSegmenter& segmenter, int64_t fra
 
 // Trains on `annotated` (the features of what the annotation annotates; -1 =
 // annotation-image), then reports and saves the head.
-void train(GstDinoseg* self, DinosegState& state, const PatchGrid& annotated, int64_t frame) {
+void train(GstDinoclipDinoseg* self, DinosegState& state, const PatchGrid& annotated, int64_t frame) {
   state.segmenter = VideoSegmenter::from_annotation(annotated, *state.annotation, state.config,
                                                     progress_messages(self, state.settings.num_iters));
   post_trained(self, *state.segmenter, frame);
@@ -62,11 +62,11 @@ void check_annotation_size(const DinosegState& state, int width, int height, con
   }
 }
 
-void train_on_annotation_image(GstDinoseg* self, DinosegState& state) {
+void train_on_annotation_image(GstDinoclipDinoseg* self, DinosegState& state) {
   GstQuery* query = features_for_image_query_new(state.settings.annotation_image);
   const bool answered = gst_pad_peer_query(self->sinkpad, query);
   std::string error;
-  GstDinoFeatures* features = features_for_image_result(query, answered, &error);
+  GstDinoclipFeatures* features = features_for_image_result(query, answered, &error);
   gst_query_unref(query);
   if (!features) throw Error("annotation-image '" + state.settings.annotation_image + "': " + error);
   try {
@@ -74,16 +74,16 @@ void train_on_annotation_image(GstDinoseg* self, DinosegState& state) {
     check_annotation_size(state, picture.width, picture.height, "annotation-image");
     train(self, state, patch_grid(features, state.device), -1);
   } catch (...) {
-    gst_dino_features_unref(features);
+    gst_dinoclip_features_unref(features);
     throw;
   }
-  gst_dino_features_unref(features);
+  gst_dinoclip_features_unref(features);
 }
 
-void train_on_annotated_frame(GstDinoseg* self, DinosegState& state, GstBuffer* buffer, int64_t frame) {
+void train_on_annotated_frame(GstDinoclipDinoseg* self, DinosegState& state, GstBuffer* buffer, int64_t frame) {
   check_annotation_size(state, state.width, state.height, "the video");
   bool carried = false;
-  GstDinoFeatures* features = features_of(buffer, &carried);
+  GstDinoclipFeatures* features = features_of(buffer, &carried);
   if (carried) {
     throw Error("annotation-frame " + std::to_string(frame) +
                 " arrived with DINO features carried from an earlier "

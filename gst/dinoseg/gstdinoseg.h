@@ -1,14 +1,14 @@
 // dinoseg: one-shot video segmentation. Trains a head on the DINO patch
 // features of one annotated frame (or takes DINO's label propagation), then
-// attaches a class map (GstDinoSegmentationMeta) to every frame.
+// attaches a class map (GstDinoclipSegmentationMeta) to every frame.
 #pragma once
 
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_DINOSEG (gst_dinoseg_get_type())
-G_DECLARE_FINAL_TYPE(GstDinoseg, gst_dinoseg, GST, DINOSEG, GstElement)
+#define GST_TYPE_DINOCLIP_DINOSEG (gst_dinoclip_dinoseg_get_type())
+G_DECLARE_FINAL_TYPE(GstDinoclipDinoseg, gst_dinoclip_dinoseg, GST, DINOCLIP_DINOSEG, GstElement)
 
 GST_ELEMENT_REGISTER_DECLARE(dinoseg);
 

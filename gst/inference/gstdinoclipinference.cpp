@@ -116,10 +116,10 @@ void gst_dinoclip_inference_set_property(GObject* object, guint prop_id, const G
       if (!refused(self, "model")) s.model = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
     case PROP_DEVICE:
-      if (!refused(self, "device")) s.device = GstDinoDevice(g_value_get_enum(value));
+      if (!refused(self, "device")) s.device = GstDinoclipDevice(g_value_get_enum(value));
       break;
     case PROP_PRECISION:
-      if (!refused(self, "precision")) s.precision = GstDinoPrecision(g_value_get_enum(value));
+      if (!refused(self, "precision")) s.precision = GstDinoclipPrecision(g_value_get_enum(value));
       break;
     case PROP_THREADS:
       if (!refused(self, "threads")) s.threads = g_value_get_int(value);
@@ -293,8 +293,8 @@ static void gst_dinoclip_inference_class_init(GstDinoclipInferenceClass* klass) 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_INFERENCE, GstPluginAPIFlags(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_DINO_DEVICE, GstPluginAPIFlags(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_DINO_PRECISION, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DEVICE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_PRECISION, GstPluginAPIFlags(0));
 
   trans_class->passthrough_on_same_caps = FALSE;  // the buffer must be writable to take the meta
   trans_class->transform_ip_on_passthrough = FALSE;
@@ -329,10 +329,11 @@ void gst_dinoclip_inference_class_install_properties(GstDinoclipInferenceClass* 
       g_param_spec_enum("device", "Device",
                         "Where the model runs: auto = cuda when this build and machine have it, else cpu. "
                         "Applied in READY->PAUSED",
-                        GST_TYPE_DINO_DEVICE, GST_DINO_DEVICE_AUTO, kParamLoadTime));
-  g_object_class_install_property(gobject_class, PROP_PRECISION,
-                                  g_param_spec_enum("precision", "Precision", texts->precision_blurb,
-                                                    GST_TYPE_DINO_PRECISION, GST_DINO_PRECISION_FP32, kParamLoadTime));
+                        GST_TYPE_DINOCLIP_DEVICE, GST_DINOCLIP_DEVICE_AUTO, kParamLoadTime));
+  g_object_class_install_property(
+      gobject_class, PROP_PRECISION,
+      g_param_spec_enum("precision", "Precision", texts->precision_blurb, GST_TYPE_DINOCLIP_PRECISION,
+                        GST_DINOCLIP_PRECISION_FP32, kParamLoadTime));
   if (optional & dinoclip::gst::kInferenceThreads) {
     g_object_class_install_property(
         gobject_class, PROP_THREADS,

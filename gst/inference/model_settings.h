@@ -19,8 +19,8 @@ namespace dinoclip::gst {
 // The base's settings, as the user set them.
 struct ModelSettings {
   std::string model;
-  GstDinoDevice device = GST_DINO_DEVICE_AUTO;
-  GstDinoPrecision precision = GST_DINO_PRECISION_FP32;
+  GstDinoclipDevice device = GST_DINOCLIP_DEVICE_AUTO;
+  GstDinoclipPrecision precision = GST_DINOCLIP_PRECISION_FP32;
   gint threads = 0;  // 0: the process setting (elements without 'threads' keep 0)
   InferenceSettings inference;
 };
