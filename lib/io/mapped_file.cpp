@@ -15,6 +15,7 @@
 #include "io/regular_file.h"
 
 namespace dinoclip {
+
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   const FileDescriptor file = open_regular_file(path);  // closed on every exit path; the mapping outlives it
   struct stat st;
