@@ -80,13 +80,13 @@ struct Private {
 
 }  // namespace
 
-struct _GstDinoclipAttnoverlay {
+struct _GstAttnOverlay {
   GstVideoFilter parent;
   Private* priv;
 };
 
-G_DEFINE_TYPE(GstDinoclipAttnoverlay, gst_dinoclip_attnoverlay, GST_TYPE_VIDEO_FILTER)
-GST_ELEMENT_REGISTER_DEFINE(attnoverlay, "attnoverlay", GST_RANK_NONE, GST_TYPE_DINOCLIP_ATTNOVERLAY)
+G_DEFINE_TYPE(GstAttnOverlay, gst_attn_overlay, GST_TYPE_VIDEO_FILTER)
+GST_ELEMENT_REGISTER_DEFINE(attnoverlay, "attnoverlay", GST_RANK_NONE, GST_TYPE_ATTN_OVERLAY)
 
 namespace {
 
@@ -95,8 +95,8 @@ GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
 
-void gst_dinoclip_attnoverlay_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOCLIP_ATTNOVERLAY(object);
+void gst_attn_overlay_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_ATTN_OVERLAY(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   Settings& s = self->priv->settings;
   switch (prop_id) {
@@ -127,8 +127,8 @@ void gst_dinoclip_attnoverlay_set_property(GObject* object, guint prop_id, const
   }
 }
 
-void gst_dinoclip_attnoverlay_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOCLIP_ATTNOVERLAY(object);
+void gst_attn_overlay_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_ATTN_OVERLAY(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings& s = self->priv->settings;
   switch (prop_id) {
@@ -159,13 +159,13 @@ void gst_dinoclip_attnoverlay_get_property(GObject* object, guint prop_id, GValu
   }
 }
 
-Settings settings_snapshot(GstDinoclipAttnoverlay* self) {
+Settings settings_snapshot(GstAttnOverlay* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   return self->priv->settings;
 }
 
-gboolean gst_dinoclip_attnoverlay_stop(GstBaseTransform* trans) {
-  auto* self = GST_DINOCLIP_ATTNOVERLAY(trans);
+gboolean gst_attn_overlay_stop(GstBaseTransform* trans) {
+  auto* self = GST_ATTN_OVERLAY(trans);
   State& state = self->priv->state;
   state.basis.reset();
   state.results_since_fit = 0;
@@ -179,14 +179,14 @@ gboolean gst_dinoclip_attnoverlay_stop(GstBaseTransform* trans) {
 /* ---- one drawing per mode ---- */
 
 // Says once per run that the buffers lack what `mode` draws.
-void warn_missing(GstDinoclipAttnoverlay* self, const char* what) {
+void warn_missing(GstAttnOverlay* self, const char* what) {
   if (self->priv->state.warned_missing) return;
   self->priv->state.warned_missing = true;
   GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("attnoverlay: the frames carry no %s; they pass unchanged", what),
                       ("put the element that attaches it upstream (dinofeatures for features and attention)"));
 }
 
-bool draw_attention(GstDinoclipAttnoverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+bool draw_attention(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
   GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
   const at::Tensor maps = meta ? dinoclip::gst::attention_maps(meta->features) : at::Tensor();
   if (!maps.defined()) return false;
@@ -219,7 +219,7 @@ bool basis_is_due(const State& state, const Settings& s, const at::Tensor& token
 
 // A grid too small for PCA colours (one patch): this frame passes undrawn,
 // with one warning per run; the stream goes on.
-bool skip_pca(GstDinoclipAttnoverlay* self, const at::Tensor& tokens) {
+bool skip_pca(GstAttnOverlay* self, const at::Tensor& tokens) {
   GST_DEBUG_OBJECT(self, "no PCA colours for %" G_GINT64_FORMAT " patches", tokens.size(0));
   State& state = self->priv->state;
   if (!state.warned_pca) {
@@ -233,7 +233,7 @@ bool skip_pca(GstDinoclipAttnoverlay* self, const at::Tensor& tokens) {
   return true;
 }
 
-bool draw_pca(GstDinoclipAttnoverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+bool draw_pca(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
   GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
   if (!meta) return false;
   State& state = self->priv->state;
@@ -264,7 +264,7 @@ bool draw_mask(MutableImageView frame, GstBuffer* buffer, const Settings& s) {
   return true;
 }
 
-bool draw_label(GstDinoclipAttnoverlay* self, MutableImageView frame, GstBuffer* buffer) {
+bool draw_label(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer) {
   GstDinoclipClassificationMeta* meta = gst_buffer_get_dinoclip_classification_meta(buffer);
   const gchar* label = nullptr;
   gfloat score = 0.0f;
@@ -281,7 +281,7 @@ bool draw_label(GstDinoclipAttnoverlay* self, MutableImageView frame, GstBuffer*
 
 // auto: the mask if there is one, else the attention, else the PCA colours;
 // then the label on top (without a font, auto warns once and goes on).
-bool draw_auto(GstDinoclipAttnoverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+bool draw_auto(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
   bool drawn =
       draw_mask(frame, buffer, s) || draw_attention(self, frame, buffer, s) || draw_pca(self, frame, buffer, s);
   if (!gst_buffer_get_dinoclip_classification_meta(buffer)) return drawn;
@@ -297,7 +297,7 @@ bool draw_auto(GstDinoclipAttnoverlay* self, MutableImageView frame, GstBuffer* 
 }
 
 // Draws what `s.mode` asks for; false when the buffer lacks its meta.
-bool draw(GstDinoclipAttnoverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+bool draw(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
   switch (s.mode) {
     case GST_DINOCLIP_ATTNOVERLAY_MODE_ATTENTION:
       return draw_attention(self, frame, buffer, s);
@@ -332,8 +332,8 @@ const char* missing_meta_name(GstDinoclipAttnoverlayMode mode) {
   return "dinoclip meta";
 }
 
-GstFlowReturn gst_dinoclip_attnoverlay_transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
-  auto* self = GST_DINOCLIP_ATTNOVERLAY(filter);
+GstFlowReturn gst_attn_overlay_transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
+  auto* self = GST_ATTN_OVERLAY(filter);
   try {
     const Settings settings = settings_snapshot(self);
     if (settings.alpha <= 0.0 && settings.mode != GST_DINOCLIP_ATTNOVERLAY_MODE_LABEL) return GST_FLOW_OK;
@@ -358,9 +358,9 @@ GstFlowReturn gst_dinoclip_attnoverlay_transform_frame_ip(GstVideoFilter* filter
   }
 }
 
-void gst_dinoclip_attnoverlay_finalize(GObject* object) {
-  delete GST_DINOCLIP_ATTNOVERLAY(object)->priv;
-  G_OBJECT_CLASS(gst_dinoclip_attnoverlay_parent_class)->finalize(object);
+void gst_attn_overlay_finalize(GObject* object) {
+  delete GST_ATTN_OVERLAY(object)->priv;
+  G_OBJECT_CLASS(gst_attn_overlay_parent_class)->finalize(object);
 }
 
 using dinoclip::gst::kParamAnyTime;
@@ -420,14 +420,14 @@ void install_properties(GObjectClass* gobject_class) {
 
 }  // namespace
 
-static void gst_dinoclip_attnoverlay_class_init(GstDinoclipAttnoverlayClass* klass) {
+static void gst_attn_overlay_class_init(GstAttnOverlayClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
   GST_DEBUG_CATEGORY_INIT(attn_overlay_debug, "attnoverlay", 0, "dinoclip overlay element");
 
-  gobject_class->set_property = gst_dinoclip_attnoverlay_set_property;
-  gobject_class->get_property = gst_dinoclip_attnoverlay_get_property;
-  gobject_class->finalize = gst_dinoclip_attnoverlay_finalize;
+  gobject_class->set_property = gst_attn_overlay_set_property;
+  gobject_class->get_property = gst_attn_overlay_get_property;
+  gobject_class->finalize = gst_attn_overlay_finalize;
   install_properties(gobject_class);
 
   gst_element_class_set_static_metadata(
@@ -441,11 +441,11 @@ static void gst_dinoclip_attnoverlay_class_init(GstDinoclipAttnoverlayClass* kla
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_ATTNOVERLAY_PCA_REFIT, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_COLORMAP, GstPluginAPIFlags(0));
 
-  GST_BASE_TRANSFORM_CLASS(klass)->stop = gst_dinoclip_attnoverlay_stop;
-  GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip = gst_dinoclip_attnoverlay_transform_frame_ip;
+  GST_BASE_TRANSFORM_CLASS(klass)->stop = gst_attn_overlay_stop;
+  GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip = gst_attn_overlay_transform_frame_ip;
 }
 
-static void gst_dinoclip_attnoverlay_init(GstDinoclipAttnoverlay* self) {
+static void gst_attn_overlay_init(GstAttnOverlay* self) {
   self->priv = new Private;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
   // Like dinofeatures' skip-late, never drop frames: drawing costs little.

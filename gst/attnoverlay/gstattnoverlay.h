@@ -6,8 +6,8 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_DINOCLIP_ATTNOVERLAY (gst_dinoclip_attnoverlay_get_type())
-G_DECLARE_FINAL_TYPE(GstDinoclipAttnoverlay, gst_dinoclip_attnoverlay, GST, DINOCLIP_ATTNOVERLAY, GstVideoFilter)
+#define GST_TYPE_ATTN_OVERLAY (gst_attn_overlay_get_type())
+G_DECLARE_FINAL_TYPE(GstAttnOverlay, gst_attn_overlay, GST, ATTN_OVERLAY, GstVideoFilter)
 
 GST_ELEMENT_REGISTER_DECLARE(attnoverlay);
 

@@ -63,17 +63,17 @@ struct Private {
 
 }  // namespace
 
-struct _GstDinoclipClipzeroshot {
+struct _GstClipzeroshot {
   GstDinoclipInference parent;
   Private* priv;
 };
 
-G_DEFINE_TYPE(GstDinoclipClipzeroshot, gst_dinoclip_clipzeroshot, GST_TYPE_DINOCLIP_INFERENCE)
-GST_ELEMENT_REGISTER_DEFINE(clipzeroshot, "clipzeroshot", GST_RANK_NONE, GST_TYPE_DINOCLIP_CLIPZEROSHOT)
+G_DEFINE_TYPE(GstClipzeroshot, gst_clipzeroshot, GST_TYPE_DINOCLIP_INFERENCE)
+GST_ELEMENT_REGISTER_DEFINE(clipzeroshot, "clipzeroshot", GST_RANK_NONE, GST_TYPE_CLIPZEROSHOT)
 
 namespace {
 
-Settings settings_snapshot(GstDinoclipClipzeroshot* self) {
+Settings settings_snapshot(GstClipzeroshot* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   return self->priv->settings;
 }
@@ -103,7 +103,7 @@ ZeroShotTextSpec text_spec(const Settings& settings) {
 
 // A text property changed while the element runs: re-encode off this thread.
 // A bad value is a warning (the stream goes on with the current labels).
-void request_texts(GstDinoclipClipzeroshot* self) {
+void request_texts(GstClipzeroshot* self) {
   std::shared_ptr<ZeroShotTextsWorker> worker;
   Settings settings;
   {
@@ -122,8 +122,8 @@ void request_texts(GstDinoclipClipzeroshot* self) {
 
 std::string string_of(const GValue* value) { return g_value_get_string(value) ? g_value_get_string(value) : ""; }
 
-void gst_dinoclip_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOCLIP_CLIPZEROSHOT(object);
+void gst_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_CLIPZEROSHOT(object);
   bool texts_changed = false;
   {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
@@ -166,15 +166,15 @@ void gst_dinoclip_clipzeroshot_set_property(GObject* object, guint prop_id, cons
         s.hysteresis = g_value_get_double(value);
         break;
       default:
-        G_OBJECT_CLASS(gst_dinoclip_clipzeroshot_parent_class)->set_property(object, prop_id, value, pspec);
+        G_OBJECT_CLASS(gst_clipzeroshot_parent_class)->set_property(object, prop_id, value, pspec);
         break;
     }
   }
   if (texts_changed) request_texts(self);  // outside the lock: it may post a warning
 }
 
-void gst_dinoclip_clipzeroshot_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOCLIP_CLIPZEROSHOT(object);
+void gst_clipzeroshot_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_CLIPZEROSHOT(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings& s = self->priv->settings;
   auto set_string = [value](const std::string& text) {
@@ -215,7 +215,7 @@ void gst_dinoclip_clipzeroshot_get_property(GObject* object, guint prop_id, GVal
       g_value_set_uint64(value, self->priv->text_encodings.load());
       break;
     default:
-      G_OBJECT_CLASS(gst_dinoclip_clipzeroshot_parent_class)->get_property(object, prop_id, value, pspec);
+      G_OBJECT_CLASS(gst_clipzeroshot_parent_class)->get_property(object, prop_id, value, pspec);
       break;
   }
 }
@@ -223,7 +223,7 @@ void gst_dinoclip_clipzeroshot_get_property(GObject* object, guint prop_id, GVal
 /* ---- open / close: the model's and the texts' lifetimes ---- */
 
 // Each step reports its own error; nullptr after one.
-std::shared_ptr<const BpeTokenizer> load_tokenizer(GstDinoclipClipzeroshot* self, const Settings& settings) {
+std::shared_ptr<const BpeTokenizer> load_tokenizer(GstClipzeroshot* self, const Settings& settings) {
   std::string path;
   try {
     path = find_vocab_file(settings.vocab);
@@ -243,7 +243,7 @@ std::shared_ptr<const BpeTokenizer> load_tokenizer(GstDinoclipClipzeroshot* self
 }
 
 // Runs on the worker thread after each background re-encoding.
-ZeroShotTextsWorker::Listener texts_listener(GstDinoclipClipzeroshot* self) {
+ZeroShotTextsWorker::Listener texts_listener(GstClipzeroshot* self) {
   return [self](const std::shared_ptr<const ZeroShotTexts>& texts, const std::string& error) {
     if (!texts) {
       GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
@@ -256,9 +256,8 @@ ZeroShotTextsWorker::Listener texts_listener(GstDinoclipClipzeroshot* self) {
   };
 }
 
-std::unique_ptr<InferenceClient> gst_dinoclip_clipzeroshot_open(GstDinoclipInference* base,
-                                                                const ModelSettings& model) {
-  auto* self = GST_DINOCLIP_CLIPZEROSHOT(base);
+std::unique_ptr<InferenceClient> gst_clipzeroshot_open(GstDinoclipInference* base, const ModelSettings& model) {
+  auto* self = GST_CLIPZEROSHOT(base);
   const Settings settings = settings_snapshot(self);
   ZeroShotTextSpec spec;
   try {
@@ -292,22 +291,22 @@ std::unique_ptr<InferenceClient> gst_dinoclip_clipzeroshot_open(GstDinoclipInfer
 
 // The client keeps its own reference to the texts worker: the last one goes
 // with it (waiting for a re-encoding in progress) after this.
-void gst_dinoclip_clipzeroshot_close(GstDinoclipInference* base) {
-  auto* self = GST_DINOCLIP_CLIPZEROSHOT(base);
+void gst_clipzeroshot_close(GstDinoclipInference* base) {
+  auto* self = GST_CLIPZEROSHOT(base);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   self->priv->texts.reset();
 }
 
-void gst_dinoclip_clipzeroshot_apply_frame_settings(GstDinoclipInference* base, InferenceClient* client) {
+void gst_clipzeroshot_apply_frame_settings(GstDinoclipInference* base, InferenceClient* client) {
   static_cast<dinoclip::gst::ClipInference*>(client)->set_frame_settings(
-      settings_snapshot(GST_DINOCLIP_CLIPZEROSHOT(base)).frame());
+      settings_snapshot(GST_CLIPZEROSHOT(base)).frame());
 }
 
 /* ---- GObject ---- */
 
-void gst_dinoclip_clipzeroshot_finalize(GObject* object) {
-  delete GST_DINOCLIP_CLIPZEROSHOT(object)->priv;
-  G_OBJECT_CLASS(gst_dinoclip_clipzeroshot_parent_class)->finalize(object);
+void gst_clipzeroshot_finalize(GObject* object) {
+  delete GST_CLIPZEROSHOT(object)->priv;
+  G_OBJECT_CLASS(gst_clipzeroshot_parent_class)->finalize(object);
 }
 
 const dinoclip::gst::InferenceElementTexts kTexts = {
@@ -324,16 +323,16 @@ const dinoclip::gst::InferenceElementTexts kTexts = {
 
 }  // namespace
 
-static void gst_dinoclip_clipzeroshot_class_init(GstDinoclipClipzeroshotClass* klass) {
+static void gst_clipzeroshot_class_init(GstClipzeroshotClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
   auto* base_class = GST_DINOCLIP_INFERENCE_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(clip_zero_shot_debug, "clipzeroshot", 0, "CLIP zero-shot classification element");
 
-  gobject_class->set_property = gst_dinoclip_clipzeroshot_set_property;
-  gobject_class->get_property = gst_dinoclip_clipzeroshot_get_property;
-  gobject_class->finalize = gst_dinoclip_clipzeroshot_finalize;
+  gobject_class->set_property = gst_clipzeroshot_set_property;
+  gobject_class->get_property = gst_clipzeroshot_get_property;
+  gobject_class->finalize = gst_clipzeroshot_finalize;
   dinoclip::gst::install_clipzeroshot_properties(gobject_class);
   gst_dinoclip_inference_class_install_properties(base_class, &kTexts, 0, clip_zero_shot_debug);
 
@@ -345,9 +344,9 @@ static void gst_dinoclip_clipzeroshot_class_init(GstDinoclipClipzeroshotClass* k
       "dinoclip contributors");
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_CLIPZEROSHOT_CROP, GstPluginAPIFlags(0));
 
-  base_class->open = gst_dinoclip_clipzeroshot_open;
-  base_class->close = gst_dinoclip_clipzeroshot_close;
-  base_class->apply_frame_settings = gst_dinoclip_clipzeroshot_apply_frame_settings;
+  base_class->open = gst_clipzeroshot_open;
+  base_class->close = gst_clipzeroshot_close;
+  base_class->apply_frame_settings = gst_clipzeroshot_apply_frame_settings;
 }
 
-static void gst_dinoclip_clipzeroshot_init(GstDinoclipClipzeroshot* self) { self->priv = new Private; }
+static void gst_clipzeroshot_init(GstClipzeroshot* self) { self->priv = new Private; }

@@ -7,9 +7,8 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_DINOCLIP_CLIPZEROSHOT (gst_dinoclip_clipzeroshot_get_type())
-G_DECLARE_FINAL_TYPE(GstDinoclipClipzeroshot, gst_dinoclip_clipzeroshot, GST, DINOCLIP_CLIPZEROSHOT,
-                     GstDinoclipInference)
+#define GST_TYPE_CLIPZEROSHOT (gst_clipzeroshot_get_type())
+G_DECLARE_FINAL_TYPE(GstClipzeroshot, gst_clipzeroshot, GST, CLIPZEROSHOT, GstDinoclipInference)
 
 typedef enum {
   GST_DINOCLIP_CLIPZEROSHOT_CROP_CENTER,

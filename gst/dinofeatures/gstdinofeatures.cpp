@@ -60,28 +60,28 @@ struct Private {
 
 }  // namespace
 
-struct _GstDinoclipDinofeatures {
+struct _GstDinofeatures {
   GstDinoclipInference parent;
   Private* priv;
 };
 
-G_DEFINE_TYPE(GstDinoclipDinofeatures, gst_dinoclip_dinofeatures, GST_TYPE_DINOCLIP_INFERENCE)
-GST_ELEMENT_REGISTER_DEFINE(dinofeatures, "dinofeatures", GST_RANK_NONE, GST_TYPE_DINOCLIP_DINOFEATURES)
+G_DEFINE_TYPE(GstDinofeatures, gst_dinofeatures, GST_TYPE_DINOCLIP_INFERENCE)
+GST_ELEMENT_REGISTER_DEFINE(dinofeatures, "dinofeatures", GST_RANK_NONE, GST_TYPE_DINOFEATURES)
 
 namespace {
 
-Settings settings_snapshot(GstDinoclipDinofeatures* self) {
+Settings settings_snapshot(GstDinofeatures* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   return self->priv->settings;
 }
 
-std::shared_ptr<runtime::DinoInstance> loaded_instance(GstDinoclipDinofeatures* self, runtime::ClientId* client) {
+std::shared_ptr<runtime::DinoInstance> loaded_instance(GstDinofeatures* self, runtime::ClientId* client) {
   std::lock_guard<std::mutex> lock(self->priv->instance_lock);
   *client = self->priv->query_client;
   return self->priv->instance;
 }
 
-void set_input_size(GstDinoclipDinofeatures* self, Settings& settings, const char* text) {
+void set_input_size(GstDinofeatures* self, Settings& settings, const char* text) {
   try {
     settings.input_size = InputSize::parse(text ? text : kDefaultInputSize);
   } catch (const std::exception& e) {
@@ -90,8 +90,8 @@ void set_input_size(GstDinoclipDinofeatures* self, Settings& settings, const cha
   }
 }
 
-void gst_dinoclip_dinofeatures_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOCLIP_DINOFEATURES(object);
+void gst_dinofeatures_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOFEATURES(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   Settings& settings = self->priv->settings;
   switch (prop_id) {
@@ -107,13 +107,13 @@ void gst_dinoclip_dinofeatures_set_property(GObject* object, guint prop_id, cons
       settings.attention = g_value_get_boolean(value);
       break;
     default:
-      G_OBJECT_CLASS(gst_dinoclip_dinofeatures_parent_class)->set_property(object, prop_id, value, pspec);
+      G_OBJECT_CLASS(gst_dinofeatures_parent_class)->set_property(object, prop_id, value, pspec);
       break;
   }
 }
 
-void gst_dinoclip_dinofeatures_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOCLIP_DINOFEATURES(object);
+void gst_dinofeatures_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOFEATURES(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings& settings = self->priv->settings;
   switch (prop_id) {
@@ -127,16 +127,15 @@ void gst_dinoclip_dinofeatures_get_property(GObject* object, guint prop_id, GVal
       g_value_set_int(value, settings.heads);
       break;
     default:
-      G_OBJECT_CLASS(gst_dinoclip_dinofeatures_parent_class)->get_property(object, prop_id, value, pspec);
+      G_OBJECT_CLASS(gst_dinofeatures_parent_class)->get_property(object, prop_id, value, pspec);
       break;
   }
 }
 
 /* ---- the model: open / close, per-frame settings ---- */
 
-std::unique_ptr<InferenceClient> gst_dinoclip_dinofeatures_open(GstDinoclipInference* base,
-                                                                const ModelSettings& model) {
-  auto* self = GST_DINOCLIP_DINOFEATURES(base);
+std::unique_ptr<InferenceClient> gst_dinofeatures_open(GstDinoclipInference* base, const ModelSettings& model) {
+  auto* self = GST_DINOFEATURES(base);
   runtime::DinoInstanceOptions options;
   options.load.num_heads = settings_snapshot(self).heads;
   std::shared_ptr<runtime::DinoInstance> instance =
@@ -153,22 +152,22 @@ std::unique_ptr<InferenceClient> gst_dinoclip_dinofeatures_open(GstDinoclipInfer
   return client;
 }
 
-void gst_dinoclip_dinofeatures_close(GstDinoclipInference* base) {
-  auto* self = GST_DINOCLIP_DINOFEATURES(base);
+void gst_dinofeatures_close(GstDinoclipInference* base) {
+  auto* self = GST_DINOFEATURES(base);
   std::lock_guard<std::mutex> lock(self->priv->instance_lock);
   self->priv->instance.reset();
 }
 
-void gst_dinoclip_dinofeatures_apply_frame_settings(GstDinoclipInference* base, InferenceClient* client) {
+void gst_dinofeatures_apply_frame_settings(GstDinoclipInference* base, InferenceClient* client) {
   static_cast<dinoclip::gst::DinoInference*>(client)->set_frame_settings(
-      settings_snapshot(GST_DINOCLIP_DINOFEATURES(base)).frame());
+      settings_snapshot(GST_DINOFEATURES(base)).frame());
 }
 
 /* ---- the features query ---- */
 
 // Features of a picture for dinoseg's annotation-image, on the instance's
 // worker, so a picture and the stream share one feature space and one model.
-bool answer_features_for_image(GstDinoclipDinofeatures* self, GstQuery* query) {
+bool answer_features_for_image(GstDinofeatures* self, GstQuery* query) {
   std::string path;
   if (!dinoclip::gst::parse_features_for_image_query(query, &path)) return false;
   runtime::ClientId client = 0;
@@ -191,16 +190,16 @@ bool answer_features_for_image(GstDinoclipDinofeatures* self, GstQuery* query) {
   return true;
 }
 
-gboolean gst_dinoclip_dinofeatures_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
-  if (direction == GST_PAD_SRC && answer_features_for_image(GST_DINOCLIP_DINOFEATURES(trans), query)) return TRUE;
-  return GST_BASE_TRANSFORM_CLASS(gst_dinoclip_dinofeatures_parent_class)->query(trans, direction, query);
+gboolean gst_dinofeatures_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
+  if (direction == GST_PAD_SRC && answer_features_for_image(GST_DINOFEATURES(trans), query)) return TRUE;
+  return GST_BASE_TRANSFORM_CLASS(gst_dinofeatures_parent_class)->query(trans, direction, query);
 }
 
 /* ---- GObject ---- */
 
-void gst_dinoclip_dinofeatures_finalize(GObject* object) {
-  delete GST_DINOCLIP_DINOFEATURES(object)->priv;
-  G_OBJECT_CLASS(gst_dinoclip_dinofeatures_parent_class)->finalize(object);
+void gst_dinofeatures_finalize(GObject* object) {
+  delete GST_DINOFEATURES(object)->priv;
+  G_OBJECT_CLASS(gst_dinofeatures_parent_class)->finalize(object);
 }
 
 using dinoclip::gst::kParamAnyTime;
@@ -245,16 +244,16 @@ void install_properties(GObjectClass* gobject_class) {
 
 }  // namespace
 
-static void gst_dinoclip_dinofeatures_class_init(GstDinoclipDinofeaturesClass* klass) {
+static void gst_dinofeatures_class_init(GstDinofeaturesClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
   auto* base_class = GST_DINOCLIP_INFERENCE_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(dino_features_debug, "dinofeatures", 0, "DINO features element");
 
-  gobject_class->set_property = gst_dinoclip_dinofeatures_set_property;
-  gobject_class->get_property = gst_dinoclip_dinofeatures_get_property;
-  gobject_class->finalize = gst_dinoclip_dinofeatures_finalize;
+  gobject_class->set_property = gst_dinofeatures_set_property;
+  gobject_class->get_property = gst_dinofeatures_get_property;
+  gobject_class->finalize = gst_dinofeatures_finalize;
   install_properties(gobject_class);
   gst_dinoclip_inference_class_install_properties(
       base_class, &kTexts, dinoclip::gst::kInferenceThreads | dinoclip::gst::kInferenceSkippedInferences,
@@ -266,10 +265,10 @@ static void gst_dinoclip_dinofeatures_class_init(GstDinoclipDinofeaturesClass* k
       "(GstDinoclipFeaturesMeta); the video passes through unchanged",
       "dinoclip contributors");
 
-  base_class->open = gst_dinoclip_dinofeatures_open;
-  base_class->close = gst_dinoclip_dinofeatures_close;
-  base_class->apply_frame_settings = gst_dinoclip_dinofeatures_apply_frame_settings;
-  GST_BASE_TRANSFORM_CLASS(klass)->query = gst_dinoclip_dinofeatures_query;
+  base_class->open = gst_dinofeatures_open;
+  base_class->close = gst_dinofeatures_close;
+  base_class->apply_frame_settings = gst_dinofeatures_apply_frame_settings;
+  GST_BASE_TRANSFORM_CLASS(klass)->query = gst_dinofeatures_query;
 }
 
-static void gst_dinoclip_dinofeatures_init(GstDinoclipDinofeatures* self) { self->priv = new Private; }
+static void gst_dinofeatures_init(GstDinofeatures* self) { self->priv = new Private; }

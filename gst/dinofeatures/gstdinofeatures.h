@@ -6,9 +6,8 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_DINOCLIP_DINOFEATURES (gst_dinoclip_dinofeatures_get_type())
-G_DECLARE_FINAL_TYPE(GstDinoclipDinofeatures, gst_dinoclip_dinofeatures, GST, DINOCLIP_DINOFEATURES,
-                     GstDinoclipInference)
+#define GST_TYPE_DINOFEATURES (gst_dinofeatures_get_type())
+G_DECLARE_FINAL_TYPE(GstDinofeatures, gst_dinofeatures, GST, DINOFEATURES, GstDinoclipInference)
 
 GST_ELEMENT_REGISTER_DECLARE(dinofeatures);
 

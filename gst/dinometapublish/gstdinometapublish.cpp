@@ -97,27 +97,27 @@ struct Private {
 
 }  // namespace
 
-struct _GstDinoclipDinometapublish {
+struct _GstDinometapublish {
   GstBaseTransform parent;
   Private* priv;
 };
 
-G_DEFINE_TYPE(GstDinoclipDinometapublish, gst_dinoclip_dinometapublish, GST_TYPE_BASE_TRANSFORM)
-GST_ELEMENT_REGISTER_DEFINE(dinometapublish, "dinometapublish", GST_RANK_NONE, GST_TYPE_DINOCLIP_DINOMETAPUBLISH)
+G_DEFINE_TYPE(GstDinometapublish, gst_dinometapublish, GST_TYPE_BASE_TRANSFORM)
+GST_ELEMENT_REGISTER_DEFINE(dinometapublish, "dinometapublish", GST_RANK_NONE, GST_TYPE_DINOMETAPUBLISH)
 
 namespace {
 
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
-Settings settings_snapshot(GstDinoclipDinometapublish* self) {
+Settings settings_snapshot(GstDinometapublish* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   return self->priv->settings;
 }
 
 /* ---- start / stop ---- */
 
-bool open_file(GstDinoclipDinometapublish* self, State& state, const Settings& settings) {
+bool open_file(GstDinometapublish* self, State& state, const Settings& settings) {
   if (settings.file_path.empty() || settings.file_path == kStdout) {
     state.file = stdout;
     return true;
@@ -134,7 +134,7 @@ bool open_file(GstDinoclipDinometapublish* self, State& state, const Settings& s
   return true;
 }
 
-bool start_mqtt(GstDinoclipDinometapublish* self, State& state, const Settings& settings) {
+bool start_mqtt(GstDinometapublish* self, State& state, const Settings& settings) {
   dinoclip::gst::MqttPublisherOptions options;
   try {
     options.endpoint = dinoclip::gst::parse_mqtt_address(settings.address);
@@ -162,8 +162,8 @@ bool start_mqtt(GstDinoclipDinometapublish* self, State& state, const Settings& 
   return true;
 }
 
-gboolean gst_dinoclip_dinometapublish_start(GstBaseTransform* trans) {
-  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(trans);
+gboolean gst_dinometapublish_start(GstBaseTransform* trans) {
+  auto* self = GST_DINOMETAPUBLISH(trans);
   const Settings settings = settings_snapshot(self);
   auto state = std::make_unique<State>();
   const bool ok = settings.method == GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE ? open_file(self, *state, settings)
@@ -175,8 +175,8 @@ gboolean gst_dinoclip_dinometapublish_start(GstBaseTransform* trans) {
   return TRUE;
 }
 
-gboolean gst_dinoclip_dinometapublish_stop(GstBaseTransform* trans) {
-  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(trans);
+gboolean gst_dinometapublish_stop(GstBaseTransform* trans) {
+  auto* self = GST_DINOMETAPUBLISH(trans);
   std::unique_ptr<State> stopping;
   {
     std::lock_guard<std::mutex> lock(self->priv->state_lock);
@@ -192,8 +192,8 @@ gboolean gst_dinoclip_dinometapublish_stop(GstBaseTransform* trans) {
   return TRUE;  // the State's destructor drains the queue (bounded) and closes the file
 }
 
-gboolean gst_dinoclip_dinometapublish_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
-  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(trans);
+gboolean gst_dinometapublish_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
+  auto* self = GST_DINOMETAPUBLISH(trans);
   GstVideoInfo info;
   const bool video = gst_video_info_from_caps(&info, incaps);
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
@@ -206,8 +206,8 @@ gboolean gst_dinoclip_dinometapublish_set_caps(GstBaseTransform* trans, GstCaps*
 
 /* ---- per frame ---- */
 
-dinoclip::gst::FrameJsonContext frame_context(GstDinoclipDinometapublish* self, const State& state,
-                                              const Settings& settings, GstBuffer* buffer) {
+dinoclip::gst::FrameJsonContext frame_context(GstDinometapublish* self, const State& state, const Settings& settings,
+                                              GstBuffer* buffer) {
   dinoclip::gst::FrameJsonContext context;
   const dinoclip::gst::FrameTimes times = dinoclip::gst::frame_times(GST_BASE_TRANSFORM(self)->segment, buffer);
   context.timestamp = times.timestamp;
@@ -225,7 +225,7 @@ dinoclip::gst::FrameJsonContext frame_context(GstDinoclipDinometapublish* self, 
   return context;
 }
 
-GstFlowReturn write_line(GstDinoclipDinometapublish* self, State& state, std::string line) {
+GstFlowReturn write_line(GstDinometapublish* self, State& state, std::string line) {
   if (state.mqtt) {
     state.mqtt->publish(std::move(line));
     return GST_FLOW_OK;
@@ -242,8 +242,8 @@ GstFlowReturn write_line(GstDinoclipDinometapublish* self, State& state, std::st
   return GST_FLOW_OK;
 }
 
-GstFlowReturn gst_dinoclip_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
-  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(trans);
+GstFlowReturn gst_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
+  auto* self = GST_DINOMETAPUBLISH(trans);
   try {
     const Settings settings = settings_snapshot(self);
     std::lock_guard<std::mutex> lock(self->priv->state_lock);
@@ -261,7 +261,7 @@ GstFlowReturn gst_dinoclip_dinometapublish_transform_ip(GstBaseTransform* trans,
 
 // Connection properties apply in start(); changing them later would be
 // silently ignored, so the change is refused with a warning instead.
-bool refused_while_running(GstDinoclipDinometapublish* self, const char* property) {
+bool refused_while_running(GstDinometapublish* self, const char* property) {
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   if (!self->priv->state) return false;
   dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property);
@@ -270,8 +270,8 @@ bool refused_while_running(GstDinoclipDinometapublish* self, const char* propert
 
 std::string string_of(const GValue* value) { return g_value_get_string(value) ? g_value_get_string(value) : ""; }
 
-void gst_dinoclip_dinometapublish_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(object);
+void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOMETAPUBLISH(object);
   const bool connection_property = prop_id == PROP_METHOD || prop_id == PROP_FILE_PATH || prop_id == PROP_ADDRESS ||
                                    prop_id == PROP_TOPIC || prop_id == PROP_CLIENT_ID || prop_id == PROP_MAX_QUEUE;
   if (connection_property && refused_while_running(self, pspec->name)) return;
@@ -309,7 +309,7 @@ void gst_dinoclip_dinometapublish_set_property(GObject* object, guint prop_id, c
 }
 
 // The counters: the MQTT publisher's, or the lines written to the file.
-dinoclip::gst::MqttCounters counters(GstDinoclipDinometapublish* self) {
+dinoclip::gst::MqttCounters counters(GstDinometapublish* self) {
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   if (self->priv->state && self->priv->state->mqtt) return self->priv->state->mqtt->counters();
   dinoclip::gst::MqttCounters file_counters;
@@ -317,8 +317,8 @@ dinoclip::gst::MqttCounters counters(GstDinoclipDinometapublish* self) {
   return file_counters;
 }
 
-void gst_dinoclip_dinometapublish_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOCLIP_DINOMETAPUBLISH(object);
+void gst_dinometapublish_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOMETAPUBLISH(object);
   switch (prop_id) {
     case PROP_PUBLISHED:
       g_value_set_uint64(value, counters(self).published);
@@ -432,23 +432,23 @@ void install_properties(GObjectClass* klass) {
                            kParamReadOnly));
 }
 
-void gst_dinoclip_dinometapublish_finalize(GObject* object) {
-  delete GST_DINOCLIP_DINOMETAPUBLISH(object)->priv;
-  G_OBJECT_CLASS(gst_dinoclip_dinometapublish_parent_class)->finalize(object);
+void gst_dinometapublish_finalize(GObject* object) {
+  delete GST_DINOMETAPUBLISH(object)->priv;
+  G_OBJECT_CLASS(gst_dinometapublish_parent_class)->finalize(object);
 }
 
 }  // namespace
 
-static void gst_dinoclip_dinometapublish_class_init(GstDinoclipDinometapublishClass* klass) {
+static void gst_dinometapublish_class_init(GstDinometapublishClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(dino_meta_publish_debug, "dinometapublish", 0, "dinoclip JSON / MQTT publisher");
 
-  gobject_class->set_property = gst_dinoclip_dinometapublish_set_property;
-  gobject_class->get_property = gst_dinoclip_dinometapublish_get_property;
-  gobject_class->finalize = gst_dinoclip_dinometapublish_finalize;
+  gobject_class->set_property = gst_dinometapublish_set_property;
+  gobject_class->get_property = gst_dinometapublish_get_property;
+  gobject_class->finalize = gst_dinometapublish_finalize;
   install_properties(gobject_class);
 
   gst_element_class_set_static_metadata(
@@ -462,13 +462,13 @@ static void gst_dinoclip_dinometapublish_class_init(GstDinoclipDinometapublishCl
 
   trans_class->passthrough_on_same_caps = TRUE;  // reads metas only
   trans_class->transform_ip_on_passthrough = TRUE;
-  trans_class->start = gst_dinoclip_dinometapublish_start;
-  trans_class->stop = gst_dinoclip_dinometapublish_stop;
-  trans_class->set_caps = gst_dinoclip_dinometapublish_set_caps;
-  trans_class->transform_ip = gst_dinoclip_dinometapublish_transform_ip;
+  trans_class->start = gst_dinometapublish_start;
+  trans_class->stop = gst_dinometapublish_stop;
+  trans_class->set_caps = gst_dinometapublish_set_caps;
+  trans_class->transform_ip = gst_dinometapublish_transform_ip;
 }
 
-static void gst_dinoclip_dinometapublish_init(GstDinoclipDinometapublish* self) {
+static void gst_dinometapublish_init(GstDinometapublish* self) {
   self->priv = new Private;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);

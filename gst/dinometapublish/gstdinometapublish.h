@@ -8,9 +8,8 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_DINOCLIP_DINOMETAPUBLISH (gst_dinoclip_dinometapublish_get_type())
-G_DECLARE_FINAL_TYPE(GstDinoclipDinometapublish, gst_dinoclip_dinometapublish, GST, DINOCLIP_DINOMETAPUBLISH,
-                     GstBaseTransform)
+#define GST_TYPE_DINOMETAPUBLISH (gst_dinometapublish_get_type())
+G_DECLARE_FINAL_TYPE(GstDinometapublish, gst_dinometapublish, GST, DINOMETAPUBLISH, GstBaseTransform)
 
 typedef enum {
   GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE,

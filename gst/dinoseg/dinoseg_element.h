@@ -26,7 +26,7 @@ struct DinosegPrivate {
 
 }  // namespace dinoclip::gst
 
-struct _GstDinoclipDinoseg {
+struct _GstDinoseg {
   GstElement parent;
   GstPad* sinkpad;
   GstPad* srcpad;
@@ -35,7 +35,7 @@ struct _GstDinoclipDinoseg {
 
 namespace dinoclip::gst {
 
-inline void post_dinoseg_message(GstDinoclipDinoseg* self, GstStructure* structure) {
+inline void post_dinoseg_message(GstDinoseg* self, GstStructure* structure) {
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
 }
 

@@ -23,7 +23,7 @@ GstDinoclipSegmentation* segmentation_payload(const at::Tensor& mask, int num_cl
 // Per-frame IoU against the ground truth, when it has a file for this frame:
 // posts 'dinoseg-iou' and returns the per-class IoUs (by class id, NaN where
 // undefined) for the ROI metas; empty without a ground truth for this frame.
-std::vector<double> report_iou(GstDinoclipDinoseg* self, DinosegState& state, const at::Tensor& mask, int64_t frame,
+std::vector<double> report_iou(GstDinoseg* self, DinosegState& state, const at::Tensor& mask, int64_t frame,
                                GstClockTime pts) {
   if (!state.ground_truth) return {};
   const std::optional<FrameIou> iou = state.ground_truth->score(frame, mask);
@@ -37,7 +37,7 @@ std::vector<double> report_iou(GstDinoclipDinoseg* self, DinosegState& state, co
   return iou->per_class;
 }
 
-void attach(GstDinoclipDinoseg* self, DinosegState& state, GstBuffer* buffer, GstDinoclipFeatures* features,
+void attach(GstDinoseg* self, DinosegState& state, GstBuffer* buffer, GstDinoclipFeatures* features,
             GstDinoclipSegmentation* segmentation) {
   gst_buffer_add_dinoclip_segmentation_meta(buffer, segmentation, FALSE);
   state.forget_last();
@@ -66,8 +66,7 @@ PatchGrid patch_grid(GstDinoclipFeatures* features, c10::Device device) {
   return PatchGrid{tokens.to(device), int(shape->grid_height), int(shape->grid_width)};
 }
 
-GstFlowReturn segment_and_push(GstDinoclipDinoseg* self, DinosegState& state, BufferPtr owned, int64_t frame,
-                               at::Tensor mask) {
+GstFlowReturn segment_and_push(GstDinoseg* self, DinosegState& state, BufferPtr owned, int64_t frame, at::Tensor mask) {
   owned.reset(gst_buffer_make_writable(owned.release()));
   GstBuffer* buffer = owned.get();
   bool carried = false;
@@ -86,7 +85,7 @@ GstFlowReturn segment_and_push(GstDinoclipDinoseg* self, DinosegState& state, Bu
   return gst_pad_push(self->srcpad, owned.release());
 }
 
-void post_iou_summary(GstDinoclipDinoseg* self, const DinosegState& state) {
+void post_iou_summary(GstDinoseg* self, const DinosegState& state) {
   const IouSummary summary = state.ground_truth->summary();
   if (summary.frames == 0) {
     GST_ELEMENT_WARNING(self, RESOURCE, NOT_FOUND,

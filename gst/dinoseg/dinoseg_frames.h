@@ -19,11 +19,11 @@ PatchGrid patch_grid(GstDinoclipFeatures* features, c10::Device device);
 
 // Segments `buffer` (stream frame `frame`) with `mask` when given (frames
 // segmented together after training), else through the segmenter, and pushes it.
-GstFlowReturn segment_and_push(GstDinoclipDinoseg* self, DinosegState& state, BufferPtr buffer, int64_t frame,
+GstFlowReturn segment_and_push(GstDinoseg* self, DinosegState& state, BufferPtr buffer, int64_t frame,
                                at::Tensor mask = at::Tensor());
 
 // EOS with a ground truth: posts 'dinoseg-summary' (and warns when no frame
 // had a ground-truth file).
-void post_iou_summary(GstDinoclipDinoseg* self, const DinosegState& state);
+void post_iou_summary(GstDinoseg* self, const DinosegState& state);
 
 }  // namespace dinoclip::gst

@@ -12,7 +12,7 @@
 namespace dinoclip::gst {
 namespace {
 
-GstFlowReturn hold(GstDinoclipDinoseg* self, DinosegState& state, BufferPtr buffer, int64_t frame) {
+GstFlowReturn hold(GstDinoseg* self, DinosegState& state, BufferPtr buffer, int64_t frame) {
   features_of(buffer.get(), nullptr);  // fail now, not at the annotated frame, when dinofeatures is missing
   state.wait.check_room(state.held.size());
   GST_LOG_OBJECT(self, "holding frame %" G_GINT64_FORMAT " until frame %u is annotated", frame,
@@ -23,7 +23,7 @@ GstFlowReturn hold(GstDinoclipDinoseg* self, DinosegState& state, BufferPtr buff
 
 // After training: the held frames segmented together, then everything held
 // leaves in arrival order, then the annotated frame.
-GstFlowReturn release_held(GstDinoclipDinoseg* self, DinosegState& state, BufferPtr annotated, int64_t frame) {
+GstFlowReturn release_held(GstDinoseg* self, DinosegState& state, BufferPtr annotated, int64_t frame) {
   std::vector<PatchGrid> preceding;
   for (const HeldObject& h : state.held) {
     if (h.frame >= 0) preceding.push_back(patch_grid(features_of(GST_BUFFER(h.object), nullptr), state.device));
@@ -48,7 +48,7 @@ GstFlowReturn release_held(GstDinoclipDinoseg* self, DinosegState& state, Buffer
 
 }  // namespace
 
-GstFlowReturn wait_for_annotated_frame(GstDinoclipDinoseg* self, DinosegState& state, BufferPtr buffer, int64_t frame) {
+GstFlowReturn wait_for_annotated_frame(GstDinoseg* self, DinosegState& state, BufferPtr buffer, int64_t frame) {
   if (state.wait.next(frame) == AnnotatedFrameWait::Step::kHold) return hold(self, state, std::move(buffer), frame);
   train_on_annotated_frame(self, state, buffer.get(), frame);
   return release_held(self, state, std::move(buffer), frame);

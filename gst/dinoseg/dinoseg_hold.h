@@ -20,7 +20,7 @@ namespace dinoclip::gst {
 
 // A frame while no segmenter exists: held, or (the annotated one) trained on
 // and released with everything held. Throws dinoclip::Error.
-GstFlowReturn wait_for_annotated_frame(GstDinoclipDinoseg* self, DinosegState& state, BufferPtr buffer, int64_t frame);
+GstFlowReturn wait_for_annotated_frame(GstDinoseg* self, DinosegState& state, BufferPtr buffer, int64_t frame);
 
 // A serialized event while frames are held keeps its place among them: true
 // when it was taken.

@@ -15,7 +15,7 @@ namespace dinoclip::gst {
 namespace {
 
 // Each training step as a standard progress message and a 'dinoseg-progress' element message.
-ProgressCallback progress_messages(GstDinoclipDinoseg* self, int total) {
+ProgressCallback progress_messages(GstDinoseg* self, int total) {
   if (total > 0) post_training_progress(GST_ELEMENT(self), 0, total, NAN);
   return [self, total](int iteration, double loss) {
     GST_DEBUG_OBJECT(self, "training: step %d/%d, loss %.5f", iteration, total, loss);
@@ -25,7 +25,7 @@ ProgressCallback progress_messages(GstDinoclipDinoseg* self, int total) {
   };
 }
 
-void post_trained(GstDinoclipDinoseg* self, const VideoSegmenter& segmenter, int64_t frame) {
+void post_trained(GstDinoseg* self, const VideoSegmenter& segmenter, int64_t frame) {
   GstStructure* s =
       gst_structure_new("dinoseg-trained", "method", G_TYPE_STRING, seg_method_name(segmenter.method()), "classes",
                         G_TYPE_INT, segmenter.num_classes(), "frame", G_TYPE_INT64, frame, nullptr);
@@ -41,7 +41,7 @@ void post_trained(GstDinoclipDinoseg* self, const VideoSegmenter& segmenter, int
 
 // Trains on `annotated` (the features of what the annotation annotates; -1 =
 // annotation-image), then reports and saves the head.
-void train(GstDinoclipDinoseg* self, DinosegState& state, const PatchGrid& annotated, int64_t frame) {
+void train(GstDinoseg* self, DinosegState& state, const PatchGrid& annotated, int64_t frame) {
   state.segmenter = VideoSegmenter::from_annotation(annotated, *state.annotation, state.config,
                                                     progress_messages(self, state.settings.num_iters));
   post_trained(self, *state.segmenter, frame);
@@ -62,7 +62,7 @@ void check_annotation_size(const DinosegState& state, int width, int height, con
   }
 }
 
-void train_on_annotation_image(GstDinoclipDinoseg* self, DinosegState& state) {
+void train_on_annotation_image(GstDinoseg* self, DinosegState& state) {
   GstQuery* query = features_for_image_query_new(state.settings.annotation_image);
   const bool answered = gst_pad_peer_query(self->sinkpad, query);
   std::string error;
@@ -80,7 +80,7 @@ void train_on_annotation_image(GstDinoclipDinoseg* self, DinosegState& state) {
   gst_dinoclip_features_unref(features);
 }
 
-void train_on_annotated_frame(GstDinoclipDinoseg* self, DinosegState& state, GstBuffer* buffer, int64_t frame) {
+void train_on_annotated_frame(GstDinoseg* self, DinosegState& state, GstBuffer* buffer, int64_t frame) {
   check_annotation_size(state, state.width, state.height, "the video");
   bool carried = false;
   GstDinoclipFeatures* features = features_of(buffer, &carried);

@@ -18,10 +18,10 @@ void check_annotation_size(const DinosegState& state, int width, int height, con
 
 // annotation-image: asks the upstream dinofeatures for the picture's features
 // (a features query), then trains. Throws dinoclip::Error.
-void train_on_annotation_image(GstDinoclipDinoseg* self, DinosegState& state);
+void train_on_annotation_image(GstDinoseg* self, DinosegState& state);
 
 // The annotated stream frame `frame` arrived in `buffer`: trains on its
 // features. Throws dinoclip::Error when its features are carried from another frame.
-void train_on_annotated_frame(GstDinoclipDinoseg* self, DinosegState& state, GstBuffer* buffer, int64_t frame);
+void train_on_annotated_frame(GstDinoseg* self, DinosegState& state, GstBuffer* buffer, int64_t frame);
 
 }  // namespace dinoclip::gst

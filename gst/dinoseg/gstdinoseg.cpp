@@ -27,8 +27,8 @@
 GST_DEBUG_CATEGORY(dino_seg_debug);
 #define GST_CAT_DEFAULT dino_seg_debug
 
-G_DEFINE_TYPE(GstDinoclipDinoseg, gst_dinoclip_dinoseg, GST_TYPE_ELEMENT)
-GST_ELEMENT_REGISTER_DEFINE(dinoseg, "dinoseg", GST_RANK_NONE, GST_TYPE_DINOCLIP_DINOSEG)
+G_DEFINE_TYPE(GstDinoseg, gst_dinoseg, GST_TYPE_ELEMENT)
+GST_ELEMENT_REGISTER_DEFINE(dinoseg, "dinoseg", GST_RANK_NONE, GST_TYPE_DINOSEG)
 
 namespace {
 
@@ -41,14 +41,14 @@ GstStaticPadTemplate sink_template =
 GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw"));
 
-DinosegSettings settings_snapshot(GstDinoclipDinoseg* self) {
+DinosegSettings settings_snapshot(GstDinoseg* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   return self->priv->settings;
 }
 
 /* ---- frames ---- */
 
-GstFlowReturn handle_buffer(GstDinoclipDinoseg* self, DinosegState& state, BufferPtr buffer) {
+GstFlowReturn handle_buffer(GstDinoseg* self, DinosegState& state, BufferPtr buffer) {
   if (state.width <= 0) throw Error("a buffer arrived before the caps (no frame size)");
   ++state.frames_received;
   const int64_t frame = state.numbering.number(frame_position_of(buffer.get(), state.segment));
@@ -58,8 +58,8 @@ GstFlowReturn handle_buffer(GstDinoclipDinoseg* self, DinosegState& state, Buffe
   return wait_for_annotated_frame(self, state, std::move(buffer), frame);
 }
 
-GstFlowReturn gst_dinoclip_dinoseg_chain(GstPad*, GstObject* parent, GstBuffer* buffer) {
-  auto* self = GST_DINOCLIP_DINOSEG(parent);
+GstFlowReturn gst_dinoseg_chain(GstPad*, GstObject* parent, GstBuffer* buffer) {
+  auto* self = GST_DINOSEG(parent);
   BufferPtr owned(buffer);
   DinosegState* state = self->priv->state.get();
   if (!state) return GST_FLOW_FLUSHING;
@@ -75,7 +75,7 @@ GstFlowReturn gst_dinoclip_dinoseg_chain(GstPad*, GstObject* parent, GstBuffer* 
 
 /* ---- events ---- */
 
-bool set_caps(GstDinoclipDinoseg* self, DinosegState& state, GstCaps* caps) {
+bool set_caps(GstDinoseg* self, DinosegState& state, GstCaps* caps) {
   GstVideoInfo info;
   if (!gst_video_info_from_caps(&info, caps)) {
     GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("dinoseg cannot use caps %" GST_PTR_FORMAT, caps), (nullptr));
@@ -97,7 +97,7 @@ bool set_caps(GstDinoclipDinoseg* self, DinosegState& state, GstCaps* caps) {
 }
 
 // EOS: an error if the annotated frame never came; else the IoU summary, then EOS.
-bool handle_eos(GstDinoclipDinoseg* self, DinosegState& state, GstEvent* event) {
+bool handle_eos(GstDinoseg* self, DinosegState& state, GstEvent* event) {
   if (!state.segmenter) {
     const int64_t frames = state.frames_received;
     state.drop_held();
@@ -113,8 +113,8 @@ bool handle_eos(GstDinoclipDinoseg* self, DinosegState& state, GstEvent* event) 
   return gst_pad_push_event(self->srcpad, event);
 }
 
-gboolean gst_dinoclip_dinoseg_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
-  auto* self = GST_DINOCLIP_DINOSEG(parent);
+gboolean gst_dinoseg_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
+  auto* self = GST_DINOSEG(parent);
   DinosegState* state = self->priv->state.get();
   if (!state) return gst_pad_event_default(pad, parent, event);
   switch (GST_EVENT_TYPE(event)) {
@@ -145,16 +145,16 @@ gboolean gst_dinoclip_dinoseg_sink_event(GstPad* pad, GstObject* parent, GstEven
 
 // LATENCY: upstream's plus the frames held before the annotated one
 // (annotation-frame N holds N frames; a loaded head or annotation-image holds none).
-gboolean gst_dinoclip_dinoseg_src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
-  auto* self = GST_DINOCLIP_DINOSEG(parent);
+gboolean gst_dinoseg_src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
+  auto* self = GST_DINOSEG(parent);
   if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY) return gst_pad_query_default(pad, parent, query);
   return add_held_frames_latency(self->sinkpad, query, settings_snapshot(self).frames_to_hold());
 }
 
 /* ---- state changes ---- */
 
-GstStateChangeReturn gst_dinoclip_dinoseg_change_state(GstElement* element, GstStateChange transition) {
-  auto* self = GST_DINOCLIP_DINOSEG(element);
+GstStateChangeReturn gst_dinoseg_change_state(GstElement* element, GstStateChange transition) {
+  auto* self = GST_DINOSEG(element);
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     const DinosegSettings settings = settings_snapshot(self);
     try {
@@ -172,22 +172,21 @@ GstStateChangeReturn gst_dinoclip_dinoseg_change_state(GstElement* element, GstS
     self->priv->train_accuracy = 0;
     self->priv->frames_segmented = 0;
   }
-  const GstStateChangeReturn ret =
-      GST_ELEMENT_CLASS(gst_dinoclip_dinoseg_parent_class)->change_state(element, transition);
+  const GstStateChangeReturn ret = GST_ELEMENT_CLASS(gst_dinoseg_parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) self->priv->state.reset();  // pads are inactive now
   return ret;
 }
 
 /* ---- properties ---- */
 
-bool settings_are_fixed(GstDinoclipDinoseg* self, const char* property) {
+bool settings_are_fixed(GstDinoseg* self, const char* property) {
   if (!self->priv->state) return false;
   warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property);
   return true;
 }
 
-void gst_dinoclip_dinoseg_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOCLIP_DINOSEG(object);
+void gst_dinoseg_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOSEG(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   if (settings_are_fixed(self, pspec->name)) return;
   if (!set_dinoseg_setting(self->priv->settings, prop_id, value)) {
@@ -195,8 +194,8 @@ void gst_dinoclip_dinoseg_set_property(GObject* object, guint prop_id, const GVa
   }
 }
 
-void gst_dinoclip_dinoseg_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  auto* self = GST_DINOCLIP_DINOSEG(object);
+void gst_dinoseg_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOSEG(object);
   switch (prop_id) {
     case PROP_TRAINED:
       g_value_set_boolean(value, self->priv->trained.load());
@@ -214,22 +213,22 @@ void gst_dinoclip_dinoseg_get_property(GObject* object, guint prop_id, GValue* v
   }
 }
 
-void gst_dinoclip_dinoseg_finalize(GObject* object) {
-  delete GST_DINOCLIP_DINOSEG(object)->priv;
-  G_OBJECT_CLASS(gst_dinoclip_dinoseg_parent_class)->finalize(object);
+void gst_dinoseg_finalize(GObject* object) {
+  delete GST_DINOSEG(object)->priv;
+  G_OBJECT_CLASS(gst_dinoseg_parent_class)->finalize(object);
 }
 
 }  // namespace
 
-static void gst_dinoclip_dinoseg_class_init(GstDinoclipDinosegClass* klass) {
+static void gst_dinoseg_class_init(GstDinosegClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(dino_seg_debug, "dinoseg", 0, "DINO one-shot segmentation element");
 
-  gobject_class->set_property = gst_dinoclip_dinoseg_set_property;
-  gobject_class->get_property = gst_dinoclip_dinoseg_get_property;
-  gobject_class->finalize = gst_dinoclip_dinoseg_finalize;
+  gobject_class->set_property = gst_dinoseg_set_property;
+  gobject_class->get_property = gst_dinoseg_get_property;
+  gobject_class->finalize = gst_dinoseg_finalize;
   install_dinoseg_properties(gobject_class);
 
   gst_element_class_set_static_metadata(
@@ -242,20 +241,20 @@ static void gst_dinoclip_dinoseg_class_init(GstDinoclipDinosegClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DINOSEG_METHOD, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DINOSEG_HEAD, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DINOSEG_PATCH_LABELS, GstPluginAPIFlags(0));
-  element_class->change_state = gst_dinoclip_dinoseg_change_state;
+  element_class->change_state = gst_dinoseg_change_state;
 }
 
-static void gst_dinoclip_dinoseg_init(GstDinoclipDinoseg* self) {
+static void gst_dinoseg_init(GstDinoseg* self) {
   self->priv = new DinosegPrivate;
   self->sinkpad = gst_pad_new_from_static_template(&sink_template, "sink");
-  gst_pad_set_chain_function(self->sinkpad, gst_dinoclip_dinoseg_chain);
-  gst_pad_set_event_function(self->sinkpad, gst_dinoclip_dinoseg_sink_event);
+  gst_pad_set_chain_function(self->sinkpad, gst_dinoseg_chain);
+  gst_pad_set_event_function(self->sinkpad, gst_dinoseg_sink_event);
   // Pixels pass through untouched: caps and allocation are the neighbours' business.
   GST_PAD_SET_PROXY_CAPS(self->sinkpad);
   GST_PAD_SET_PROXY_ALLOCATION(self->sinkpad);
   gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template(&src_template, "src");
-  gst_pad_set_query_function(self->srcpad, gst_dinoclip_dinoseg_src_query);
+  gst_pad_set_query_function(self->srcpad, gst_dinoseg_src_query);
   GST_PAD_SET_PROXY_CAPS(self->srcpad);
   GST_PAD_SET_PROXY_ALLOCATION(self->srcpad);
   gst_element_add_pad(GST_ELEMENT(self), self->srcpad);

@@ -7,8 +7,8 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_DINOCLIP_DINOSEG (gst_dinoclip_dinoseg_get_type())
-G_DECLARE_FINAL_TYPE(GstDinoclipDinoseg, gst_dinoclip_dinoseg, GST, DINOCLIP_DINOSEG, GstElement)
+#define GST_TYPE_DINOSEG (gst_dinoseg_get_type())
+G_DECLARE_FINAL_TYPE(GstDinoseg, gst_dinoseg, GST, DINOSEG, GstElement)
 
 GST_ELEMENT_REGISTER_DECLARE(dinoseg);
 
