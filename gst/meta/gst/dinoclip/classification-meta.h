@@ -20,6 +20,7 @@ GST_DINOCLIP_API GType gst_dinoclip_classification_get_type(void);
  * similarities, ...) and ranks the best top_k (clamped to n_labels; 0 = all)
  * by descending score, ties in label order. Returns NULL (with a g_critical)
  * when n_labels is 0 or a label is NULL.
+ *
  * Returns: (transfer full) (nullable): the classification
  */
 GST_DINOCLIP_API GstDinoclipClassification* gst_dinoclip_classification_new(const gchar* const* labels,
@@ -73,6 +74,7 @@ GST_DINOCLIP_API GstDinoclipClassificationMeta* gst_buffer_add_dinoclip_classifi
  * gst_buffer_add_dinoclip_classification_meta_full:
  *
  * The same, recording the PTS of the frame the result was computed on.
+ *
  * Returns: (transfer none) (nullable): the meta
  */
 GST_DINOCLIP_API GstDinoclipClassificationMeta* gst_buffer_add_dinoclip_classification_meta_full(

@@ -78,24 +78,28 @@ GST_DINOCLIP_API const GstDinoclipFeaturesShape* gst_dinoclip_features_get_shape
 /**
  * gst_dinoclip_features_get_tokens:
  * @n_floats: (out) (optional): number of floats
+ *
  * Returns: (array length=n_floats) (transfer none) (nullable): [1 + grid_h * grid_w, dim] floats
  */
 GST_DINOCLIP_API const gfloat* gst_dinoclip_features_get_tokens(GstDinoclipFeatures* features, gsize* n_floats);
 /**
  * gst_dinoclip_features_get_cls_token:
  * @n_floats: (out) (optional): number of floats (dim)
+ *
  * Returns: (array length=n_floats) (transfer none) (nullable): the CLS token
  */
 GST_DINOCLIP_API const gfloat* gst_dinoclip_features_get_cls_token(GstDinoclipFeatures* features, gsize* n_floats);
 /**
  * gst_dinoclip_features_get_patch_tokens:
  * @n_floats: (out) (optional): number of floats
+ *
  * Returns: (array length=n_floats) (transfer none) (nullable): [grid_h * grid_w, dim] floats
  */
 GST_DINOCLIP_API const gfloat* gst_dinoclip_features_get_patch_tokens(GstDinoclipFeatures* features, gsize* n_floats);
 /**
  * gst_dinoclip_features_get_cls_attention:
  * @n_floats: (out) (optional): number of floats
+ *
  * Returns: (array length=n_floats) (transfer none) (nullable): [n_heads, grid_h * grid_w] floats
  */
 GST_DINOCLIP_API const gfloat* gst_dinoclip_features_get_cls_attention(GstDinoclipFeatures* features, gsize* n_floats);
@@ -137,6 +141,7 @@ GST_DINOCLIP_API const GstMetaInfo* gst_dinoclip_features_meta_get_info(void);
 /**
  * gst_buffer_add_dinoclip_features_meta:
  * Adds a meta that takes a new reference to `features`.
+ *
  * Returns: (transfer none) (nullable): the meta
  */
 GST_DINOCLIP_API GstDinoclipFeaturesMeta* gst_buffer_add_dinoclip_features_meta(GstBuffer* buffer,

@@ -46,6 +46,7 @@ GST_DINOCLIP_API const guint8* gst_dinoclip_segmentation_get_palette(const GstDi
  * gst_dinoclip_segmentation_get_class_map_bytes:
  * The class map as GBytes (no copy: holds a reference to `segmentation`), for
  * bindings: numpy.frombuffer(b.get_data(), numpy.uint8).reshape(height, width).
+ *
  * Returns: (transfer full): width * height class ids, row-major
  */
 GST_DINOCLIP_API GBytes* gst_dinoclip_segmentation_get_class_map_bytes(GstDinoclipSegmentation* segmentation);
