@@ -56,12 +56,12 @@ std::string pipeline_description(const Options& o) {
 }
 
 // The patch with the highest mean CLS attention, or -1 without attention.
-long most_attended_patch(GstDinoFeatures* features) {
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(features);
+long most_attended_patch(GstDinoclipFeatures* features) {
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(features);
   const gsize patches = gsize(shape->grid_height) * shape->grid_width;
   std::vector<float> mean(patches, 0.0f);
   for (guint head = 0; head < shape->n_heads; ++head) {
-    const gfloat* row = gst_dino_features_get_head_attention(features, head);
+    const gfloat* row = gst_dinoclip_features_get_head_attention(features, head);
     if (!row) return -1;
     for (gsize i = 0; i < patches; ++i) mean[i] += row[i] / shape->n_heads;
   }
@@ -73,21 +73,21 @@ long most_attended_patch(GstDinoFeatures* features) {
   return best;
 }
 
-double cls_norm(GstDinoFeatures* features) {
+double cls_norm(GstDinoclipFeatures* features) {
   gsize n = 0;
-  const gfloat* cls = gst_dino_features_get_cls_token(features, &n);
+  const gfloat* cls = gst_dinoclip_features_get_cls_token(features, &n);
   double sum = 0;
   for (gsize i = 0; cls && i < n; ++i) sum += double(cls[i]) * cls[i];
   return std::sqrt(sum);
 }
 
 void print_frame(GstBuffer* buffer) {
-  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
+  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
   if (!meta) {
     std::printf("%" GST_TIME_FORMAT "  no DINO meta\n", GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
     return;
   }
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(meta->features);
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(meta->features);
   const long best = most_attended_patch(meta->features);
   std::printf("%" GST_TIME_FORMAT "  %s  grid %ux%u dim %u heads %u  ", GST_TIME_ARGS(GST_BUFFER_PTS(buffer)),
               meta->carried ? "carried" : "fresh  ", shape->grid_height, shape->grid_width, shape->dim, shape->n_heads);

@@ -28,7 +28,7 @@ from gi.repository import Gst, GstDinoclip  # noqa: E402
 
 def features_arrays(buffer):
     """(tokens [1 + h*w, dim], cls_attention [heads, h*w] or None), or None without features."""
-    meta = GstDinoclip.buffer_get_dino_features_meta(buffer)
+    meta = GstDinoclip.buffer_get_dinoclip_features_meta(buffer)
     if meta is None:
         return None
     features = meta.features
@@ -46,7 +46,7 @@ def features_arrays(buffer):
 
 def class_map_array(buffer):
     """The class map [height, width] (uint8 class ids), or None."""
-    meta = GstDinoclip.buffer_get_dino_segmentation_meta(buffer)
+    meta = GstDinoclip.buffer_get_dinoclip_segmentation_meta(buffer)
     if meta is None:
         return None
     seg = meta.segmentation
@@ -55,7 +55,7 @@ def class_map_array(buffer):
 
 
 def best_label(buffer):
-    meta = GstDinoclip.buffer_get_dino_classification_meta(buffer)
+    meta = GstDinoclip.buffer_get_dinoclip_classification_meta(buffer)
     if meta is None:
         return None
     ok, index, label, score = meta.classification.get_ranked(0)

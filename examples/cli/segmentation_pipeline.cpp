@@ -11,15 +11,15 @@ namespace dinoclip::cli {
 namespace {
 
 Image copy_classes(GstBuffer* buffer, int64_t index) {
-  const GstDinoSegmentationMeta* meta = gst_buffer_get_dino_segmentation_meta(buffer);
+  const GstDinoclipSegmentationMeta* meta = gst_buffer_get_dinoclip_segmentation_meta(buffer);
   if (!meta || !meta->segmentation) {
     throw Error("frame " + std::to_string(index) +
                 " came out of the pipeline without a segmentation (is dinoseg in it?)");
   }
-  const GstDinoSegmentation* segmentation = meta->segmentation;
-  Image classes(int(gst_dino_segmentation_get_width(segmentation)), int(gst_dino_segmentation_get_height(segmentation)),
-                1);
-  std::memcpy(classes.pixels.data(), gst_dino_segmentation_get_class_map(segmentation), classes.pixels.size());
+  const GstDinoclipSegmentation* segmentation = meta->segmentation;
+  Image classes(int(gst_dinoclip_segmentation_get_width(segmentation)),
+                int(gst_dinoclip_segmentation_get_height(segmentation)), 1);
+  std::memcpy(classes.pixels.data(), gst_dinoclip_segmentation_get_class_map(segmentation), classes.pixels.size());
   return classes;
 }
 

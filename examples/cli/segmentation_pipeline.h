@@ -26,7 +26,7 @@ struct SegmentedFrame {
 class SegmentationPipeline {
  public:
   // `args` must end in an appsink named "sink" taking RGB frames that carry
-  // GstDinoSegmentationMeta. Makes sure dinofeatures and dinoseg are found
+  // GstDinoclipSegmentationMeta. Makes sure dinofeatures and dinoseg are found
   // first. Throws dinoclip::Error if it cannot be built.
   explicit SegmentationPipeline(const LaunchArgs& args);
 

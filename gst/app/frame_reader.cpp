@@ -10,6 +10,7 @@
 #include "app/bus_error.h"
 #include "app/sample_image.h"
 #include "core/error.h"
+#include "io/regular_file.h"
 
 namespace dinoclip::gstapp {
 namespace {
@@ -17,6 +18,7 @@ namespace {
 std::string to_uri(const std::string& path_or_uri) {
   if (gst_uri_is_valid(path_or_uri.c_str())) return path_or_uri;
   if (!std::filesystem::exists(path_or_uri)) throw Error(path_or_uri + ": no such file");
+  require_regular_file(path_or_uri);  // filesrc would wait forever on a FIFO
   GError* error = nullptr;
   gchar* uri = gst_filename_to_uri(path_or_uri.c_str(), &error);
   if (!uri) {

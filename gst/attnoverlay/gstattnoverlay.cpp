@@ -11,12 +11,12 @@
 #include <optional>
 #include <string>
 
-#include "core/error.h"
-#include "core/user_message.h"
 #include "common/enums.h"
 #include "common/frame_convert.h"
 #include "common/meta_tensors.h"
 #include "common/param_flags.h"
+#include "core/error.h"
+#include "core/user_message.h"
 #include "tasks/attention_heads.h"
 #include "vision/overlay.h"
 #include "vision/pca.h"
@@ -41,11 +41,11 @@ enum {
 };
 
 struct Settings {
-  GstAttnOverlayMode mode = GST_ATTN_OVERLAY_MODE_AUTO;
+  GstDinoclipAttnoverlayMode mode = GST_DINOCLIP_ATTNOVERLAY_MODE_AUTO;
   gint head = -1;  // -1: mean of the heads
-  GstDinoColormap colormap = GST_DINO_COLORMAP_INFERNO;
+  GstDinoclipColormap colormap = GST_DINOCLIP_COLORMAP_INFERNO;
   gdouble alpha = 0.5;
-  GstAttnOverlayPcaRefit pca_refit = GST_ATTN_OVERLAY_PCA_REFIT_FIRST;
+  GstDinoclipAttnoverlayPcaRefit pca_refit = GST_DINOCLIP_ATTNOVERLAY_PCA_REFIT_FIRST;
   guint pca_refit_interval = 30;
   bool contours = true;
 };
@@ -54,7 +54,7 @@ struct Settings {
 struct State {
   std::optional<PcaBasis> basis;
   guint results_since_fit = 0;
-  GstDinoFeatures* pca_source = nullptr;  // the result pca_grid shows (ref held)
+  GstDinoclipFeatures* pca_source = nullptr;  // the result pca_grid shows (ref held)
   Image pca_grid;
   std::optional<TextRenderer> text;
   bool warned_missing = false;
@@ -67,7 +67,7 @@ struct State {
   ~State() { forget_pca_picture(); }
 
   void forget_pca_picture() {
-    if (pca_source) gst_dino_features_unref(pca_source);
+    if (pca_source) gst_dinoclip_features_unref(pca_source);
     pca_source = nullptr;
   }
 };
@@ -92,8 +92,8 @@ namespace {
 
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
-GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
-                                                            GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
+GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
 
 void gst_attn_overlay_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_ATTN_OVERLAY(object);
@@ -101,19 +101,19 @@ void gst_attn_overlay_set_property(GObject* object, guint prop_id, const GValue*
   Settings& s = self->priv->settings;
   switch (prop_id) {
     case PROP_MODE:
-      s.mode = GstAttnOverlayMode(g_value_get_enum(value));
+      s.mode = GstDinoclipAttnoverlayMode(g_value_get_enum(value));
       break;
     case PROP_HEAD:
       s.head = g_value_get_int(value);
       break;
     case PROP_COLORMAP:
-      s.colormap = GstDinoColormap(g_value_get_enum(value));
+      s.colormap = GstDinoclipColormap(g_value_get_enum(value));
       break;
     case PROP_ALPHA:
       s.alpha = g_value_get_double(value);
       break;
     case PROP_PCA_REFIT:
-      s.pca_refit = GstAttnOverlayPcaRefit(g_value_get_enum(value));
+      s.pca_refit = GstDinoclipAttnoverlayPcaRefit(g_value_get_enum(value));
       break;
     case PROP_PCA_REFIT_INTERVAL:
       s.pca_refit_interval = g_value_get_uint(value);
@@ -187,7 +187,7 @@ void warn_missing(GstAttnOverlay* self, const char* what) {
 }
 
 bool draw_attention(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
-  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
+  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
   const at::Tensor maps = meta ? dinoclip::gst::attention_maps(meta->features) : at::Tensor();
   if (!maps.defined()) return false;
   const at::Tensor heat = select_attention_heads(maps, AttentionHeads::from_property(s.head));  // [1, h, w]
@@ -197,7 +197,7 @@ bool draw_attention(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buf
 }
 
 bool draw_heads(MutableImageView frame, GstBuffer* buffer, const Settings& s) {
-  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
+  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
   const at::Tensor maps = meta ? dinoclip::gst::attention_maps(meta->features) : at::Tensor();
   if (!maps.defined()) return false;
   draw_head_strip(frame, maps, dinoclip::gst::to_colormap(s.colormap), float(s.alpha));
@@ -207,11 +207,11 @@ bool draw_heads(MutableImageView frame, GstBuffer* buffer, const Settings& s) {
 bool basis_is_due(const State& state, const Settings& s, const at::Tensor& tokens) {
   if (!state.basis || state.basis->mean.size(0) != tokens.size(1)) return true;  // none yet, or another model
   switch (s.pca_refit) {
-    case GST_ATTN_OVERLAY_PCA_REFIT_PER_FRAME:
+    case GST_DINOCLIP_ATTNOVERLAY_PCA_REFIT_PER_FRAME:
       return true;
-    case GST_ATTN_OVERLAY_PCA_REFIT_EVERY_N:
+    case GST_DINOCLIP_ATTNOVERLAY_PCA_REFIT_EVERY_N:
       return state.results_since_fit >= s.pca_refit_interval;
-    case GST_ATTN_OVERLAY_PCA_REFIT_FIRST:
+    case GST_DINOCLIP_ATTNOVERLAY_PCA_REFIT_FIRST:
       break;
   }
   return false;
@@ -234,7 +234,7 @@ bool skip_pca(GstAttnOverlay* self, const at::Tensor& tokens) {
 }
 
 bool draw_pca(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
-  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
+  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
   if (!meta) return false;
   State& state = self->priv->state;
   if (meta->features != state.pca_source) {  // a new result (carried ones reuse the picture)
@@ -247,17 +247,17 @@ bool draw_pca(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, c
       GST_DEBUG_OBJECT(self, "PCA basis fitted on %" G_GINT64_FORMAT " patch tokens", tokens.size(0));
     }
     ++state.results_since_fit;
-    const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(meta->features);
+    const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(meta->features);
     state.pca_grid = pca_rgb_image(tokens, shape->grid_height, shape->grid_width, *state.basis);
     state.forget_pca_picture();
-    state.pca_source = gst_dino_features_ref(meta->features);
+    state.pca_source = gst_dinoclip_features_ref(meta->features);
   }
   blend_rgb_grid(frame, state.pca_grid, float(s.alpha), /*smooth=*/false);
   return true;
 }
 
 bool draw_mask(MutableImageView frame, GstBuffer* buffer, const Settings& s) {
-  GstDinoSegmentationMeta* meta = gst_buffer_get_dino_segmentation_meta(buffer);
+  GstDinoclipSegmentationMeta* meta = gst_buffer_get_dinoclip_segmentation_meta(buffer);
   if (!meta) return false;
   blend_mask(frame, dinoclip::gst::class_map(meta->segmentation),
              dinoclip::gst::segmentation_palette(meta->segmentation), float(s.alpha), s.contours);
@@ -265,10 +265,10 @@ bool draw_mask(MutableImageView frame, GstBuffer* buffer, const Settings& s) {
 }
 
 bool draw_label(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer) {
-  GstDinoClassificationMeta* meta = gst_buffer_get_dino_classification_meta(buffer);
+  GstDinoclipClassificationMeta* meta = gst_buffer_get_dinoclip_classification_meta(buffer);
   const gchar* label = nullptr;
   gfloat score = 0.0f;
-  if (!meta || !gst_dino_classification_get_ranked(meta->classification, 0, nullptr, &label, &score)) return false;
+  if (!meta || !gst_dinoclip_classification_get_ranked(meta->classification, 0, nullptr, &label, &score)) return false;
   State& state = self->priv->state;
   if (!state.text) state.text.emplace();  // throws, naming the font, when it is missing
   char text[512];
@@ -284,7 +284,7 @@ bool draw_label(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer)
 bool draw_auto(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
   bool drawn =
       draw_mask(frame, buffer, s) || draw_attention(self, frame, buffer, s) || draw_pca(self, frame, buffer, s);
-  if (!gst_buffer_get_dino_classification_meta(buffer)) return drawn;
+  if (!gst_buffer_get_dinoclip_classification_meta(buffer)) return drawn;
   try {
     return draw_label(self, frame, buffer) || drawn;
   } catch (const Error& e) {
@@ -299,34 +299,34 @@ bool draw_auto(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, 
 // Draws what `s.mode` asks for; false when the buffer lacks its meta.
 bool draw(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
   switch (s.mode) {
-    case GST_ATTN_OVERLAY_MODE_ATTENTION:
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_ATTENTION:
       return draw_attention(self, frame, buffer, s);
-    case GST_ATTN_OVERLAY_MODE_HEADS:
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_HEADS:
       return draw_heads(frame, buffer, s);
-    case GST_ATTN_OVERLAY_MODE_PCA:
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_PCA:
       return draw_pca(self, frame, buffer, s);
-    case GST_ATTN_OVERLAY_MODE_MASK:
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_MASK:
       return draw_mask(frame, buffer, s);
-    case GST_ATTN_OVERLAY_MODE_LABEL:
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_LABEL:
       return draw_label(self, frame, buffer);
-    case GST_ATTN_OVERLAY_MODE_AUTO:
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_AUTO:
       break;
   }
   return draw_auto(self, frame, buffer, s);
 }
 
-const char* missing_meta_name(GstAttnOverlayMode mode) {
+const char* missing_meta_name(GstDinoclipAttnoverlayMode mode) {
   switch (mode) {
-    case GST_ATTN_OVERLAY_MODE_ATTENTION:
-    case GST_ATTN_OVERLAY_MODE_HEADS:
-      return "DINO attention (GstDinoFeaturesMeta with attention=true)";
-    case GST_ATTN_OVERLAY_MODE_PCA:
-      return "DINO features (GstDinoFeaturesMeta)";
-    case GST_ATTN_OVERLAY_MODE_MASK:
-      return "segmentation (GstDinoSegmentationMeta)";
-    case GST_ATTN_OVERLAY_MODE_LABEL:
-      return "classification (GstDinoClassificationMeta)";
-    case GST_ATTN_OVERLAY_MODE_AUTO:
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_ATTENTION:
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_HEADS:
+      return "DINO attention (GstDinoclipFeaturesMeta with attention=true)";
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_PCA:
+      return "DINO features (GstDinoclipFeaturesMeta)";
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_MASK:
+      return "segmentation (GstDinoclipSegmentationMeta)";
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_LABEL:
+      return "classification (GstDinoclipClassificationMeta)";
+    case GST_DINOCLIP_ATTNOVERLAY_MODE_AUTO:
       break;
   }
   return "dinoclip meta";
@@ -336,7 +336,7 @@ GstFlowReturn gst_attn_overlay_transform_frame_ip(GstVideoFilter* filter, GstVid
   auto* self = GST_ATTN_OVERLAY(filter);
   try {
     const Settings settings = settings_snapshot(self);
-    if (settings.alpha <= 0.0 && settings.mode != GST_ATTN_OVERLAY_MODE_LABEL) return GST_FLOW_OK;
+    if (settings.alpha <= 0.0 && settings.mode != GST_DINOCLIP_ATTNOVERLAY_MODE_LABEL) return GST_FLOW_OK;
     bool drawn = false;
     if (dinoclip::gst::is_planar_yuv(GST_VIDEO_FRAME_FORMAT(frame))) {
       // Decoders hand out I420/NV12: draw on an RGB copy, then convert back.
@@ -373,7 +373,7 @@ void install_properties(GObjectClass* gobject_class) {
           "What to draw: attention, heads, pca (need dinofeatures upstream), mask (segmentation meta), label "
           "(classification meta) or auto (whatever is attached). Frames without the meta pass unchanged, with "
           "one warning. May change while PLAYING",
-          GST_TYPE_ATTN_OVERLAY_MODE, GST_ATTN_OVERLAY_MODE_AUTO, kParamAnyTime));
+          GST_TYPE_DINOCLIP_ATTNOVERLAY_MODE, GST_DINOCLIP_ATTNOVERLAY_MODE_AUTO, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_HEAD,
       g_param_spec_int(
@@ -387,7 +387,7 @@ void install_properties(GObjectClass* gobject_class) {
           "colormap", "Colour map",
           "Colour map of the attention and heads heatmaps (each map min-max normalised per frame). May change "
           "while PLAYING",
-          GST_TYPE_DINO_COLORMAP, GST_DINO_COLORMAP_INFERNO, kParamAnyTime));
+          GST_TYPE_DINOCLIP_COLORMAP, GST_DINOCLIP_COLORMAP_INFERNO, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_ALPHA,
       g_param_spec_double(
@@ -402,7 +402,7 @@ void install_properties(GObjectClass* gobject_class) {
           "mode=pca: when to fit the 3 principal components: first (once, stable colours), per-frame (every new "
           "result; carried results reuse it) or every-n (every pca-refit-interval new results). May change while "
           "PLAYING",
-          GST_TYPE_ATTN_OVERLAY_PCA_REFIT, GST_ATTN_OVERLAY_PCA_REFIT_FIRST, kParamAnyTime));
+          GST_TYPE_DINOCLIP_ATTNOVERLAY_PCA_REFIT, GST_DINOCLIP_ATTNOVERLAY_PCA_REFIT_FIRST, kParamAnyTime));
   g_object_class_install_property(
       gobject_class, PROP_PCA_REFIT_INTERVAL,
       g_param_spec_uint(
@@ -437,9 +437,9 @@ static void gst_attn_overlay_class_init(GstAttnOverlayClass* klass) {
       "dinoclip contributors");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_type_mark_as_plugin_api(GST_TYPE_ATTN_OVERLAY_MODE, GstPluginAPIFlags(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_ATTN_OVERLAY_PCA_REFIT, GstPluginAPIFlags(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_DINO_COLORMAP, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_ATTNOVERLAY_MODE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_ATTNOVERLAY_PCA_REFIT, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_COLORMAP, GstPluginAPIFlags(0));
 
   GST_BASE_TRANSFORM_CLASS(klass)->stop = gst_attn_overlay_stop;
   GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip = gst_attn_overlay_transform_frame_ip;

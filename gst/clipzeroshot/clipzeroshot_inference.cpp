@@ -2,9 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include "common/roi_params.h"
 #include "core/error.h"
 #include "core/user_message.h"
-#include "common/roi_params.h"
 #include "tasks/zeroshot_texts.h"
 #include "vision/preprocess.h"
 
@@ -15,9 +15,8 @@ ZeroShotTextsWorker::Encoder texts_encoder(std::shared_ptr<runtime::ClipInstance
   const runtime::ClientId client = instance->new_client();
   return [instance, tokenizer, client](const ZeroShotTextSpec& spec) {
     return instance
-        ->call(client, [&spec, &tokenizer](const ClipModel& model) {
-          return encode_zero_shot_texts(model, *tokenizer, spec);
-        })
+        ->call(client,
+               [&spec, &tokenizer](const ClipModel& model) { return encode_zero_shot_texts(model, *tokenizer, spec); })
         .get();  // waits here (the texts worker's thread), so the references stay valid
   };
 }
@@ -74,35 +73,35 @@ InferenceTicket ClipInference::submit(GstBuffer* buffer, bool in_worker) {
 void ClipInference::publish(const std::shared_ptr<const ZeroShotTexts>& texts, const FrameScores& scores,
                             const ClipFrameSettings& settings, GstClockTime pts, const FrameTimes& times) {
   if (latest_texts_ && latest_texts_->query != texts->query) trigger_.reset();  // no event open yet
-  if (latest_) gst_dino_classification_unref(latest_);
+  if (latest_) gst_dinoclip_classification_unref(latest_);
   latest_ = nullptr;
   latest_pts_ = pts;
   latest_texts_ = texts;
   GstElement* element = GST_ELEMENT(element_);
   if (scores.result) {
     latest_ = make_classification(*texts, scores, settings.top_k, settings.unknown_threshold);
-    gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element),
-                                                              classification_structure(*texts, scores, times)));
+    gst_element_post_message(
+        element, gst_message_new_element(GST_OBJECT(element), classification_structure(*texts, scores, times)));
   }
   if (scores.query_similarity) {
     trigger_.set_thresholds(settings.query_threshold, settings.hysteresis);
     if (auto event = trigger_.update(*scores.query_similarity, gint64(times.timestamp))) {
       gst_element_post_message(
-          element, gst_message_new_element(GST_OBJECT(element), query_event_structure(texts->query, *event,
-                                                                                      settings.query_threshold,
-                                                                                      times)));
+          element,
+          gst_message_new_element(GST_OBJECT(element),
+                                  query_event_structure(texts->query, *event, settings.query_threshold, times)));
     }
   }
 }
 
 void ClipInference::attach_latest(GstBuffer* buffer, bool fresh) {
   if (!latest_) return;  // async mode before the first result
-  gst_buffer_add_dino_classification_meta_full(buffer, latest_, !fresh, latest_pts_);
+  gst_buffer_add_dinoclip_classification_meta_full(buffer, latest_, !fresh, latest_pts_);
   add_classification_roi(buffer, latest_, GST_VIDEO_INFO_WIDTH(&info_), GST_VIDEO_INFO_HEIGHT(&info_));
 }
 
 void ClipInference::forget_latest() {
-  if (latest_) gst_dino_classification_unref(latest_);
+  if (latest_) gst_dinoclip_classification_unref(latest_);
   latest_ = nullptr;
   latest_pts_ = GST_CLOCK_TIME_NONE;
   latest_texts_.reset();

@@ -69,7 +69,7 @@ class ClipInference : public InferenceClient {
   ClipFrameSettings frame_;
   std::shared_ptr<const ZeroShotTexts> submitted_texts_;  // the set of the last request
   std::shared_ptr<const ZeroShotTexts> latest_texts_;     // the set of the latest result
-  GstDinoClassification* latest_ = nullptr;
+  GstDinoclipClassification* latest_ = nullptr;
   GstClockTime latest_pts_ = GST_CLOCK_TIME_NONE;
   QueryTrigger trigger_{0.25, 0.02};
 };

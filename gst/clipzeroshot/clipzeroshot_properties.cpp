@@ -1,23 +1,21 @@
 #include "clipzeroshot/clipzeroshot_properties.h"
 
-#include "inference/inference_properties.h"
-
 #include <gst/gst.h>
 
-#include "common/enums.h"
 #include "clipzeroshot/gstclipzeroshot.h"
+#include "common/enums.h"
 #include "common/param_flags.h"
 
-GType gst_clip_zero_shot_crop_get_type(void) {
+GType gst_dinoclip_clipzeroshot_crop_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {GST_CLIP_ZERO_SHOT_CROP_CENTER, "shorter side to the model size, centre square (CLIP's preprocessing)",
+      {GST_DINOCLIP_CLIPZEROSHOT_CROP_CENTER, "shorter side to the model size, centre square (CLIP's preprocessing)",
        "center"},
-      {GST_CLIP_ZERO_SHOT_CROP_FULL, "the whole frame squashed to the model size (nothing at the sides is lost)",
+      {GST_DINOCLIP_CLIPZEROSHOT_CROP_FULL, "the whole frame squashed to the model size (nothing at the sides is lost)",
        "full"},
       {0, nullptr, nullptr},
   };
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstClipZeroShotCrop", values));
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoclipClipzeroshotCrop", values));
   return type;
 }
 
@@ -26,14 +24,7 @@ namespace {
 
 using namespace clipzeroshot_props;
 
-void install_model_properties(GObjectClass* klass) {
-  g_object_class_install_property(
-      klass, PROP_MODEL,
-      g_param_spec_string("model", "Model",
-                          "Path to OpenAI CLIP ViT weights: the released TorchScript archive (ViT-B-32.pt, "
-                          "ViT-B-16.pt, ViT-L-14.pt), a state_dict .pth or an OpenAI-layout .safetensors. Read in "
-                          "READY->PAUSED; a missing or non-CLIP file is an error then. No default: required",
-                          nullptr, kParamLoadTime));
+void install_vocab_property(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_VOCAB,
       g_param_spec_string("vocab", "Vocabulary",
@@ -41,18 +32,6 @@ void install_model_properties(GObjectClass* klass) {
                           "that file in $DINOCLIP_MODELS_DIR, ~/.cache/dinoclip, /usr/share/dinoclip/models. Read in "
                           "READY->PAUSED",
                           nullptr, kParamLoadTime));
-  g_object_class_install_property(
-      klass, PROP_DEVICE,
-      g_param_spec_enum("device", "Device",
-                        "Where the model runs: auto = cuda when this build and machine have it, else cpu. "
-                        "Applied in READY->PAUSED",
-                        GST_TYPE_DINO_DEVICE, GST_DINO_DEVICE_AUTO, kParamLoadTime));
-  g_object_class_install_property(
-      klass, PROP_PRECISION,
-      g_param_spec_enum("precision", "Precision",
-                        "Compute precision: fp32 anywhere, fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported "
-                        "choice is an error in READY->PAUSED. Scores are float32 whatever this is",
-                        GST_TYPE_DINO_PRECISION, GST_DINO_PRECISION_FP32, kParamLoadTime));
 }
 
 void install_text_properties(GObjectClass* klass) {
@@ -104,7 +83,7 @@ void install_frame_properties(GObjectClass* klass) {
       g_param_spec_enum("crop", "Crop",
                         "What the model sees: center (CLIP's preprocessing: shorter side resized, centre square) or "
                         "full (the whole frame squashed to a square). May change while PLAYING",
-                        GST_TYPE_CLIP_ZERO_SHOT_CROP, GST_CLIP_ZERO_SHOT_CROP_CENTER, kParamAnyTime));
+                        GST_TYPE_DINOCLIP_CLIPZEROSHOT_CROP, GST_DINOCLIP_CLIPZEROSHOT_CROP_CENTER, kParamAnyTime));
   g_object_class_install_property(
       klass, PROP_TOP_K,
       g_param_spec_uint("top-k", "Top k",
@@ -118,10 +97,6 @@ void install_frame_properties(GObjectClass* klass) {
                           "May change while PLAYING",
                           0.0, 1.0, 0.0, kParamAnyTime));
   g_object_class_install_property(
-      klass, PROP_INFERENCES,
-      g_param_spec_uint64("inferences", "Inferences", "Frames classified since READY->PAUSED (read-only)", 0,
-                          G_MAXUINT64, 0, kParamReadOnly));
-  g_object_class_install_property(
       klass, PROP_TEXT_ENCODINGS,
       g_param_spec_uint64("text-encodings", "Text encodings",
                           "Label/query sets encoded since READY->PAUSED: 1 at start, +1 per applied change "
@@ -132,10 +107,9 @@ void install_frame_properties(GObjectClass* klass) {
 }  // namespace
 
 void install_clipzeroshot_properties(GObjectClass* klass) {
-  install_model_properties(klass);
+  install_vocab_property(klass);
   install_text_properties(klass);
   install_frame_properties(klass);
-  install_inference_properties(klass, clipzeroshot_props::PROP_INFERENCE_FIRST);
 }
 
 }  // namespace dinoclip::gst

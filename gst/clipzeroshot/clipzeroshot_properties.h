@@ -1,5 +1,7 @@
-// clipzeroshot's properties: ids, defaults, and their GParamSpecs with the
+// clipzeroshot's own properties: ids, defaults, and their GParamSpecs with the
 // blurbs gst-inspect shows (docs/elements/clipzeroshot.md has the same table).
+// model, device, precision, inferences and the inference settings are the
+// base's (gst/inference/gstdinoclipinference.h).
 #pragma once
 
 #include <glib-object.h>
@@ -16,10 +18,7 @@ inline constexpr double kDefaultHysteresis = 0.02;
 
 enum {
   PROP_0,
-  PROP_MODEL,
   PROP_VOCAB,
-  PROP_DEVICE,
-  PROP_PRECISION,
   PROP_LABELS,
   PROP_LABELS_FILE,
   PROP_TEMPLATE,
@@ -29,9 +28,7 @@ enum {
   PROP_QUERY,
   PROP_QUERY_THRESHOLD,
   PROP_HYSTERESIS,
-  PROP_INFERENCES,
   PROP_TEXT_ENCODINGS,
-  PROP_INFERENCE_FIRST,  // then inference_properties.h's, in its order
 };
 
 }  // namespace clipzeroshot_props

@@ -39,8 +39,8 @@ FrameTimes frame_times(const GstSegment& segment, GstBuffer* buffer) {
   return times;
 }
 
-GstDinoClassification* make_classification(const ZeroShotTexts& texts, const FrameScores& scores, guint top_k,
-                                           double unknown_threshold) {
+GstDinoclipClassification* make_classification(const ZeroShotTexts& texts, const FrameScores& scores, guint top_k,
+                                               double unknown_threshold) {
   std::vector<const gchar*> labels;
   for (const std::string& label : texts.labels) labels.push_back(label.c_str());
   const float* probabilities = scores.probabilities.data_ptr<float>();
@@ -50,7 +50,7 @@ GstDinoClassification* make_classification(const ZeroShotTexts& texts, const Fra
     values.push_back(static_cast<gfloat>(unknown_threshold));
     top_k = top_k + 1;  // the real top-k still follow "unknown"
   }
-  return gst_dino_classification_new(labels.data(), values.data(), labels.size(), top_k);
+  return gst_dinoclip_classification_new(labels.data(), values.data(), labels.size(), top_k);
 }
 
 GstStructure* classification_structure(const ZeroShotTexts& texts, const FrameScores& scores, const FrameTimes& times) {

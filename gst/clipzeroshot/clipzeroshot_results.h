@@ -29,8 +29,8 @@ FrameTimes frame_times(const GstSegment& segment, GstBuffer* buffer);
 // one more entry, "unknown", scored at the threshold: all labels are below it,
 // so it ranks first (what attnoverlay mode=label draws) while label indices
 // 0..L-1 keep their meaning. `scores` must hold labels (result set).
-GstDinoClassification* make_classification(const ZeroShotTexts& texts, const FrameScores& scores, guint top_k,
-                                           double unknown_threshold);
+GstDinoclipClassification* make_classification(const ZeroShotTexts& texts, const FrameScores& scores, guint top_k,
+                                               double unknown_threshold);
 
 // "clipzeroshot": timestamp, stream-time, running-time, duration, label
 // ("unknown" when unknown), score (the best label's probability), unknown,

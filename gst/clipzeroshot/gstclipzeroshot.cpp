@@ -1,32 +1,24 @@
-// clipzeroshot: properties, model and text lifetimes, and the inference
-// driver's hooks. No maths and no model calls here: the shared CLIP instance
-// (lib/runtime) runs image and text encodings on its worker thread; frames
-// become requests and scores become metas/messages in clip_inference.*; the
-// texts (labels x templates, query) are re-encoded off the streaming thread
-// by lib/tasks ZeroShotTextsWorker; gst/inference_driver.* decides cadence,
-// batching and asynchronous delivery (the same for every inference element).
+// clipzeroshot: CLIP's own properties (texts, crop, top-k, thresholds), the
+// model and the texts' lifetimes. Everything an inference element shares
+// (model/device/precision, batching, cadence, start/stop, caps, events,
+// LATENCY, the frames' path) is the base, GstDinoclipInference
+// (gst/inference/). No maths and no model calls here: the shared CLIP
+// instance (lib/runtime) runs image and text encodings on its worker thread;
+// frames become requests and scores become metas/messages in
+// clipzeroshot_inference.*; the texts (labels x templates, query) are
+// re-encoded off the streaming thread by lib/tasks ZeroShotTextsWorker.
 #include "clipzeroshot/gstclipzeroshot.h"
-
-#include <gst/dinoclip/classification-meta.h>
-#include <gst/video/video.h>
 
 #include <atomic>
 #include <exception>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 
 #include "clipzeroshot/clipzeroshot_inference.h"
 #include "clipzeroshot/clipzeroshot_properties.h"
 #include "core/error.h"
-#include "common/enums.h"
-#include "common/frame_convert.h"
-#include "inference/inference_properties.h"
-#include "inference/inference_stage.h"
-#include "inference/model_load_error.h"
-#include "core/device.h"
-#include "common/refused_property.h"
+#include "inference/model_settings.h"
 #include "runtime/clip_instance.h"
 #include "tasks/label_spec.h"
 #include "tasks/zeroshot_texts_worker.h"
@@ -40,29 +32,25 @@ namespace {
 
 using namespace dinoclip;
 using namespace dinoclip::gst::clipzeroshot_props;
-using dinoclip::gst::InferenceSettings;
-using dinoclip::gst::InferenceStage;
+using dinoclip::gst::InferenceClient;
+using dinoclip::gst::ModelSettings;
 
-// Property values, as the user set them.
+// clipzeroshot's own property values, as the user set them.
 struct Settings {
-  std::string model;
   std::string vocab;  // "": find_vocab_file()'s search
-  GstDinoDevice device = GST_DINO_DEVICE_AUTO;
-  GstDinoPrecision precision = GST_DINO_PRECISION_FP32;
   std::string labels;
   std::string labels_file;
   std::string templates = kDefaultTemplate;
-  GstClipZeroShotCrop crop = GST_CLIP_ZERO_SHOT_CROP_CENTER;
+  GstDinoclipClipzeroshotCrop crop = GST_DINOCLIP_CLIPZEROSHOT_CROP_CENTER;
   guint top_k = 5;
   gdouble unknown_threshold = 0.0;
   std::string query;
   gdouble query_threshold = kDefaultQueryThreshold;
   gdouble hysteresis = kDefaultHysteresis;
-  InferenceSettings inference;
 
   dinoclip::gst::ClipFrameSettings frame() const {
-    return {crop == GST_CLIP_ZERO_SHOT_CROP_FULL ? ClipCrop::kFullFrame : ClipCrop::kCenter, top_k, unknown_threshold,
-            query_threshold, hysteresis};
+    return {crop == GST_DINOCLIP_CLIPZEROSHOT_CROP_FULL ? ClipCrop::kFullFrame : ClipCrop::kCenter, top_k,
+            unknown_threshold, query_threshold, hysteresis};
   }
 };
 
@@ -70,26 +58,20 @@ struct Private {
   std::mutex settings_lock;
   Settings settings;
   std::shared_ptr<ZeroShotTextsWorker> texts;  // under settings_lock, for property changes while running
-  InferenceStage stage;                        // frames through the driver, between start() and stop()
   std::atomic<guint64> text_encodings{0};
 };
 
 }  // namespace
 
 struct _GstClipzeroshot {
-  GstBaseTransform parent;
+  GstDinoclipInference parent;
   Private* priv;
 };
 
-G_DEFINE_TYPE(GstClipzeroshot, gst_clipzeroshot, GST_TYPE_BASE_TRANSFORM)
+G_DEFINE_TYPE(GstClipzeroshot, gst_clipzeroshot, GST_TYPE_DINOCLIP_INFERENCE)
 GST_ELEMENT_REGISTER_DEFINE(clipzeroshot, "clipzeroshot", GST_RANK_NONE, GST_TYPE_CLIPZEROSHOT)
 
 namespace {
-
-GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
-GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
 
 Settings settings_snapshot(GstClipzeroshot* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
@@ -138,14 +120,6 @@ void request_texts(GstClipzeroshot* self) {
   }
 }
 
-// Model-loading properties apply in READY->PAUSED; later changes would be
-// silently ignored, so they are refused with a warning instead.
-bool model_is_loaded(GstClipzeroshot* self, const char* property) {
-  if (!self->priv->texts) return false;
-  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property, dinoclip::gst::kModelIsLoaded);
-  return true;
-}
-
 std::string string_of(const GValue* value) { return g_value_get_string(value) ? g_value_get_string(value) : ""; }
 
 void gst_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
@@ -154,23 +128,11 @@ void gst_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue*
   {
     std::lock_guard<std::mutex> lock(self->priv->settings_lock);
     Settings& s = self->priv->settings;
-    if (dinoclip::gst::set_inference_property(s.inference, PROP_INFERENCE_FIRST, prop_id, value,
-                                              bool(self->priv->texts), pspec, GST_ELEMENT(self),
-                                              GST_CAT_DEFAULT)) {
-      return;
-    }
     switch (prop_id) {
-      case PROP_MODEL:
-        if (!model_is_loaded(self, "model")) s.model = string_of(value);
-        break;
       case PROP_VOCAB:
-        if (!model_is_loaded(self, "vocab")) s.vocab = string_of(value);
-        break;
-      case PROP_DEVICE:
-        if (!model_is_loaded(self, "device")) s.device = GstDinoDevice(g_value_get_enum(value));
-        break;
-      case PROP_PRECISION:
-        if (!model_is_loaded(self, "precision")) s.precision = GstDinoPrecision(g_value_get_enum(value));
+        if (!gst_dinoclip_inference_refuse_while_loaded(GST_DINOCLIP_INFERENCE(self), "vocab")) {
+          s.vocab = string_of(value);
+        }
         break;
       case PROP_LABELS:
         s.labels = string_of(value);
@@ -189,7 +151,7 @@ void gst_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue*
         texts_changed = true;
         break;
       case PROP_CROP:
-        s.crop = GstClipZeroShotCrop(g_value_get_enum(value));
+        s.crop = GstDinoclipClipzeroshotCrop(g_value_get_enum(value));
         break;
       case PROP_TOP_K:
         s.top_k = g_value_get_uint(value);
@@ -204,7 +166,7 @@ void gst_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue*
         s.hysteresis = g_value_get_double(value);
         break;
       default:
-        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+        G_OBJECT_CLASS(gst_clipzeroshot_parent_class)->set_property(object, prop_id, value, pspec);
         break;
     }
   }
@@ -215,22 +177,12 @@ void gst_clipzeroshot_get_property(GObject* object, guint prop_id, GValue* value
   auto* self = GST_CLIPZEROSHOT(object);
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const Settings& s = self->priv->settings;
-  if (dinoclip::gst::get_inference_property(s.inference, PROP_INFERENCE_FIRST, prop_id, value)) return;
   auto set_string = [value](const std::string& text) {
     g_value_set_string(value, text.empty() ? nullptr : text.c_str());
   };
   switch (prop_id) {
-    case PROP_MODEL:
-      set_string(s.model);
-      break;
     case PROP_VOCAB:
       set_string(s.vocab);
-      break;
-    case PROP_DEVICE:
-      g_value_set_enum(value, s.device);
-      break;
-    case PROP_PRECISION:
-      g_value_set_enum(value, s.precision);
       break;
     case PROP_LABELS:
       set_string(s.labels);
@@ -259,29 +211,16 @@ void gst_clipzeroshot_get_property(GObject* object, guint prop_id, GValue* value
     case PROP_HYSTERESIS:
       g_value_set_double(value, s.hysteresis);
       break;
-    case PROP_INFERENCES:
-      g_value_set_uint64(value, self->priv->stage.inferences());
-      break;
     case PROP_TEXT_ENCODINGS:
       g_value_set_uint64(value, self->priv->text_encodings.load());
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      G_OBJECT_CLASS(gst_clipzeroshot_parent_class)->get_property(object, prop_id, value, pspec);
       break;
   }
 }
 
-/* ---- start / stop: the model's and the texts' lifetimes ---- */
-
-// Throws dinoclip::Error on an impossible choice (cuda without CUDA, fp16 on the CPU).
-runtime::ClipInstanceOptions instance_options(const Settings& settings) {
-  runtime::ClipInstanceOptions options;
-  options.model_path = settings.model;
-  options.load.device = resolve_device(dinoclip::gst::to_device_choice(settings.device));
-  options.load.dtype = resolve_precision(dinoclip::gst::to_precision(settings.precision), options.load.device);
-  options.batch = settings.inference.batch_policy();
-  return options;
-}
+/* ---- open / close: the model's and the texts' lifetimes ---- */
 
 // Each step reports its own error; nullptr after one.
 std::shared_ptr<const BpeTokenizer> load_tokenizer(GstClipzeroshot* self, const Settings& settings) {
@@ -303,23 +242,6 @@ std::shared_ptr<const BpeTokenizer> load_tokenizer(GstClipzeroshot* self, const 
   }
 }
 
-std::shared_ptr<runtime::ClipInstance> acquire_instance(GstClipzeroshot* self, const Settings& settings) {
-  runtime::ClipInstanceOptions options;
-  try {
-    options = instance_options(settings);
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), ("model %s", settings.model.c_str()));
-    return nullptr;
-  }
-  try {
-    return runtime::acquire_clip_instance(settings.inference.instance_id, options);
-  } catch (const std::exception& e) {
-    dinoclip::gst::post_model_load_error(GST_ELEMENT(self), "CLIP", settings.model, e,
-                                         "OpenAI CLIP ViT weights, e.g. ViT-B-32.pt", options.load.device.str());
-    return nullptr;
-  }
-}
-
 // Runs on the worker thread after each background re-encoding.
 ZeroShotTextsWorker::Listener texts_listener(GstClipzeroshot* self) {
   return [self](const std::shared_ptr<const ZeroShotTexts>& texts, const std::string& error) {
@@ -334,90 +256,50 @@ ZeroShotTextsWorker::Listener texts_listener(GstClipzeroshot* self) {
   };
 }
 
-gboolean gst_clipzeroshot_start(GstBaseTransform* trans) {
-  auto* self = GST_CLIPZEROSHOT(trans);
+std::unique_ptr<InferenceClient> gst_clipzeroshot_open(GstDinoclipInference* base, const ModelSettings& model) {
+  auto* self = GST_CLIPZEROSHOT(base);
   const Settings settings = settings_snapshot(self);
-  if (settings.model.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                      ("No CLIP model: set the 'model' property to OpenAI CLIP weights (ViT-B-32.pt, a state_dict "
-                       ".pth or .safetensors)"),
-                      (nullptr));
-    return FALSE;
-  }
   ZeroShotTextSpec spec;
   try {
     spec = text_spec(settings);
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), (nullptr));
-    return FALSE;
+    return nullptr;
   }
   std::shared_ptr<const BpeTokenizer> tokenizer = load_tokenizer(self, settings);
-  if (!tokenizer) return FALSE;
-  std::shared_ptr<runtime::ClipInstance> instance = acquire_instance(self, settings);
-  if (!instance) return FALSE;
+  if (!tokenizer) return nullptr;
+  std::shared_ptr<runtime::ClipInstance> instance = dinoclip::gst::acquire_model_instance(
+      base, model, runtime::ClipInstanceOptions{}, &runtime::acquire_clip_instance);
+  if (!instance) return nullptr;
   std::shared_ptr<ZeroShotTextsWorker> texts;
   try {
     texts = std::make_shared<ZeroShotTextsWorker>(dinoclip::gst::texts_encoder(instance, tokenizer), spec,
                                                   texts_listener(self));
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Could not encode the labels: %s", e.what()), (nullptr));
-    return FALSE;
+    return nullptr;
   }
   GST_INFO_OBJECT(self, "using %s from %s (instance \"%s\"), %zu label(s)", instance->description().c_str(),
-                  settings.model.c_str(), settings.inference.instance_id.c_str(), spec.labels.size());
-  self->priv->stage.start(trans,
-                          std::make_unique<dinoclip::gst::ClipInference>(trans, instance, texts, settings.inference),
-                          [self] { return settings_snapshot(self); });
+                  model.model.c_str(), model.inference.instance_id.c_str(), spec.labels.size());
+  auto client =
+      std::make_unique<dinoclip::gst::ClipInference>(GST_BASE_TRANSFORM(self), instance, texts, model.inference);
   self->priv->text_encodings = 1;
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   self->priv->texts = texts;
-  return TRUE;
+  return client;
 }
 
-gboolean gst_clipzeroshot_stop(GstBaseTransform* trans) {
-  auto* self = GST_CLIPZEROSHOT(trans);
-  std::shared_ptr<ZeroShotTextsWorker> worker;
-  {
-    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-    worker = std::move(self->priv->texts);
-  }
-  self->priv->stage.stop();  // the model client and its texts reference
-  worker.reset();            // the last reference: waits for a re-encoding in progress
-  return TRUE;
+// The client keeps its own reference to the texts worker: the last one goes
+// with it (waiting for a re-encoding in progress) after this.
+void gst_clipzeroshot_close(GstDinoclipInference* base) {
+  auto* self = GST_CLIPZEROSHOT(base);
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  self->priv->texts.reset();
 }
 
-gboolean gst_clipzeroshot_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
-  return GST_CLIPZEROSHOT(trans)->priv->stage.set_caps(incaps);
-}
-
-/* ---- events and queries ---- */
-
-gboolean gst_clipzeroshot_src_event(GstBaseTransform* trans, GstEvent* event) {
-  GST_CLIPZEROSHOT(trans)->priv->stage.on_src_event(event);
-  return GST_BASE_TRANSFORM_CLASS(gst_clipzeroshot_parent_class)->src_event(trans, event);
-}
-
-gboolean gst_clipzeroshot_sink_event(GstBaseTransform* trans, GstEvent* event) {
-  GST_CLIPZEROSHOT(trans)->priv->stage.on_sink_event(event);
-  return GST_BASE_TRANSFORM_CLASS(gst_clipzeroshot_parent_class)->sink_event(trans, event);
-}
-
-gboolean gst_clipzeroshot_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
-  auto* self = GST_CLIPZEROSHOT(trans);
-  if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
-    return dinoclip::gst::add_inference_latency(trans, query, settings_snapshot(self).inference);
-  }
-  return GST_BASE_TRANSFORM_CLASS(gst_clipzeroshot_parent_class)->query(trans, direction, query);
-}
-
-/* ---- frames: in through the driver, out in order ---- */
-
-GstFlowReturn gst_clipzeroshot_submit_input_buffer(GstBaseTransform* trans, gboolean, GstBuffer* buffer) {
-  return GST_CLIPZEROSHOT(trans)->priv->stage.submit_input_buffer(buffer);
-}
-
-GstFlowReturn gst_clipzeroshot_generate_output(GstBaseTransform* trans, GstBuffer** out) {
-  return GST_CLIPZEROSHOT(trans)->priv->stage.generate_output(out);
+void gst_clipzeroshot_apply_frame_settings(GstDinoclipInference* base, InferenceClient* client) {
+  static_cast<dinoclip::gst::ClipInference*>(client)->set_frame_settings(
+      settings_snapshot(GST_CLIPZEROSHOT(base)).frame());
 }
 
 /* ---- GObject ---- */
@@ -427,12 +309,24 @@ void gst_clipzeroshot_finalize(GObject* object) {
   G_OBJECT_CLASS(gst_clipzeroshot_parent_class)->finalize(object);
 }
 
+const dinoclip::gst::InferenceElementTexts kTexts = {
+    "CLIP",
+    "Path to OpenAI CLIP ViT weights: the released TorchScript archive (ViT-B-32.pt, ViT-B-16.pt, ViT-L-14.pt), "
+    "a state_dict .pth or an OpenAI-layout .safetensors. Read in READY->PAUSED; a missing or non-CLIP file is an "
+    "error then. No default: required",
+    "OpenAI CLIP weights (ViT-B-32.pt, a state_dict .pth or .safetensors)",
+    "OpenAI CLIP ViT weights, e.g. ViT-B-32.pt",
+    "Compute precision: fp32 anywhere, fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported choice is an error "
+    "in READY->PAUSED. Scores are float32 whatever this is",
+    "Frames classified since READY->PAUSED (read-only)",
+};
+
 }  // namespace
 
 static void gst_clipzeroshot_class_init(GstClipzeroshotClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
-  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  auto* base_class = GST_DINOCLIP_INFERENCE_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(clip_zero_shot_debug, "clipzeroshot", 0, "CLIP zero-shot classification element");
 
@@ -440,31 +334,19 @@ static void gst_clipzeroshot_class_init(GstClipzeroshotClass* klass) {
   gobject_class->get_property = gst_clipzeroshot_get_property;
   gobject_class->finalize = gst_clipzeroshot_finalize;
   dinoclip::gst::install_clipzeroshot_properties(gobject_class);
+  gst_dinoclip_inference_class_install_properties(base_class, &kTexts, 0, clip_zero_shot_debug);
 
   gst_element_class_set_static_metadata(
       element_class, "CLIP zero-shot classification", "Filter/Analyzer/Video",
-      "Labels video frames from free text with CLIP (no training): attaches GstDinoClassificationMeta, posts a "
+      "Labels video frames from free text with CLIP (no training): attaches GstDinoclipClassificationMeta, posts a "
       "'clipzeroshot' message per classified frame and 'clipzeroshot-query' events for a text query; the video "
       "passes through unchanged",
       "dinoclip contributors");
-  gst_element_class_add_static_pad_template(element_class, &sink_template);
-  gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_type_mark_as_plugin_api(GST_TYPE_CLIP_ZERO_SHOT_CROP, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_CLIPZEROSHOT_CROP, GstPluginAPIFlags(0));
 
-  trans_class->passthrough_on_same_caps = FALSE;  // the buffer must be writable to take the meta
-  trans_class->transform_ip_on_passthrough = FALSE;
-  trans_class->start = gst_clipzeroshot_start;
-  trans_class->stop = gst_clipzeroshot_stop;
-  trans_class->set_caps = gst_clipzeroshot_set_caps;
-  trans_class->src_event = gst_clipzeroshot_src_event;
-  trans_class->sink_event = gst_clipzeroshot_sink_event;
-  trans_class->query = gst_clipzeroshot_query;
-  trans_class->submit_input_buffer = gst_clipzeroshot_submit_input_buffer;
-  trans_class->generate_output = gst_clipzeroshot_generate_output;
+  base_class->open = gst_clipzeroshot_open;
+  base_class->close = gst_clipzeroshot_close;
+  base_class->apply_frame_settings = gst_clipzeroshot_apply_frame_settings;
 }
 
-static void gst_clipzeroshot_init(GstClipzeroshot* self) {
-  self->priv = new Private;
-  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
-  gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);  // frames are never dropped
-}
+static void gst_clipzeroshot_init(GstClipzeroshot* self) { self->priv = new Private; }

@@ -3,20 +3,20 @@
 // mode for a text query; the pixels pass through untouched.
 #pragma once
 
-#include <gst/base/gstbasetransform.h>
+#include "inference/gstdinoclipinference.h"
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_CLIPZEROSHOT (gst_clipzeroshot_get_type())
-G_DECLARE_FINAL_TYPE(GstClipzeroshot, gst_clipzeroshot, GST, CLIPZEROSHOT, GstBaseTransform)
+G_DECLARE_FINAL_TYPE(GstClipzeroshot, gst_clipzeroshot, GST, CLIPZEROSHOT, GstDinoclipInference)
 
 typedef enum {
-  GST_CLIP_ZERO_SHOT_CROP_CENTER,
-  GST_CLIP_ZERO_SHOT_CROP_FULL,
-} GstClipZeroShotCrop;
+  GST_DINOCLIP_CLIPZEROSHOT_CROP_CENTER,
+  GST_DINOCLIP_CLIPZEROSHOT_CROP_FULL,
+} GstDinoclipClipzeroshotCrop;
 
-#define GST_TYPE_CLIP_ZERO_SHOT_CROP (gst_clip_zero_shot_crop_get_type())
-GType gst_clip_zero_shot_crop_get_type(void);
+#define GST_TYPE_DINOCLIP_CLIPZEROSHOT_CROP (gst_dinoclip_clipzeroshot_crop_get_type())
+GType gst_dinoclip_clipzeroshot_crop_get_type(void);
 
 GST_ELEMENT_REGISTER_DECLARE(clipzeroshot);
 

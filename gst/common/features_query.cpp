@@ -22,18 +22,18 @@ bool parse_features_for_image_query(GstQuery* query, std::string* image_path) {
   return true;
 }
 
-void set_features_for_image_result(GstQuery* query, GstDinoFeatures* features) {
-  gst_structure_set(gst_query_writable_structure(query), "features", GST_TYPE_DINO_FEATURES, features, nullptr);
+void set_features_for_image_result(GstQuery* query, GstDinoclipFeatures* features) {
+  gst_structure_set(gst_query_writable_structure(query), "features", GST_TYPE_DINOCLIP_FEATURES, features, nullptr);
 }
 
 void set_features_for_image_error(GstQuery* query, const std::string& message) {
   gst_structure_set(gst_query_writable_structure(query), "error", G_TYPE_STRING, message.c_str(), nullptr);
 }
 
-GstDinoFeatures* features_for_image_result(GstQuery* query, bool answered, std::string* error) {
+GstDinoclipFeatures* features_for_image_result(GstQuery* query, bool answered, std::string* error) {
   const GstStructure* s = gst_query_get_structure(query);
-  GstDinoFeatures* features = nullptr;
-  if (answered && gst_structure_get(s, "features", GST_TYPE_DINO_FEATURES, &features, nullptr) && features) {
+  GstDinoclipFeatures* features = nullptr;
+  if (answered && gst_structure_get(s, "features", GST_TYPE_DINOCLIP_FEATURES, &features, nullptr) && features) {
     return features;
   }
   const gchar* message = gst_structure_get_string(s, "error");

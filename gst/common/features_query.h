@@ -18,11 +18,11 @@ GstQuery* features_for_image_query_new(const std::string& image_path);
 bool parse_features_for_image_query(GstQuery* query, std::string* image_path);
 
 // The answerer's side: the result (the query takes a reference) or why not.
-void set_features_for_image_result(GstQuery* query, GstDinoFeatures* features);
+void set_features_for_image_result(GstQuery* query, GstDinoclipFeatures* features);
 void set_features_for_image_error(GstQuery* query, const std::string& message);
 
 // The asker's side: a new reference to the result, or nullptr with *error set
 // (to the answerer's message, or a hint when nobody answered).
-GstDinoFeatures* features_for_image_result(GstQuery* query, bool answered, std::string* error);
+GstDinoclipFeatures* features_for_image_result(GstQuery* query, bool answered, std::string* error);
 
 }  // namespace dinoclip::gst

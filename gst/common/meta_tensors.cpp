@@ -12,30 +12,31 @@ at::Tensor view_of(const void* data, at::IntArrayRef sizes, at::ScalarType type)
 
 }  // namespace
 
-at::Tensor attention_maps(GstDinoFeatures* features) {
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(features);
-  const gfloat* data = gst_dino_features_get_cls_attention(features, nullptr);
+at::Tensor attention_maps(GstDinoclipFeatures* features) {
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(features);
+  const gfloat* data = gst_dinoclip_features_get_cls_attention(features, nullptr);
   if (!data) return at::Tensor();
   return view_of(data, {shape->n_heads, shape->grid_height, shape->grid_width}, at::kFloat);
 }
 
-at::Tensor patch_tokens(GstDinoFeatures* features) {
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(features);
-  const gfloat* data = gst_dino_features_get_patch_tokens(features, nullptr);
+at::Tensor patch_tokens(GstDinoclipFeatures* features) {
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(features);
+  const gfloat* data = gst_dinoclip_features_get_patch_tokens(features, nullptr);
   if (!data) return at::Tensor();
   return view_of(data, {int64_t(shape->grid_height) * shape->grid_width, shape->dim}, at::kFloat);
 }
 
-at::Tensor class_map(GstDinoSegmentation* segmentation) {
-  return view_of(gst_dino_segmentation_get_class_map(segmentation),
-                 {gst_dino_segmentation_get_height(segmentation), gst_dino_segmentation_get_width(segmentation)},
-                 at::kByte);
+at::Tensor class_map(GstDinoclipSegmentation* segmentation) {
+  return view_of(
+      gst_dinoclip_segmentation_get_class_map(segmentation),
+      {gst_dinoclip_segmentation_get_height(segmentation), gst_dinoclip_segmentation_get_width(segmentation)},
+      at::kByte);
 }
 
-Palette segmentation_palette(GstDinoSegmentation* segmentation) {
-  const guint8* colours = gst_dino_segmentation_get_palette(segmentation);
+Palette segmentation_palette(GstDinoclipSegmentation* segmentation) {
+  const guint8* colours = gst_dinoclip_segmentation_get_palette(segmentation);
   if (!colours) return davis_palette();
-  Palette palette(gst_dino_segmentation_get_n_classes(segmentation));
+  Palette palette(gst_dinoclip_segmentation_get_n_classes(segmentation));
   for (size_t k = 0; k < palette.size(); ++k) palette[k] = {colours[3 * k], colours[3 * k + 1], colours[3 * k + 2]};
   return palette;
 }

@@ -10,15 +10,15 @@
 namespace dinoclip::gst {
 
 // [heads, grid_h, grid_w]; undefined when the result has no attention.
-at::Tensor attention_maps(GstDinoFeatures* features);
+at::Tensor attention_maps(GstDinoclipFeatures* features);
 
 // [grid_h * grid_w, D]; undefined when the host transfer failed.
-at::Tensor patch_tokens(GstDinoFeatures* features);
+at::Tensor patch_tokens(GstDinoclipFeatures* features);
 
 // [height, width] uint8 class ids.
-at::Tensor class_map(GstDinoSegmentation* segmentation);
+at::Tensor class_map(GstDinoclipSegmentation* segmentation);
 
 // The producer's palette, or the DAVIS palette when it gave none.
-Palette segmentation_palette(GstDinoSegmentation* segmentation);
+Palette segmentation_palette(GstDinoclipSegmentation* segmentation);
 
 }  // namespace dinoclip::gst

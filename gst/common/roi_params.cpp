@@ -18,8 +18,8 @@ void set_label(GstStructure* s, const gchar* label, gint label_id) {
 }
 
 // The ranked top-k as three GstValueArrays (best first).
-void set_ranked(GstStructure* s, GstDinoClassification* classification) {
-  const guint top_k = gst_dino_classification_get_top_k(classification);
+void set_ranked(GstStructure* s, GstDinoclipClassification* classification) {
+  const guint top_k = gst_dinoclip_classification_get_top_k(classification);
   GValue labels = G_VALUE_INIT, ids = G_VALUE_INIT, confidences = G_VALUE_INIT;
   gst_value_array_init(&labels, top_k);
   gst_value_array_init(&ids, top_k);
@@ -28,7 +28,7 @@ void set_ranked(GstStructure* s, GstDinoClassification* classification) {
     guint index = 0;
     const gchar* label = nullptr;
     gfloat score = 0;
-    gst_dino_classification_get_ranked(classification, rank, &index, &label, &score);
+    gst_dinoclip_classification_get_ranked(classification, rank, &index, &label, &score);
     GValue v = G_VALUE_INIT;
     g_value_init(&v, G_TYPE_STRING);
     g_value_set_string(&v, label);
@@ -47,12 +47,12 @@ void set_ranked(GstStructure* s, GstDinoClassification* classification) {
 
 }  // namespace
 
-GstVideoRegionOfInterestMeta* add_classification_roi(GstBuffer* buffer, GstDinoClassification* classification,
+GstVideoRegionOfInterestMeta* add_classification_roi(GstBuffer* buffer, GstDinoclipClassification* classification,
                                                      guint frame_width, guint frame_height) {
   guint best = 0;
   const gchar* label = nullptr;
   gfloat confidence = 0;
-  if (!gst_dino_classification_get_ranked(classification, 0, &best, &label, &confidence)) return nullptr;
+  if (!gst_dinoclip_classification_get_ranked(classification, 0, &best, &label, &confidence)) return nullptr;
   GstVideoRegionOfInterestMeta* roi =
       gst_buffer_add_video_region_of_interest_meta(buffer, kClassificationRoiType, 0, 0, frame_width, frame_height);
 
@@ -70,14 +70,14 @@ GstVideoRegionOfInterestMeta* add_classification_roi(GstBuffer* buffer, GstDinoC
   return roi;
 }
 
-guint add_segmentation_rois(GstBuffer* buffer, GstDinoSegmentation* segmentation, guint frame_width,
+guint add_segmentation_rois(GstBuffer* buffer, GstDinoclipSegmentation* segmentation, guint frame_width,
                             guint frame_height, const std::vector<double>& class_iou) {
-  const int map_width = int(gst_dino_segmentation_get_width(segmentation));
-  const int map_height = int(gst_dino_segmentation_get_height(segmentation));
+  const int map_width = int(gst_dinoclip_segmentation_get_width(segmentation));
+  const int map_height = int(gst_dinoclip_segmentation_get_height(segmentation));
   const double cells = double(map_width) * map_height;
   guint added = 0;
   for (const ClassRegion& region :
-       class_regions(gst_dino_segmentation_get_class_map(segmentation), map_width, map_height, map_width)) {
+       class_regions(gst_dinoclip_segmentation_get_class_map(segmentation), map_width, map_height, map_width)) {
     if (region.class_id == 0) continue;  // background
     const PixelBox box = scale_region(region, map_width, map_height, int(frame_width), int(frame_height));
     GstVideoRegionOfInterestMeta* roi = gst_buffer_add_video_region_of_interest_meta(

@@ -22,7 +22,7 @@ inline constexpr const char* kSegmentationRoiType = "dinoseg";
 // score), and the ranked top-k as arrays labels / label_ids / confidences (best
 // first); and a "detection" param covering the whole frame with the same
 // label, label_id and confidence. Returns the meta (owned by the buffer).
-GstVideoRegionOfInterestMeta* add_classification_roi(GstBuffer* buffer, GstDinoClassification* classification,
+GstVideoRegionOfInterestMeta* add_classification_roi(GstBuffer* buffer, GstDinoclipClassification* classification,
                                                      guint frame_width, guint frame_height);
 
 // One ROI (roi type "dinoseg") per class present in the map, background
@@ -31,7 +31,7 @@ GstVideoRegionOfInterestMeta* add_classification_roi(GstBuffer* buffer, GstDinoC
 // label_id and class_id N, area (class-map cells) and area_fraction, plus iou
 // when class_iou holds a number for the class (per_class_iou against the
 // ground truth; empty or NaN: no iou field). Returns how many were added.
-guint add_segmentation_rois(GstBuffer* buffer, GstDinoSegmentation* segmentation, guint frame_width,
+guint add_segmentation_rois(GstBuffer* buffer, GstDinoclipSegmentation* segmentation, guint frame_width,
                             guint frame_height, const std::vector<double>& class_iou = {});
 
 }  // namespace dinoclip::gst

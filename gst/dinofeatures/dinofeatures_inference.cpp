@@ -51,13 +51,14 @@ InferenceTicket DinoInference::submit(GstBuffer* buffer, bool in_worker) {
     } else {
       input = input_from_frame(buffer, info_, make);
     }
-    runtime::DinoPending pending = instance_->submit(client_, size.height, size.width,
-                                                     forward_options(frame_), input, std::move(prepare));
+    runtime::DinoPending pending =
+        instance_->submit(client_, size.height, size.width, forward_options(frame_), input, std::move(prepare));
     const GstClockTime pts = GST_BUFFER_PTS(buffer);
     InferenceTicket ticket;
     ticket.outputs = pending.take_future();
-    ticket.publish = [this, pts, patch, grid_h = size.height / patch, grid_w = size.width / patch](runtime::BatchOutputs outputs) {
-      GstDinoFeatures* features = make_features_payload(runtime::dino_output(outputs, grid_h, grid_w), patch);
+    ticket.publish = [this, pts, patch, grid_h = size.height / patch,
+                      grid_w = size.width / patch](runtime::BatchOutputs outputs) {
+      GstDinoclipFeatures* features = make_features_payload(runtime::dino_output(outputs, grid_h, grid_w), patch);
       forget_latest();
       latest_ = features;
       latest_pts_ = pts;
@@ -72,24 +73,25 @@ InferenceTicket DinoInference::submit(GstBuffer* buffer, bool in_worker) {
 
 void DinoInference::attach_latest(GstBuffer* buffer, bool fresh) {
   if (!latest_) return;  // async mode before the first result
-  gst_buffer_add_dino_features_meta(buffer, latest_, !fresh, latest_pts_);
+  gst_buffer_add_dinoclip_features_meta(buffer, latest_, !fresh, latest_pts_);
 }
 
 void DinoInference::forget_latest() {
-  if (latest_) gst_dino_features_unref(latest_);
+  if (latest_) gst_dinoclip_features_unref(latest_);
   latest_ = nullptr;
   latest_pts_ = GST_CLOCK_TIME_NONE;
 }
 
-GstDinoFeatures* features_of_picture(runtime::DinoInstance& instance, runtime::ClientId client,
-                                     const std::string& path, const DinoFrameSettings& settings,
-                                     const InferenceSettings& scale) {
+GstDinoclipFeatures* features_of_picture(runtime::DinoInstance& instance, runtime::ClientId client,
+                                         const std::string& path, const DinoFrameSettings& settings,
+                                         const InferenceSettings& scale) {
   const Image picture = read_image(path);
   const int patch = instance.config().patch_size;
   const DinoImageInput prepared = dino_image_input(picture.view(), settings.input_size, patch,
                                                    scale.scale_method_on(instance.device()), instance.device());
-  DinoOutput output = instance.submit(client, prepared.size.height, prepared.size.width,
-                                      forward_options(settings), prepared.input).get();
+  DinoOutput output =
+      instance.submit(client, prepared.size.height, prepared.size.width, forward_options(settings), prepared.input)
+          .get();
   return make_features_payload(std::move(output), patch);
 }
 

@@ -1,5 +1,5 @@
 // dinofeatures' side of the inference driver: frames to DINO requests on the
-// shared instance (lib/runtime), results to GstDinoFeatures payloads, and the
+// shared instance (lib/runtime), results to GstDinoclipFeatures payloads, and the
 // features of a picture for dinoseg's annotation-image query. No maths:
 // preprocessing is lib/vision, the model runs on the instance's worker.
 #pragma once
@@ -45,15 +45,15 @@ class DinoInference : public InferenceClient {
   const ScaleMethod scale_method_;
   GstVideoInfo info_{};
   DinoFrameSettings frame_;
-  GstDinoFeatures* latest_ = nullptr;
+  GstDinoclipFeatures* latest_ = nullptr;
   GstClockTime latest_pts_ = GST_CLOCK_TIME_NONE;
 };
 
 // The features of a picture (PNG/JPEG) at `settings`' input size, resized
 // with `scale` (as the element's frames), computed on the instance's worker:
 // safe from any thread. Throws dinoclip::Error.
-GstDinoFeatures* features_of_picture(runtime::DinoInstance& instance, runtime::ClientId client,
-                                     const std::string& path, const DinoFrameSettings& settings,
-                                     const InferenceSettings& scale);
+GstDinoclipFeatures* features_of_picture(runtime::DinoInstance& instance, runtime::ClientId client,
+                                         const std::string& path, const DinoFrameSettings& settings,
+                                         const InferenceSettings& scale);
 
 }  // namespace dinoclip::gst

@@ -17,7 +17,7 @@ void free_held(gpointer data) { delete static_cast<HeldTensors*>(data); }
 // Host, contiguous float32: what the meta's readers get as plain pointers.
 at::Tensor to_host_floats(const at::Tensor& tensor) { return tensor.to(at::kCPU, at::kFloat).contiguous(); }
 
-// GstDinoFeaturesToHostFunc for GPU results: runs on the first read, in
+// GstDinoclipFeaturesToHostFunc for GPU results: runs on the first read, in
 // whichever thread reads; no exception may leave it (it is called from C).
 gboolean held_to_host(gpointer data, const gfloat** tokens, const gfloat** attention) {
   auto* held = static_cast<HeldTensors*>(data);
@@ -37,10 +37,10 @@ gboolean held_to_host(gpointer data, const gfloat** tokens, const gfloat** atten
 
 }  // namespace
 
-GstDinoFeatures* make_features_payload(DinoOutput output, int patch_size) {
+GstDinoclipFeatures* make_features_payload(DinoOutput output, int patch_size) {
   auto* held =
       new HeldTensors{output.tokens[0], output.cls_attention.defined() ? output.cls_attention[0] : at::Tensor()};
-  GstDinoFeaturesShape shape{};
+  GstDinoclipFeaturesShape shape{};
   shape.grid_height = output.grid_h;
   shape.grid_width = output.grid_w;
   shape.dim = held->tokens.size(1);
@@ -50,12 +50,12 @@ GstDinoFeatures* make_features_payload(DinoOutput output, int patch_size) {
   shape.input_height = output.grid_h * patch_size;
 
   if (!held->tokens.is_cpu()) {
-    return gst_dino_features_new_deferred(&shape, held_to_host, held, free_held);
+    return gst_dinoclip_features_new_deferred(&shape, held_to_host, held, free_held);
   }
   held->tokens = to_host_floats(held->tokens);
   if (held->attention.defined()) held->attention = to_host_floats(held->attention);
   const float* attention = held->attention.defined() ? held->attention.data_ptr<float>() : nullptr;
-  return gst_dino_features_new_wrapped(&shape, held->tokens.data_ptr<float>(), attention, held, free_held);
+  return gst_dinoclip_features_new_wrapped(&shape, held->tokens.data_ptr<float>(), attention, held, free_held);
 }
 
 }  // namespace dinoclip::gst

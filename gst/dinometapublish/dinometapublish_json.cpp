@@ -25,15 +25,20 @@ std::string base64_floats(const gfloat* data, gsize n_floats) {
   return text;
 }
 
-json features_json(GstDinoFeaturesMeta* meta, const FrameJsonContext& context) {
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(meta->features);
-  json out = {{"grid_height", shape->grid_height}, {"grid_width", shape->grid_width}, {"dim", shape->dim},
-              {"n_heads", shape->n_heads},         {"patch_size", shape->patch_size},
-              {"input_width", shape->input_width}, {"input_height", shape->input_height},
-              {"carried", bool(meta->carried)},    {"source_timestamp", clock_time(meta->source_pts)}};
+json features_json(GstDinoclipFeaturesMeta* meta, const FrameJsonContext& context) {
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(meta->features);
+  json out = {{"grid_height", shape->grid_height},
+              {"grid_width", shape->grid_width},
+              {"dim", shape->dim},
+              {"n_heads", shape->n_heads},
+              {"patch_size", shape->patch_size},
+              {"input_width", shape->input_width},
+              {"input_height", shape->input_height},
+              {"carried", bool(meta->carried)},
+              {"source_timestamp", clock_time(meta->source_pts)}};
   if (context.include_attention && shape->n_heads > 0) {
     gsize n = 0;
-    if (const gfloat* attention = gst_dino_features_get_cls_attention(meta->features, &n)) {
+    if (const gfloat* attention = gst_dinoclip_features_get_cls_attention(meta->features, &n)) {
       out["cls_attention"] = {{"shape", {shape->n_heads, shape->grid_height * shape->grid_width}},
                               {"dtype", "float32"},
                               {"base64", base64_floats(attention, n)}};
@@ -41,21 +46,21 @@ json features_json(GstDinoFeaturesMeta* meta, const FrameJsonContext& context) {
   }
   if (context.include_embedding) {
     gsize n = 0;
-    if (const gfloat* cls = gst_dino_features_get_cls_token(meta->features, &n)) {
+    if (const gfloat* cls = gst_dinoclip_features_get_cls_token(meta->features, &n)) {
       out["embedding"] = {{"shape", {n}}, {"dtype", "float32"}, {"base64", base64_floats(cls, n)}};
     }
   }
   return out;
 }
 
-json classification_json(GstDinoClassificationMeta* meta) {
-  GstDinoClassification* c = meta->classification;
+json classification_json(GstDinoclipClassificationMeta* meta) {
+  GstDinoclipClassification* c = meta->classification;
   json top = json::array();
-  for (guint rank = 0; rank < gst_dino_classification_get_top_k(c); ++rank) {
+  for (guint rank = 0; rank < gst_dinoclip_classification_get_top_k(c); ++rank) {
     guint index = 0;
     const gchar* label = nullptr;
     gfloat score = 0;
-    gst_dino_classification_get_ranked(c, rank, &index, &label, &score);
+    gst_dinoclip_classification_get_ranked(c, rank, &index, &label, &score);
     top.push_back({{"label", label}, {"label_id", index}, {"confidence", score}});
   }
   json out = {{"carried", bool(meta->carried)}, {"top", top}};
@@ -90,11 +95,11 @@ json classes_json(GstBuffer* buffer) {
   return classes;
 }
 
-json segmentation_json(GstDinoSegmentationMeta* meta, GstBuffer* buffer) {
-  GstDinoSegmentation* s = meta->segmentation;
-  return {{"width", gst_dino_segmentation_get_width(s)},
-          {"height", gst_dino_segmentation_get_height(s)},
-          {"n_classes", gst_dino_segmentation_get_n_classes(s)},
+json segmentation_json(GstDinoclipSegmentationMeta* meta, GstBuffer* buffer) {
+  GstDinoclipSegmentation* s = meta->segmentation;
+  return {{"width", gst_dinoclip_segmentation_get_width(s)},
+          {"height", gst_dinoclip_segmentation_get_height(s)},
+          {"n_classes", gst_dinoclip_segmentation_get_n_classes(s)},
           {"carried", bool(meta->carried)},
           {"classes", classes_json(buffer)}};
 }
@@ -109,13 +114,13 @@ std::string frame_json(GstBuffer* buffer, const FrameJsonContext& context) {
                {"stream_time", clock_time(context.stream_time)}};
   if (!context.stream_id.empty()) line["stream_id"] = context.stream_id;
   if (context.width > 0) line["resolution"] = {{"width", context.width}, {"height", context.height}};
-  if (GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer)) {
+  if (GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer)) {
     line["features"] = features_json(meta, context);
   }
-  if (GstDinoClassificationMeta* meta = gst_buffer_get_dino_classification_meta(buffer)) {
+  if (GstDinoclipClassificationMeta* meta = gst_buffer_get_dinoclip_classification_meta(buffer)) {
     line["classification"] = classification_json(meta);
   }
-  if (GstDinoSegmentationMeta* meta = gst_buffer_get_dino_segmentation_meta(buffer)) {
+  if (GstDinoclipSegmentationMeta* meta = gst_buffer_get_dinoclip_segmentation_meta(buffer)) {
     line["segmentation"] = segmentation_json(meta, buffer);
   }
   // Labels may hold any bytes a user typed: replace invalid UTF-8 rather than throw.

@@ -15,22 +15,24 @@
 #include <string>
 
 #include "clipzeroshot/clipzeroshot_results.h"
-#include "dinometapublish/dinometapublish_json.h"
-#include "net/mqtt_publisher.h"
 #include "common/param_flags.h"
 #include "common/refused_property.h"
+#include "dinometapublish/dinometapublish_json.h"
+#include "net/mqtt_publisher.h"
 
 GST_DEBUG_CATEGORY_STATIC(dino_meta_publish_debug);
 #define GST_CAT_DEFAULT dino_meta_publish_debug
 
-GType gst_dino_meta_publish_method_get_type(void) {
+GType gst_dinoclip_dinometapublish_method_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {GST_DINO_META_PUBLISH_METHOD_FILE, "JSON lines appended to file-path ('-': stdout)", "file"},
-      {GST_DINO_META_PUBLISH_METHOD_MQTT, "one MQTT message per frame on topic, to the broker at address", "mqtt"},
+      {GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE, "JSON lines appended to file-path ('-': stdout)", "file"},
+      {GST_DINOCLIP_DINOMETAPUBLISH_METHOD_MQTT, "one MQTT message per frame on topic, to the broker at address",
+       "mqtt"},
       {0, nullptr, nullptr},
   };
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoMetaPublishMethod", values));
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstDinoclipDinometapublishMethod", values));
   return type;
 }
 
@@ -59,7 +61,7 @@ enum {
 };
 
 struct Settings {
-  GstDinoMetaPublishMethod method = GST_DINO_META_PUBLISH_METHOD_FILE;
+  GstDinoclipDinometapublishMethod method = GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE;
   std::string file_path = kStdout;
   std::string address = kDefaultAddress;
   std::string topic = kDefaultTopic;
@@ -88,8 +90,8 @@ struct State {
 struct Private {
   std::mutex settings_lock;
   Settings settings;
-  std::mutex state_lock;  // the streaming thread and the counter getters
-  std::unique_ptr<State> state;  // null outside start()..stop()
+  std::mutex state_lock;                  // the streaming thread and the counter getters
+  std::unique_ptr<State> state;           // null outside start()..stop()
   std::atomic<guint64> lines_written{0};  // method=file
 };
 
@@ -105,8 +107,7 @@ GST_ELEMENT_REGISTER_DEFINE(dinometapublish, "dinometapublish", GST_RANK_NONE, G
 
 namespace {
 
-GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
 Settings settings_snapshot(GstDinometapublish* self) {
@@ -123,10 +124,10 @@ bool open_file(GstDinometapublish* self, State& state, const Settings& settings)
   }
   state.file = std::fopen(settings.file_path.c_str(), "a");  // never overwrite what a user has
   if (!state.file) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                      ("Could not open \"%s\" for appending JSON lines: %s", settings.file_path.c_str(),
-                       std::strerror(errno)),
-                      ("set file-path to a writable file, or '-' for stdout"));
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, OPEN_WRITE,
+        ("Could not open \"%s\" for appending JSON lines: %s", settings.file_path.c_str(), std::strerror(errno)),
+        ("set file-path to a writable file, or '-' for stdout"));
     return false;
   }
   state.owns_file = true;
@@ -165,8 +166,8 @@ gboolean gst_dinometapublish_start(GstBaseTransform* trans) {
   auto* self = GST_DINOMETAPUBLISH(trans);
   const Settings settings = settings_snapshot(self);
   auto state = std::make_unique<State>();
-  const bool ok = settings.method == GST_DINO_META_PUBLISH_METHOD_FILE ? open_file(self, *state, settings)
-                                                                       : start_mqtt(self, *state, settings);
+  const bool ok = settings.method == GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE ? open_file(self, *state, settings)
+                                                                              : start_mqtt(self, *state, settings);
   if (!ok) return FALSE;
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   self->priv->state = std::move(state);
@@ -183,8 +184,10 @@ gboolean gst_dinometapublish_stop(GstBaseTransform* trans) {
   }
   if (stopping && stopping->mqtt) {
     const dinoclip::gst::MqttCounters counters = stopping->mqtt->counters();
-    GST_INFO_OBJECT(self, "MQTT: %" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
-                    " still queued", counters.published, counters.dropped, counters.queued);
+    GST_INFO_OBJECT(self,
+                    "MQTT: %" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
+                    " still queued",
+                    counters.published, counters.dropped, counters.queued);
   }
   return TRUE;  // the State's destructor drains the queue (bounded) and closes the file
 }
@@ -276,7 +279,7 @@ void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GVal
   Settings& s = self->priv->settings;
   switch (prop_id) {
     case PROP_METHOD:
-      s.method = GstDinoMetaPublishMethod(g_value_get_enum(value));
+      s.method = GstDinoclipDinometapublishMethod(g_value_get_enum(value));
       break;
     case PROP_FILE_PATH:
       s.file_path = string_of(value);
@@ -371,7 +374,8 @@ void install_properties(GObjectClass* klass) {
       g_param_spec_enum("method", "Method",
                         "Where the JSON lines go: file (file-path, appended, flushed per frame) or mqtt (address, "
                         "topic; sent from a background thread); read in READY",
-                        GST_TYPE_DINO_META_PUBLISH_METHOD, GST_DINO_META_PUBLISH_METHOD_FILE, kParamLoadTime));
+                        GST_TYPE_DINOCLIP_DINOMETAPUBLISH_METHOD, GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE,
+                        kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_FILE_PATH,
       g_param_spec_string("file-path", "File path",
@@ -390,8 +394,8 @@ void install_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_CLIENT_ID,
       g_param_spec_string("mqtt-client-id", "MQTT client id",
-                          "[method=mqtt] Client identifier sent to the broker; unset: the broker assigns one",
-                          nullptr, kParamLoadTime));
+                          "[method=mqtt] Client identifier sent to the broker; unset: the broker assigns one", nullptr,
+                          kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_MAX_QUEUE,
       g_param_spec_uint("max-queue-size", "Max queue size",
@@ -424,7 +428,8 @@ void install_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_CONNECTED,
       g_param_spec_boolean("connected", "Connected",
-                           "[method=mqtt] Whether the element is connected to the broker right now", FALSE, kParamReadOnly));
+                           "[method=mqtt] Whether the element is connected to the broker right now", FALSE,
+                           kParamReadOnly));
 }
 
 void gst_dinometapublish_finalize(GObject* object) {
@@ -453,7 +458,7 @@ static void gst_dinometapublish_class_init(GstDinometapublishClass* klass) {
       "dinoclip contributors");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_type_mark_as_plugin_api(GST_TYPE_DINO_META_PUBLISH_METHOD, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DINOMETAPUBLISH_METHOD, GstPluginAPIFlags(0));
 
   trans_class->passthrough_on_same_caps = TRUE;  // reads metas only
   trans_class->transform_ip_on_passthrough = TRUE;

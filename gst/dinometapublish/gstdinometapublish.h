@@ -12,12 +12,12 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(GstDinometapublish, gst_dinometapublish, GST, DINOMETAPUBLISH, GstBaseTransform)
 
 typedef enum {
-  GST_DINO_META_PUBLISH_METHOD_FILE,
-  GST_DINO_META_PUBLISH_METHOD_MQTT,
-} GstDinoMetaPublishMethod;
+  GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE,
+  GST_DINOCLIP_DINOMETAPUBLISH_METHOD_MQTT,
+} GstDinoclipDinometapublishMethod;
 
-#define GST_TYPE_DINO_META_PUBLISH_METHOD (gst_dino_meta_publish_method_get_type())
-GType gst_dino_meta_publish_method_get_type(void);
+#define GST_TYPE_DINOCLIP_DINOMETAPUBLISH_METHOD (gst_dinoclip_dinometapublish_method_get_type())
+GType gst_dinoclip_dinometapublish_method_get_type(void);
 
 GST_ELEMENT_REGISTER_DECLARE(dinometapublish);
 

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
 #include "common/meta_tensors.h"
 #include "common/roi_params.h"
+#include "core/error.h"
 
 #define GST_CAT_DEFAULT dino_seg_debug
 
@@ -14,10 +14,10 @@ namespace dinoclip::gst {
 namespace {
 
 // The class map as the meta's payload (copied; the tensor may be freed after).
-GstDinoSegmentation* segmentation_payload(const at::Tensor& mask, int num_classes) {
+GstDinoclipSegmentation* segmentation_payload(const at::Tensor& mask, int num_classes) {
   const at::Tensor host = mask.to(at::kCPU).contiguous();
-  return gst_dino_segmentation_new(guint(host.size(1)), guint(host.size(0)), guint(num_classes),
-                                   host.data_ptr<uint8_t>(), nullptr);
+  return gst_dinoclip_segmentation_new(guint(host.size(1)), guint(host.size(0)), guint(num_classes),
+                                       host.data_ptr<uint8_t>(), nullptr);
 }
 
 // Per-frame IoU against the ground truth, when it has a file for this frame:
@@ -37,9 +37,9 @@ std::vector<double> report_iou(GstDinoseg* self, DinosegState& state, const at::
   return iou->per_class;
 }
 
-void attach(GstDinoseg* self, DinosegState& state, GstBuffer* buffer, GstDinoFeatures* features,
-            GstDinoSegmentation* segmentation) {
-  gst_buffer_add_dino_segmentation_meta(buffer, segmentation, FALSE);
+void attach(GstDinoseg* self, DinosegState& state, GstBuffer* buffer, GstDinoclipFeatures* features,
+            GstDinoclipSegmentation* segmentation) {
+  gst_buffer_add_dinoclip_segmentation_meta(buffer, segmentation, FALSE);
   state.forget_last();
   state.last_features = features;
   state.last_segmentation = segmentation;  // takes the caller's reference
@@ -48,8 +48,8 @@ void attach(GstDinoseg* self, DinosegState& state, GstBuffer* buffer, GstDinoFea
 
 }  // namespace
 
-GstDinoFeatures* features_of(GstBuffer* buffer, bool* carried) {
-  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
+GstDinoclipFeatures* features_of(GstBuffer* buffer, bool* carried) {
+  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
   if (!meta) {
     throw Error(
         "a frame has no DINO features: put dinofeatures before dinoseg "
@@ -59,8 +59,8 @@ GstDinoFeatures* features_of(GstBuffer* buffer, bool* carried) {
   return meta->features;
 }
 
-PatchGrid patch_grid(GstDinoFeatures* features, c10::Device device) {
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(features);
+PatchGrid patch_grid(GstDinoclipFeatures* features, c10::Device device) {
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(features);
   at::Tensor tokens = patch_tokens(features);
   if (!tokens.defined()) throw Error("the DINO features could not be read (copy to host memory failed)");
   return PatchGrid{tokens.to(device), int(shape->grid_height), int(shape->grid_width)};
@@ -70,10 +70,10 @@ GstFlowReturn segment_and_push(GstDinoseg* self, DinosegState& state, BufferPtr 
   owned.reset(gst_buffer_make_writable(owned.release()));
   GstBuffer* buffer = owned.get();
   bool carried = false;
-  GstDinoFeatures* features = features_of(buffer, &carried);
+  GstDinoclipFeatures* features = features_of(buffer, &carried);
   if (carried && features == state.last_features && state.last_segmentation && !mask.defined()) {
     // dinofeatures' interval: same features, same answer; no model step, no propagation step.
-    gst_buffer_add_dino_segmentation_meta(buffer, state.last_segmentation, TRUE);
+    gst_buffer_add_dinoclip_segmentation_meta(buffer, state.last_segmentation, TRUE);
   } else {
     if (!mask.defined()) mask = state.segmenter->segment(patch_grid(features, state.device), state.height, state.width);
     attach(self, state, buffer, features, segmentation_payload(mask, state.segmenter->num_classes()));

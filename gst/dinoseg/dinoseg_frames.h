@@ -12,10 +12,10 @@ namespace dinoclip::gst {
 
 // The frame's DINO features from its meta (`carried`: dinofeatures reused an
 // earlier frame's). Throws dinoclip::Error naming the missing dinofeatures.
-GstDinoFeatures* features_of(GstBuffer* buffer, bool* carried);
+GstDinoclipFeatures* features_of(GstBuffer* buffer, bool* carried);
 
 // The features as the segmenter takes them, on `device`.
-PatchGrid patch_grid(GstDinoFeatures* features, c10::Device device);
+PatchGrid patch_grid(GstDinoclipFeatures* features, c10::Device device);
 
 // Segments `buffer` (stream frame `frame`) with `mask` when given (frames
 // segmented together after training), else through the segmenter, and pushes it.

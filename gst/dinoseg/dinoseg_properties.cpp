@@ -58,12 +58,12 @@ void install_annotation_properties(GObjectClass* klass) {
 void install_training_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_METHOD,
-      g_param_spec_enum("method", "Method", "How frames are segmented from the annotation", GST_TYPE_DINO_SEG_METHOD,
-                        GST_DINO_SEG_METHOD_HEAD, kParamLoadTime));
+      g_param_spec_enum("method", "Method", "How frames are segmented from the annotation",
+                        GST_TYPE_DINOCLIP_DINOSEG_METHOD, GST_DINOCLIP_DINOSEG_METHOD_HEAD, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_HEAD,
       g_param_spec_enum("head", "Head", "The head trained with method=head on the annotated frame's patch features",
-                        GST_TYPE_DINO_SEG_HEAD, GST_DINO_SEG_HEAD_LINEAR, kParamLoadTime));
+                        GST_TYPE_DINOCLIP_DINOSEG_HEAD, GST_DINOCLIP_DINOSEG_HEAD_LINEAR, kParamLoadTime));
   const SegHeadConfig defaults;
   g_object_class_install_property(
       klass, PROP_HIDDEN_SIZE,
@@ -92,7 +92,8 @@ void install_training_properties(GObjectClass* klass) {
       g_param_spec_enum("patch-labels", "Patch labels",
                         "How the frame-size mask becomes per-patch training targets: soft = each patch's class "
                         "fractions (exact area coverage), majority = its most covered class",
-                        GST_TYPE_DINO_SEG_PATCH_LABELS, GST_DINO_SEG_PATCH_LABELS_SOFT, kParamLoadTime));
+                        GST_TYPE_DINOCLIP_DINOSEG_PATCH_LABELS, GST_DINOCLIP_DINOSEG_PATCH_LABELS_SOFT,
+                        kParamLoadTime));
   install_string(klass, PROP_SAVE_HEAD, "save-head", "Save head",
                  "Write the trained head here (.safetensors) after training; an existing file is an error, "
                  "never overwritten");
@@ -101,7 +102,7 @@ void install_training_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_DEVICE,
       g_param_spec_enum("device", "Device", "Where training and inference run: auto = CUDA when available",
-                        GST_TYPE_DINO_DEVICE, GST_DINO_DEVICE_AUTO, kParamLoadTime));
+                        GST_TYPE_DINOCLIP_DEVICE, GST_DINOCLIP_DEVICE_AUTO, kParamLoadTime));
 }
 
 void install_propagation_properties(GObjectClass* klass) {
@@ -184,10 +185,10 @@ bool set_dinoseg_setting(DinosegSettings& s, guint prop_id, const GValue* value)
       s.max_held_frames = g_value_get_uint(value);
       return true;
     case PROP_METHOD:
-      s.method = GstDinoSegMethod(g_value_get_enum(value));
+      s.method = GstDinoclipDinosegMethod(g_value_get_enum(value));
       return true;
     case PROP_HEAD:
-      s.head = GstDinoSegHead(g_value_get_enum(value));
+      s.head = GstDinoclipDinosegHead(g_value_get_enum(value));
       return true;
     case PROP_HIDDEN_SIZE:
       s.hidden_size = g_value_get_int(value);
@@ -205,7 +206,7 @@ bool set_dinoseg_setting(DinosegSettings& s, guint prop_id, const GValue* value)
       s.seed = g_value_get_uint64(value);
       return true;
     case PROP_PATCH_LABELS:
-      s.patch_labels = GstDinoSegPatchLabels(g_value_get_enum(value));
+      s.patch_labels = GstDinoclipDinosegPatchLabels(g_value_get_enum(value));
       return true;
     case PROP_SAVE_HEAD:
       s.save_head = string_of(value);
@@ -230,7 +231,7 @@ bool set_dinoseg_setting(DinosegSettings& s, guint prop_id, const GValue* value)
       s.temperature = g_value_get_double(value);
       return true;
     case PROP_DEVICE:
-      s.device = GstDinoDevice(g_value_get_enum(value));
+      s.device = GstDinoclipDevice(g_value_get_enum(value));
       return true;
     default:
       return false;

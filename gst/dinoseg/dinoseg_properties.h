@@ -57,14 +57,14 @@ struct DinosegSettings {
   std::string annotation_image;
   guint num_classes = 0;
   guint max_held_frames = dinoseg_props::kDefaultMaxHeldFrames;
-  GstDinoSegMethod method = GST_DINO_SEG_METHOD_HEAD;
-  GstDinoSegHead head = GST_DINO_SEG_HEAD_LINEAR;
+  GstDinoclipDinosegMethod method = GST_DINOCLIP_DINOSEG_METHOD_HEAD;
+  GstDinoclipDinosegHead head = GST_DINOCLIP_DINOSEG_HEAD_LINEAR;
   gint hidden_size;
   gint num_iters;
   gdouble learning_rate;
   gdouble weight_decay;
   guint64 seed = 0;
-  GstDinoSegPatchLabels patch_labels = GST_DINO_SEG_PATCH_LABELS_SOFT;
+  GstDinoclipDinosegPatchLabels patch_labels = GST_DINOCLIP_DINOSEG_PATCH_LABELS_SOFT;
   std::string save_head;
   std::string load_head;
   std::string ground_truth;
@@ -72,7 +72,7 @@ struct DinosegSettings {
   gint topk;
   gint neighborhood;
   gdouble temperature;
-  GstDinoDevice device = GST_DINO_DEVICE_AUTO;
+  GstDinoclipDevice device = GST_DINOCLIP_DEVICE_AUTO;
 
   // Frames held before the annotated one arrives: annotation-frame, or none
   // when a loaded head or annotation-image trains before the stream.

@@ -3,10 +3,10 @@
 #include <exception>
 #include <string>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "io/file_util.h"
 #include "io/image_file.h"
-#include "core/device.h"
 
 namespace dinoclip::gst {
 namespace {
@@ -31,7 +31,7 @@ VideoSegmenterConfig segmenter_config(const DinosegSettings& s) {
 
 // Contradictory or missing settings, as one message saying what to change.
 void check_settings(const DinosegSettings& s) {
-  const bool propagation = s.method == GST_DINO_SEG_METHOD_PROPAGATION;
+  const bool propagation = s.method == GST_DINOCLIP_DINOSEG_METHOD_PROPAGATION;
   if (!s.load_head.empty()) {
     if (!s.annotation.empty() || !s.annotation_image.empty()) {
       throw Error("set either load-head (a trained head) or annotation (train a new one), not both");
@@ -61,7 +61,7 @@ std::unique_ptr<DinosegState> prepare_dinoseg_state(const DinosegSettings& setti
   state->settings = settings;
   state->config = segmenter_config(settings);
   state->wait = AnnotatedFrameWait(settings.annotation_frame, settings.max_held_frames);
-  if (settings.method == GST_DINO_SEG_METHOD_PROPAGATION) LabelPropagator check(state->config.propagation);
+  if (settings.method == GST_DINOCLIP_DINOSEG_METHOD_PROPAGATION) LabelPropagator check(state->config.propagation);
   state->device = resolve_device(to_device_choice(settings.device));
   if (!settings.ground_truth.empty()) state->ground_truth.emplace(settings.ground_truth);
   if (!settings.load_head.empty()) {

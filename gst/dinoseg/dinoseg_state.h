@@ -14,8 +14,8 @@
 #include <optional>
 
 #include "core/image.h"
-#include "dinoseg/dinoseg_properties.h"
 #include "dinoseg/dinoseg_frame_position.h"
+#include "dinoseg/dinoseg_properties.h"
 #include "tasks/annotated_frame_wait.h"
 #include "tasks/frame_numbering.h"
 #include "tasks/ground_truth.h"
@@ -51,8 +51,8 @@ struct DinosegState {
   int64_t frames_received = 0;              // buffers since READY->PAUSED, for messages
   int64_t current_frame = -1;               // the number of the buffer being handled
   std::deque<HeldObject> held;
-  GstDinoFeatures* last_features = nullptr;  // to recognise carried features
-  GstDinoSegmentation* last_segmentation = nullptr;
+  GstDinoclipFeatures* last_features = nullptr;  // to recognise carried features
+  GstDinoclipSegmentation* last_segmentation = nullptr;
   at::Tensor last_mask;  // last_segmentation's class map, to score carried frames
 
   DinosegState() { gst_segment_init(&segment, GST_FORMAT_TIME); }
@@ -68,7 +68,7 @@ struct DinosegState {
     held.clear();
   }
   void forget_last() {
-    if (last_segmentation) gst_dino_segmentation_unref(last_segmentation);
+    if (last_segmentation) gst_dinoclip_segmentation_unref(last_segmentation);
     last_segmentation = nullptr;
     last_features = nullptr;
     last_mask = at::Tensor();

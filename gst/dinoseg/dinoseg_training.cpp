@@ -3,11 +3,11 @@
 #include <cmath>
 #include <string>
 
+#include "common/features_query.h"
 #include "core/error.h"
 #include "dinoseg/dinoseg_frames.h"
-#include "common/features_query.h"
-#include "io/image_file.h"
 #include "dinoseg/dinoseg_training_progress.h"
+#include "io/image_file.h"
 
 #define GST_CAT_DEFAULT dino_seg_debug
 
@@ -66,7 +66,7 @@ void train_on_annotation_image(GstDinoseg* self, DinosegState& state) {
   GstQuery* query = features_for_image_query_new(state.settings.annotation_image);
   const bool answered = gst_pad_peer_query(self->sinkpad, query);
   std::string error;
-  GstDinoFeatures* features = features_for_image_result(query, answered, &error);
+  GstDinoclipFeatures* features = features_for_image_result(query, answered, &error);
   gst_query_unref(query);
   if (!features) throw Error("annotation-image '" + state.settings.annotation_image + "': " + error);
   try {
@@ -74,16 +74,16 @@ void train_on_annotation_image(GstDinoseg* self, DinosegState& state) {
     check_annotation_size(state, picture.width, picture.height, "annotation-image");
     train(self, state, patch_grid(features, state.device), -1);
   } catch (...) {
-    gst_dino_features_unref(features);
+    gst_dinoclip_features_unref(features);
     throw;
   }
-  gst_dino_features_unref(features);
+  gst_dinoclip_features_unref(features);
 }
 
 void train_on_annotated_frame(GstDinoseg* self, DinosegState& state, GstBuffer* buffer, int64_t frame) {
   check_annotation_size(state, state.width, state.height, "the video");
   bool carried = false;
-  GstDinoFeatures* features = features_of(buffer, &carried);
+  GstDinoclipFeatures* features = features_of(buffer, &carried);
   if (carried) {
     throw Error("annotation-frame " + std::to_string(frame) +
                 " arrived with DINO features carried from an earlier "

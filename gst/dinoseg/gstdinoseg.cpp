@@ -13,16 +13,16 @@
 #include <mutex>
 #include <string>
 
+#include "common/refused_property.h"
 #include "core/error.h"
 #include "core/user_message.h"
 #include "dinoseg/dinoseg_element.h"
+#include "dinoseg/dinoseg_frame_position.h"
 #include "dinoseg/dinoseg_frames.h"
 #include "dinoseg/dinoseg_hold.h"
 #include "dinoseg/dinoseg_training.h"
-#include "dinoseg/dinoseg_frame_position.h"
 #include "inference/inference_driver.h"
 #include "io/image_file.h"
-#include "common/refused_property.h"
 
 GST_DEBUG_CATEGORY(dino_seg_debug);
 #define GST_CAT_DEFAULT dino_seg_debug
@@ -234,13 +234,13 @@ static void gst_dinoseg_class_init(GstDinosegClass* klass) {
   gst_element_class_set_static_metadata(
       element_class, "DINO one-shot segmentation", "Filter/Analyzer/Video",
       "Segments every frame from ONE annotated frame: trains a head on its DINO patch features (or uses DINO's "
-      "label propagation) and attaches a class map (GstDinoSegmentationMeta); needs dinofeatures upstream",
+      "label propagation) and attaches a class map (GstDinoclipSegmentationMeta); needs dinofeatures upstream",
       "dinoclip contributors");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_type_mark_as_plugin_api(GST_TYPE_DINO_SEG_METHOD, GstPluginAPIFlags(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_DINO_SEG_HEAD, GstPluginAPIFlags(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_DINO_SEG_PATCH_LABELS, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DINOSEG_METHOD, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DINOSEG_HEAD, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DINOSEG_PATCH_LABELS, GstPluginAPIFlags(0));
   element_class->change_state = gst_dinoseg_change_state;
 }
 

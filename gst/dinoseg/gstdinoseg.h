@@ -1,6 +1,6 @@
 // dinoseg: one-shot video segmentation. Trains a head on the DINO patch
 // features of one annotated frame (or takes DINO's label propagation), then
-// attaches a class map (GstDinoSegmentationMeta) to every frame.
+// attaches a class map (GstDinoclipSegmentationMeta) to every frame.
 #pragma once
 
 #include <gst/gst.h>

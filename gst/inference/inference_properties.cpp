@@ -73,7 +73,7 @@ void install_inference_properties(GObjectClass* klass, guint first_id) {
           "Python references; fast: the frame is uploaded once as 8-bit RGB and resized (antialiased) and "
           "normalised on the model's device, saving the CPU resize and the float upload on a GPU (inputs within "
           "about one 8-bit level of exact). auto: exact on the CPU, fast on a GPU. Applied in READY->PAUSED",
-          GST_TYPE_DINO_SCALE_METHOD, GST_DINO_SCALE_METHOD_AUTO, kParamLoadTime));
+          GST_TYPE_DINOCLIP_SCALE_METHOD, GST_DINOCLIP_SCALE_METHOD_AUTO, kParamLoadTime));
 }
 
 bool set_inference_property(InferenceSettings& settings, guint first_id, guint prop_id, const GValue* value,
@@ -90,13 +90,25 @@ bool set_inference_property(InferenceSettings& settings, guint first_id, guint p
     case kPropInstanceId:
       settings.instance_id = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
-    case kPropBatchSize: settings.batch_size = g_value_get_uint(value); break;
-    case kPropBatchTimeout: settings.batch_timeout_ms = g_value_get_uint(value); break;
-    case kPropAsync: settings.async = g_value_get_boolean(value); break;
+    case kPropBatchSize:
+      settings.batch_size = g_value_get_uint(value);
+      break;
+    case kPropBatchTimeout:
+      settings.batch_timeout_ms = g_value_get_uint(value);
+      break;
+    case kPropAsync:
+      settings.async = g_value_get_boolean(value);
+      break;
     case kPropInferenceInterval:
-    case kPropInterval: settings.interval = g_value_get_uint(value); break;
-    case kPropSkipLate: settings.skip_late = g_value_get_boolean(value); break;
-    case kPropScaleMethod: settings.scale_method = GstDinoScaleMethod(g_value_get_enum(value)); break;
+    case kPropInterval:
+      settings.interval = g_value_get_uint(value);
+      break;
+    case kPropSkipLate:
+      settings.skip_late = g_value_get_boolean(value);
+      break;
+    case kPropScaleMethod:
+      settings.scale_method = GstDinoclipScaleMethod(g_value_get_enum(value));
+      break;
   }
   return true;
 }
@@ -107,13 +119,25 @@ bool get_inference_property(const InferenceSettings& settings, guint first_id, g
     case kPropInstanceId:
       g_value_set_string(value, settings.instance_id.empty() ? nullptr : settings.instance_id.c_str());
       break;
-    case kPropBatchSize: g_value_set_uint(value, settings.batch_size); break;
-    case kPropBatchTimeout: g_value_set_uint(value, settings.batch_timeout_ms); break;
-    case kPropAsync: g_value_set_boolean(value, settings.async); break;
+    case kPropBatchSize:
+      g_value_set_uint(value, settings.batch_size);
+      break;
+    case kPropBatchTimeout:
+      g_value_set_uint(value, settings.batch_timeout_ms);
+      break;
+    case kPropAsync:
+      g_value_set_boolean(value, settings.async);
+      break;
     case kPropInferenceInterval:
-    case kPropInterval: g_value_set_uint(value, settings.interval); break;
-    case kPropSkipLate: g_value_set_boolean(value, settings.skip_late); break;
-    case kPropScaleMethod: g_value_set_enum(value, settings.scale_method); break;
+    case kPropInterval:
+      g_value_set_uint(value, settings.interval);
+      break;
+    case kPropSkipLate:
+      g_value_set_boolean(value, settings.skip_late);
+      break;
+    case kPropScaleMethod:
+      g_value_set_enum(value, settings.scale_method);
+      break;
   }
   return true;
 }

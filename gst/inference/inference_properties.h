@@ -19,13 +19,13 @@ inline constexpr guint kMaxBatchSize = 64;
 inline constexpr guint kMaxBatchTimeoutMs = 10000;
 
 struct InferenceSettings {
-  std::string instance_id;   // "" = a private instance
+  std::string instance_id;  // "" = a private instance
   guint batch_size = 1;
   guint batch_timeout_ms = 0;
   bool async = false;
   guint interval = 1;
   bool skip_late = true;
-  GstDinoScaleMethod scale_method = GST_DINO_SCALE_METHOD_AUTO;
+  GstDinoclipScaleMethod scale_method = GST_DINOCLIP_SCALE_METHOD_AUTO;
 
   runtime::BatchPolicy batch_policy() const;
   // How frames are resized for a model on `device` (auto resolved).

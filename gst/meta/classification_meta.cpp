@@ -1,4 +1,4 @@
-// GstDinoClassification payload and GstDinoClassificationMeta.
+// GstDinoclipClassification payload and GstDinoclipClassificationMeta.
 #include <gst/dinoclip/classification-meta.h>
 #include <gst/video/video.h>
 
@@ -9,15 +9,15 @@
 
 #include "meta_common.h"
 
-struct _GstDinoClassification {
+struct _GstDinoclipClassification {
   dinoclip_meta::RefCount refs;
   std::vector<std::string> labels;
   std::vector<gfloat> scores;
   std::vector<guint> ranked;  // label indices, best first (top-k of them)
 };
 
-G_DEFINE_BOXED_TYPE(GstDinoClassification, gst_dino_classification, gst_dino_classification_ref,
-                    gst_dino_classification_unref)
+G_DEFINE_BOXED_TYPE(GstDinoclipClassification, gst_dinoclip_classification, gst_dinoclip_classification_ref,
+                    gst_dinoclip_classification_unref)
 
 namespace {
 
@@ -32,51 +32,51 @@ std::vector<guint> rank_scores(const std::vector<gfloat>& scores, guint top_k) {
 
 }  // namespace
 
-GstDinoClassification* gst_dino_classification_new(const gchar* const* labels, const gfloat* scores, guint n_labels,
-                                                   guint top_k) {
+GstDinoclipClassification* gst_dinoclip_classification_new(const gchar* const* labels, const gfloat* scores,
+                                                           guint n_labels, guint top_k) {
   g_return_val_if_fail(labels != nullptr && scores != nullptr, nullptr);
   g_return_val_if_fail(n_labels > 0, nullptr);
   for (guint i = 0; i < n_labels; ++i) g_return_val_if_fail(labels[i] != nullptr, nullptr);
-  auto* classification = new GstDinoClassification;
+  auto* classification = new GstDinoclipClassification;
   classification->labels.assign(labels, labels + n_labels);
   classification->scores.assign(scores, scores + n_labels);
   classification->ranked = rank_scores(classification->scores, top_k);
   return classification;
 }
 
-GstDinoClassification* gst_dino_classification_ref(GstDinoClassification* classification) {
+GstDinoclipClassification* gst_dinoclip_classification_ref(GstDinoclipClassification* classification) {
   g_return_val_if_fail(classification != nullptr, nullptr);
   classification->refs.ref();
   return classification;
 }
 
-void gst_dino_classification_unref(GstDinoClassification* classification) {
+void gst_dinoclip_classification_unref(GstDinoclipClassification* classification) {
   g_return_if_fail(classification != nullptr);
   if (classification->refs.unref()) delete classification;
 }
 
-guint gst_dino_classification_get_n_labels(const GstDinoClassification* classification) {
+guint gst_dinoclip_classification_get_n_labels(const GstDinoclipClassification* classification) {
   g_return_val_if_fail(classification != nullptr, 0);
   return classification->labels.size();
 }
 
-const gchar* gst_dino_classification_get_label(const GstDinoClassification* classification, guint index) {
+const gchar* gst_dinoclip_classification_get_label(const GstDinoclipClassification* classification, guint index) {
   g_return_val_if_fail(classification != nullptr, nullptr);
   return index < classification->labels.size() ? classification->labels[index].c_str() : nullptr;
 }
 
-gfloat gst_dino_classification_get_score(const GstDinoClassification* classification, guint index) {
+gfloat gst_dinoclip_classification_get_score(const GstDinoclipClassification* classification, guint index) {
   g_return_val_if_fail(classification != nullptr, 0.0f);
   return index < classification->scores.size() ? classification->scores[index] : 0.0f;
 }
 
-guint gst_dino_classification_get_top_k(const GstDinoClassification* classification) {
+guint gst_dinoclip_classification_get_top_k(const GstDinoclipClassification* classification) {
   g_return_val_if_fail(classification != nullptr, 0);
   return classification->ranked.size();
 }
 
-gboolean gst_dino_classification_get_ranked(const GstDinoClassification* classification, guint rank, guint* index,
-                                            const gchar** label, gfloat* score) {
+gboolean gst_dinoclip_classification_get_ranked(const GstDinoclipClassification* classification, guint rank,
+                                                guint* index, const gchar** label, gfloat* score) {
   g_return_val_if_fail(classification != nullptr, FALSE);
   if (rank >= classification->ranked.size()) return FALSE;
   const guint i = classification->ranked[rank];
@@ -91,7 +91,7 @@ gboolean gst_dino_classification_get_ranked(const GstDinoClassification* classif
 namespace {
 
 gboolean classification_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
-  auto* m = reinterpret_cast<GstDinoClassificationMeta*>(meta);
+  auto* m = reinterpret_cast<GstDinoclipClassificationMeta*>(meta);
   m->classification = nullptr;
   m->carried = FALSE;
   m->source_pts = GST_CLOCK_TIME_NONE;
@@ -99,8 +99,8 @@ gboolean classification_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
 }
 
 void classification_meta_free(GstMeta* meta, GstBuffer*) {
-  auto* m = reinterpret_cast<GstDinoClassificationMeta*>(meta);
-  if (m->classification) gst_dino_classification_unref(m->classification);
+  auto* m = reinterpret_cast<GstDinoclipClassificationMeta*>(meta);
+  if (m->classification) gst_dinoclip_classification_unref(m->classification);
   m->classification = nullptr;
 }
 
@@ -108,55 +108,56 @@ void classification_meta_free(GstMeta* meta, GstBuffer*) {
 // size, orientation or colours of the frame become.
 gboolean classification_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQuark type, gpointer data) {
   if (GST_META_TRANSFORM_IS_COPY(type) && static_cast<GstMetaTransformCopy*>(data)->region) return FALSE;
-  auto* m = reinterpret_cast<GstDinoClassificationMeta*>(meta);
-  return gst_buffer_add_dino_classification_meta_full(dest, m->classification, m->carried, m->source_pts) != nullptr;
+  auto* m = reinterpret_cast<GstDinoclipClassificationMeta*>(meta);
+  return gst_buffer_add_dinoclip_classification_meta_full(dest, m->classification, m->carried, m->source_pts) !=
+         nullptr;
 }
 
 }  // namespace
 
-GType gst_dino_classification_meta_api_get_type(void) {
+GType gst_dinoclip_classification_meta_api_get_type(void) {
   static GType type = 0;
   static const gchar* tags[] = {GST_META_TAG_VIDEO_STR, nullptr};
   if (g_once_init_enter(&type)) {
-    GType api = gst_meta_api_type_register("GstDinoClassificationMetaAPI", tags);
+    GType api = gst_meta_api_type_register("GstDinoclipClassificationMetaAPI", tags);
     g_once_init_leave(&type, api);
   }
   return type;
 }
 
-const GstMetaInfo* gst_dino_classification_meta_get_info(void) {
+const GstMetaInfo* gst_dinoclip_classification_meta_get_info(void) {
   static const GstMetaInfo* info = nullptr;
   if (g_once_init_enter(&info)) {
-    const GstMetaInfo* registered = gst_meta_register(
-        GST_DINO_CLASSIFICATION_META_API_TYPE, "GstDinoClassificationMeta", sizeof(GstDinoClassificationMeta),
-        classification_meta_init, classification_meta_free, classification_meta_transform);
+    const GstMetaInfo* registered =
+        gst_meta_register(GST_DINOCLIP_CLASSIFICATION_META_API_TYPE, "GstDinoclipClassificationMeta",
+                          sizeof(GstDinoclipClassificationMeta), classification_meta_init, classification_meta_free,
+                          classification_meta_transform);
     g_once_init_leave(&info, registered);
   }
   return info;
 }
 
-GstDinoClassificationMeta* gst_buffer_add_dino_classification_meta(GstBuffer* buffer,
-                                                                   GstDinoClassification* classification,
-                                                                   gboolean carried) {
-  return gst_buffer_add_dino_classification_meta_full(buffer, classification, carried, GST_CLOCK_TIME_NONE);
+GstDinoclipClassificationMeta* gst_buffer_add_dinoclip_classification_meta(GstBuffer* buffer,
+                                                                           GstDinoclipClassification* classification,
+                                                                           gboolean carried) {
+  return gst_buffer_add_dinoclip_classification_meta_full(buffer, classification, carried, GST_CLOCK_TIME_NONE);
 }
 
-GstDinoClassificationMeta* gst_buffer_add_dino_classification_meta_full(GstBuffer* buffer,
-                                                                        GstDinoClassification* classification,
-                                                                        gboolean carried, GstClockTime source_pts) {
+GstDinoclipClassificationMeta* gst_buffer_add_dinoclip_classification_meta_full(
+    GstBuffer* buffer, GstDinoclipClassification* classification, gboolean carried, GstClockTime source_pts) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
   g_return_val_if_fail(classification != nullptr, nullptr);
-  auto* meta = reinterpret_cast<GstDinoClassificationMeta*>(
-      gst_buffer_add_meta(buffer, GST_DINO_CLASSIFICATION_META_INFO, nullptr));
+  auto* meta = reinterpret_cast<GstDinoclipClassificationMeta*>(
+      gst_buffer_add_meta(buffer, GST_DINOCLIP_CLASSIFICATION_META_INFO, nullptr));
   if (!meta) return nullptr;
-  meta->classification = gst_dino_classification_ref(classification);
+  meta->classification = gst_dinoclip_classification_ref(classification);
   meta->carried = carried;
   meta->source_pts = source_pts;
   return meta;
 }
 
-GstDinoClassificationMeta* gst_buffer_get_dino_classification_meta(GstBuffer* buffer) {
+GstDinoclipClassificationMeta* gst_buffer_get_dinoclip_classification_meta(GstBuffer* buffer) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
-  return reinterpret_cast<GstDinoClassificationMeta*>(
-      gst_buffer_get_meta(buffer, GST_DINO_CLASSIFICATION_META_API_TYPE));
+  return reinterpret_cast<GstDinoclipClassificationMeta*>(
+      gst_buffer_get_meta(buffer, GST_DINOCLIP_CLASSIFICATION_META_API_TYPE));
 }

@@ -1,4 +1,4 @@
-// GstDinoFeatures payload and GstDinoFeaturesMeta.
+// GstDinoclipFeatures payload and GstDinoclipFeaturesMeta.
 #include <gst/dinoclip/features-meta.h>
 #include <gst/video/video.h>
 
@@ -8,11 +8,11 @@
 
 #include "meta_common.h"
 
-struct _GstDinoFeatures {
+struct _GstDinoclipFeatures {
   dinoclip_meta::RefCount refs;
-  GstDinoFeaturesShape shape{};
+  GstDinoclipFeaturesShape shape{};
 
-  // Copies made by gst_dino_features_new().
+  // Copies made by gst_dinoclip_features_new().
   std::vector<gfloat> owned_tokens;
   std::vector<gfloat> owned_attention;
 
@@ -20,30 +20,30 @@ struct _GstDinoFeatures {
   const gfloat* tokens = nullptr;
   const gfloat* attention = nullptr;
 
-  GstDinoFeaturesToHostFunc to_host = nullptr;
+  GstDinoclipFeaturesToHostFunc to_host = nullptr;
   std::once_flag to_host_once;
   gboolean host_ok = TRUE;
 
   gpointer user_data = nullptr;
   GDestroyNotify notify = nullptr;
 
-  ~_GstDinoFeatures() {
+  ~_GstDinoclipFeatures() {
     if (notify) notify(user_data);
   }
 };
 
-G_DEFINE_BOXED_TYPE(GstDinoFeatures, gst_dino_features, gst_dino_features_ref, gst_dino_features_unref)
+G_DEFINE_BOXED_TYPE(GstDinoclipFeatures, gst_dinoclip_features, gst_dinoclip_features_ref, gst_dinoclip_features_unref)
 
 GST_DEBUG_CATEGORY_STATIC(dino_features_meta_debug);
 #define GST_CAT_DEFAULT dino_features_meta_debug
 
 namespace {
 
-gsize n_patches(const GstDinoFeaturesShape& shape) { return gsize(shape.grid_height) * shape.grid_width; }
-gsize n_token_floats(const GstDinoFeaturesShape& shape) { return (1 + n_patches(shape)) * shape.dim; }
-gsize n_attention_floats(const GstDinoFeaturesShape& shape) { return gsize(shape.n_heads) * n_patches(shape); }
+gsize n_patches(const GstDinoclipFeaturesShape& shape) { return gsize(shape.grid_height) * shape.grid_width; }
+gsize n_token_floats(const GstDinoclipFeaturesShape& shape) { return (1 + n_patches(shape)) * shape.dim; }
+gsize n_attention_floats(const GstDinoclipFeaturesShape& shape) { return gsize(shape.n_heads) * n_patches(shape); }
 
-bool shape_is_valid(const GstDinoFeaturesShape* shape) {
+bool shape_is_valid(const GstDinoclipFeaturesShape* shape) {
   return shape && shape->grid_height > 0 && shape->grid_width > 0 && shape->dim > 0;
 }
 
@@ -55,15 +55,15 @@ void ensure_debug_category() {
   }
 }
 
-GstDinoFeatures* new_features(const GstDinoFeaturesShape* shape) {
+GstDinoclipFeatures* new_features(const GstDinoclipFeaturesShape* shape) {
   ensure_debug_category();
-  auto* features = new GstDinoFeatures;
+  auto* features = new GstDinoclipFeatures;
   features->shape = *shape;
   return features;
 }
 
 // Runs the deferred transfer once; false when there are no host floats.
-bool ensure_host(GstDinoFeatures* features) {
+bool ensure_host(GstDinoclipFeatures* features) {
   if (features->to_host) {
     std::call_once(features->to_host_once, [features] {
       const gfloat* tokens = nullptr;
@@ -84,12 +84,12 @@ const gfloat* with_count(const gfloat* data, gsize count, gsize* n_floats) {
 
 }  // namespace
 
-GstDinoFeatures* gst_dino_features_new(const GstDinoFeaturesShape* shape, const gfloat* tokens,
-                                       const gfloat* cls_attention) {
+GstDinoclipFeatures* gst_dinoclip_features_new(const GstDinoclipFeaturesShape* shape, const gfloat* tokens,
+                                               const gfloat* cls_attention) {
   g_return_val_if_fail(shape_is_valid(shape), nullptr);
   g_return_val_if_fail(tokens != nullptr, nullptr);
   g_return_val_if_fail(shape->n_heads == 0 || cls_attention != nullptr, nullptr);
-  GstDinoFeatures* features = new_features(shape);
+  GstDinoclipFeatures* features = new_features(shape);
   features->owned_tokens.assign(tokens, tokens + n_token_floats(*shape));
   features->tokens = features->owned_tokens.data();
   if (shape->n_heads > 0) {
@@ -99,12 +99,13 @@ GstDinoFeatures* gst_dino_features_new(const GstDinoFeaturesShape* shape, const 
   return features;
 }
 
-GstDinoFeatures* gst_dino_features_new_wrapped(const GstDinoFeaturesShape* shape, const gfloat* tokens,
-                                               const gfloat* cls_attention, gpointer user_data, GDestroyNotify notify) {
+GstDinoclipFeatures* gst_dinoclip_features_new_wrapped(const GstDinoclipFeaturesShape* shape, const gfloat* tokens,
+                                                       const gfloat* cls_attention, gpointer user_data,
+                                                       GDestroyNotify notify) {
   g_return_val_if_fail(shape_is_valid(shape), nullptr);
   g_return_val_if_fail(tokens != nullptr, nullptr);
   g_return_val_if_fail(shape->n_heads == 0 || cls_attention != nullptr, nullptr);
-  GstDinoFeatures* features = new_features(shape);
+  GstDinoclipFeatures* features = new_features(shape);
   features->tokens = tokens;
   features->attention = shape->n_heads > 0 ? cls_attention : nullptr;
   features->user_data = user_data;
@@ -112,61 +113,62 @@ GstDinoFeatures* gst_dino_features_new_wrapped(const GstDinoFeaturesShape* shape
   return features;
 }
 
-GstDinoFeatures* gst_dino_features_new_deferred(const GstDinoFeaturesShape* shape, GstDinoFeaturesToHostFunc to_host,
-                                                gpointer user_data, GDestroyNotify notify) {
+GstDinoclipFeatures* gst_dinoclip_features_new_deferred(const GstDinoclipFeaturesShape* shape,
+                                                        GstDinoclipFeaturesToHostFunc to_host, gpointer user_data,
+                                                        GDestroyNotify notify) {
   g_return_val_if_fail(shape_is_valid(shape), nullptr);
   g_return_val_if_fail(to_host != nullptr, nullptr);
-  GstDinoFeatures* features = new_features(shape);
+  GstDinoclipFeatures* features = new_features(shape);
   features->to_host = to_host;
   features->user_data = user_data;
   features->notify = notify;
   return features;
 }
 
-GstDinoFeatures* gst_dino_features_ref(GstDinoFeatures* features) {
+GstDinoclipFeatures* gst_dinoclip_features_ref(GstDinoclipFeatures* features) {
   g_return_val_if_fail(features != nullptr, nullptr);
   features->refs.ref();
   return features;
 }
 
-void gst_dino_features_unref(GstDinoFeatures* features) {
+void gst_dinoclip_features_unref(GstDinoclipFeatures* features) {
   g_return_if_fail(features != nullptr);
   if (features->refs.unref()) delete features;
 }
 
-const GstDinoFeaturesShape* gst_dino_features_get_shape(const GstDinoFeatures* features) {
+const GstDinoclipFeaturesShape* gst_dinoclip_features_get_shape(const GstDinoclipFeatures* features) {
   g_return_val_if_fail(features != nullptr, nullptr);
   return &features->shape;
 }
 
-const gfloat* gst_dino_features_get_tokens(GstDinoFeatures* features, gsize* n_floats) {
+const gfloat* gst_dinoclip_features_get_tokens(GstDinoclipFeatures* features, gsize* n_floats) {
   g_return_val_if_fail(features != nullptr, nullptr);
   const gfloat* data = ensure_host(features) ? features->tokens : nullptr;
   return with_count(data, n_token_floats(features->shape), n_floats);
 }
 
-const gfloat* gst_dino_features_get_cls_token(GstDinoFeatures* features, gsize* n_floats) {
+const gfloat* gst_dinoclip_features_get_cls_token(GstDinoclipFeatures* features, gsize* n_floats) {
   g_return_val_if_fail(features != nullptr, nullptr);
   const gfloat* data = ensure_host(features) ? features->tokens : nullptr;
   return with_count(data, features->shape.dim, n_floats);
 }
 
-const gfloat* gst_dino_features_get_patch_tokens(GstDinoFeatures* features, gsize* n_floats) {
+const gfloat* gst_dinoclip_features_get_patch_tokens(GstDinoclipFeatures* features, gsize* n_floats) {
   g_return_val_if_fail(features != nullptr, nullptr);
   const gfloat* data = ensure_host(features) ? features->tokens + features->shape.dim : nullptr;
   return with_count(data, n_patches(features->shape) * features->shape.dim, n_floats);
 }
 
-const gfloat* gst_dino_features_get_cls_attention(GstDinoFeatures* features, gsize* n_floats) {
+const gfloat* gst_dinoclip_features_get_cls_attention(GstDinoclipFeatures* features, gsize* n_floats) {
   g_return_val_if_fail(features != nullptr, nullptr);
   const gfloat* data = features->shape.n_heads > 0 && ensure_host(features) ? features->attention : nullptr;
   return with_count(data, n_attention_floats(features->shape), n_floats);
 }
 
-const gfloat* gst_dino_features_get_head_attention(GstDinoFeatures* features, guint head) {
+const gfloat* gst_dinoclip_features_get_head_attention(GstDinoclipFeatures* features, guint head) {
   g_return_val_if_fail(features != nullptr, nullptr);
   if (head >= features->shape.n_heads) return nullptr;
-  const gfloat* all = gst_dino_features_get_cls_attention(features, nullptr);
+  const gfloat* all = gst_dinoclip_features_get_cls_attention(features, nullptr);
   return all ? all + head * n_patches(features->shape) : nullptr;
 }
 
@@ -175,7 +177,7 @@ const gfloat* gst_dino_features_get_head_attention(GstDinoFeatures* features, gu
 namespace {
 
 gboolean features_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
-  auto* m = reinterpret_cast<GstDinoFeaturesMeta*>(meta);
+  auto* m = reinterpret_cast<GstDinoclipFeaturesMeta*>(meta);
   m->features = nullptr;
   m->carried = FALSE;
   m->source_pts = GST_CLOCK_TIME_NONE;
@@ -183,79 +185,79 @@ gboolean features_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
 }
 
 void features_meta_free(GstMeta* meta, GstBuffer*) {
-  auto* m = reinterpret_cast<GstDinoFeaturesMeta*>(meta);
-  if (m->features) gst_dino_features_unref(m->features);
+  auto* m = reinterpret_cast<GstDinoclipFeaturesMeta*>(meta);
+  if (m->features) gst_dinoclip_features_unref(m->features);
   m->features = nullptr;
 }
 
 gboolean features_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQuark type, gpointer data) {
   if (!dinoclip_meta::whole_frame_payload_survives(type, data)) return FALSE;
-  auto* m = reinterpret_cast<GstDinoFeaturesMeta*>(meta);
-  return gst_buffer_add_dino_features_meta(dest, m->features, m->carried, m->source_pts) != nullptr;
+  auto* m = reinterpret_cast<GstDinoclipFeaturesMeta*>(meta);
+  return gst_buffer_add_dinoclip_features_meta(dest, m->features, m->carried, m->source_pts) != nullptr;
 }
 
 }  // namespace
 
-GType gst_dino_features_meta_api_get_type(void) {
+GType gst_dinoclip_features_meta_api_get_type(void) {
   static GType type = 0;
   static const gchar* tags[] = {GST_META_TAG_VIDEO_STR, GST_META_TAG_VIDEO_ORIENTATION_STR, GST_META_TAG_VIDEO_SIZE_STR,
                                 nullptr};
   if (g_once_init_enter(&type)) {
-    GType api = gst_meta_api_type_register("GstDinoFeaturesMetaAPI", tags);
+    GType api = gst_meta_api_type_register("GstDinoclipFeaturesMetaAPI", tags);
     g_once_init_leave(&type, api);
   }
   return type;
 }
 
-const GstMetaInfo* gst_dino_features_meta_get_info(void) {
+const GstMetaInfo* gst_dinoclip_features_meta_get_info(void) {
   static const GstMetaInfo* info = nullptr;
   if (g_once_init_enter(&info)) {
-    const GstMetaInfo* registered =
-        gst_meta_register(GST_DINO_FEATURES_META_API_TYPE, "GstDinoFeaturesMeta", sizeof(GstDinoFeaturesMeta),
-                          features_meta_init, features_meta_free, features_meta_transform);
+    const GstMetaInfo* registered = gst_meta_register(GST_DINOCLIP_FEATURES_META_API_TYPE, "GstDinoclipFeaturesMeta",
+                                                      sizeof(GstDinoclipFeaturesMeta), features_meta_init,
+                                                      features_meta_free, features_meta_transform);
     g_once_init_leave(&info, registered);
   }
   return info;
 }
 
-GstDinoFeaturesMeta* gst_buffer_add_dino_features_meta(GstBuffer* buffer, GstDinoFeatures* features, gboolean carried,
-                                                       GstClockTime source_pts) {
+GstDinoclipFeaturesMeta* gst_buffer_add_dinoclip_features_meta(GstBuffer* buffer, GstDinoclipFeatures* features,
+                                                               gboolean carried, GstClockTime source_pts) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
   g_return_val_if_fail(features != nullptr, nullptr);
   auto* meta =
-      reinterpret_cast<GstDinoFeaturesMeta*>(gst_buffer_add_meta(buffer, GST_DINO_FEATURES_META_INFO, nullptr));
+      reinterpret_cast<GstDinoclipFeaturesMeta*>(gst_buffer_add_meta(buffer, GST_DINOCLIP_FEATURES_META_INFO, nullptr));
   if (!meta) return nullptr;
-  meta->features = gst_dino_features_ref(features);
+  meta->features = gst_dinoclip_features_ref(features);
   meta->carried = carried;
   meta->source_pts = source_pts;
   return meta;
 }
 
-GstDinoFeaturesMeta* gst_buffer_get_dino_features_meta(GstBuffer* buffer) {
+GstDinoclipFeaturesMeta* gst_buffer_get_dinoclip_features_meta(GstBuffer* buffer) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
-  return reinterpret_cast<GstDinoFeaturesMeta*>(gst_buffer_get_meta(buffer, GST_DINO_FEATURES_META_API_TYPE));
+  return reinterpret_cast<GstDinoclipFeaturesMeta*>(gst_buffer_get_meta(buffer, GST_DINOCLIP_FEATURES_META_API_TYPE));
 }
 
 namespace {
 
 // Bytes over a payload's floats that keep the payload alive (no copy).
-GBytes* bytes_of(GstDinoFeatures* features, const gfloat* data, gsize n_floats) {
+GBytes* bytes_of(GstDinoclipFeatures* features, const gfloat* data, gsize n_floats) {
   if (!data) return nullptr;
   return g_bytes_new_with_free_func(data, n_floats * sizeof(gfloat),
-                                    reinterpret_cast<GDestroyNotify>(gst_dino_features_unref),
-                                    gst_dino_features_ref(features));
+                                    reinterpret_cast<GDestroyNotify>(gst_dinoclip_features_unref),
+                                    gst_dinoclip_features_ref(features));
 }
 
 }  // namespace
 
-GBytes* gst_dino_features_get_tokens_bytes(GstDinoFeatures* features) {
+GBytes* gst_dinoclip_features_get_tokens_bytes(GstDinoclipFeatures* features) {
   gsize n = 0;
-  const gfloat* data = gst_dino_features_get_tokens(features, &n);
+  const gfloat* data = gst_dinoclip_features_get_tokens(features, &n);
   return bytes_of(features, data, n);
 }
 
-GBytes* gst_dino_features_get_cls_attention_bytes(GstDinoFeatures* features) {
+GBytes* gst_dinoclip_features_get_cls_attention_bytes(GstDinoclipFeatures* features) {
   gsize n = 0;
-  const gfloat* data = gst_dino_features_get_cls_attention(features, &n);
+  const gfloat* data = gst_dinoclip_features_get_cls_attention(features, &n);
   return bytes_of(features, data, n);
 }

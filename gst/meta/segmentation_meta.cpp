@@ -1,4 +1,4 @@
-// GstDinoSegmentation payload and GstDinoSegmentationMeta.
+// GstDinoclipSegmentation payload and GstDinoclipSegmentationMeta.
 #include <gst/dinoclip/segmentation-meta.h>
 #include <gst/video/video.h>
 
@@ -7,7 +7,7 @@
 
 #include "meta_common.h"
 
-struct _GstDinoSegmentation {
+struct _GstDinoclipSegmentation {
   dinoclip_meta::RefCount refs;
   guint width = 0;
   guint height = 0;
@@ -16,20 +16,21 @@ struct _GstDinoSegmentation {
   std::vector<guint8> palette;  // empty: none given
 };
 
-G_DEFINE_BOXED_TYPE(GstDinoSegmentation, gst_dino_segmentation, gst_dino_segmentation_ref, gst_dino_segmentation_unref)
+G_DEFINE_BOXED_TYPE(GstDinoclipSegmentation, gst_dinoclip_segmentation, gst_dinoclip_segmentation_ref,
+                    gst_dinoclip_segmentation_unref)
 
-GstDinoSegmentation* gst_dino_segmentation_new(guint width, guint height, guint n_classes, const guint8* class_map,
-                                               const guint8* palette) {
+GstDinoclipSegmentation* gst_dinoclip_segmentation_new(guint width, guint height, guint n_classes,
+                                                       const guint8* class_map, const guint8* palette) {
   g_return_val_if_fail(width > 0 && height > 0, nullptr);
   g_return_val_if_fail(n_classes > 0 && n_classes <= 256, nullptr);
   g_return_val_if_fail(class_map != nullptr, nullptr);
   const gsize cells = gsize(width) * height;
   const guint8 largest = *std::max_element(class_map, class_map + cells);
   if (largest >= n_classes) {
-    g_critical("gst_dino_segmentation_new: class id %u in the map but n_classes is %u", largest, n_classes);
+    g_critical("gst_dinoclip_segmentation_new: class id %u in the map but n_classes is %u", largest, n_classes);
     return nullptr;
   }
-  auto* segmentation = new GstDinoSegmentation;
+  auto* segmentation = new GstDinoclipSegmentation;
   segmentation->width = width;
   segmentation->height = height;
   segmentation->n_classes = n_classes;
@@ -38,38 +39,38 @@ GstDinoSegmentation* gst_dino_segmentation_new(guint width, guint height, guint 
   return segmentation;
 }
 
-GstDinoSegmentation* gst_dino_segmentation_ref(GstDinoSegmentation* segmentation) {
+GstDinoclipSegmentation* gst_dinoclip_segmentation_ref(GstDinoclipSegmentation* segmentation) {
   g_return_val_if_fail(segmentation != nullptr, nullptr);
   segmentation->refs.ref();
   return segmentation;
 }
 
-void gst_dino_segmentation_unref(GstDinoSegmentation* segmentation) {
+void gst_dinoclip_segmentation_unref(GstDinoclipSegmentation* segmentation) {
   g_return_if_fail(segmentation != nullptr);
   if (segmentation->refs.unref()) delete segmentation;
 }
 
-guint gst_dino_segmentation_get_width(const GstDinoSegmentation* segmentation) {
+guint gst_dinoclip_segmentation_get_width(const GstDinoclipSegmentation* segmentation) {
   g_return_val_if_fail(segmentation != nullptr, 0);
   return segmentation->width;
 }
 
-guint gst_dino_segmentation_get_height(const GstDinoSegmentation* segmentation) {
+guint gst_dinoclip_segmentation_get_height(const GstDinoclipSegmentation* segmentation) {
   g_return_val_if_fail(segmentation != nullptr, 0);
   return segmentation->height;
 }
 
-guint gst_dino_segmentation_get_n_classes(const GstDinoSegmentation* segmentation) {
+guint gst_dinoclip_segmentation_get_n_classes(const GstDinoclipSegmentation* segmentation) {
   g_return_val_if_fail(segmentation != nullptr, 0);
   return segmentation->n_classes;
 }
 
-const guint8* gst_dino_segmentation_get_class_map(const GstDinoSegmentation* segmentation) {
+const guint8* gst_dinoclip_segmentation_get_class_map(const GstDinoclipSegmentation* segmentation) {
   g_return_val_if_fail(segmentation != nullptr, nullptr);
   return segmentation->class_map.data();
 }
 
-const guint8* gst_dino_segmentation_get_palette(const GstDinoSegmentation* segmentation) {
+const guint8* gst_dinoclip_segmentation_get_palette(const GstDinoclipSegmentation* segmentation) {
   g_return_val_if_fail(segmentation != nullptr, nullptr);
   return segmentation->palette.empty() ? nullptr : segmentation->palette.data();
 }
@@ -79,68 +80,70 @@ const guint8* gst_dino_segmentation_get_palette(const GstDinoSegmentation* segme
 namespace {
 
 gboolean segmentation_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
-  auto* m = reinterpret_cast<GstDinoSegmentationMeta*>(meta);
+  auto* m = reinterpret_cast<GstDinoclipSegmentationMeta*>(meta);
   m->segmentation = nullptr;
   m->carried = FALSE;
   return TRUE;
 }
 
 void segmentation_meta_free(GstMeta* meta, GstBuffer*) {
-  auto* m = reinterpret_cast<GstDinoSegmentationMeta*>(meta);
-  if (m->segmentation) gst_dino_segmentation_unref(m->segmentation);
+  auto* m = reinterpret_cast<GstDinoclipSegmentationMeta*>(meta);
+  if (m->segmentation) gst_dinoclip_segmentation_unref(m->segmentation);
   m->segmentation = nullptr;
 }
 
 gboolean segmentation_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQuark type, gpointer data) {
   if (!dinoclip_meta::whole_frame_payload_survives(type, data)) return FALSE;
-  auto* m = reinterpret_cast<GstDinoSegmentationMeta*>(meta);
-  return gst_buffer_add_dino_segmentation_meta(dest, m->segmentation, m->carried) != nullptr;
+  auto* m = reinterpret_cast<GstDinoclipSegmentationMeta*>(meta);
+  return gst_buffer_add_dinoclip_segmentation_meta(dest, m->segmentation, m->carried) != nullptr;
 }
 
 }  // namespace
 
-GType gst_dino_segmentation_meta_api_get_type(void) {
+GType gst_dinoclip_segmentation_meta_api_get_type(void) {
   static GType type = 0;
   static const gchar* tags[] = {GST_META_TAG_VIDEO_STR, GST_META_TAG_VIDEO_ORIENTATION_STR, GST_META_TAG_VIDEO_SIZE_STR,
                                 nullptr};
   if (g_once_init_enter(&type)) {
-    GType api = gst_meta_api_type_register("GstDinoSegmentationMetaAPI", tags);
+    GType api = gst_meta_api_type_register("GstDinoclipSegmentationMetaAPI", tags);
     g_once_init_leave(&type, api);
   }
   return type;
 }
 
-const GstMetaInfo* gst_dino_segmentation_meta_get_info(void) {
+const GstMetaInfo* gst_dinoclip_segmentation_meta_get_info(void) {
   static const GstMetaInfo* info = nullptr;
   if (g_once_init_enter(&info)) {
-    const GstMetaInfo* registered = gst_meta_register(GST_DINO_SEGMENTATION_META_API_TYPE, "GstDinoSegmentationMeta",
-                                                      sizeof(GstDinoSegmentationMeta), segmentation_meta_init,
-                                                      segmentation_meta_free, segmentation_meta_transform);
+    const GstMetaInfo* registered = gst_meta_register(
+        GST_DINOCLIP_SEGMENTATION_META_API_TYPE, "GstDinoclipSegmentationMeta", sizeof(GstDinoclipSegmentationMeta),
+        segmentation_meta_init, segmentation_meta_free, segmentation_meta_transform);
     g_once_init_leave(&info, registered);
   }
   return info;
 }
 
-GstDinoSegmentationMeta* gst_buffer_add_dino_segmentation_meta(GstBuffer* buffer, GstDinoSegmentation* segmentation,
-                                                               gboolean carried) {
+GstDinoclipSegmentationMeta* gst_buffer_add_dinoclip_segmentation_meta(GstBuffer* buffer,
+                                                                       GstDinoclipSegmentation* segmentation,
+                                                                       gboolean carried) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
   g_return_val_if_fail(segmentation != nullptr, nullptr);
-  auto* meta =
-      reinterpret_cast<GstDinoSegmentationMeta*>(gst_buffer_add_meta(buffer, GST_DINO_SEGMENTATION_META_INFO, nullptr));
+  auto* meta = reinterpret_cast<GstDinoclipSegmentationMeta*>(
+      gst_buffer_add_meta(buffer, GST_DINOCLIP_SEGMENTATION_META_INFO, nullptr));
   if (!meta) return nullptr;
-  meta->segmentation = gst_dino_segmentation_ref(segmentation);
+  meta->segmentation = gst_dinoclip_segmentation_ref(segmentation);
   meta->carried = carried;
   return meta;
 }
 
-GstDinoSegmentationMeta* gst_buffer_get_dino_segmentation_meta(GstBuffer* buffer) {
+GstDinoclipSegmentationMeta* gst_buffer_get_dinoclip_segmentation_meta(GstBuffer* buffer) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
-  return reinterpret_cast<GstDinoSegmentationMeta*>(gst_buffer_get_meta(buffer, GST_DINO_SEGMENTATION_META_API_TYPE));
+  return reinterpret_cast<GstDinoclipSegmentationMeta*>(
+      gst_buffer_get_meta(buffer, GST_DINOCLIP_SEGMENTATION_META_API_TYPE));
 }
 
-GBytes* gst_dino_segmentation_get_class_map_bytes(GstDinoSegmentation* segmentation) {
+GBytes* gst_dinoclip_segmentation_get_class_map_bytes(GstDinoclipSegmentation* segmentation) {
   g_return_val_if_fail(segmentation != nullptr, nullptr);
   return g_bytes_new_with_free_func(segmentation->class_map.data(), segmentation->class_map.size(),
-                                    reinterpret_cast<GDestroyNotify>(gst_dino_segmentation_unref),
-                                    gst_dino_segmentation_ref(segmentation));
+                                    reinterpret_cast<GDestroyNotify>(gst_dinoclip_segmentation_unref),
+                                    gst_dinoclip_segmentation_ref(segmentation));
 }

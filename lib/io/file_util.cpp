@@ -3,14 +3,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <sys/stat.h>
 
 #include "core/error.h"
+#include "io/regular_file.h"
 
 namespace dinoclip {
 
@@ -24,31 +25,19 @@ std::string size_text(std::uint64_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
 
-struct Descriptor {
-  int fd;
-  ~Descriptor() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 }  // namespace
 
 std::string read_file(const std::string& path, std::uint64_t max_bytes) {
-  Descriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+  const FileDescriptor file = open_regular_file(path);
   struct stat st;
-  if (::fstat(file.fd, &st) != 0) throw Error(path + ": cannot stat (" + std::strerror(errno) + ")");
-  if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, not a file: give the path of a file inside it");
-  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-    throw Error(path + ": is a device, not a file (it could be read forever): give a regular file");
-  }
+  if (::fstat(file.get(), &st) != 0) throw Error(path + ": cannot stat (" + std::strerror(errno) + ")");
   const std::string too_large = path + ": larger than the " + size_text(max_bytes) + " this file may have";
-  if (S_ISREG(st.st_mode) && std::uint64_t(st.st_size) > max_bytes) throw Error(too_large);
+  if (std::uint64_t(st.st_size) > max_bytes) throw Error(too_large);
   std::string out;
-  if (S_ISREG(st.st_mode)) out.reserve(size_t(st.st_size));
+  out.reserve(size_t(st.st_size));
   char chunk[1 << 16];
   for (;;) {
-    const ssize_t n = ::read(file.fd, chunk, sizeof chunk);
+    const ssize_t n = ::read(file.get(), chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw Error(path + ": read error (" + std::strerror(errno) + ")");
     if (n == 0) break;
@@ -59,6 +48,7 @@ std::string read_file(const std::string& path, std::uint64_t max_bytes) {
 }
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
+  require_regular_or_missing(path);
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

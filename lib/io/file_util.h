@@ -10,13 +10,14 @@ namespace dinoclip {
 constexpr std::uint64_t kMaxReadFileBytes = std::uint64_t(4) << 30;  // 4 GiB
 
 // Whole file as bytes; throws dinoclip::Error naming the path and the reason.
-// Refuses, before reading: a directory, a device (/dev/zero, /dev/urandom
-// would be read until memory runs out), and a regular file above max_bytes;
-// a pipe is read up to max_bytes, then refused.
+// Refuses, before reading, what is not a regular file (open_regular_file:
+// a directory, FIFO, device or socket) and a file above max_bytes.
 std::string read_file(const std::string& path, std::uint64_t max_bytes = kMaxReadFileBytes);
 
 // Writes to "<path>.tmp-<pid>" and renames over `path`, so readers never see a
-// torn file and an interrupted write leaves the old one intact.
+// torn file and an interrupted write leaves the old one intact. An existing
+// `path` that is not a regular file (a directory, /dev/null, a FIFO) is
+// refused before anything is written.
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
 bool file_exists(const std::string& path);

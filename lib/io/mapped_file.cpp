@@ -12,28 +12,16 @@
 
 #include "core/error.h"
 #include "io/file_util.h"
+#include "io/regular_file.h"
 
 namespace dinoclip {
-namespace {
-
-// Closes the descriptor on every exit path; the mapping outlives it.
-struct FileDescriptor {
-  int fd;
-  ~FileDescriptor() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-}  // namespace
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+  const FileDescriptor file = open_regular_file(path);  // closed on every exit path; the mapping outlives it
   struct stat st;
-  if (::fstat(file.fd, &st) != 0) throw Error(path + ": cannot stat (" + std::strerror(errno) + ")");
-  if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, not a file");
-  if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    void* map = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, file.fd, 0);
+  if (::fstat(file.get(), &st) != 0) throw Error(path + ": cannot stat (" + std::strerror(errno) + ")");
+  if (st.st_size > 0) {
+    void* map = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, file.get(), 0);
     if (map != MAP_FAILED) {
       data_ = static_cast<const char*>(map);
       size_ = size_t(st.st_size);

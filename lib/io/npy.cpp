@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "io/file_util.h"
+#include "io/regular_file.h"
 
 namespace dinoclip {
 namespace {
@@ -104,6 +105,7 @@ const char* descr_of(at::ScalarType type) {
 }  // namespace
 
 at::Tensor read_npy(const std::string& path) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open .npy file (" + std::strerror(errno) + ")");
   char magic[6];

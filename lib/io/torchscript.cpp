@@ -6,6 +6,7 @@
 #include <streambuf>
 
 #include "core/error.h"
+#include "io/regular_file.h"
 
 namespace dinoclip {
 namespace {
@@ -55,7 +56,10 @@ StateDict parameters_and_buffers(const torch::jit::Module& module) {
 
 }  // namespace
 
-StateDict read_torchscript(const std::string& path) { return parameters_and_buffers(load_module(path, path)); }
+StateDict read_torchscript(const std::string& path) {
+  require_regular_file(path);  // LibTorch opens it itself
+  return parameters_and_buffers(load_module(path, path));
+}
 
 StateDict read_torchscript(const char* data, size_t size, const std::string& name) {
   MemoryBuffer buffer(data, size);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/regular_file.h"
 
 namespace dinoclip {
 namespace {
@@ -43,6 +44,7 @@ std::vector<std::string> split_entries(const std::string& text, char separator, 
 std::vector<std::string> parse_labels(const std::string& text) { return split_entries(text, kLabelSeparator, "label"); }
 
 std::vector<std::string> read_labels_file(const std::string& path) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open the labels file (one label per line)");
   std::vector<std::string> labels;

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "io/file_util.h"
 #include "io/npy.h"
+#include "io/regular_file.h"
 #include "models/clip.h"
 #include "tasks/retriever.h"
 #include "tasks/similarity.h"
@@ -344,8 +345,11 @@ IndexWriteLock::IndexWriteLock(const std::string& dir) {
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir + ": cannot create the index folder (" + ec.message() + ")");
   const std::string path = dir + "/" + kLockFile;
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw Error(path + ": cannot open the index lock (" + std::strerror(errno) + ")");
+  try {
+    fd_ = open_regular_file(path, O_RDWR | O_CREAT, 0644).release();
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (the index lock)");
+  }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     ::close(fd_);

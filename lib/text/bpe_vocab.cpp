@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "io/regular_file.h"
 #include "text/utf8.h"
 
 namespace dinoclip {
@@ -33,8 +34,10 @@ std::array<uint8_t, 256> bytes_in_vocab_order() {
 
 // The file's bytes, decompressed: all of it, so that gzip's CRC catches damage.
 std::string read_gzip(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");
+  FileDescriptor fd = open_regular_file(path);
+  gzFile file = gzdopen(fd.get(), "rb");
   if (!file) throw Error("cannot open CLIP BPE vocabulary " + path);
+  fd.release();  // gzclose closes it
   if (gzdirect(file)) {
     gzclose(file);
     throw Error("CLIP BPE vocabulary " + path +

@@ -277,7 +277,9 @@ TEST(DavisPipeline, Bf16FeaturesKeepTheMeanIouOfFp32) {
                               " --heads 4 --input-size 160x96 --train-frame 3 --iters 100 --precision " +
                               precisions[i] + " --out '" + out + "'");
     ASSERT_EQ(run.status, 0) << run.output;
-    if (i == 1) EXPECT_NE(run.output.find("precision=bf16"), std::string::npos) << run.output;
+    if (i == 1) {
+      EXPECT_NE(run.output.find("precision=bf16"), std::string::npos) << run.output;
+    }
     const nlohmann::json summary = json_line(run.output);
     ASSERT_TRUE(summary.is_object()) << run.output;
     mean_iou[i] = summary.at("iou_mean").get<double>();

@@ -80,18 +80,18 @@ Image scene_frame(int width, int height, int index) {
   return SyntheticScene(width, height, /*objects=*/2, /*seed=*/7).render(index).rgb;
 }
 
-at::Tensor meta_tokens(GstDinoFeatures* features) {
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(features);
+at::Tensor meta_tokens(GstDinoclipFeatures* features) {
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(features);
   gsize n = 0;
-  const gfloat* data = gst_dino_features_get_tokens(features, &n);
+  const gfloat* data = gst_dinoclip_features_get_tokens(features, &n);
   if (!data) return at::Tensor();
   return at::from_blob(const_cast<gfloat*>(data), {int64_t(n / shape->dim), int64_t(shape->dim)}, at::kFloat).clone();
 }
 
-at::Tensor meta_attention(GstDinoFeatures* features) {
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(features);
+at::Tensor meta_attention(GstDinoclipFeatures* features) {
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(features);
   gsize n = 0;
-  const gfloat* data = gst_dino_features_get_cls_attention(features, &n);
+  const gfloat* data = gst_dinoclip_features_get_cls_attention(features, &n);
   if (!data) return at::Tensor();
   return at::from_blob(const_cast<gfloat*>(data), {int64_t(shape->n_heads), int64_t(n / shape->n_heads)}, at::kFloat)
       .clone();

@@ -46,8 +46,8 @@ GstBuffer* make_frame(const Image& rgb, GstVideoFormat format, GstClockTime pts,
 Image scene_frame(int width, int height, int index);
 
 // The payload's host arrays as tensors: tokens [1 + h*w, D], attention [heads, h*w].
-at::Tensor meta_tokens(GstDinoFeatures* features);
-at::Tensor meta_attention(GstDinoFeatures* features);
+at::Tensor meta_tokens(GstDinoclipFeatures* features);
+at::Tensor meta_attention(GstDinoclipFeatures* features);
 
 // What dinofeatures should compute for a frame, straight from lib/:
 // frame -> RGB (YUV via lib/vision/color_convert) -> dino_input -> forward.

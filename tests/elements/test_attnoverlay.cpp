@@ -60,7 +60,7 @@ Pushed push_frame(GstHarness* h, int index, GstVideoFormat format = GST_VIDEO_FO
 }
 
 at::Tensor maps_of(GstBuffer* buffer) {
-  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
+  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
   return meta_attention(meta->features).view({-1, kGridH, kGridW});
 }
 
@@ -75,9 +75,9 @@ int differing_bytes(const std::vector<guint8>& a, const std::vector<guint8>& b) 
 TEST(AttnOverlay, AcceptsPackedRgbAndDecoderYuvRejectsOthers) {
   Harness h(gst_harness_new_parse("attnoverlay"));
   GstPad* sink = GST_PAD_PEER(h->srcpad);
-  for (GstVideoFormat format : {GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBA,
-                                GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
-                                GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12}) {
+  for (GstVideoFormat format :
+       {GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx,
+        GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12}) {
     GstCaps* caps = gst_caps_from_string(caps_string(format, 64, 48).c_str());
     EXPECT_TRUE(gst_pad_query_accept_caps(sink, caps)) << gst_video_format_to_string(format);
     gst_caps_unref(caps);
@@ -183,7 +183,7 @@ TEST(AttnOverlay, AlphaZeroLeavesFramesUntouched) {
 /* ---- pca ---- */
 
 at::Tensor patches_of(GstBuffer* buffer) {
-  return meta_tokens(gst_buffer_get_dino_features_meta(buffer)->features).narrow(0, 1, kGridH * kGridW);
+  return meta_tokens(gst_buffer_get_dinoclip_features_meta(buffer)->features).narrow(0, 1, kGridH * kGridW);
 }
 
 std::vector<guint8> pca_by_lib(GstBuffer* input, const at::Tensor& patches, const PcaBasis& basis) {
@@ -267,15 +267,15 @@ GstBuffer* frame_with_segmentation(const guint8* palette) {
   GstBuffer* frame = make_frame(scene_frame(kWidth, kHeight, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame);
   guint8 map[4 * 6];
   for (int i = 0; i < 24; ++i) map[i] = guint8((i / 6 + i % 6) % 3);  // diagonal bands of classes 0, 1, 2
-  GstDinoSegmentation* seg = gst_dino_segmentation_new(6, 4, 3, map, palette);
-  gst_buffer_add_dino_segmentation_meta(frame, seg, FALSE);
-  gst_dino_segmentation_unref(seg);
+  GstDinoclipSegmentation* seg = gst_dinoclip_segmentation_new(6, 4, 3, map, palette);
+  gst_buffer_add_dinoclip_segmentation_meta(frame, seg, FALSE);
+  gst_dinoclip_segmentation_unref(seg);
   return frame;
 }
 
 at::Tensor class_map_of(GstBuffer* buffer) {
-  GstDinoSegmentation* seg = gst_buffer_get_dino_segmentation_meta(buffer)->segmentation;
-  return at::from_blob(const_cast<guint8*>(gst_dino_segmentation_get_class_map(seg)), {4, 6}, at::kByte).clone();
+  GstDinoclipSegmentation* seg = gst_buffer_get_dinoclip_segmentation_meta(buffer)->segmentation;
+  return at::from_blob(const_cast<guint8*>(gst_dinoclip_segmentation_get_class_map(seg)), {4, 6}, at::kByte).clone();
 }
 
 TEST(AttnOverlay, MaskUsesDavisPaletteAndContours) {
@@ -337,9 +337,9 @@ TEST(AttnOverlay, LabelDrawsTopLabelInTheCorner) {
   GstBuffer* frame = make_frame(scene_frame(kWidth, kHeight, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame);
   const gchar* labels[] = {"cat", "dog"};
   const gfloat scores[] = {0.25f, 0.75f};
-  GstDinoClassification* c = gst_dino_classification_new(labels, scores, 2, 1);
-  gst_buffer_add_dino_classification_meta(frame, c, FALSE);
-  gst_dino_classification_unref(c);
+  GstDinoclipClassification* c = gst_dinoclip_classification_new(labels, scores, 2, 1);
+  gst_buffer_add_dinoclip_classification_meta(frame, c, FALSE);
+  gst_dinoclip_classification_unref(c);
   Buffer input(gst_buffer_copy_deep(frame));
   ASSERT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_OK);
   Buffer out(gst_harness_pull(h.get()));

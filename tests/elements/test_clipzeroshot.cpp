@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "element_test_util.h"
-#include "roi_reader.h"
 #include "models/clip.h"
+#include "roi_reader.h"
 #include "tasks/frame_zeroshot.h"
 #include "tasks/zeroshot_texts.h"
 #include "text/bpe_tokenizer.h"
@@ -127,14 +127,14 @@ std::vector<double> double_array(const GstStructure* s, const char* field) {
   return values;
 }
 
-GstDinoClassificationMeta* classification_meta(const Buffer& buffer) {
-  return buffer ? gst_buffer_get_dino_classification_meta(buffer.get()) : nullptr;
+GstDinoclipClassificationMeta* classification_meta(const Buffer& buffer) {
+  return buffer ? gst_buffer_get_dinoclip_classification_meta(buffer.get()) : nullptr;
 }
 
-std::vector<std::string> meta_labels(const GstDinoClassification* c) {
+std::vector<std::string> meta_labels(const GstDinoclipClassification* c) {
   std::vector<std::string> labels;
-  for (guint i = 0; i < gst_dino_classification_get_n_labels(c); ++i) {
-    labels.push_back(gst_dino_classification_get_label(c, i));
+  for (guint i = 0; i < gst_dinoclip_classification_get_n_labels(c); ++i) {
+    labels.push_back(gst_dinoclip_classification_get_label(c, i));
   }
   return labels;
 }
@@ -151,17 +151,17 @@ ZeroShotTextSpec labels_spec(const std::vector<std::string>& labels,
   return {labels, templates, ""};
 }
 
-void expect_meta_equals(const GstDinoClassificationMeta* meta, const std::vector<std::string>& labels,
+void expect_meta_equals(const GstDinoclipClassificationMeta* meta, const std::vector<std::string>& labels,
                         const FrameScores& expected, const std::string& where) {
   ASSERT_NE(meta, nullptr) << where;
   EXPECT_EQ(meta_labels(meta->classification), labels) << where;
   for (size_t i = 0; i < labels.size(); ++i) {
-    EXPECT_NEAR(gst_dino_classification_get_score(meta->classification, guint(i)),
+    EXPECT_NEAR(gst_dinoclip_classification_get_score(meta->classification, guint(i)),
                 expected.probabilities[int64_t(i)].item<float>(), kSameCodeTolerance)
         << where << " label " << i;
   }
   guint best = G_MAXUINT;
-  ASSERT_TRUE(gst_dino_classification_get_ranked(meta->classification, 0, &best, nullptr, nullptr)) << where;
+  ASSERT_TRUE(gst_dinoclip_classification_get_ranked(meta->classification, 0, &best, nullptr, nullptr)) << where;
   EXPECT_EQ(int64_t(best), expected.result->top[0].label) << where;
 }
 
@@ -177,7 +177,7 @@ TEST(ClipZeroShot, MetaAndMessagePerFrameEqualTheLibScores) {
     const std::string where = "frame " + std::to_string(i);
     expect_meta_equals(classification_meta(out), kLabels, expected, where);
     EXPECT_FALSE(classification_meta(out)->carried);
-    EXPECT_EQ(gst_dino_classification_get_top_k(classification_meta(out)->classification), 2u);
+    EXPECT_EQ(gst_dinoclip_classification_get_top_k(classification_meta(out)->classification), 2u);
 
     const std::vector<Structure> messages = messages_named(r.bus.get(), "clipzeroshot");
     ASSERT_EQ(messages.size(), 1u) << where;
@@ -327,11 +327,11 @@ TEST(ClipZeroShot, LabelsFileOnePerLine) {
 TEST(ClipZeroShot, IntervalCarriesTheMetaWithoutNewMessages) {
   REQUIRE_CLIP(fx);
   Running r = run_element(fx, "labels=" + in_quotes(join(kLabels, ";")) + " interval=3");
-  GstDinoClassification* computed = nullptr;
+  GstDinoclipClassification* computed = nullptr;
   std::vector<guint64> expected_timestamps;
   for (int i = 0; i < 7; ++i) {
     Buffer out = push_pull(r.h.get(), frame_picture(i), i * kFrame);
-    GstDinoClassificationMeta* meta = classification_meta(out);
+    GstDinoclipClassificationMeta* meta = classification_meta(out);
     ASSERT_NE(meta, nullptr) << "frame " << i;
     const bool fresh = i % 3 == 0;
     EXPECT_EQ(bool(meta->carried), !fresh) << "frame " << i;
@@ -500,15 +500,15 @@ TEST(ClipZeroShot, UnknownBelowTheThreshold) {
     EXPECT_EQ(string_array(messages[0].get(), "labels"),
               (std::vector<std::string>{labels[size_t(top[0].label)], labels[size_t(top[1].label)]}));
     // The meta ranks "unknown" first (what attnoverlay draws); label indices stay.
-    const GstDinoClassification* c = classification_meta(out)->classification;
+    const GstDinoclipClassification* c = classification_meta(out)->classification;
     const gchar* first = nullptr;
     gfloat top_score = 0;
-    ASSERT_TRUE(gst_dino_classification_get_ranked(c, 0, nullptr, &first, &top_score));
+    ASSERT_TRUE(gst_dinoclip_classification_get_ranked(c, 0, nullptr, &first, &top_score));
     EXPECT_EQ(std::string(first), label);
-    EXPECT_EQ(gst_dino_classification_get_n_labels(c), labels.size() + (unknown ? 1 : 0));
-    EXPECT_EQ(gst_dino_classification_get_top_k(c), 2u + (unknown ? 1 : 0));
+    EXPECT_EQ(gst_dinoclip_classification_get_n_labels(c), labels.size() + (unknown ? 1 : 0));
+    EXPECT_EQ(gst_dinoclip_classification_get_top_k(c), 2u + (unknown ? 1 : 0));
     EXPECT_NEAR(top_score, unknown ? threshold : top[0].probability, kSameCodeTolerance);
-    EXPECT_STREQ(gst_dino_classification_get_label(c, 0), "a cat");
+    EXPECT_STREQ(gst_dinoclip_classification_get_label(c, 0), "a cat");
   }
 }
 
@@ -604,9 +604,7 @@ TEST(ClipZeroShot, UnicodeLabelsRoundTrip) {
 
 /* ---- rejected set-ups ---- */
 
-StartResult start_clipzeroshot(const std::string& properties) {
-  return start_element("clipzeroshot " + properties);
-}
+StartResult start_clipzeroshot(const std::string& properties) { return start_element("clipzeroshot " + properties); }
 
 // Fails to start with an error whose message contains `needle`.
 void expect_start_error(const std::string& properties, const std::string& needle, GQuark domain, gint code) {

@@ -55,9 +55,9 @@ TEST_P(DinoFamilyElements, FeaturesMetaMatchesPythonReference) {
                                f.width, f.height);
   ASSERT_EQ(gst_harness_push(h.get(), make_frame(picture, GST_VIDEO_FORMAT_RGB, 0, kFrame)), GST_FLOW_OK);
   Buffer out(gst_harness_pull(h.get()));
-  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(out.get());
+  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(out.get());
   ASSERT_NE(meta, nullptr);
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(meta->features);
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(meta->features);
   EXPECT_EQ(shape->patch_size, guint(f.patch));
   EXPECT_EQ(shape->grid_width, guint(f.width / f.patch));
   EXPECT_EQ(shape->grid_height, guint(f.height / f.patch));
@@ -83,9 +83,9 @@ TEST_P(DinoFamilyElements, AttentionOverlayEqualsLibDrawing) {
   Buffer input(gst_buffer_copy_deep(frame));
   ASSERT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_OK);
   Buffer out(gst_harness_pull(h.get()));
-  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(out.get());
+  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(out.get());
   ASSERT_NE(meta, nullptr);
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(meta->features);
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(meta->features);
   ASSERT_EQ(shape->grid_width, 6u);
   ASSERT_EQ(shape->grid_height, 4u);
   const at::Tensor mean = meta_attention(meta->features).view({4, 4, 6}).mean(0);
@@ -120,15 +120,15 @@ TEST_P(DinoFamilyElements, SegmentationFollowsTheTrainedHeadOnTheMetaTokens) {
   const SegHead head = SegHead::load(head_path);
   for (int i = 0; i < 3; ++i) {
     Buffer out(gst_harness_pull(h.get()));
-    GstDinoFeaturesMeta* features = gst_buffer_get_dino_features_meta(out.get());
+    GstDinoclipFeaturesMeta* features = gst_buffer_get_dinoclip_features_meta(out.get());
     ASSERT_NE(features, nullptr);
-    const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(features->features);
+    const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(features->features);
     const at::Tensor patches = meta_tokens(features->features).narrow(0, 1, shape->grid_height * shape->grid_width);
     const Image expected =
         mask_tensor_to_image(head.predict_mask(patches, int(shape->grid_height), int(shape->grid_width), height, width));
-    GstDinoSegmentationMeta* seg = gst_buffer_get_dino_segmentation_meta(out.get());
+    GstDinoclipSegmentationMeta* seg = gst_buffer_get_dinoclip_segmentation_meta(out.get());
     ASSERT_NE(seg, nullptr) << "frame " << i;
-    const guint8* map = gst_dino_segmentation_get_class_map(seg->segmentation);
+    const guint8* map = gst_dinoclip_segmentation_get_class_map(seg->segmentation);
     EXPECT_EQ(std::vector<guint8>(map, map + size_t(width) * height), expected.pixels) << "frame " << i;
   }
 }
@@ -144,7 +144,7 @@ TEST(DinoFamilyElements, Dinov2PosInterpolationPropertyReachesTheModel) {
   Harness h = features_harness(model, "input-size=168x98 pos-interpolation=offset", 168, 98);
   ASSERT_EQ(gst_harness_push(h.get(), make_frame(picture, GST_VIDEO_FORMAT_RGB, 0, kFrame)), GST_FLOW_OK);
   Buffer out(gst_harness_pull(h.get()));
-  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(out.get());
+  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(out.get());
   ASSERT_NE(meta, nullptr);
   DinoLoadOptions load;
   load.num_heads = 4;

@@ -5,10 +5,10 @@
 #include <string>
 #include <tuple>
 
+#include "core/device.h"
 #include "element_test_util.h"
 #include "io/image_file.h"
 #include "io/npy.h"
-#include "core/device.h"
 
 namespace dinoclip::testing {
 namespace {
@@ -43,8 +43,8 @@ guint64 counter(GstHarness* h, const char* property) {
   return value;
 }
 
-GstDinoFeaturesMeta* features_meta(const Buffer& buffer) {
-  return buffer ? gst_buffer_get_dino_features_meta(buffer.get()) : nullptr;
+GstDinoclipFeaturesMeta* features_meta(const Buffer& buffer) {
+  return buffer ? gst_buffer_get_dinoclip_features_meta(buffer.get()) : nullptr;
 }
 
 /* ---- caps ---- */
@@ -86,7 +86,7 @@ TEST(DinoFeatures, MetaMatchesPythonReference) {
   const std::string caps = caps_string(GST_VIDEO_FORMAT_RGB, picture.width, picture.height);
   Harness h = features_harness(model, "input-size=240x160", caps);
   Buffer out = push_pull(h.get(), make_frame(picture, GST_VIDEO_FORMAT_RGB, 0, kFrame));
-  GstDinoFeaturesMeta* meta = features_meta(out);
+  GstDinoclipFeaturesMeta* meta = features_meta(out);
   ASSERT_NE(meta, nullptr);
   const at::Tensor tokens = read_npy(fixture_file("dino_tiny/img1_160x240_intermediate.npy"))[0];
   const at::Tensor attn = read_npy(fixture_file("dino_tiny/img1_160x240_attn_cls.npy"))[0];
@@ -125,9 +125,9 @@ TEST_P(DinoFeaturesShapes, MetaShapeFollowsInputSize) {
   Harness h = features_harness(model, std::string("input-size=") + c.input_size,
                                caps_string(GST_VIDEO_FORMAT_RGB, c.frame_w, c.frame_h));
   Buffer out = push_pull(h.get(), make_frame(scene_frame(c.frame_w, c.frame_h, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame));
-  GstDinoFeaturesMeta* meta = features_meta(out);
+  GstDinoclipFeaturesMeta* meta = features_meta(out);
   ASSERT_NE(meta, nullptr);
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(meta->features);
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(meta->features);
   EXPECT_EQ(shape->grid_height, c.grid_h);
   EXPECT_EQ(shape->grid_width, c.grid_w);
   EXPECT_EQ(shape->dim, 64u);
@@ -136,9 +136,9 @@ TEST_P(DinoFeaturesShapes, MetaShapeFollowsInputSize) {
   EXPECT_EQ(shape->input_width, c.grid_w * 8);
   EXPECT_EQ(shape->input_height, c.grid_h * 8);
   gsize n = 0;
-  ASSERT_NE(gst_dino_features_get_patch_tokens(meta->features, &n), nullptr);
+  ASSERT_NE(gst_dinoclip_features_get_patch_tokens(meta->features, &n), nullptr);
   EXPECT_EQ(n, gsize(c.grid_h) * c.grid_w * 64);
-  ASSERT_NE(gst_dino_features_get_cls_attention(meta->features, &n), nullptr);
+  ASSERT_NE(gst_dinoclip_features_get_cls_attention(meta->features, &n), nullptr);
   EXPECT_EQ(n, gsize(4) * c.grid_h * c.grid_w);
 }
 
@@ -161,7 +161,7 @@ TEST_P(DinoFeaturesFormats, MetaEqualsDirectLibCall) {
   GstBuffer* frame = make_frame(scene_frame(120, 90, 3), format, 0, kFrame);
   const DirectResult direct = direct_dino(model, frame, caps, 64, 48);
   Buffer out = push_pull(h.get(), frame);
-  GstDinoFeaturesMeta* meta = features_meta(out);
+  GstDinoclipFeaturesMeta* meta = features_meta(out);
   ASSERT_NE(meta, nullptr);
   EXPECT_FALSE(meta->carried);
   EXPECT_TENSOR_NEAR(meta_tokens(meta->features), direct.tokens, kSameCodeTolerance);
@@ -182,7 +182,7 @@ struct ElementFeatures {
 ElementFeatures features_with(const std::string& model, const std::string& properties, GstBuffer* frame) {
   Harness h = features_harness(model, "input-size=64x48 " + properties, caps_string(GST_VIDEO_FORMAT_RGB, 120, 90));
   Buffer out = push_pull(h.get(), frame);
-  GstDinoFeaturesMeta* meta = features_meta(out);
+  GstDinoclipFeaturesMeta* meta = features_meta(out);
   EXPECT_NE(meta, nullptr) << properties;
   if (!meta) return {};
   return {meta_tokens(meta->features).clone(), meta_attention(meta->features).clone()};
@@ -216,11 +216,11 @@ TEST(DinoFeatures, AttentionOffAttachesTokensOnly) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   Harness h = features_harness(model, "input-size=64x48 attention=false", caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
   Buffer out = push_pull(h.get(), make_frame(scene_frame(64, 48, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame));
-  GstDinoFeaturesMeta* meta = features_meta(out);
+  GstDinoclipFeaturesMeta* meta = features_meta(out);
   ASSERT_NE(meta, nullptr);
-  EXPECT_EQ(gst_dino_features_get_shape(meta->features)->n_heads, 0u);
-  EXPECT_NE(gst_dino_features_get_tokens(meta->features, nullptr), nullptr);
-  EXPECT_EQ(gst_dino_features_get_cls_attention(meta->features, nullptr), nullptr);
+  EXPECT_EQ(gst_dinoclip_features_get_shape(meta->features)->n_heads, 0u);
+  EXPECT_NE(gst_dinoclip_features_get_tokens(meta->features, nullptr), nullptr);
+  EXPECT_EQ(gst_dinoclip_features_get_cls_attention(meta->features, nullptr), nullptr);
 }
 
 /* ---- streaming behaviour ---- */
@@ -246,12 +246,12 @@ TEST(DinoFeatures, PassesPixelsTimestampsAndDurationsThrough) {
 TEST(DinoFeatures, IntervalCarriesTheLastResultMarkedCarried) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   Harness h = features_harness(model, "input-size=64x48 interval=3", caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
-  GstDinoFeatures* computed = nullptr;
+  GstDinoclipFeatures* computed = nullptr;
   GstClockTime computed_pts = GST_CLOCK_TIME_NONE;
   for (int i = 0; i < 7; ++i) {
     const GstClockTime pts = i * kFrame;
     Buffer out = push_pull(h.get(), make_frame(scene_frame(64, 48, i), GST_VIDEO_FORMAT_RGB, pts, kFrame));
-    GstDinoFeaturesMeta* meta = features_meta(out);
+    GstDinoclipFeaturesMeta* meta = features_meta(out);
     ASSERT_NE(meta, nullptr) << "frame " << i;
     const bool fresh = i % 3 == 0;
     EXPECT_EQ(bool(meta->carried), !fresh) << "frame " << i;
@@ -323,8 +323,8 @@ TEST(DinoFeatures, PropertyDefaultsAreDocumented) {
   EXPECT_EQ(interval, 1u);
   EXPECT_TRUE(attention);
   EXPECT_TRUE(skip_late);
-  EXPECT_EQ(device, 0);     // auto
-  EXPECT_EQ(precision, 0);  // fp32
+  EXPECT_EQ(device, 0);        // auto
+  EXPECT_EQ(precision, 0);     // fp32
   EXPECT_EQ(scale_method, 0);  // auto: exact on the CPU, fast on a GPU
   g_free(input_size);
   expect_useful_blurbs(element.get());
@@ -342,9 +342,7 @@ TEST(DinoFeatures, RejectsMalformedInputSizeKeepingThePrevious) {
 
 /* ---- errors ---- */
 
-StartResult start_dinofeatures(const std::string& properties) {
-  return start_element("dinofeatures " + properties);
-}
+StartResult start_dinofeatures(const std::string& properties) { return start_element("dinofeatures " + properties); }
 
 TEST(DinoFeatures, RejectsMissingModelFileNamingIt) {
   StartResult r = start_dinofeatures("model=/nonexistent/dino_vits8.pth");
@@ -455,7 +453,7 @@ TEST(DinoFeatures, SurvivesRepeatedNullPlayingCycles) {
     gst_harness_push_event(h.get(), gst_event_new_stream_start("cycle"));
     gst_harness_set_src_caps_str(h.get(), caps.c_str());
     Buffer out = push_pull(h.get(), make_frame(scene_frame(64, 48, cycle), GST_VIDEO_FORMAT_RGB, 0, kFrame));
-    GstDinoFeaturesMeta* meta = features_meta(out);
+    GstDinoclipFeaturesMeta* meta = features_meta(out);
     ASSERT_NE(meta, nullptr) << "cycle " << cycle;
     EXPECT_FALSE(meta->carried) << "a result from before the state change was carried (cycle " << cycle << ")";
   }

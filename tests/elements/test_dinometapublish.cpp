@@ -37,13 +37,14 @@ constexpr GstClockTime kFrame = GST_SECOND / 25;
 /* ---- hand-made metas ---- */
 
 // A 3x2 patch grid, D = 4, 2 heads; values i * 0.25 - 1 so every float is exact.
-GstDinoFeatures* make_features() {
-  const GstDinoFeaturesShape shape{/*grid_height=*/2, /*grid_width=*/3, /*dim=*/4, /*n_heads=*/2,
-                                   /*patch_size=*/8, /*input_width=*/24, /*input_height=*/16};
+GstDinoclipFeatures* make_features() {
+  const GstDinoclipFeaturesShape shape{/*grid_height=*/2, /*grid_width=*/3,   /*dim=*/4,
+                                       /*n_heads=*/2,
+                                       /*patch_size=*/8,  /*input_width=*/24, /*input_height=*/16};
   std::vector<gfloat> tokens(7 * 4), attention(2 * 6);
   for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = gfloat(i) * 0.25f - 1.0f;
   for (size_t i = 0; i < attention.size(); ++i) attention[i] = gfloat(i) / 16.0f;
-  return gst_dino_features_new(&shape, tokens.data(), attention.data());
+  return gst_dinoclip_features_new(&shape, tokens.data(), attention.data());
 }
 
 // A 4x3 class map with classes 0, 1, 2 and a "dinoseg" ROI for class 2 the
@@ -52,14 +53,14 @@ void add_segmentation(GstBuffer* buffer) {
   const guint8 map[] = {0, 0, 1, 1,  //
                         0, 2, 2, 1,  //
                         0, 2, 0, 0};
-  GstDinoSegmentation* s = gst_dino_segmentation_new(4, 3, 3, map, nullptr);
-  gst_buffer_add_dino_segmentation_meta(buffer, s, FALSE);
-  gst_dino_segmentation_unref(s);
+  GstDinoclipSegmentation* s = gst_dinoclip_segmentation_new(4, 3, 3, map, nullptr);
+  gst_buffer_add_dinoclip_segmentation_meta(buffer, s, FALSE);
+  gst_dinoclip_segmentation_unref(s);
   GstVideoRegionOfInterestMeta* roi = gst_buffer_add_video_region_of_interest_meta(buffer, "dinoseg", 8, 8, 16, 16);
   gst_video_region_of_interest_meta_add_param(
-      roi, gst_structure_new("detection", "class_id", G_TYPE_INT, 2, "label", G_TYPE_STRING, "class-2", "area",
-                             G_TYPE_INT64, gint64(3), "area_fraction", G_TYPE_DOUBLE, 0.25, "iou", G_TYPE_DOUBLE, 0.5,
-                             nullptr));
+      roi,
+      gst_structure_new("detection", "class_id", G_TYPE_INT, 2, "label", G_TYPE_STRING, "class-2", "area", G_TYPE_INT64,
+                        gint64(3), "area_fraction", G_TYPE_DOUBLE, 0.25, "iou", G_TYPE_DOUBLE, 0.5, nullptr));
 }
 
 GstBuffer* frame_with_metas(int index) {
@@ -67,14 +68,14 @@ GstBuffer* frame_with_metas(int index) {
   gst_buffer_memset(buffer, 0, guint8(index), gsize(kWidth) * kHeight * 3);
   GST_BUFFER_PTS(buffer) = GstClockTime(index) * kFrame;
   GST_BUFFER_DURATION(buffer) = kFrame;
-  GstDinoFeatures* features = make_features();
-  gst_buffer_add_dino_features_meta(buffer, features, index % 2 == 1, GST_BUFFER_PTS(buffer));
-  gst_dino_features_unref(features);
+  GstDinoclipFeatures* features = make_features();
+  gst_buffer_add_dinoclip_features_meta(buffer, features, index % 2 == 1, GST_BUFFER_PTS(buffer));
+  gst_dinoclip_features_unref(features);
   const gchar* labels[] = {"a cat", "a dog", "a car"};
   const gfloat scores[] = {0.25f, 0.625f, 0.125f};
-  GstDinoClassification* c = gst_dino_classification_new(labels, scores, 3, 2);
-  gst_buffer_add_dino_classification_meta(buffer, c, FALSE);
-  gst_dino_classification_unref(c);
+  GstDinoclipClassification* c = gst_dinoclip_classification_new(labels, scores, 3, 2);
+  gst_buffer_add_dinoclip_classification_meta(buffer, c, FALSE);
+  gst_dinoclip_classification_unref(c);
   add_segmentation(buffer);
   return buffer;
 }
@@ -126,9 +127,9 @@ void expect_line_matches(const json& line, GstBuffer* buffer, int index, bool wi
   EXPECT_EQ(line.at("resolution").at("height").get<int>(), kHeight);
   EXPECT_FALSE(line.at("stream_id").get<std::string>().empty()) << where;
 
-  GstDinoFeaturesMeta* fmeta = gst_buffer_get_dino_features_meta(buffer);
+  GstDinoclipFeaturesMeta* fmeta = gst_buffer_get_dinoclip_features_meta(buffer);
   ASSERT_NE(fmeta, nullptr);
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(fmeta->features);
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(fmeta->features);
   const json& f = line.at("features");
   EXPECT_EQ(f.at("grid_height").get<guint>(), shape->grid_height);
   EXPECT_EQ(f.at("grid_width").get<guint>(), shape->grid_width);
@@ -139,10 +140,10 @@ void expect_line_matches(const json& line, GstBuffer* buffer, int index, bool wi
   EXPECT_EQ(f.at("source_timestamp").get<guint64>(), fmeta->source_pts);
   if (with_tensors) {
     gsize n = 0;
-    const gfloat* attention = gst_dino_features_get_cls_attention(fmeta->features, &n);
+    const gfloat* attention = gst_dinoclip_features_get_cls_attention(fmeta->features, &n);
     EXPECT_EQ(base64_bytes(f.at("cls_attention").at("base64")), float_bytes(attention, n)) << where;
     EXPECT_EQ(f.at("cls_attention").at("shape"), json({2, 6}));
-    const gfloat* cls = gst_dino_features_get_cls_token(fmeta->features, &n);
+    const gfloat* cls = gst_dinoclip_features_get_cls_token(fmeta->features, &n);
     EXPECT_EQ(base64_bytes(f.at("embedding").at("base64")), float_bytes(cls, n)) << where;
   } else {
     EXPECT_FALSE(f.contains("cls_attention"));
@@ -256,8 +257,8 @@ TEST(DinoMetaPublish, PropertyDefaultsAndBlurbs) {
   gchar *path = nullptr, *address = nullptr, *topic = nullptr;
   gint method = -1;
   guint queue = 0;
-  g_object_get(e.get(), "file-path", &path, "address", &address, "topic", &topic, "method", &method,
-               "max-queue-size", &queue, nullptr);
+  g_object_get(e.get(), "file-path", &path, "address", &address, "topic", &topic, "method", &method, "max-queue-size",
+               &queue, nullptr);
   EXPECT_STREQ(path, "-");
   EXPECT_STREQ(address, "localhost:1883");
   EXPECT_STREQ(topic, "dinoclip");
@@ -313,7 +314,8 @@ class Broker {
   Broker(std::string binary, int port) : binary_(std::move(binary)), port_(port), dir_(temp_dir()) {
     config_ = dir_ + "/mosquitto.conf";
     std::ofstream(config_) << "listener " << port_ << " 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                           << "persistence_location " << dir_ << "/\nqueue_qos0_messages true\n"
+                           << "persistence_location " << dir_
+                           << "/\nqueue_qos0_messages true\n"
                            // Run as root, mosquitto would switch to user "mosquitto", which cannot write here.
                            << "user " << g_get_user_name() << "\n";
   }
@@ -416,7 +418,7 @@ bool element_connected(GstHarness* h, bool wanted) {
 #define REQUIRE_MOSQUITTO(var)                                                                  \
   const std::string var = mosquitto_binary();                                                   \
   if (var.empty()) {                                                                            \
-    if (running_in_ci()) FAIL() << "mosquitto is not installed (scripts/install-deps.sh)";       \
+    if (running_in_ci()) FAIL() << "mosquitto is not installed (scripts/install-deps.sh)";      \
     GTEST_SKIP() << "mosquitto is not installed (apt-get install mosquitto mosquitto-clients)"; \
   }
 

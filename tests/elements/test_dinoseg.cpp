@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "element_test_util.h"
-#include "roi_reader.h"
 #include "io/frame_pattern.h"
 #include "io/image_file.h"
+#include "roi_reader.h"
 #include "tasks/iou.h"
 #include "tasks/label_grid.h"
 #include "tasks/seg_head.h"
@@ -26,7 +26,7 @@ namespace dinoclip::testing {
 namespace {
 
 constexpr const char* kModel = "dino_tiny/dino_tiny.safetensors";
-constexpr int kWidth = 96, kHeight = 64;  // a 12x8 patch grid at input-size 96x64
+constexpr int kWidth = 96, kHeight = 64;          // a 12x8 patch grid at input-size 96x64
 constexpr GstClockTime kFrame = GST_SECOND / 30;  // caps_string says framerate=30/1
 
 // A synthetic sequence on disk: frames in memory, masks as palette PNGs
@@ -59,8 +59,8 @@ Sequence make_sequence(int frames, uint64_t seed = 3, int width = kWidth, int he
 // dinofeatures at the frame's own size (input-size native) ! dinoseg.
 Harness seg_harness(const std::string& model, const std::string& seg_properties, int width = kWidth,
                     int height = kHeight) {
-  const std::string launch = "dinofeatures model=\"" + model + "\" heads=4 input-size=native ! dinoseg " +
-                             seg_properties;
+  const std::string launch =
+      "dinofeatures model=\"" + model + "\" heads=4 input-size=native ! dinoseg " + seg_properties;
   Harness h(gst_harness_new_parse(launch.c_str()));
   gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, width, height).c_str());
   return h;
@@ -72,12 +72,12 @@ GstBuffer* frame_buffer(const Sequence& seq, int i) {
 
 // The class map attached to a buffer, as a 1-channel Image.
 Image class_map_of(GstBuffer* buffer) {
-  GstDinoSegmentationMeta* meta = gst_buffer_get_dino_segmentation_meta(buffer);
+  GstDinoclipSegmentationMeta* meta = gst_buffer_get_dinoclip_segmentation_meta(buffer);
   if (!meta) return Image();
-  GstDinoSegmentation* s = meta->segmentation;
-  const int w = int(gst_dino_segmentation_get_width(s)), h = int(gst_dino_segmentation_get_height(s));
+  GstDinoclipSegmentation* s = meta->segmentation;
+  const int w = int(gst_dinoclip_segmentation_get_width(s)), h = int(gst_dinoclip_segmentation_get_height(s));
   Image out(w, h, 1);
-  std::copy_n(gst_dino_segmentation_get_class_map(s), size_t(w) * h, out.pixels.begin());
+  std::copy_n(gst_dinoclip_segmentation_get_class_map(s), size_t(w) * h, out.pixels.begin());
   return out;
 }
 
@@ -149,9 +149,9 @@ TEST(DinoSeg, ClassMapsFollowTheTrainedHeadsLogits) {
   for (int i = 1; i < 4; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
   for (int i = 0; i < 4; ++i) {
     Buffer out(gst_harness_pull(h.get()));
-    GstDinoFeaturesMeta* features = gst_buffer_get_dino_features_meta(out.get());
+    GstDinoclipFeaturesMeta* features = gst_buffer_get_dinoclip_features_meta(out.get());
     ASSERT_NE(features, nullptr);
-    const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(features->features);
+    const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(features->features);
     const at::Tensor patches = meta_tokens(features->features).narrow(0, 1, shape->grid_height * shape->grid_width);
     const Image expected = mask_tensor_to_image(
         head_check.predict_mask(patches, int(shape->grid_height), int(shape->grid_width), kHeight, kWidth));
@@ -237,7 +237,7 @@ TEST(DinoSeg, TrainingProgressIsAlsoAStandardProgressMessage) {
   }
   gst_element_set_bus(h->element, nullptr);
   EXPECT_EQ(types, (std::vector<GstProgressType>{GST_PROGRESS_TYPE_START, GST_PROGRESS_TYPE_CONTINUE,
-                                                  GST_PROGRESS_TYPE_CONTINUE, GST_PROGRESS_TYPE_COMPLETE}));
+                                                 GST_PROGRESS_TYPE_CONTINUE, GST_PROGRESS_TYPE_COMPLETE}));
   EXPECT_EQ(percents, (std::vector<int>{0, 41, 83, 100}));  // steps 0, 50, 100, 120 of 120
 }
 
@@ -246,8 +246,8 @@ TEST(DinoSeg, TrainingProgressIsAlsoAStandardProgressMessage) {
 TEST(DinoSeg, ReportsPerFrameIouAndASummaryAtEos) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   const Sequence seq = make_sequence(5);
-  Harness h = seg_harness(model, "num-iters=100 annotation=" + seq.mask_path(2) +
-                                     " annotation-frame=2 ground-truth=" + seq.pattern());
+  Harness h = seg_harness(
+      model, "num-iters=100 annotation=" + seq.mask_path(2) + " annotation-frame=2 ground-truth=" + seq.pattern());
   Bus bus(h.get());
   for (int i = 0; i < 5; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
   std::vector<double> expected;
@@ -397,15 +397,15 @@ TEST(DinoSeg, PropagationFollowsTheLibAndTheMovingObjects) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   const int frames = 24, annotated = 2, size = 128;
   const Sequence seq = make_sequence(frames, /*seed=*/11, size, size);
-  Harness h = seg_harness(model, "method=propagation annotation-frame=2 annotation=" + seq.mask_path(annotated), size,
-                          size);
+  Harness h =
+      seg_harness(model, "method=propagation annotation-frame=2 annotation=" + seq.mask_path(annotated), size, size);
   for (int i = 0; i < frames; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
   std::vector<PatchGrid> grids;
   std::vector<Image> maps;
   for (int i = 0; i < frames; ++i) {
     Buffer out(gst_harness_pull(h.get()));
-    GstDinoFeaturesMeta* features = gst_buffer_get_dino_features_meta(out.get());
-    const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(features->features);
+    GstDinoclipFeaturesMeta* features = gst_buffer_get_dinoclip_features_meta(out.get());
+    const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(features->features);
     grids.push_back(PatchGrid{meta_tokens(features->features).narrow(0, 1, shape->grid_height * shape->grid_width),
                               int(shape->grid_height), int(shape->grid_width)});
     maps.push_back(class_map_of(out.get()));
@@ -422,7 +422,8 @@ TEST(DinoSeg, PropagationFollowsTheLibAndTheMovingObjects) {
   const double followed = mean_iou(maps.back(), seq.masks.back());
   const double still = mean_iou(seq.masks[annotated], seq.masks.back());
   std::printf("propagation on the last frame: IoU %.3f; the unmoved annotation: %.3f\n", followed, still);
-  EXPECT_GT(followed, still + 0.1) << "the propagated mask matches the last frame no better than the unmoved annotation";
+  EXPECT_GT(followed, still + 0.1)
+      << "the propagated mask matches the last frame no better than the unmoved annotation";
 }
 
 /* ---- annotation-image ---- */
@@ -432,8 +433,8 @@ TEST(DinoSeg, AnnotationImageTrainsBeforeTheFirstFrameWithUpstreamFeatures) {
   const Sequence seq = make_sequence(3, /*seed=*/21);
   const std::string picture = seq.dir + "/picture.png";
   write_png(picture, seq.frames[0]);
-  Harness h = seg_harness(model, "num-iters=50 annotation-image=" + picture + " annotation=" + seq.mask_path(0) +
-                                     " annotation-frame=2");
+  Harness h = seg_harness(
+      model, "num-iters=50 annotation-image=" + picture + " annotation=" + seq.mask_path(0) + " annotation-frame=2");
   Bus bus(h.get());
   Buffer out(gst_harness_push_and_pull(h.get(), frame_buffer(seq, 0)));  // annotation-frame is ignored: no holding
   ASSERT_TRUE(out);
@@ -510,8 +511,8 @@ TEST(DinoSeg, RejectsADirectoryAsAnnotationOrAGroundTruthInAMissingFolder) {
 TEST(DinoSeg, WarnsAtEosWhenNoFrameHadAGroundTruthFile) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   const Sequence seq = make_sequence(2);
-  Harness h = seg_harness(model, "num-iters=5 annotation=" + seq.mask_path(0) + " ground-truth=" + seq.dir +
-                                     "/other_%03d.png");
+  Harness h =
+      seg_harness(model, "num-iters=5 annotation=" + seq.mask_path(0) + " ground-truth=" + seq.dir + "/other_%03d.png");
   Bus bus(h.get());
   for (int i = 0; i < 2; ++i) Buffer(gst_harness_push_and_pull(h.get(), frame_buffer(seq, i)));
   gst_harness_push_event(h.get(), gst_event_new_eos());
@@ -612,8 +613,8 @@ void expect_ious_match_their_own_frames(GstHarness* h, Bus& bus, const Sequence&
 TEST(DinoSeg, ASeekWhileHoldingTrainsOnTheAnnotatedFrameNotTheNthBuffer) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   const Sequence seq = make_sequence(6);
-  Harness h = seg_harness(model, "num-iters=20 annotation-frame=4 annotation=" + seq.mask_path(4) +
-                                     " ground-truth=" + seq.pattern());
+  Harness h = seg_harness(
+      model, "num-iters=20 annotation-frame=4 annotation=" + seq.mask_path(4) + " ground-truth=" + seq.pattern());
   Bus bus(h.get());
   for (int i = 0; i < 3; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
   seek_to_start(h.get());
@@ -653,8 +654,8 @@ TEST(DinoSeg, ASeekAfterTrainingScoresEachFrameAgainstItsOwnGroundTruthOnce) {
 TEST(DinoSeg, DroppedFramesDoNotShiftTheFramesAfterThem) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   const Sequence seq = make_sequence(6);
-  Harness h = seg_harness(model, "num-iters=20 annotation-frame=3 annotation=" + seq.mask_path(3) +
-                                     " ground-truth=" + seq.pattern());
+  Harness h = seg_harness(
+      model, "num-iters=20 annotation-frame=3 annotation=" + seq.mask_path(3) + " ground-truth=" + seq.pattern());
   Bus bus(h.get());
   for (int i : {0, 2, 3, 5}) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
   EXPECT_EQ(trained_frame(bus), 3);
@@ -703,8 +704,8 @@ TEST(DinoSeg, NumbersFramesByTheSourcesFrameCounter) {
 
 // dinofeatures interval=2: frames 1, 3, ... carry frame 0's, 2's features.
 Harness interval_harness(const std::string& model, const std::string& seg_properties) {
-  const std::string launch = "dinofeatures model=\"" + model + "\" heads=4 input-size=native interval=2 ! dinoseg " +
-                             seg_properties;
+  const std::string launch =
+      "dinofeatures model=\"" + model + "\" heads=4 input-size=native interval=2 ! dinoseg " + seg_properties;
   Harness h(gst_harness_new_parse(launch.c_str()));
   gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, kWidth, kHeight).c_str());
   return h;
@@ -713,8 +714,8 @@ Harness interval_harness(const std::string& model, const std::string& seg_proper
 TEST(DinoSeg, CarriedFramesAreScoredAndCountedInTheSummary) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   const Sequence seq = make_sequence(5);
-  Harness h = interval_harness(model, "num-iters=20 annotation-frame=2 annotation=" + seq.mask_path(2) +
-                                          " ground-truth=" + seq.pattern());
+  Harness h = interval_harness(
+      model, "num-iters=20 annotation-frame=2 annotation=" + seq.mask_path(2) + " ground-truth=" + seq.pattern());
   Bus bus(h.get());
   for (int i = 0; i < 5; ++i) ASSERT_EQ(gst_harness_push(h.get(), frame_buffer(seq, i)), GST_FLOW_OK);
   expect_ious_match_their_own_frames(h.get(), bus, seq, 5);

@@ -123,7 +123,7 @@ TEST(Pipeline, OverlayEncodedToMp4DecodesToTheOverlaidFrames) {
   }
 }
 
-// Counts the buffers reaching `element`'s sink pad with a GstDinoFeaturesMeta.
+// Counts the buffers reaching `element`'s sink pad with a GstDinoclipFeaturesMeta.
 struct MetaCounter {
   std::atomic<int> with_meta{0};
   std::atomic<int> buffers{0};
@@ -134,7 +134,7 @@ struct MetaCounter {
         [](GstPad*, GstPadProbeInfo* info, gpointer data) {
           auto* self = static_cast<MetaCounter*>(data);
           ++self->buffers;
-          if (gst_buffer_get_dino_features_meta(GST_PAD_PROBE_INFO_BUFFER(info))) ++self->with_meta;
+          if (gst_buffer_get_dinoclip_features_meta(GST_PAD_PROBE_INFO_BUFFER(info))) ++self->with_meta;
           return GST_PAD_PROBE_OK;
         },
         this, nullptr);

@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "element_test_util.h"
 #include "common/features_query.h"
+#include "element_test_util.h"
 #include "io/image_file.h"
 #include "runtime/dino_instance.h"
 #include "vision/overlay.h"
@@ -64,8 +64,10 @@ TEST(Scheduler, QueueBetweenDinofeaturesAndDinosegUnderConcurrentQueriesGivesIde
   write_palette_png(dir + "/mask.png", first.mask, davis_palette());
   const std::string launch =
       "videotestsrc num-buffers=12 pattern=ball ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1 ! " +
-      dino(model, "name=features input-size=native") + " ! queue max-size-buffers=2 ! dinoseg num-iters=10 "
-      "annotation-image=" + dir + "/picture.png annotation=" + dir + "/mask.png ! appsink name=sink sync=false";
+      dino(model, "name=features input-size=native") +
+      " ! queue max-size-buffers=2 ! dinoseg num-iters=10 "
+      "annotation-image=" +
+      dir + "/picture.png annotation=" + dir + "/mask.png ! appsink name=sink sync=false";
 
   std::vector<std::vector<guint8>> first_maps;
   std::vector<float> first_answer;
@@ -82,22 +84,22 @@ TEST(Scheduler, QueueBetweenDinofeaturesAndDinosegUnderConcurrentQueriesGivesIde
       while (!done) {
         GstQuery* q = dinoclip::gst::features_for_image_query_new(dir + "/picture.png");
         std::string error;
-        GstDinoFeatures* f = dinoclip::gst::features_for_image_result(q, gst_pad_query(src.get(), q), &error);
+        GstDinoclipFeatures* f = dinoclip::gst::features_for_image_result(q, gst_pad_query(src.get(), q), &error);
         gst_query_unref(q);
         if (!f) continue;  // not started yet
         gsize n = 0;
-        const gfloat* tokens = gst_dino_features_get_tokens(f, &n);
+        const gfloat* tokens = gst_dinoclip_features_get_tokens(f, &n);
         std::vector<float> answer(tokens, tokens + n);
         if (first_answer.empty()) first_answer = answer;
         if (answer != first_answer) ++differing;
         ++answered;
-        gst_dino_features_unref(f);
+        gst_dinoclip_features_unref(f);
       }
     });
     while (GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(sink.get()))) {
-      GstDinoSegmentationMeta* meta = gst_buffer_get_dino_segmentation_meta(gst_sample_get_buffer(sample));
+      GstDinoclipSegmentationMeta* meta = gst_buffer_get_dinoclip_segmentation_meta(gst_sample_get_buffer(sample));
       ASSERT_NE(meta, nullptr);
-      const guint8* map = gst_dino_segmentation_get_class_map(meta->segmentation);
+      const guint8* map = gst_dinoclip_segmentation_get_class_map(meta->segmentation);
       maps.emplace_back(map, map + 64 * 48);
       gst_sample_unref(sample);
     }
@@ -128,15 +130,15 @@ TEST(Scheduler, FourStreamsSharingABatchedInstanceEqualFourSeparateElements) {
       threads.emplace_back([&, s] {
         Harness h = harness(dino(model, "input-size=64x48 " + properties), 64, 48);
         for (int i = 0; i < kFrames; ++i) {
-          gst_harness_push(h.get(), make_frame(scene_frame(64, 48, s * 10 + i), GST_VIDEO_FORMAT_RGB, i * kFrame,
-                                               kFrame));
+          gst_harness_push(h.get(),
+                           make_frame(scene_frame(64, 48, s * 10 + i), GST_VIDEO_FORMAT_RGB, i * kFrame, kFrame));
         }
         gst_harness_push_event(h.get(), gst_event_new_eos());  // drains what is held
         for (int i = 0; i < kFrames; ++i) {
           Buffer out(gst_harness_try_pull(h.get()));
           if (!out) break;
           EXPECT_EQ(GST_BUFFER_PTS(out.get()), i * kFrame) << "stream " << s << " out of order";
-          GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(out.get());
+          GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(out.get());
           if (!meta) break;
           EXPECT_FALSE(meta->carried);
           EXPECT_EQ(meta->source_pts, i * kFrame);
@@ -181,7 +183,7 @@ TEST(Scheduler, ConsecutiveFramesOfOneStreamBatchLikeSingleFrames) {
       Buffer out(gst_harness_try_pull(h.get()));
       if (!out) break;
       EXPECT_EQ(GST_BUFFER_PTS(out.get()), i * kFrame) << "out of order";
-      GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(out.get());
+      GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(out.get());
       if (!meta) break;
       EXPECT_FALSE(meta->carried);
       tokens.push_back(meta_tokens(meta->features).clone());
@@ -228,7 +230,8 @@ TEST(Scheduler, RejectsASharedInstanceWithOtherSettingsNamingTheSetting) {
 // other stream would fill only after a long batch-timeout: it does not wait.
 TEST(Scheduler, EosAndFlushOfOneStreamNeverWaitForTheOthers) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
-  const std::string launch = dino(model, "input-size=64x48 model-instance-id=slowbatch batch-size=4 batch-timeout=8000");
+  const std::string launch =
+      dino(model, "input-size=64x48 model-instance-id=slowbatch batch-size=4 batch-timeout=8000");
   Harness waiting = harness(launch, 64, 48);
   Harness ending = harness(launch, 64, 48);
   gst_harness_push(waiting.get(), make_frame(scene_frame(64, 48, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame));
@@ -239,7 +242,7 @@ TEST(Scheduler, EosAndFlushOfOneStreamNeverWaitForTheOthers) {
   EXPECT_LT(Clock::now() - start, 4s) << "EOS waited for the batch to fill";
   Buffer out(gst_harness_try_pull(ending.get()));
   ASSERT_TRUE(out);
-  EXPECT_NE(gst_buffer_get_dino_features_meta(out.get()), nullptr);
+  EXPECT_NE(gst_buffer_get_dinoclip_features_meta(out.get()), nullptr);
 
   Harness flushing = harness(launch, 64, 48);
   gst_harness_push(flushing.get(), make_frame(scene_frame(64, 48, 2), GST_VIDEO_FORMAT_RGB, 0, kFrame));
@@ -273,7 +276,7 @@ TEST(Scheduler, LiveSourceKeepsItsFrameRateWithAsyncInference) {
     last = Clock::now();
     if (frames++ == 0) first = last;
     GstBuffer* buffer = gst_sample_get_buffer(sample);
-    if (GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer)) {
+    if (GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer)) {
       ++with_meta;
       EXPECT_LE(meta->source_pts, GST_BUFFER_PTS(buffer));
       if (meta->source_pts < GST_BUFFER_PTS(buffer)) ++older_results;
@@ -301,23 +304,24 @@ TEST(Scheduler, AsyncResultsRideOnLaterFramesRecordingTheirSourceFrame) {
   DINOCLIP_REQUIRE_FIXTURE(clip, "clip_tiny/clip_tiny_state.pth");
   DINOCLIP_REQUIRE_FIXTURE(vocab, "tokenizer/bpe_simple_vocab_16e6.txt.gz");
   Harness features = harness(dino(model, "input-size=64x48 async-inference=true"), 64, 48);
-  Harness labels = harness("clipzeroshot model=" + clip + " vocab=" + vocab +
-                               " labels=\"a cat;a dog\" async-inference=true", 64, 48);
+  Harness labels = harness(
+      "clipzeroshot model=" + clip + " vocab=" + vocab + " labels=\"a cat;a dog\" async-inference=true", 64, 48);
   for (GstHarness* h : {features.get(), labels.get()}) {
     Buffer first(gst_harness_push_and_pull(h, make_frame(scene_frame(64, 48, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame)));
     ASSERT_TRUE(first);
-    EXPECT_EQ(gst_buffer_get_dino_features_meta(first.get()), nullptr);
-    EXPECT_EQ(gst_buffer_get_dino_classification_meta(first.get()), nullptr);
+    EXPECT_EQ(gst_buffer_get_dinoclip_features_meta(first.get()), nullptr);
+    EXPECT_EQ(gst_buffer_get_dinoclip_classification_meta(first.get()), nullptr);
     g_usleep(G_USEC_PER_SEC / 2);  // the tiny models finish well within this
-    Buffer second(gst_harness_push_and_pull(h, make_frame(scene_frame(64, 48, 1), GST_VIDEO_FORMAT_RGB, kFrame, kFrame)));
+    Buffer second(
+        gst_harness_push_and_pull(h, make_frame(scene_frame(64, 48, 1), GST_VIDEO_FORMAT_RGB, kFrame, kFrame)));
     ASSERT_TRUE(second);
     if (h == features.get()) {
-      GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(second.get());
+      GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(second.get());
       ASSERT_NE(meta, nullptr);
       EXPECT_TRUE(meta->carried);
       EXPECT_EQ(meta->source_pts, 0u);
     } else {
-      GstDinoClassificationMeta* meta = gst_buffer_get_dino_classification_meta(second.get());
+      GstDinoclipClassificationMeta* meta = gst_buffer_get_dinoclip_classification_meta(second.get());
       ASSERT_NE(meta, nullptr);
       EXPECT_TRUE(meta->carried);
       EXPECT_EQ(meta->source_pts, 0u);
@@ -358,8 +362,8 @@ TEST(Scheduler, IntervalIsAnAliasOfInferenceInterval) {
   g_object_get(element.get(), "interval", &value, nullptr);
   EXPECT_EQ(value, 5u);
   GstPtr<GstElement> clip(gst_element_factory_make("clipzeroshot", nullptr));
-  for (const char* name : {"model-instance-id", "batch-size", "batch-timeout", "async-inference",
-                           "inference-interval", "interval", "skip-late"}) {
+  for (const char* name : {"model-instance-id", "batch-size", "batch-timeout", "async-inference", "inference-interval",
+                           "interval", "skip-late"}) {
     EXPECT_NE(g_object_class_find_property(G_OBJECT_GET_CLASS(element.get()), name), nullptr) << name;
     EXPECT_NE(g_object_class_find_property(G_OBJECT_GET_CLASS(clip.get()), name), nullptr) << name;
   }

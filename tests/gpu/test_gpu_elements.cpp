@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "element_test_util.h"
 #include "dinofeatures/dinofeatures_payload.h"
+#include "element_test_util.h"
 #include "gpu_test_util.h"
 #include "io/npy.h"
 #include "models/dino.h"
@@ -27,9 +27,9 @@ DinoModel load_tiny(const std::string& path, c10::Device device) {
 }
 
 struct PayloadDeleter {
-  void operator()(GstDinoFeatures* f) const { gst_dino_features_unref(f); }
+  void operator()(GstDinoclipFeatures* f) const { gst_dinoclip_features_unref(f); }
 };
-using Payload = std::unique_ptr<GstDinoFeatures, PayloadDeleter>;
+using Payload = std::unique_ptr<GstDinoclipFeatures, PayloadDeleter>;
 
 TEST(GpuFeaturesPayload, DeferredCopyGivesTheCpuNumbers) {
   DINOCLIP_REQUIRE_GPU();
@@ -41,14 +41,14 @@ TEST(GpuFeaturesPayload, DeferredCopyGivesTheCpuNumbers) {
   ASSERT_TRUE(cuda.tokens.is_cuda());
 
   Payload payload(gst::make_features_payload(cuda, /*patch_size=*/8));
-  const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(payload.get());
+  const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(payload.get());
   EXPECT_EQ(shape->grid_height, 8u);
   EXPECT_EQ(shape->grid_width, 12u);
   EXPECT_EQ(shape->n_heads, 4u);
   // The first read copies to the host; the second returns the same memory.
-  const gfloat* first = gst_dino_features_get_tokens(payload.get(), nullptr);
+  const gfloat* first = gst_dinoclip_features_get_tokens(payload.get(), nullptr);
   ASSERT_NE(first, nullptr);
-  EXPECT_EQ(gst_dino_features_get_tokens(payload.get(), nullptr), first);
+  EXPECT_EQ(gst_dinoclip_features_get_tokens(payload.get(), nullptr), first);
   EXPECT_TENSOR_NEAR(meta_tokens(payload.get()), cpu.tokens[0], kFp32Tolerance);
   EXPECT_TENSOR_NEAR(meta_attention(payload.get()), cpu.cls_attention[0], kFp32Tolerance);
 }
@@ -99,8 +99,8 @@ TEST(DeviceProperty, CudaIndexNamesAGpuAndFailsClearlyWhenAbsent) {
     return;
   }
   if (cuda_device_count() > 7) GTEST_SKIP() << "every cuda:N nick names a GPU on this machine";
-  StartResult r = start_element("dinofeatures model=\"" + model + "\" heads=4 device=cuda:" +
-                                std::to_string(missing_gpu));
+  StartResult r =
+      start_element("dinofeatures model=\"" + model + "\" heads=4 device=cuda:" + std::to_string(missing_gpu));
   EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
   ASSERT_NE(r.error, nullptr);
   EXPECT_NE(std::string(r.error->message).find("CUDA GPU(s)"), std::string::npos) << r.error->message;

@@ -19,14 +19,14 @@ namespace {
 constexpr const char* kModel = "dino_tiny/dino_tiny.safetensors";
 constexpr GstClockTime kFrame = GST_SECOND / 30;
 
-#define REQUIRE_ELEMENTS(...)                                                                  \
-  for (const char* name : {__VA_ARGS__}) {                                                     \
-    GstElementFactory* factory = gst_element_factory_find(name);                               \
-    if (!factory) {                                                                            \
-      if (running_in_ci()) FAIL() << "GStreamer element missing under CI=true: " << name;      \
-      GTEST_SKIP() << "GStreamer element missing: " << name;                                   \
-    }                                                                                          \
-    gst_object_unref(factory);                                                                 \
+#define REQUIRE_ELEMENTS(...)                                                             \
+  for (const char* name : {__VA_ARGS__}) {                                                \
+    GstElementFactory* factory = gst_element_factory_find(name);                          \
+    if (!factory) {                                                                       \
+      if (running_in_ci()) FAIL() << "GStreamer element missing under CI=true: " << name; \
+      GTEST_SKIP() << "GStreamer element missing: " << name;                              \
+    }                                                                                     \
+    gst_object_unref(factory);                                                            \
   }
 
 Harness harness(const std::string& launch, GstVideoFormat format, int width, int height) {
@@ -48,9 +48,9 @@ Buffer push(GstHarness* h, int width, int height, int index, GstVideoFormat form
   return Buffer(gst_harness_pull(h));
 }
 
-const GstDinoFeaturesShape* grid_of(GstBuffer* buffer) {
-  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
-  return meta ? gst_dino_features_get_shape(meta->features) : nullptr;
+const GstDinoclipFeaturesShape* grid_of(GstBuffer* buffer) {
+  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
+  return meta ? gst_dinoclip_features_get_shape(meta->features) : nullptr;
 }
 
 /* ---- frame sizes ---- */
@@ -62,7 +62,7 @@ TEST(Robustness, OneByOneOddAnd4kFramesGetFeaturesAtAFixedInputSize) {
     Harness hs = harness(features(model, "32x32"), GST_VIDEO_FORMAT_RGB, w, h);
     Buffer out = push(hs.get(), w, h, 0);
     ASSERT_TRUE(out) << w << "x" << h;
-    const GstDinoFeaturesShape* grid = grid_of(out.get());
+    const GstDinoclipFeaturesShape* grid = grid_of(out.get());
     ASSERT_NE(grid, nullptr) << w << "x" << h;
     EXPECT_EQ(grid->grid_width, 4u) << w << "x" << h;
     EXPECT_EQ(grid->grid_height, 4u) << w << "x" << h;
@@ -95,16 +95,16 @@ TEST(Robustness, OddFrameSizeSegmentsAndOverlaysAtTheFrameSize) {
     for (int x = 0; x < 17; ++x) labels.at(x, y) = x < 8 ? 0 : 1;
   }
   write_png(mask, labels);
-  Harness hs = harness(features(model, "16x16") + " ! dinoseg num-iters=5 annotation=" + mask +
-                           " ! attnoverlay mode=mask",
-                       GST_VIDEO_FORMAT_RGB, 17, 13);
+  Harness hs =
+      harness(features(model, "16x16") + " ! dinoseg num-iters=5 annotation=" + mask + " ! attnoverlay mode=mask",
+              GST_VIDEO_FORMAT_RGB, 17, 13);
   for (int i = 0; i < 3; ++i) {
     Buffer out = push(hs.get(), 17, 13, i);
     ASSERT_TRUE(out) << "frame " << i;
-    GstDinoSegmentationMeta* seg = gst_buffer_get_dino_segmentation_meta(out.get());
+    GstDinoclipSegmentationMeta* seg = gst_buffer_get_dinoclip_segmentation_meta(out.get());
     ASSERT_NE(seg, nullptr) << "frame " << i;
-    EXPECT_EQ(gst_dino_segmentation_get_width(seg->segmentation), 17u);
-    EXPECT_EQ(gst_dino_segmentation_get_height(seg->segmentation), 13u);
+    EXPECT_EQ(gst_dinoclip_segmentation_get_width(seg->segmentation), 17u);
+    EXPECT_EQ(gst_dinoclip_segmentation_get_height(seg->segmentation), 13u);
   }
 }
 
@@ -191,9 +191,10 @@ TEST(Robustness, PropertyChangesFromAnotherThreadWhilePlaying) {
 TEST(Robustness, NullToPlayingAHundredTimes) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   REQUIRE_ELEMENTS("videotestsrc", "fakesink");
-  const std::string description = "videotestsrc is-live=true ! video/x-raw,format=RGB,width=32,height=32,"
-                                  "framerate=30/1 ! " + features(model, "32x32") +
-                                  " ! attnoverlay ! fakesink name=sink sync=false";
+  const std::string description =
+      "videotestsrc is-live=true ! video/x-raw,format=RGB,width=32,height=32,"
+      "framerate=30/1 ! " +
+      features(model, "32x32") + " ! attnoverlay ! fakesink name=sink sync=false";
   GstPtr<GstElement> pipeline(gst_parse_launch(description.c_str(), nullptr));
   ASSERT_TRUE(pipeline);
   GstPtr<GstBus> bus(gst_element_get_bus(pipeline.get()));
@@ -244,10 +245,10 @@ TEST(Robustness, FourPipelinesInFourThreadsAtOnce) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&, i] {
-      results[size_t(i)] = run_to_eos("videotestsrc num-buffers=8 pattern=" + std::to_string(i) +
-                                      " ! video/x-raw,format=RGB,width=48,height=32 ! " + features(model, "48x32") +
-                                      " ! attnoverlay mode=" + (i % 2 ? "pca" : "attention") +
-                                      " ! appsink name=sink sync=false");
+      results[size_t(i)] =
+          run_to_eos("videotestsrc num-buffers=8 pattern=" + std::to_string(i) +
+                     " ! video/x-raw,format=RGB,width=48,height=32 ! " + features(model, "48x32") +
+                     " ! attnoverlay mode=" + (i % 2 ? "pca" : "attention") + " ! appsink name=sink sync=false");
     });
   }
   for (auto& t : threads) t.join();

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "tasks/label_spec.h"
+#include "fifo_support.h"
 #include "test_support.h"
 
 using dinoclip::Error;
@@ -46,6 +47,13 @@ TEST(ReadLabelsFile, RejectsMissingOrEmptyFiles) {
   const std::string only_comments = temp_dir() + "/comments.txt";
   std::ofstream(only_comments) << "# nothing here\n\n   \n";
   EXPECT_NE(message_of([&] { read_labels_file(only_comments); }).find("no label"), std::string::npos);
+}
+
+TEST(ReadLabelsFile, RejectsDirectoryAndFifoWithoutBlocking) {
+  EXPECT_NE(message_of([] { read_labels_file(temp_dir()); }).find("is a directory"), std::string::npos);
+  EXPECT_NE(
+      dinoclip::testing::message_for_fifo([](const std::string& fifo) { read_labels_file(fifo); }).find("is a FIFO"),
+      std::string::npos);
 }
 
 TEST(ParseTemplates, SplitsOnBarsAndRequiresPlaceholder) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "io/file_util.h"
+#include "fifo_support.h"
 #include "test_support.h"
 #include "text/bpe_tokenizer.h"
 
@@ -220,4 +221,10 @@ TEST(BpeTokenizer, RejectsCorruptVocabContents) {
   write_gzip(dir + "/unknown.txt.gz", unknown);
   EXPECT_NE(error_of([&] { BpeTokenizer t(dir + "/unknown.txt.gz"); }).find("\"zz\" is not a vocabulary symbol"),
             std::string::npos);
+}
+
+TEST(BpeTokenizer, RejectsFifoVocabWithoutBlocking) {
+  const std::string message =
+      dinoclip::testing::message_for_fifo([](const std::string& fifo) { BpeTokenizer tokenizer(fifo); });
+  EXPECT_NE(message.find("is a FIFO"), std::string::npos) << message;
 }

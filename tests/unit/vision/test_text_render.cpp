@@ -16,7 +16,9 @@ TEST(TextRender, DrawsInsideTheBoxOnly) {
     for (int x = 0; x < 64; ++x) {
       const uint8_t* p = &pixels[(y * 64 + x) * 3];
       const bool inside = x >= 2 && x < 2 + width && y >= 2 && y < 2 + 12 + 2 * 2;
-      if (!inside) EXPECT_EQ(p[0] + p[1] + p[2], 0) << x << "," << y;
+      if (!inside) {
+        EXPECT_EQ(p[0] + p[1] + p[2], 0) << x << "," << y;
+      }
       white += p[0] > 200 && p[1] > 200;
     }
   EXPECT_GT(white, 5);  // glyph pixels were drawn

@@ -1,5 +1,5 @@
-/* GstDinoFeatures (a DINO result: patch tokens, CLS token, CLS attention)
- * and GstDinoFeaturesMeta (attaches one to a video buffer).
+/* GstDinoclipFeatures (a DINO result: patch tokens, CLS token, CLS attention)
+ * and GstDinoclipFeaturesMeta (attaches one to a video buffer).
  *
  * The result is a refcounted, immutable payload; the meta holds a reference.
  * Carrying a result onto the next frames (dinofeatures' `interval`) adds a
@@ -27,122 +27,132 @@ typedef struct {
   guint patch_size;   /* model input pixels per patch side (8 or 16; 14 for DINOv2) */
   guint input_width;  /* model input size in pixels = grid_width * patch_size */
   guint input_height; /* = grid_height * patch_size */
-} GstDinoFeaturesShape;
+} GstDinoclipFeaturesShape;
 
-typedef struct _GstDinoFeatures GstDinoFeatures;
+typedef struct _GstDinoclipFeatures GstDinoclipFeatures;
 
 /* Producer hook for results that live elsewhere (e.g. in GPU memory): called
  * at most once, on the first read, to get host pointers that stay valid until
  * `notify (user_data)`. cls_attention may be left NULL when n_heads is 0.
  * Returns FALSE (and the getters then return NULL) if the transfer failed. */
-typedef gboolean (*GstDinoFeaturesToHostFunc) (gpointer user_data, const gfloat ** tokens,
-    const gfloat ** cls_attention);
+typedef gboolean (*GstDinoclipFeaturesToHostFunc)(gpointer user_data, const gfloat** tokens,
+                                                  const gfloat** cls_attention);
 
-#define GST_TYPE_DINO_FEATURES (gst_dino_features_get_type ())
-GST_DINOCLIP_API GType gst_dino_features_get_type (void);
+#define GST_TYPE_DINOCLIP_FEATURES (gst_dinoclip_features_get_type())
+GST_DINOCLIP_API GType gst_dinoclip_features_get_type(void);
 
 /**
- * gst_dino_features_new: (skip)
+ * gst_dinoclip_features_new: (skip)
  * Copies the arrays (cls_attention may be NULL when shape->n_heads is 0).
  */
-GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_new (const GstDinoFeaturesShape * shape,
-    const gfloat * tokens, const gfloat * cls_attention);
+GST_DINOCLIP_API GstDinoclipFeatures* gst_dinoclip_features_new(const GstDinoclipFeaturesShape* shape,
+                                                                const gfloat* tokens, const gfloat* cls_attention);
 
 /**
- * gst_dino_features_new_wrapped: (skip)
+ * gst_dinoclip_features_new_wrapped: (skip)
  * Wraps host arrays without copying; `notify (user_data)` runs when the last
  * reference goes. The arrays must not change afterwards.
  */
-GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_new_wrapped (const GstDinoFeaturesShape * shape,
-    const gfloat * tokens, const gfloat * cls_attention, gpointer user_data, GDestroyNotify notify);
+GST_DINOCLIP_API GstDinoclipFeatures* gst_dinoclip_features_new_wrapped(const GstDinoclipFeaturesShape* shape,
+                                                                        const gfloat* tokens,
+                                                                        const gfloat* cls_attention, gpointer user_data,
+                                                                        GDestroyNotify notify);
 
 /**
- * gst_dino_features_new_deferred: (skip)
- * Defers the host transfer to the first read (see GstDinoFeaturesToHostFunc).
+ * gst_dinoclip_features_new_deferred: (skip)
+ * Defers the host transfer to the first read (see GstDinoclipFeaturesToHostFunc).
  */
-GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_new_deferred (const GstDinoFeaturesShape * shape,
-    GstDinoFeaturesToHostFunc to_host, gpointer user_data, GDestroyNotify notify);
+GST_DINOCLIP_API GstDinoclipFeatures* gst_dinoclip_features_new_deferred(const GstDinoclipFeaturesShape* shape,
+                                                                         GstDinoclipFeaturesToHostFunc to_host,
+                                                                         gpointer user_data, GDestroyNotify notify);
 
-GST_DINOCLIP_API GstDinoFeatures * gst_dino_features_ref (GstDinoFeatures * features);
-GST_DINOCLIP_API void gst_dino_features_unref (GstDinoFeatures * features);
+GST_DINOCLIP_API GstDinoclipFeatures* gst_dinoclip_features_ref(GstDinoclipFeatures* features);
+GST_DINOCLIP_API void gst_dinoclip_features_unref(GstDinoclipFeatures* features);
 
-GST_DINOCLIP_API const GstDinoFeaturesShape * gst_dino_features_get_shape (const GstDinoFeatures * features);
+GST_DINOCLIP_API const GstDinoclipFeaturesShape* gst_dinoclip_features_get_shape(const GstDinoclipFeatures* features);
 
 /* Host floats (see the layouts above); valid while `features` is alive.
  * NULL when a deferred transfer failed, when asked for attention that was not
  * computed, or for a head index out of range. n_floats (nullable) receives the
  * number of floats. Thread-safe. */
 /**
- * gst_dino_features_get_tokens:
+ * gst_dinoclip_features_get_tokens:
  * @n_floats: (out) (optional): number of floats
+ *
  * Returns: (array length=n_floats) (transfer none) (nullable): [1 + grid_h * grid_w, dim] floats
  */
-GST_DINOCLIP_API const gfloat * gst_dino_features_get_tokens (GstDinoFeatures * features, gsize * n_floats);
+GST_DINOCLIP_API const gfloat* gst_dinoclip_features_get_tokens(GstDinoclipFeatures* features, gsize* n_floats);
 /**
- * gst_dino_features_get_cls_token:
+ * gst_dinoclip_features_get_cls_token:
  * @n_floats: (out) (optional): number of floats (dim)
+ *
  * Returns: (array length=n_floats) (transfer none) (nullable): the CLS token
  */
-GST_DINOCLIP_API const gfloat * gst_dino_features_get_cls_token (GstDinoFeatures * features, gsize * n_floats);
+GST_DINOCLIP_API const gfloat* gst_dinoclip_features_get_cls_token(GstDinoclipFeatures* features, gsize* n_floats);
 /**
- * gst_dino_features_get_patch_tokens:
+ * gst_dinoclip_features_get_patch_tokens:
  * @n_floats: (out) (optional): number of floats
+ *
  * Returns: (array length=n_floats) (transfer none) (nullable): [grid_h * grid_w, dim] floats
  */
-GST_DINOCLIP_API const gfloat * gst_dino_features_get_patch_tokens (GstDinoFeatures * features, gsize * n_floats);
+GST_DINOCLIP_API const gfloat* gst_dinoclip_features_get_patch_tokens(GstDinoclipFeatures* features, gsize* n_floats);
 /**
- * gst_dino_features_get_cls_attention:
+ * gst_dinoclip_features_get_cls_attention:
  * @n_floats: (out) (optional): number of floats
+ *
  * Returns: (array length=n_floats) (transfer none) (nullable): [n_heads, grid_h * grid_w] floats
  */
-GST_DINOCLIP_API const gfloat * gst_dino_features_get_cls_attention (GstDinoFeatures * features, gsize * n_floats);
+GST_DINOCLIP_API const gfloat* gst_dinoclip_features_get_cls_attention(GstDinoclipFeatures* features, gsize* n_floats);
 /**
- * gst_dino_features_get_head_attention: (skip)
+ * gst_dinoclip_features_get_head_attention: (skip)
  * One head's row of cls_attention: grid_height * grid_width floats.
  */
-GST_DINOCLIP_API const gfloat * gst_dino_features_get_head_attention (GstDinoFeatures * features, guint head);
+GST_DINOCLIP_API const gfloat* gst_dinoclip_features_get_head_attention(GstDinoclipFeatures* features, guint head);
 
 /* The same arrays as GBytes (no copy: the bytes hold a reference to
  * `features`), for bindings: numpy.frombuffer(b.get_data(), numpy.float32).
  * NULL as for the pointer getters. */
 /**
- * gst_dino_features_get_tokens_bytes:
+ * gst_dinoclip_features_get_tokens_bytes:
  * Returns: (transfer full) (nullable): the tokens, float32 [1 + grid_h * grid_w, dim]
  */
-GST_DINOCLIP_API GBytes * gst_dino_features_get_tokens_bytes (GstDinoFeatures * features);
+GST_DINOCLIP_API GBytes* gst_dinoclip_features_get_tokens_bytes(GstDinoclipFeatures* features);
 /**
- * gst_dino_features_get_cls_attention_bytes:
+ * gst_dinoclip_features_get_cls_attention_bytes:
  * Returns: (transfer full) (nullable): the CLS attention, float32 [n_heads, grid_h * grid_w]
  */
-GST_DINOCLIP_API GBytes * gst_dino_features_get_cls_attention_bytes (GstDinoFeatures * features);
+GST_DINOCLIP_API GBytes* gst_dinoclip_features_get_cls_attention_bytes(GstDinoclipFeatures* features);
 
 /* ---- the meta ---- */
 
 typedef struct {
   GstMeta meta;
-  GstDinoFeatures *features; /* the result (the meta holds a reference) */
-  gboolean carried;          /* TRUE: computed on an earlier frame and reused */
-  GstClockTime source_pts;   /* PTS of the frame the features were computed on */
-} GstDinoFeaturesMeta;
+  GstDinoclipFeatures* features; /* the result (the meta holds a reference) */
+  gboolean carried;              /* TRUE: computed on an earlier frame and reused */
+  GstClockTime source_pts;       /* PTS of the frame the features were computed on */
+} GstDinoclipFeaturesMeta;
 
-#define GST_DINO_FEATURES_META_API_TYPE (gst_dino_features_meta_api_get_type ())
-#define GST_DINO_FEATURES_META_INFO (gst_dino_features_meta_get_info ())
+#define GST_DINOCLIP_FEATURES_META_API_TYPE (gst_dinoclip_features_meta_api_get_type())
+#define GST_DINOCLIP_FEATURES_META_INFO (gst_dinoclip_features_meta_get_info())
 
-GST_DINOCLIP_API GType gst_dino_features_meta_api_get_type (void);
-GST_DINOCLIP_API const GstMetaInfo * gst_dino_features_meta_get_info (void);
+GST_DINOCLIP_API GType gst_dinoclip_features_meta_api_get_type(void);
+GST_DINOCLIP_API const GstMetaInfo* gst_dinoclip_features_meta_get_info(void);
 
 /**
- * gst_buffer_add_dino_features_meta:
+ * gst_buffer_add_dinoclip_features_meta:
  * Adds a meta that takes a new reference to `features`.
+ *
  * Returns: (transfer none) (nullable): the meta
  */
-GST_DINOCLIP_API GstDinoFeaturesMeta * gst_buffer_add_dino_features_meta (GstBuffer * buffer,
-    GstDinoFeatures * features, gboolean carried, GstClockTime source_pts);
+GST_DINOCLIP_API GstDinoclipFeaturesMeta* gst_buffer_add_dinoclip_features_meta(GstBuffer* buffer,
+                                                                                GstDinoclipFeatures* features,
+                                                                                gboolean carried,
+                                                                                GstClockTime source_pts);
 
 /**
- * gst_buffer_get_dino_features_meta:
+ * gst_buffer_get_dinoclip_features_meta:
  * Returns: (transfer none) (nullable): the buffer's features meta
  */
-GST_DINOCLIP_API GstDinoFeaturesMeta * gst_buffer_get_dino_features_meta (GstBuffer * buffer);
+GST_DINOCLIP_API GstDinoclipFeaturesMeta* gst_buffer_get_dinoclip_features_meta(GstBuffer* buffer);
 
 G_END_DECLS

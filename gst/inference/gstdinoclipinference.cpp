@@ -1,0 +1,365 @@
+// GstDinoclipInference: the properties, lifetimes and GstBaseTransform
+// callbacks every inference element shares, written once. No maths and no
+// model calls: the element's InferenceClient turns frames into requests on a
+// shared instance (lib/runtime), the InferenceDriver (inference_driver.*)
+// decides cadence, batching and asynchronous delivery.
+#include "inference/gstdinoclipinference.h"
+
+#include <gst/video/video.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <utility>
+
+#include "common/frame_convert.h"
+#include "common/param_flags.h"
+#include "common/refused_property.h"
+#include "core/user_message.h"
+#include "inference/inference_driver.h"
+#include "inference/model_settings.h"
+
+GST_DEBUG_CATEGORY_STATIC(dinoclip_inference_debug);
+#define GST_CAT_DEFAULT dinoclip_inference_debug
+
+namespace {
+
+using namespace dinoclip;
+using dinoclip::gst::InferenceClient;
+using dinoclip::gst::InferenceDriver;
+using dinoclip::gst::InferenceSettings;
+using dinoclip::gst::ModelSettings;
+
+// Ids of the base's properties (installed on each element, above its own ids).
+enum : guint {
+  PROP_MODEL = 0x1000,
+  PROP_DEVICE,
+  PROP_PRECISION,
+  PROP_THREADS,
+  PROP_INFERENCES,
+  PROP_SKIPPED_INFERENCES,
+  PROP_INFERENCE_FIRST,  // then inference_properties.h's, in its order
+};
+
+// Between start() and stop().
+struct Running {
+  std::unique_ptr<InferenceClient> client;
+  std::unique_ptr<InferenceDriver> driver;  // after `client`: goes first
+};
+
+struct Private {
+  std::mutex settings_lock;
+  ModelSettings settings;
+  std::atomic<bool> loaded{false};
+  mutable std::mutex running_lock;  // guards `running` against the threads that are not the stream's
+  std::unique_ptr<Running> running;
+};
+
+struct GstDinoclipInferencePrivate {
+  Private* impl;
+};
+
+}  // namespace
+
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE(GstDinoclipInference, gst_dinoclip_inference, GST_TYPE_BASE_TRANSFORM)
+
+namespace {
+
+GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
+GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
+
+Private& priv(gpointer self) {
+  auto* holder = static_cast<GstDinoclipInferencePrivate*>(
+      gst_dinoclip_inference_get_instance_private(GST_DINOCLIP_INFERENCE(self)));
+  return *holder->impl;
+}
+
+ModelSettings snapshot(gpointer self) {
+  Private& p = priv(self);
+  std::lock_guard<std::mutex> lock(p.settings_lock);
+  return p.settings;
+}
+
+InferenceSettings inference_snapshot(gpointer self) {
+  Private& p = priv(self);
+  std::lock_guard<std::mutex> lock(p.settings_lock);
+  return p.settings.inference;
+}
+
+uint64_t counter(gpointer self, bool skipped) {
+  Private& p = priv(self);
+  std::lock_guard<std::mutex> lock(p.running_lock);
+  if (!p.running) return 0;
+  return skipped ? p.running->driver->skipped() : p.running->driver->inferences();
+}
+
+/* ---- properties ---- */
+
+// A model-loading property while the model is loaded: refused (warned), not applied.
+bool refused(GstDinoclipInference* self, const char* property) {
+  return gst_dinoclip_inference_refuse_while_loaded(self, property);
+}
+
+void gst_dinoclip_inference_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOCLIP_INFERENCE(object);
+  Private& p = priv(self);
+  std::lock_guard<std::mutex> lock(p.settings_lock);
+  ModelSettings& s = p.settings;
+  if (dinoclip::gst::set_inference_property(s.inference, PROP_INFERENCE_FIRST, prop_id, value, p.loaded, pspec,
+                                            GST_ELEMENT(self), GST_DINOCLIP_INFERENCE_GET_CLASS(self)->debug)) {
+    return;
+  }
+  switch (prop_id) {
+    case PROP_MODEL:
+      if (!refused(self, "model")) s.model = g_value_get_string(value) ? g_value_get_string(value) : "";
+      break;
+    case PROP_DEVICE:
+      if (!refused(self, "device")) s.device = GstDinoclipDevice(g_value_get_enum(value));
+      break;
+    case PROP_PRECISION:
+      if (!refused(self, "precision")) s.precision = GstDinoclipPrecision(g_value_get_enum(value));
+      break;
+    case PROP_THREADS:
+      if (!refused(self, "threads")) s.threads = g_value_get_int(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+void gst_dinoclip_inference_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  if (prop_id == PROP_INFERENCES || prop_id == PROP_SKIPPED_INFERENCES) {
+    g_value_set_uint64(value, counter(object, prop_id == PROP_SKIPPED_INFERENCES));
+    return;
+  }
+  Private& p = priv(object);
+  std::lock_guard<std::mutex> lock(p.settings_lock);
+  const ModelSettings& s = p.settings;
+  if (dinoclip::gst::get_inference_property(s.inference, PROP_INFERENCE_FIRST, prop_id, value)) return;
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string(value, s.model.empty() ? nullptr : s.model.c_str());
+      break;
+    case PROP_DEVICE:
+      g_value_set_enum(value, s.device);
+      break;
+    case PROP_PRECISION:
+      g_value_set_enum(value, s.precision);
+      break;
+    case PROP_THREADS:
+      g_value_set_int(value, s.threads);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+/* ---- start / stop: the client's and the driver's lifetimes ---- */
+
+gboolean gst_dinoclip_inference_start(GstBaseTransform* trans) {
+  auto* self = GST_DINOCLIP_INFERENCE(trans);
+  GstDinoclipInferenceClass* klass = GST_DINOCLIP_INFERENCE_GET_CLASS(self);
+  const ModelSettings settings = snapshot(self);
+  if (settings.model.empty()) {
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, NOT_FOUND,
+        ("No %s model: set the 'model' property to %s", klass->texts->model_kind, klass->texts->model_missing),
+        (nullptr));
+    return FALSE;
+  }
+  std::unique_ptr<InferenceClient> client = klass->open(self, settings);
+  if (!client) return FALSE;
+  auto running = std::make_unique<Running>();
+  running->client = std::move(client);
+  running->driver = std::make_unique<InferenceDriver>(trans, running->client.get());
+  Private& p = priv(self);
+  {
+    std::lock_guard<std::mutex> lock(p.running_lock);
+    p.running = std::move(running);
+  }
+  p.loaded = true;
+  return TRUE;
+}
+
+gboolean gst_dinoclip_inference_stop(GstBaseTransform* trans) {
+  auto* self = GST_DINOCLIP_INFERENCE(trans);
+  GstDinoclipInferenceClass* klass = GST_DINOCLIP_INFERENCE_GET_CLASS(self);
+  Private& p = priv(self);
+  p.loaded = false;
+  if (klass->close) klass->close(self);
+  std::unique_ptr<Running> running;
+  {
+    std::lock_guard<std::mutex> lock(p.running_lock);
+    running = std::move(p.running);
+  }
+  running.reset();  // outside the lock: a QoS event never waits for the cancellations
+  return TRUE;
+}
+
+// GstBaseTransform::set_caps: the client reads frames with these caps, and a
+// result computed on the old ones is forgotten.
+gboolean gst_dinoclip_inference_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
+  Running* running = priv(trans).running.get();
+  GstVideoInfo info;
+  if (!running || !gst_video_info_from_caps(&info, incaps)) {
+    if (running) GST_ERROR_OBJECT(trans, "cannot use caps %" GST_PTR_FORMAT, incaps);
+    return FALSE;
+  }
+  running->client->set_info(info);
+  running->client->forget_latest();  // a new size or format: the old result no longer matches
+  return TRUE;
+}
+
+/* ---- events and queries ---- */
+
+// QoS (any thread) for skip-late, before the base class sees it.
+gboolean gst_dinoclip_inference_src_event(GstBaseTransform* trans, GstEvent* event) {
+  if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
+    Private& p = priv(trans);
+    std::lock_guard<std::mutex> lock(p.running_lock);  // from downstream's thread, maybe while stopping
+    if (p.running) p.running->driver->late_frames().on_qos(event);
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_dinoclip_inference_parent_class)->src_event(trans, event);
+}
+
+// Flushes, and held frames leave before any other serialized event.
+gboolean gst_dinoclip_inference_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  Running* running = priv(trans).running.get();
+  if (running) running->driver->on_sink_event(event, inference_snapshot(trans));
+  return GST_BASE_TRANSFORM_CLASS(gst_dinoclip_inference_parent_class)->sink_event(trans, event);
+}
+
+gboolean gst_dinoclip_inference_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    return dinoclip::gst::add_inference_latency(trans, query, inference_snapshot(trans));
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_dinoclip_inference_parent_class)->query(trans, direction, query);
+}
+
+/* ---- frames: in through the driver, out in order ---- */
+
+// No exception crosses into GStreamer (allocation failures and the like):
+// each becomes a stream error naming the element.
+GstFlowReturn fenced(GstBaseTransform* trans, const std::function<GstFlowReturn(Running&)>& step) {
+  Running* running = priv(trans).running.get();
+  if (!running) return GST_FLOW_FLUSHING;
+  try {
+    return step(*running);
+  } catch (const std::exception& e) {
+    GstElementFactory* factory = gst_element_get_factory(GST_ELEMENT(trans));
+    const char* name = factory ? GST_OBJECT_NAME(factory) : G_OBJECT_TYPE_NAME(trans);
+    GST_ELEMENT_ERROR(trans, STREAM, FAILED, ("%s: %s", name, user_message(e).c_str()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+}
+
+GstFlowReturn gst_dinoclip_inference_submit_input_buffer(GstBaseTransform* trans, gboolean, GstBuffer* buffer) {
+  return fenced(trans, [trans, buffer](Running& running) {
+    GstDinoclipInferenceClass* klass = GST_DINOCLIP_INFERENCE_GET_CLASS(trans);
+    if (klass->apply_frame_settings) klass->apply_frame_settings(GST_DINOCLIP_INFERENCE(trans), running.client.get());
+    return running.driver->on_frame(buffer, inference_snapshot(trans));
+  });
+}
+
+GstFlowReturn gst_dinoclip_inference_generate_output(GstBaseTransform* trans, GstBuffer** out) {
+  return fenced(trans,
+                [trans, out](Running& running) { return running.driver->next_output(out, inference_snapshot(trans)); });
+}
+
+/* ---- GObject ---- */
+
+void gst_dinoclip_inference_finalize(GObject* object) {
+  delete &priv(object);
+  G_OBJECT_CLASS(gst_dinoclip_inference_parent_class)->finalize(object);
+}
+
+}  // namespace
+
+static void gst_dinoclip_inference_class_init(GstDinoclipInferenceClass* klass) {
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(dinoclip_inference_debug, "dinoclipinference", 0, "dinoclip inference elements' base");
+
+  gobject_class->set_property = gst_dinoclip_inference_set_property;
+  gobject_class->get_property = gst_dinoclip_inference_get_property;
+  gobject_class->finalize = gst_dinoclip_inference_finalize;
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_INFERENCE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DEVICE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_PRECISION, GstPluginAPIFlags(0));
+
+  trans_class->passthrough_on_same_caps = FALSE;  // the buffer must be writable to take the meta
+  trans_class->transform_ip_on_passthrough = FALSE;
+  trans_class->start = gst_dinoclip_inference_start;
+  trans_class->stop = gst_dinoclip_inference_stop;
+  trans_class->set_caps = gst_dinoclip_inference_set_caps;
+  trans_class->src_event = gst_dinoclip_inference_src_event;
+  trans_class->sink_event = gst_dinoclip_inference_sink_event;
+  trans_class->query = gst_dinoclip_inference_query;
+  trans_class->submit_input_buffer = gst_dinoclip_inference_submit_input_buffer;
+  trans_class->generate_output = gst_dinoclip_inference_generate_output;
+}
+
+static void gst_dinoclip_inference_init(GstDinoclipInference* self) {
+  static_cast<GstDinoclipInferencePrivate*>(gst_dinoclip_inference_get_instance_private(self))->impl = new Private;
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);  // we skip inference, not frames
+}
+
+void gst_dinoclip_inference_class_install_properties(GstDinoclipInferenceClass* klass,
+                                                     const dinoclip::gst::InferenceElementTexts* texts, guint optional,
+                                                     GstDebugCategory* category) {
+  using dinoclip::gst::kParamLoadTime;
+  using dinoclip::gst::kParamReadOnly;
+  klass->texts = texts;
+  klass->debug = category;
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  g_object_class_install_property(gobject_class, PROP_MODEL,
+                                  g_param_spec_string("model", "Model", texts->model_blurb, nullptr, kParamLoadTime));
+  g_object_class_install_property(
+      gobject_class, PROP_DEVICE,
+      g_param_spec_enum("device", "Device",
+                        "Where the model runs: auto = cuda when this build and machine have it, else cpu. "
+                        "Applied in READY->PAUSED",
+                        GST_TYPE_DINOCLIP_DEVICE, GST_DINOCLIP_DEVICE_AUTO, kParamLoadTime));
+  g_object_class_install_property(
+      gobject_class, PROP_PRECISION,
+      g_param_spec_enum("precision", "Precision", texts->precision_blurb, GST_TYPE_DINOCLIP_PRECISION,
+                        GST_DINOCLIP_PRECISION_FP32, kParamLoadTime));
+  if (optional & dinoclip::gst::kInferenceThreads) {
+    g_object_class_install_property(
+        gobject_class, PROP_THREADS,
+        g_param_spec_int("threads", "Threads",
+                         "CPU threads for LibTorch's intra-op pool, 1-1024; 0 leaves the process setting as it is. "
+                         "Process-wide (LibTorch has one pool). Applied in READY->PAUSED",
+                         0, 1024, 0, kParamLoadTime));
+  }
+  g_object_class_install_property(
+      gobject_class, PROP_INFERENCES,
+      g_param_spec_uint64("inferences", "Inferences", texts->inferences_blurb, 0, G_MAXUINT64, 0, kParamReadOnly));
+  if (optional & dinoclip::gst::kInferenceSkippedInferences) {
+    g_object_class_install_property(
+        gobject_class, PROP_SKIPPED_INFERENCES,
+        g_param_spec_uint64("skipped-inferences", "Skipped inferences",
+                            "Inferences skipped on late frames (see skip-late) since READY->PAUSED (read-only)", 0,
+                            G_MAXUINT64, 0, kParamReadOnly));
+  }
+  dinoclip::gst::install_inference_properties(gobject_class, PROP_INFERENCE_FIRST);
+}
+
+dinoclip::gst::ModelSettings gst_dinoclip_inference_settings(GstDinoclipInference* self) { return snapshot(self); }
+
+gboolean gst_dinoclip_inference_refuse_while_loaded(GstDinoclipInference* self, const char* property) {
+  if (!priv(self).loaded) return FALSE;
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_DINOCLIP_INFERENCE_GET_CLASS(self)->debug, property,
+                                       dinoclip::gst::kModelIsLoaded);
+  return TRUE;
+}
