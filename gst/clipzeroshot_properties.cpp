@@ -50,7 +50,7 @@ void install_model_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_PRECISION,
       g_param_spec_enum("precision", "Precision",
-                        "Compute precision: fp32 anywhere, fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported "
+                        "Compute precision: fp32 anywhere, tf32 (fp32 with TF32 tensor-core products) and fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported "
                         "choice is an error in READY->PAUSED. Scores are float32 whatever this is",
                         GST_TYPE_DINO_PRECISION, GST_DINO_PRECISION_FP32, kParamLoadTime));
 }

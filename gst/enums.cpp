@@ -27,6 +27,7 @@ GType gst_dino_precision_get_type(void) {
       {GST_DINO_PRECISION_FP32, "32-bit float (any device)", "fp32"},
       {GST_DINO_PRECISION_FP16, "16-bit float (CUDA only)", "fp16"},
       {GST_DINO_PRECISION_BF16, "bfloat16 (CUDA or CPU)", "bf16"},
+      {GST_DINO_PRECISION_TF32, "32-bit float, matrix products on TF32 tensor cores (CUDA only)", "tf32"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoPrecision", values));
@@ -145,6 +146,8 @@ Precision to_precision(GstDinoPrecision precision) {
       return Precision::kFp16;
     case GST_DINO_PRECISION_BF16:
       return Precision::kBf16;
+    case GST_DINO_PRECISION_TF32:
+      return Precision::kTf32;
     case GST_DINO_PRECISION_FP32:
       break;
   }

@@ -29,6 +29,7 @@ typedef enum {
   GST_DINO_PRECISION_FP32,
   GST_DINO_PRECISION_FP16,
   GST_DINO_PRECISION_BF16,
+  GST_DINO_PRECISION_TF32,
 } GstDinoPrecision;
 
 /* dinofeatures / clipzeroshot scale-method; AUTO resolves by the device. */

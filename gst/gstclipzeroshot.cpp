@@ -278,7 +278,10 @@ runtime::ClipInstanceOptions instance_options(const Settings& settings) {
   runtime::ClipInstanceOptions options;
   options.model_path = settings.model;
   options.load.device = resolve_device(dinoclip::gst::to_device_choice(settings.device));
-  options.load.dtype = resolve_precision(dinoclip::gst::to_precision(settings.precision), options.load.device);
+  const Precision precision = dinoclip::gst::to_precision(settings.precision);
+  options.load.dtype = resolve_precision(precision, options.load.device);
+  options.load.tf32 = uses_tf32(precision);
+  options.load.cuda_graphs = settings.inference.cuda_graphs;
   options.batch = settings.inference.batch_policy();
   return options;
 }

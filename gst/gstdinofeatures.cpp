@@ -204,7 +204,10 @@ runtime::DinoInstanceOptions instance_options(const Settings& settings) {
   options.model_path = settings.model;
   options.load.num_heads = settings.heads;
   options.load.device = resolve_device(dinoclip::gst::to_device_choice(settings.device));
-  options.load.dtype = resolve_precision(dinoclip::gst::to_precision(settings.precision), options.load.device);
+  const Precision precision = dinoclip::gst::to_precision(settings.precision);
+  options.load.dtype = resolve_precision(precision, options.load.device);
+  options.load.tf32 = uses_tf32(precision);
+  options.load.cuda_graphs = settings.inference.cuda_graphs;
   options.batch = settings.inference.batch_policy();
   options.threads = settings.threads;
   return options;
@@ -344,7 +347,7 @@ void install_properties(GObjectClass* gobject_class) {
       gobject_class, PROP_PRECISION,
       g_param_spec_enum(
           "precision", "Precision",
-          "Compute precision: fp32 anywhere, fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported choice is an "
+          "Compute precision: fp32 anywhere, tf32 (fp32 with TF32 tensor-core products) and fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported choice is an "
           "error in READY->PAUSED. The attached results are float32 whatever this is",
           GST_TYPE_DINO_PRECISION, GST_DINO_PRECISION_FP32, kParamLoadTime));
   g_object_class_install_property(

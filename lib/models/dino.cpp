@@ -13,6 +13,8 @@
 
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "models/cuda_graph.h"
+#include "models/matmul_precision.h"
 #include "models/vit_blocks.h"
 
 namespace dinoclip {
@@ -206,11 +208,19 @@ struct DinoModel::State {
   DinoVisionTransformer net{nullptr};
   c10::Device device{c10::kCPU};
   c10::ScalarType dtype = c10::kFloat;
+  bool tf32 = false;
   bool one_sample_at_a_time = false;  // on the CPU kernels (see forward_each_sample)
   std::string path;
   mutable std::mutex pos_mutex;
   mutable std::map<std::pair<int, int>, at::Tensor> pos_cache;  // interpolated once per input size
+  // Declared after the network: destroyed first, as its graphs read the weights.
+  std::unique_ptr<GraphCache> graphs;
 };
+
+namespace {
+// A graph's variant: which outputs it computes.
+uint32_t graph_variant(const DinoForwardOptions& options) { return options.cls_attention ? 1u : 0u; }
+}  // namespace
 
 DinoModel::DinoModel() : state_(std::make_unique<State>()) {}
 DinoModel::DinoModel(DinoModel&&) noexcept = default;
@@ -228,10 +238,13 @@ DinoModel DinoModel::load(const std::string& path, const DinoLoadOptions& option
   load_module_state(*s.net, weights, path, "a DINO ViT-" + std::to_string(s.config.embed_dim) + "/" +
                                               std::to_string(s.config.patch_size));
   s.net->eval();
-  const Placement placement = place_model(*s.net, options.device, options.dtype);
+  const Placement placement = place_model(*s.net, options.device, options.dtype, options.fused_kernels);
   s.dtype = placement.input_dtype;
   s.one_sample_at_a_time = placement.cpu_kernels;
   s.device = options.device;
+  s.tf32 = options.tf32 && s.dtype == at::kFloat;
+  if (use_cuda_graphs(options.cuda_graphs, s.device)) s.graphs = std::make_unique<GraphCache>(
+        GraphCache::kDefaultCapacity, cuda_graph_capturer(), /*warn=*/nullptr, /*pad_batches=*/true);
   return model;
 }
 
@@ -257,7 +270,26 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
     }
     pos = it->second;
   }
+  Float32MatmulScope matmul_precision(s.device, s.dtype, s.tf32);
   DinoOutput out;
+  // The full [N, N] matrix (CLI `dino attention`, one picture) takes the
+  // explicit attention path, whose query chunks run on several CPU threads:
+  // their kernels would go to those threads' streams, outside a capture.
+  if (s.graphs && !options.full_attention) {
+    // pos is held by the forward (and so by its graph) by value.
+    std::vector<at::Tensor> parts =
+        s.graphs->run(x, graph_variant(options), [net = s.net.ptr(), pos, options](const at::Tensor& in) {
+          DinoOutput o = net->forward(in, pos, options);
+          auto as_float = [](const at::Tensor& t) { return t.defined() ? t.to(at::kFloat) : t; };
+          return std::vector<at::Tensor>{as_float(o.tokens), as_float(o.cls_attention), as_float(o.attention)};
+        });
+    out.tokens = parts[0];
+    out.cls_attention = parts[1];
+    out.attention = parts[2];
+    out.grid_h = grid_h;
+    out.grid_w = grid_w;
+    return out;
+  }
   if (s.one_sample_at_a_time && x.size(0) > 1) {
     std::vector<at::Tensor> parts = forward_each_sample(x, [&](const at::Tensor& one) {
       DinoOutput o = s.net->forward(one, pos, options);
@@ -281,6 +313,7 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
 
 const DinoConfig& DinoModel::config() const { return state_->config; }
 c10::Device DinoModel::device() const { return state_->device; }
+const GraphCache* DinoModel::cuda_graphs() const { return state_->graphs.get(); }
 
 std::string DinoModel::describe() const {
   const DinoConfig& c = state_->config;

@@ -26,6 +26,9 @@ struct DinoLoadOptions {
   std::string checkpoint_key = "teacher";  // for full training checkpoints
   c10::Device device = c10::Device(c10::kCPU);
   c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see models/device.h
+  bool tf32 = false;         // with kFloat on CUDA: matrix products on TF32 tensor cores (precision=tf32)
+  bool cuda_graphs = true;   // on CUDA: replay a CUDA graph per input shape (models/cuda_graph.h)
+  bool fused_kernels = true; // on CUDA: MLP epilogues fused into the products (models/cuda_epilogues.h)
 };
 
 struct DinoForwardOptions {
@@ -43,6 +46,7 @@ struct DinoOutput {
 };
 
 class DinoVisionTransformerImpl;
+class GraphCache;
 
 // Loaded model, ready for inference. Movable, not copyable; forward() is const
 // and may be called from one thread at a time.
@@ -62,6 +66,9 @@ class DinoModel {
   const DinoConfig& config() const;
   c10::Device device() const;
   std::string describe() const;  // e.g. "DINO ViT-S/8 (dim 384, 12 blocks, 6 heads)"
+  // The CUDA graphs this model replays; nullptr when it runs eagerly (CPU,
+  // cuda_graphs off, or a build without graph support).
+  const GraphCache* cuda_graphs() const;
 
  private:
   DinoModel();
