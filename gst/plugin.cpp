@@ -1,11 +1,11 @@
 // The `dinoclip` plugin: DINO and CLIP for video.
 #include <gst/gst.h>
 
-#include "gstattnoverlay.h"
-#include "gstclipzeroshot.h"
-#include "gstdinofeatures.h"
-#include "gstdinometapublish.h"
-#include "gstdinoseg.h"
+#include "attnoverlay/gstattnoverlay.h"
+#include "clipzeroshot/gstclipzeroshot.h"
+#include "dinofeatures/gstdinofeatures.h"
+#include "dinometapublish/gstdinometapublish.h"
+#include "dinoseg/gstdinoseg.h"
 
 static gboolean plugin_init(GstPlugin* plugin) {
   gboolean ok = FALSE;

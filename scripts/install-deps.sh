@@ -8,7 +8,7 @@ packages=(
   build-essential pkg-config meson ninja-build git
   # LibTorch (CPU) and a fast BLAS: Debian's reference BLAS is ~50x slower for matmul
   libtorch-dev libopenblas0-pthread
-  # oneDNN headers: the ViT matrix products call the oneDNN that LibTorch links (lib/models/cpu_matmul.cpp)
+  # oneDNN headers: the ViT matrix products call the oneDNN that LibTorch links (lib/kernels/cpu/matmul.cpp)
   libdnnl-dev
   # GStreamer: headers, tools and the plugins used by the demo and the tests
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools

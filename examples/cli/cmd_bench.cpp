@@ -9,11 +9,11 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/device.h"
 #include "core/threads.h"
+#include "kernels/cpu/matmul.h"
 #include "models/clip.h"
-#include "models/cpu_matmul.h"
 #include "models/cuda_graph.h"
-#include "models/device.h"
 #include "models/dino.h"
 #include "scale_option.h"
 #include "tasks/video_index.h"

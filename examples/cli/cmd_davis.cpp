@@ -18,7 +18,7 @@
 #include "core/error.h"
 #include "io/davis_layout.h"
 #include "io/image_file.h"
-#include "models/device.h"
+#include "core/device.h"
 #include "segmentation_pipeline.h"
 #include "tasks/frame_numbering.h"
 #include "tasks/iou.h"

@@ -9,7 +9,7 @@
 #include "core/threads.h"
 #include "io/image_file.h"
 #include "io/npy.h"
-#include "models/device.h"
+#include "core/device.h"
 #include "models/dino.h"
 #include "scale_option.h"
 #include "tasks/attention_heads.h"

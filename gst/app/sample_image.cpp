@@ -3,7 +3,7 @@
 #include <gst/video/video.h>
 
 #include "core/error.h"
-#include "frame_convert.h"
+#include "common/frame_convert.h"
 
 namespace dinoclip::gstapp {
 

@@ -1,6 +1,6 @@
 // CPU thread configuration for LibTorch, oneDNN and the BLAS.
 //
-// With the oneDNN kernels (models/cpu_matmul.h) the ViT matrix products run
+// With the oneDNN kernels (kernels/cpu/matmul.h) the ViT matrix products run
 // on the same OpenMP pool as ATen's softmax and LayerNorm. Without them, two
 // pools compete on the CPU: ATen's intra-op pool (OpenMP in Debian's build)
 // and OpenBLAS's own pthreads (every matrix product). See

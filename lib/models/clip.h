@@ -31,7 +31,7 @@ struct ClipConfig {
 
 struct ClipLoadOptions {
   c10::Device device = c10::Device(c10::kCPU);
-  c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see models/device.h
+  c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see core/device.h
   bool tf32 = false;         // with kFloat on CUDA: matrix products on TF32 tensor cores (precision=tf32)
   bool cuda_graphs = true;   // on CUDA: the image tower replays a CUDA graph per batch size
   bool fused_kernels = true; // on CUDA: MLP epilogues fused into the products (models/cuda_epilogues.h)

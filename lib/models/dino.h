@@ -25,7 +25,7 @@ struct DinoLoadOptions {
   int num_heads = 0;  // 0: from the width (384 -> 6, 768 -> 12, otherwise width / 64)
   std::string checkpoint_key = "teacher";  // for full training checkpoints
   c10::Device device = c10::Device(c10::kCPU);
-  c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see models/device.h
+  c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see core/device.h
   bool tf32 = false;         // with kFloat on CUDA: matrix products on TF32 tensor cores (precision=tf32)
   bool cuda_graphs = true;   // on CUDA: replay a CUDA graph per input shape (models/cuda_graph.h)
   bool fused_kernels = true; // on CUDA: MLP epilogues fused into the products (models/cuda_epilogues.h)

@@ -9,10 +9,10 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "models/attention_kernels.h"
+#include "kernels/attention.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/layer_norm.h"
 #include "models/cuda_epilogues.h"
-#include "models/cpu_attention.h"
-#include "models/cpu_layer_norm.h"
 
 namespace dinoclip {
 
@@ -273,7 +273,7 @@ bool VitBlockImpl::use_cpu_kernels(const at::Tensor& x) const {
          c10::InferenceMode::is_enabled();
 }
 
-// LayerNorm straight into the products' dtype in one pass (models/cpu_layer_norm.h)
+// LayerNorm straight into the products' dtype in one pass (kernels/cpu/layer_norm.h)
 // instead of torch's LayerNorm and a conversion. Per call, 2 threads, ATen
 // LayerNorm (+ conversion) / this: 785x384 fp32 85 / 55 us, bf16 103 / 55 us;
 // 3601x384 fp32 383 / 218, bf16 448 / 246; 50x768 bf16 15.5 / 6.5.

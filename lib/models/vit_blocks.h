@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "models/cpu_matmul.h"
+#include "kernels/cpu/matmul.h"
 
 namespace dinoclip {
 
@@ -67,7 +67,7 @@ class SelfAttentionImpl : public torch::nn::Module {
 
   int heads() const { return heads_; }
 
-  // Packs the weights for the oneDNN CPU path (models/cpu_matmul.h) in
+  // Packs the weights for the oneDNN CPU path (kernels/cpu/matmul.h) in
   // `compute` precision (kFloat or kBFloat16). Call after loading weights.
   void prepare_cpu(at::ScalarType compute);
   bool cpu_prepared() const { return qkv_packed_.defined(); }

@@ -16,7 +16,7 @@
 #include "io/file_util.h"
 #include "io/image_file.h"
 #include "app/frame_reader.h"
-#include "models/device.h"
+#include "core/device.h"
 #include "cli_runner.h"
 #include "test_support.h"
 #include "vision/overlay.h"

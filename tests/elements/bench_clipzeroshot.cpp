@@ -31,7 +31,7 @@
 
 #include "io/safetensors_writer.h"
 #include "models/clip.h"
-#include "models/device.h"
+#include "core/device.h"
 #include "models/random_weights.h"
 #include "text/vocab_path.h"
 #include "vision/synthetic.h"

@@ -32,7 +32,7 @@
 
 #include "core/threads.h"
 #include "io/safetensors_writer.h"
-#include "models/device.h"
+#include "core/device.h"
 #include "models/dino.h"
 #include "models/random_weights.h"
 #include "vision/color_convert.h"

@@ -8,7 +8,7 @@
 #include "element_test_util.h"
 #include "io/image_file.h"
 #include "io/npy.h"
-#include "models/device.h"
+#include "core/device.h"
 
 namespace dinoclip::testing {
 namespace {

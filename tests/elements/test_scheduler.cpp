@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "element_test_util.h"
-#include "features_query.h"
+#include "common/features_query.h"
 #include "io/image_file.h"
 #include "runtime/dino_instance.h"
 #include "vision/overlay.h"

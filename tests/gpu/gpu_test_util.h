@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "models/device.h"
+#include "core/device.h"
 
 namespace dinoclip::testing {
 

@@ -1,4 +1,4 @@
-// models/attention_kernels against the plain maths. The fused kernel is
+// kernels/attention against the plain maths. The fused kernel is
 // chosen only for CUDA tensors, but LibTorch 2 runs it on the CPU too, so its
 // numbers are checked everywhere LibTorch 2 is; on CUDA, a whole block is
 // compared with the CPU's.
@@ -9,7 +9,7 @@
 #include <limits>
 
 #include "gpu_test_util.h"
-#include "models/attention_kernels.h"
+#include "kernels/attention.h"
 #include "test_support.h"
 
 using namespace dinoclip;

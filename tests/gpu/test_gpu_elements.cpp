@@ -6,7 +6,7 @@
 #include <string>
 
 #include "element_test_util.h"
-#include "features_payload.h"
+#include "dinofeatures/dinofeatures_payload.h"
 #include "gpu_test_util.h"
 #include "io/npy.h"
 #include "models/dino.h"

@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "io/npy.h"
 #include "models/clip.h"
-#include "models/device.h"
+#include "core/device.h"
 #include "test_support.h"
 
 using namespace dinoclip;

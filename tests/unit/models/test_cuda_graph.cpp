@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "models/cuda_graph.h"
-#include "models/device.h"
 #include "models/dino.h"
 #include "models/matmul_precision.h"
 #include "test_support.h"

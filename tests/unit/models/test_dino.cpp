@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "io/npy.h"
-#include "models/device.h"
+#include "core/device.h"
 #include "models/dino.h"
 #include "test_support.h"
 

@@ -5,9 +5,9 @@
 
 #include "core/error.h"
 #include "io/safetensors_writer.h"
-#include "models/cpu_layer_norm.h"
-#include "models/cpu_matmul.h"
-#include "models/device.h"
+#include "kernels/cpu/layer_norm.h"
+#include "kernels/cpu/matmul.h"
+#include "core/device.h"
 #include "models/dino.h"
 #include "models/random_weights.h"
 #include "models/vit_blocks.h"
@@ -100,7 +100,7 @@ TEST_P(ThreadCounts, PatchEmbedEqualsConvolution) {
 
 INSTANTIATE_TEST_SUITE_P(Threads, ThreadCounts, ::testing::Values(1, 2));
 
-// The oneDNN kernels (models/cpu_matmul.h) against the ATen path of the same
+// The oneDNN kernels (kernels/cpu/matmul.h) against the ATen path of the same
 // block: DINO's block (GELU, CLS tap) and CLIP's (QuickGELU, causal mask).
 struct KernelCase {
   const char* name;

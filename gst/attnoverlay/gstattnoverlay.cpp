@@ -1,0 +1,453 @@
+// attnoverlay: picks the meta to show, then one lib/vision drawing call per
+// frame. No maths here: upsampling, colour maps, PCA and masks are lib/.
+#include "attnoverlay/gstattnoverlay.h"
+
+#include <ATen/ATen.h>
+#include <gst/dinoclip/dinoclip-meta.h>
+
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "core/error.h"
+#include "core/user_message.h"
+#include "common/enums.h"
+#include "common/frame_convert.h"
+#include "common/meta_tensors.h"
+#include "common/param_flags.h"
+#include "tasks/attention_heads.h"
+#include "vision/overlay.h"
+#include "vision/pca.h"
+#include "vision/text_render.h"
+
+GST_DEBUG_CATEGORY_STATIC(attn_overlay_debug);
+#define GST_CAT_DEFAULT attn_overlay_debug
+
+namespace {
+
+using namespace dinoclip;
+
+enum {
+  PROP_0,
+  PROP_MODE,
+  PROP_HEAD,
+  PROP_COLORMAP,
+  PROP_ALPHA,
+  PROP_PCA_REFIT,
+  PROP_PCA_REFIT_INTERVAL,
+  PROP_CONTOURS,
+};
+
+struct Settings {
+  GstAttnOverlayMode mode = GST_ATTN_OVERLAY_MODE_AUTO;
+  gint head = -1;  // -1: mean of the heads
+  GstDinoColormap colormap = GST_DINO_COLORMAP_INFERNO;
+  gdouble alpha = 0.5;
+  GstAttnOverlayPcaRefit pca_refit = GST_ATTN_OVERLAY_PCA_REFIT_FIRST;
+  guint pca_refit_interval = 30;
+  bool contours = true;
+};
+
+// Streaming state: the PCA basis and its last picture, the label font.
+struct State {
+  std::optional<PcaBasis> basis;
+  guint results_since_fit = 0;
+  GstDinoFeatures* pca_source = nullptr;  // the result pca_grid shows (ref held)
+  Image pca_grid;
+  std::optional<TextRenderer> text;
+  bool warned_missing = false;
+  bool warned_font = false;
+  bool warned_pca = false;
+
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  ~State() { forget_pca_picture(); }
+
+  void forget_pca_picture() {
+    if (pca_source) gst_dino_features_unref(pca_source);
+    pca_source = nullptr;
+  }
+};
+
+struct Private {
+  std::mutex settings_lock;
+  Settings settings;
+  State state;  // streaming thread only
+};
+
+}  // namespace
+
+struct _GstAttnOverlay {
+  GstVideoFilter parent;
+  Private* priv;
+};
+
+G_DEFINE_TYPE(GstAttnOverlay, gst_attn_overlay, GST_TYPE_VIDEO_FILTER)
+GST_ELEMENT_REGISTER_DEFINE(attnoverlay, "attnoverlay", GST_RANK_NONE, GST_TYPE_ATTN_OVERLAY)
+
+namespace {
+
+GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
+GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+                                                            GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
+
+void gst_attn_overlay_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_ATTN_OVERLAY(object);
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  Settings& s = self->priv->settings;
+  switch (prop_id) {
+    case PROP_MODE:
+      s.mode = GstAttnOverlayMode(g_value_get_enum(value));
+      break;
+    case PROP_HEAD:
+      s.head = g_value_get_int(value);
+      break;
+    case PROP_COLORMAP:
+      s.colormap = GstDinoColormap(g_value_get_enum(value));
+      break;
+    case PROP_ALPHA:
+      s.alpha = g_value_get_double(value);
+      break;
+    case PROP_PCA_REFIT:
+      s.pca_refit = GstAttnOverlayPcaRefit(g_value_get_enum(value));
+      break;
+    case PROP_PCA_REFIT_INTERVAL:
+      s.pca_refit_interval = g_value_get_uint(value);
+      break;
+    case PROP_CONTOURS:
+      s.contours = g_value_get_boolean(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+void gst_attn_overlay_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_ATTN_OVERLAY(object);
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  const Settings& s = self->priv->settings;
+  switch (prop_id) {
+    case PROP_MODE:
+      g_value_set_enum(value, s.mode);
+      break;
+    case PROP_HEAD:
+      g_value_set_int(value, s.head);
+      break;
+    case PROP_COLORMAP:
+      g_value_set_enum(value, s.colormap);
+      break;
+    case PROP_ALPHA:
+      g_value_set_double(value, s.alpha);
+      break;
+    case PROP_PCA_REFIT:
+      g_value_set_enum(value, s.pca_refit);
+      break;
+    case PROP_PCA_REFIT_INTERVAL:
+      g_value_set_uint(value, s.pca_refit_interval);
+      break;
+    case PROP_CONTOURS:
+      g_value_set_boolean(value, s.contours);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+Settings settings_snapshot(GstAttnOverlay* self) {
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  return self->priv->settings;
+}
+
+gboolean gst_attn_overlay_stop(GstBaseTransform* trans) {
+  auto* self = GST_ATTN_OVERLAY(trans);
+  State& state = self->priv->state;
+  state.basis.reset();
+  state.results_since_fit = 0;
+  state.forget_pca_picture();
+  state.warned_missing = false;
+  state.warned_font = false;
+  state.warned_pca = false;
+  return TRUE;
+}
+
+/* ---- one drawing per mode ---- */
+
+// Says once per run that the buffers lack what `mode` draws.
+void warn_missing(GstAttnOverlay* self, const char* what) {
+  if (self->priv->state.warned_missing) return;
+  self->priv->state.warned_missing = true;
+  GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("attnoverlay: the frames carry no %s; they pass unchanged", what),
+                      ("put the element that attaches it upstream (dinofeatures for features and attention)"));
+}
+
+bool draw_attention(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
+  const at::Tensor maps = meta ? dinoclip::gst::attention_maps(meta->features) : at::Tensor();
+  if (!maps.defined()) return false;
+  const at::Tensor heat = select_attention_heads(maps, AttentionHeads::from_property(s.head));  // [1, h, w]
+  // One tile = the whole frame, min-max normalised per frame as DINO's figures.
+  draw_head_strip(frame, heat, dinoclip::gst::to_colormap(s.colormap), float(s.alpha));
+  return true;
+}
+
+bool draw_heads(MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
+  const at::Tensor maps = meta ? dinoclip::gst::attention_maps(meta->features) : at::Tensor();
+  if (!maps.defined()) return false;
+  draw_head_strip(frame, maps, dinoclip::gst::to_colormap(s.colormap), float(s.alpha));
+  return true;
+}
+
+bool basis_is_due(const State& state, const Settings& s, const at::Tensor& tokens) {
+  if (!state.basis || state.basis->mean.size(0) != tokens.size(1)) return true;  // none yet, or another model
+  switch (s.pca_refit) {
+    case GST_ATTN_OVERLAY_PCA_REFIT_PER_FRAME:
+      return true;
+    case GST_ATTN_OVERLAY_PCA_REFIT_EVERY_N:
+      return state.results_since_fit >= s.pca_refit_interval;
+    case GST_ATTN_OVERLAY_PCA_REFIT_FIRST:
+      break;
+  }
+  return false;
+}
+
+// A grid too small for PCA colours (one patch): this frame passes undrawn,
+// with one warning per run; the stream goes on.
+bool skip_pca(GstAttnOverlay* self, const at::Tensor& tokens) {
+  GST_DEBUG_OBJECT(self, "no PCA colours for %" G_GINT64_FORMAT " patches", tokens.size(0));
+  State& state = self->priv->state;
+  if (!state.warned_pca) {
+    state.warned_pca = true;
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                        ("attnoverlay: mode=pca needs at least 2 patches with %" G_GINT64_FORMAT
+                         "-dimensional features; frames with %" G_GINT64_FORMAT " pass without colours",
+                         tokens.size(1), tokens.size(0)),
+                        ("raise dinofeatures' input-size so that the frame covers more than one patch"));
+  }
+  return true;
+}
+
+bool draw_pca(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+  GstDinoFeaturesMeta* meta = gst_buffer_get_dino_features_meta(buffer);
+  if (!meta) return false;
+  State& state = self->priv->state;
+  if (meta->features != state.pca_source) {  // a new result (carried ones reuse the picture)
+    const at::Tensor tokens = dinoclip::gst::patch_tokens(meta->features);
+    if (!tokens.defined()) return false;
+    if (basis_is_due(state, s, tokens) && !pca_fit_possible(tokens, 3)) return skip_pca(self, tokens);
+    if (basis_is_due(state, s, tokens)) {
+      state.basis = fit_pca(tokens, 3);
+      state.results_since_fit = 0;
+      GST_DEBUG_OBJECT(self, "PCA basis fitted on %" G_GINT64_FORMAT " patch tokens", tokens.size(0));
+    }
+    ++state.results_since_fit;
+    const GstDinoFeaturesShape* shape = gst_dino_features_get_shape(meta->features);
+    state.pca_grid = pca_rgb_image(tokens, shape->grid_height, shape->grid_width, *state.basis);
+    state.forget_pca_picture();
+    state.pca_source = gst_dino_features_ref(meta->features);
+  }
+  blend_rgb_grid(frame, state.pca_grid, float(s.alpha), /*smooth=*/false);
+  return true;
+}
+
+bool draw_mask(MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+  GstDinoSegmentationMeta* meta = gst_buffer_get_dino_segmentation_meta(buffer);
+  if (!meta) return false;
+  blend_mask(frame, dinoclip::gst::class_map(meta->segmentation),
+             dinoclip::gst::segmentation_palette(meta->segmentation), float(s.alpha), s.contours);
+  return true;
+}
+
+bool draw_label(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer) {
+  GstDinoClassificationMeta* meta = gst_buffer_get_dino_classification_meta(buffer);
+  const gchar* label = nullptr;
+  gfloat score = 0.0f;
+  if (!meta || !gst_dino_classification_get_ranked(meta->classification, 0, nullptr, &label, &score)) return false;
+  State& state = self->priv->state;
+  if (!state.text) state.text.emplace();  // throws, naming the font, when it is missing
+  char text[512];
+  std::snprintf(text, sizeof text, "%s %.2f", label, score);
+  const int pixel_height = std::max(12, frame.height / 18);
+  state.text->draw(frame, text, pixel_height / 2, pixel_height / 2, pixel_height, {255, 255, 255}, {0, 0, 0},
+                   /*bg_alpha=*/0.6f);
+  return true;
+}
+
+// auto: the mask if there is one, else the attention, else the PCA colours;
+// then the label on top (without a font, auto warns once and goes on).
+bool draw_auto(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+  bool drawn =
+      draw_mask(frame, buffer, s) || draw_attention(self, frame, buffer, s) || draw_pca(self, frame, buffer, s);
+  if (!gst_buffer_get_dino_classification_meta(buffer)) return drawn;
+  try {
+    return draw_label(self, frame, buffer) || drawn;
+  } catch (const Error& e) {
+    if (!self->priv->state.warned_font) {
+      self->priv->state.warned_font = true;
+      GST_ELEMENT_WARNING(self, RESOURCE, NOT_FOUND, ("attnoverlay: labels not drawn: %s", e.what()), (nullptr));
+    }
+    return drawn;
+  }
+}
+
+// Draws what `s.mode` asks for; false when the buffer lacks its meta.
+bool draw(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+  switch (s.mode) {
+    case GST_ATTN_OVERLAY_MODE_ATTENTION:
+      return draw_attention(self, frame, buffer, s);
+    case GST_ATTN_OVERLAY_MODE_HEADS:
+      return draw_heads(frame, buffer, s);
+    case GST_ATTN_OVERLAY_MODE_PCA:
+      return draw_pca(self, frame, buffer, s);
+    case GST_ATTN_OVERLAY_MODE_MASK:
+      return draw_mask(frame, buffer, s);
+    case GST_ATTN_OVERLAY_MODE_LABEL:
+      return draw_label(self, frame, buffer);
+    case GST_ATTN_OVERLAY_MODE_AUTO:
+      break;
+  }
+  return draw_auto(self, frame, buffer, s);
+}
+
+const char* missing_meta_name(GstAttnOverlayMode mode) {
+  switch (mode) {
+    case GST_ATTN_OVERLAY_MODE_ATTENTION:
+    case GST_ATTN_OVERLAY_MODE_HEADS:
+      return "DINO attention (GstDinoFeaturesMeta with attention=true)";
+    case GST_ATTN_OVERLAY_MODE_PCA:
+      return "DINO features (GstDinoFeaturesMeta)";
+    case GST_ATTN_OVERLAY_MODE_MASK:
+      return "segmentation (GstDinoSegmentationMeta)";
+    case GST_ATTN_OVERLAY_MODE_LABEL:
+      return "classification (GstDinoClassificationMeta)";
+    case GST_ATTN_OVERLAY_MODE_AUTO:
+      break;
+  }
+  return "dinoclip meta";
+}
+
+GstFlowReturn gst_attn_overlay_transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
+  auto* self = GST_ATTN_OVERLAY(filter);
+  try {
+    const Settings settings = settings_snapshot(self);
+    if (settings.alpha <= 0.0 && settings.mode != GST_ATTN_OVERLAY_MODE_LABEL) return GST_FLOW_OK;
+    bool drawn = false;
+    if (dinoclip::gst::is_planar_yuv(GST_VIDEO_FRAME_FORMAT(frame))) {
+      // Decoders hand out I420/NV12: draw on an RGB copy, then convert back.
+      dinoclip::Image rgb = dinoclip::gst::yuv_frame_to_rgb(*frame);
+      dinoclip::MutableImageView view{rgb.pixels.data(), rgb.width, rgb.height, std::ptrdiff_t(rgb.width) * 3,
+                                      dinoclip::PixelFormat::kRGB};
+      drawn = draw(self, view, frame->buffer, settings);
+      if (drawn) dinoclip::gst::write_rgb_to_yuv_frame(rgb, *frame);
+    } else {
+      drawn = draw(self, dinoclip::gst::frame_mutable_view(*frame), frame->buffer, settings);
+    }
+    if (!drawn) warn_missing(self, missing_meta_name(settings.mode));
+    return GST_FLOW_OK;
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("attnoverlay: %s", dinoclip::user_message(e).c_str()),
+                      ("frame %dx%d %s", GST_VIDEO_FRAME_WIDTH(frame), GST_VIDEO_FRAME_HEIGHT(frame),
+                       gst_video_format_to_string(GST_VIDEO_FRAME_FORMAT(frame))));
+    return GST_FLOW_ERROR;
+  }
+}
+
+void gst_attn_overlay_finalize(GObject* object) {
+  delete GST_ATTN_OVERLAY(object)->priv;
+  G_OBJECT_CLASS(gst_attn_overlay_parent_class)->finalize(object);
+}
+
+using dinoclip::gst::kParamAnyTime;
+
+void install_properties(GObjectClass* gobject_class) {
+  g_object_class_install_property(
+      gobject_class, PROP_MODE,
+      g_param_spec_enum(
+          "mode", "Mode",
+          "What to draw: attention, heads, pca (need dinofeatures upstream), mask (segmentation meta), label "
+          "(classification meta) or auto (whatever is attached). Frames without the meta pass unchanged, with "
+          "one warning. May change while PLAYING",
+          GST_TYPE_ATTN_OVERLAY_MODE, GST_ATTN_OVERLAY_MODE_AUTO, kParamAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_HEAD,
+      g_param_spec_int(
+          "head", "Head",
+          "mode=attention: the attention head to show, 0..heads-1, or -1 for the mean over heads; a head the model "
+          "does not have is a stream error. May change while PLAYING",
+          -1, 1023, -1, kParamAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_COLORMAP,
+      g_param_spec_enum(
+          "colormap", "Colour map",
+          "Colour map of the attention and heads heatmaps (each map min-max normalised per frame). May change "
+          "while PLAYING",
+          GST_TYPE_DINO_COLORMAP, GST_DINO_COLORMAP_INFERNO, kParamAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_ALPHA,
+      g_param_spec_double(
+          "alpha", "Alpha",
+          "Opacity of the overlay, 0.0 (invisible: frames untouched) to 1.0 (overlay only); labels always show. "
+          "May change while PLAYING",
+          0.0, 1.0, 0.5, kParamAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_PCA_REFIT,
+      g_param_spec_enum(
+          "pca-refit", "PCA refit",
+          "mode=pca: when to fit the 3 principal components: first (once, stable colours), per-frame (every new "
+          "result; carried results reuse it) or every-n (every pca-refit-interval new results). May change while "
+          "PLAYING",
+          GST_TYPE_ATTN_OVERLAY_PCA_REFIT, GST_ATTN_OVERLAY_PCA_REFIT_FIRST, kParamAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_PCA_REFIT_INTERVAL,
+      g_param_spec_uint(
+          "pca-refit-interval", "PCA refit interval",
+          "pca-refit=every-n: new results (not frames) between two fits, 1-100000. May change while PLAYING", 1, 100000,
+          30, kParamAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_CONTOURS,
+      g_param_spec_boolean(
+          "contours", "Contours",
+          "mode=mask: draw class borders in full colour on top of the alpha-blended classes. May change while "
+          "PLAYING",
+          TRUE, kParamAnyTime));
+}
+
+}  // namespace
+
+static void gst_attn_overlay_class_init(GstAttnOverlayClass* klass) {
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  GST_DEBUG_CATEGORY_INIT(attn_overlay_debug, "attnoverlay", 0, "dinoclip overlay element");
+
+  gobject_class->set_property = gst_attn_overlay_set_property;
+  gobject_class->get_property = gst_attn_overlay_get_property;
+  gobject_class->finalize = gst_attn_overlay_finalize;
+  install_properties(gobject_class);
+
+  gst_element_class_set_static_metadata(
+      element_class, "DINO attention overlay", "Filter/Effect/Video",
+      "Draws dinoclip results onto the frames they are attached to: DINO CLS attention heatmaps, per-head strips, "
+      "PCA colours of the patch tokens, segmentation masks and labels",
+      "dinoclip contributors");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_type_mark_as_plugin_api(GST_TYPE_ATTN_OVERLAY_MODE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_ATTN_OVERLAY_PCA_REFIT, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINO_COLORMAP, GstPluginAPIFlags(0));
+
+  GST_BASE_TRANSFORM_CLASS(klass)->stop = gst_attn_overlay_stop;
+  GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip = gst_attn_overlay_transform_frame_ip;
+}
+
+static void gst_attn_overlay_init(GstAttnOverlay* self) {
+  self->priv = new Private;
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  // Like dinofeatures' skip-late, never drop frames: drawing costs little.
+  gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);
+}

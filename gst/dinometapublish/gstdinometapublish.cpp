@@ -1,0 +1,470 @@
+// dinometapublish: one JSON line per frame (metapublish_json) to a file or
+// an MQTT broker (mqtt_publisher, its own thread). Properties, state and the
+// write; the JSON and the network live in their helpers.
+#include "dinometapublish/gstdinometapublish.h"
+
+#include <gst/video/video.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "clipzeroshot/clipzeroshot_results.h"
+#include "dinometapublish/dinometapublish_json.h"
+#include "net/mqtt_publisher.h"
+#include "common/param_flags.h"
+#include "common/refused_property.h"
+
+GST_DEBUG_CATEGORY_STATIC(dino_meta_publish_debug);
+#define GST_CAT_DEFAULT dino_meta_publish_debug
+
+GType gst_dino_meta_publish_method_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_DINO_META_PUBLISH_METHOD_FILE, "JSON lines appended to file-path ('-': stdout)", "file"},
+      {GST_DINO_META_PUBLISH_METHOD_MQTT, "one MQTT message per frame on topic, to the broker at address", "mqtt"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoMetaPublishMethod", values));
+  return type;
+}
+
+namespace {
+
+using dinoclip::gst::MqttPublisher;
+
+constexpr const char* kStdout = "-";
+constexpr const char* kDefaultAddress = "localhost:1883";
+constexpr const char* kDefaultTopic = "dinoclip";
+constexpr guint kDefaultMaxQueue = 100;
+
+enum {
+  PROP_0,
+  PROP_METHOD,
+  PROP_FILE_PATH,
+  PROP_ADDRESS,
+  PROP_TOPIC,
+  PROP_CLIENT_ID,
+  PROP_MAX_QUEUE,
+  PROP_INCLUDE_ATTENTION,
+  PROP_INCLUDE_EMBEDDING,
+  PROP_PUBLISHED,
+  PROP_DROPPED,
+  PROP_CONNECTED,
+};
+
+struct Settings {
+  GstDinoMetaPublishMethod method = GST_DINO_META_PUBLISH_METHOD_FILE;
+  std::string file_path = kStdout;
+  std::string address = kDefaultAddress;
+  std::string topic = kDefaultTopic;
+  std::string client_id;
+  guint max_queue = kDefaultMaxQueue;
+  bool include_attention = false;
+  bool include_embedding = false;
+};
+
+// Between start() and stop().
+struct State {
+  FILE* file = nullptr;  // method=file (stdout is not ours to close)
+  bool owns_file = false;
+  std::unique_ptr<MqttPublisher> mqtt;  // method=mqtt
+  guint64 frames = 0;
+  gint width = 0, height = 0;
+
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  ~State() {
+    if (owns_file && file) std::fclose(file);
+  }
+};
+
+struct Private {
+  std::mutex settings_lock;
+  Settings settings;
+  std::mutex state_lock;  // the streaming thread and the counter getters
+  std::unique_ptr<State> state;  // null outside start()..stop()
+  std::atomic<guint64> lines_written{0};  // method=file
+};
+
+}  // namespace
+
+struct _GstDinometapublish {
+  GstBaseTransform parent;
+  Private* priv;
+};
+
+G_DEFINE_TYPE(GstDinometapublish, gst_dinometapublish, GST_TYPE_BASE_TRANSFORM)
+GST_ELEMENT_REGISTER_DEFINE(dinometapublish, "dinometapublish", GST_RANK_NONE, GST_TYPE_DINOMETAPUBLISH)
+
+namespace {
+
+GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+Settings settings_snapshot(GstDinometapublish* self) {
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  return self->priv->settings;
+}
+
+/* ---- start / stop ---- */
+
+bool open_file(GstDinometapublish* self, State& state, const Settings& settings) {
+  if (settings.file_path.empty() || settings.file_path == kStdout) {
+    state.file = stdout;
+    return true;
+  }
+  state.file = std::fopen(settings.file_path.c_str(), "a");  // never overwrite what a user has
+  if (!state.file) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                      ("Could not open \"%s\" for appending JSON lines: %s", settings.file_path.c_str(),
+                       std::strerror(errno)),
+                      ("set file-path to a writable file, or '-' for stdout"));
+    return false;
+  }
+  state.owns_file = true;
+  return true;
+}
+
+bool start_mqtt(GstDinometapublish* self, State& state, const Settings& settings) {
+  dinoclip::gst::MqttPublisherOptions options;
+  try {
+    options.endpoint = dinoclip::gst::parse_mqtt_address(settings.address);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Bad MQTT address: %s", e.what()),
+                      ("address=%s", settings.address.c_str()));
+    return false;
+  }
+  if (settings.topic.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("The MQTT topic is empty: set topic=NAME, e.g. topic=dinoclip"),
+                      (nullptr));
+    return false;
+  }
+  options.topic = settings.topic;
+  options.client_id = settings.client_id;
+  options.max_queue = settings.max_queue;
+  try {
+    state.mqtt = std::make_unique<MqttPublisher>(options);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not start the MQTT client: %s", e.what()), (nullptr));
+    return false;
+  }
+  GST_INFO_OBJECT(self, "publishing to mqtt://%s:%d topic '%s' (connecting in the background)",
+                  options.endpoint.host.c_str(), options.endpoint.port, options.topic.c_str());
+  return true;
+}
+
+gboolean gst_dinometapublish_start(GstBaseTransform* trans) {
+  auto* self = GST_DINOMETAPUBLISH(trans);
+  const Settings settings = settings_snapshot(self);
+  auto state = std::make_unique<State>();
+  const bool ok = settings.method == GST_DINO_META_PUBLISH_METHOD_FILE ? open_file(self, *state, settings)
+                                                                       : start_mqtt(self, *state, settings);
+  if (!ok) return FALSE;
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  self->priv->state = std::move(state);
+  self->priv->lines_written = 0;
+  return TRUE;
+}
+
+gboolean gst_dinometapublish_stop(GstBaseTransform* trans) {
+  auto* self = GST_DINOMETAPUBLISH(trans);
+  std::unique_ptr<State> stopping;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);
+    stopping = std::move(self->priv->state);
+  }
+  if (stopping && stopping->mqtt) {
+    const dinoclip::gst::MqttCounters counters = stopping->mqtt->counters();
+    GST_INFO_OBJECT(self, "MQTT: %" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
+                    " still queued", counters.published, counters.dropped, counters.queued);
+  }
+  return TRUE;  // the State's destructor drains the queue (bounded) and closes the file
+}
+
+gboolean gst_dinometapublish_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
+  auto* self = GST_DINOMETAPUBLISH(trans);
+  GstVideoInfo info;
+  const bool video = gst_video_info_from_caps(&info, incaps);
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  if (self->priv->state) {
+    self->priv->state->width = video ? GST_VIDEO_INFO_WIDTH(&info) : 0;
+    self->priv->state->height = video ? GST_VIDEO_INFO_HEIGHT(&info) : 0;
+  }
+  return TRUE;  // any caps: non-video frames just have no "resolution"
+}
+
+/* ---- per frame ---- */
+
+dinoclip::gst::FrameJsonContext frame_context(GstDinometapublish* self, const State& state, const Settings& settings,
+                                              GstBuffer* buffer) {
+  dinoclip::gst::FrameJsonContext context;
+  const dinoclip::gst::FrameTimes times = dinoclip::gst::frame_times(GST_BASE_TRANSFORM(self)->segment, buffer);
+  context.timestamp = times.timestamp;
+  context.duration = times.duration;
+  context.running_time = times.running_time;
+  context.stream_time = times.stream_time;
+  gchar* stream_id = gst_pad_get_stream_id(GST_BASE_TRANSFORM_SINK_PAD(self));
+  if (stream_id) context.stream_id = stream_id;
+  g_free(stream_id);
+  context.frame = state.frames;
+  context.width = state.width;
+  context.height = state.height;
+  context.include_attention = settings.include_attention;
+  context.include_embedding = settings.include_embedding;
+  return context;
+}
+
+GstFlowReturn write_line(GstDinometapublish* self, State& state, std::string line) {
+  if (state.mqtt) {
+    state.mqtt->publish(std::move(line));
+    return GST_FLOW_OK;
+  }
+  line += '\n';
+  if (std::fwrite(line.data(), 1, line.size(), state.file) != line.size() || std::fflush(state.file) != 0) {
+    const Settings settings = settings_snapshot(self);
+    GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                      ("Could not write a JSON line to \"%s\": %s", settings.file_path.c_str(), std::strerror(errno)),
+                      ("is the disk full or the file gone?"));
+    return GST_FLOW_ERROR;
+  }
+  ++self->priv->lines_written;
+  return GST_FLOW_OK;
+}
+
+GstFlowReturn gst_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
+  auto* self = GST_DINOMETAPUBLISH(trans);
+  try {
+    const Settings settings = settings_snapshot(self);
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);
+    State& state = *self->priv->state;
+    std::string line = dinoclip::gst::frame_json(buffer, frame_context(self, state, settings, buffer));
+    ++state.frames;
+    return write_line(self, state, std::move(line));
+  } catch (const std::exception& e) {  // allocation failures and the like: never into GStreamer
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinometapublish: %s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+}
+
+/* ---- properties ---- */
+
+// Connection properties apply in start(); changing them later would be
+// silently ignored, so the change is refused with a warning instead.
+bool refused_while_running(GstDinometapublish* self, const char* property) {
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  if (!self->priv->state) return false;
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property);
+  return true;
+}
+
+std::string string_of(const GValue* value) { return g_value_get_string(value) ? g_value_get_string(value) : ""; }
+
+void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOMETAPUBLISH(object);
+  const bool connection_property = prop_id == PROP_METHOD || prop_id == PROP_FILE_PATH || prop_id == PROP_ADDRESS ||
+                                   prop_id == PROP_TOPIC || prop_id == PROP_CLIENT_ID || prop_id == PROP_MAX_QUEUE;
+  if (connection_property && refused_while_running(self, pspec->name)) return;
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  Settings& s = self->priv->settings;
+  switch (prop_id) {
+    case PROP_METHOD:
+      s.method = GstDinoMetaPublishMethod(g_value_get_enum(value));
+      break;
+    case PROP_FILE_PATH:
+      s.file_path = string_of(value);
+      break;
+    case PROP_ADDRESS:
+      s.address = string_of(value);
+      break;
+    case PROP_TOPIC:
+      s.topic = string_of(value);
+      break;
+    case PROP_CLIENT_ID:
+      s.client_id = string_of(value);
+      break;
+    case PROP_MAX_QUEUE:
+      s.max_queue = g_value_get_uint(value);
+      break;
+    case PROP_INCLUDE_ATTENTION:
+      s.include_attention = g_value_get_boolean(value);
+      break;
+    case PROP_INCLUDE_EMBEDDING:
+      s.include_embedding = g_value_get_boolean(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+// The counters: the MQTT publisher's, or the lines written to the file.
+dinoclip::gst::MqttCounters counters(GstDinometapublish* self) {
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  if (self->priv->state && self->priv->state->mqtt) return self->priv->state->mqtt->counters();
+  dinoclip::gst::MqttCounters file_counters;
+  file_counters.published = self->priv->lines_written.load();
+  return file_counters;
+}
+
+void gst_dinometapublish_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DINOMETAPUBLISH(object);
+  switch (prop_id) {
+    case PROP_PUBLISHED:
+      g_value_set_uint64(value, counters(self).published);
+      return;
+    case PROP_DROPPED:
+      g_value_set_uint64(value, counters(self).dropped);
+      return;
+    case PROP_CONNECTED:
+      g_value_set_boolean(value, counters(self).connected);
+      return;
+    default:
+      break;
+  }
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  const Settings& s = self->priv->settings;
+  switch (prop_id) {
+    case PROP_METHOD:
+      g_value_set_enum(value, s.method);
+      break;
+    case PROP_FILE_PATH:
+      g_value_set_string(value, s.file_path.c_str());
+      break;
+    case PROP_ADDRESS:
+      g_value_set_string(value, s.address.c_str());
+      break;
+    case PROP_TOPIC:
+      g_value_set_string(value, s.topic.c_str());
+      break;
+    case PROP_CLIENT_ID:
+      g_value_set_string(value, s.client_id.empty() ? nullptr : s.client_id.c_str());
+      break;
+    case PROP_MAX_QUEUE:
+      g_value_set_uint(value, s.max_queue);
+      break;
+    case PROP_INCLUDE_ATTENTION:
+      g_value_set_boolean(value, s.include_attention);
+      break;
+    case PROP_INCLUDE_EMBEDDING:
+      g_value_set_boolean(value, s.include_embedding);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+void install_properties(GObjectClass* klass) {
+  using dinoclip::gst::kParamAnyTime;
+  using dinoclip::gst::kParamLoadTime;
+  using dinoclip::gst::kParamReadOnly;
+  g_object_class_install_property(
+      klass, PROP_METHOD,
+      g_param_spec_enum("method", "Method",
+                        "Where the JSON lines go: file (file-path, appended, flushed per frame) or mqtt (address, "
+                        "topic; sent from a background thread); read in READY",
+                        GST_TYPE_DINO_META_PUBLISH_METHOD, GST_DINO_META_PUBLISH_METHOD_FILE, kParamLoadTime));
+  g_object_class_install_property(
+      klass, PROP_FILE_PATH,
+      g_param_spec_string("file-path", "File path",
+                          "[method=file] File the JSON lines are appended to (created if missing, never truncated); "
+                          "'-' writes to stdout",
+                          kStdout, kParamLoadTime));
+  g_object_class_install_property(
+      klass, PROP_ADDRESS,
+      g_param_spec_string("address", "Address",
+                          "[method=mqtt] The MQTT broker as host:port (port 1883 when left out), e.g. localhost:1883",
+                          kDefaultAddress, kParamLoadTime));
+  g_object_class_install_property(
+      klass, PROP_TOPIC,
+      g_param_spec_string("topic", "Topic", "[method=mqtt] MQTT topic each frame's JSON message is published on",
+                          kDefaultTopic, kParamLoadTime));
+  g_object_class_install_property(
+      klass, PROP_CLIENT_ID,
+      g_param_spec_string("mqtt-client-id", "MQTT client id",
+                          "[method=mqtt] Client identifier sent to the broker; unset: the broker assigns one",
+                          nullptr, kParamLoadTime));
+  g_object_class_install_property(
+      klass, PROP_MAX_QUEUE,
+      g_param_spec_uint("max-queue-size", "Max queue size",
+                        "[method=mqtt] Messages held while the broker is unreachable; when full, the oldest is dropped "
+                        "(counted in 'dropped'); 0 drops every frame while disconnected",
+                        0, 1000000, kDefaultMaxQueue, kParamLoadTime));
+  g_object_class_install_property(
+      klass, PROP_INCLUDE_ATTENTION,
+      g_param_spec_boolean("include-attention", "Include attention",
+                           "Add the CLS attention [heads, grid_h * grid_w] as base64 float32 (little-endian) to each "
+                           "line that has DINO features",
+                           FALSE, kParamAnyTime));
+  g_object_class_install_property(
+      klass, PROP_INCLUDE_EMBEDDING,
+      g_param_spec_boolean("include-embedding", "Include embedding",
+                           "Add the DINO CLS token (the frame embedding, dim floats) as base64 float32 (little-endian) "
+                           "to each line that has DINO features",
+                           FALSE, kParamAnyTime));
+  g_object_class_install_property(
+      klass, PROP_PUBLISHED,
+      g_param_spec_uint64("published", "Published",
+                          "Frames published since start: lines written (file) or messages handed to the broker (mqtt)",
+                          0, G_MAXUINT64, 0, kParamReadOnly));
+  g_object_class_install_property(
+      klass, PROP_DROPPED,
+      g_param_spec_uint64("dropped", "Dropped",
+                          "[method=mqtt] Frames whose message was dropped because the queue was full while the broker "
+                          "was unreachable",
+                          0, G_MAXUINT64, 0, kParamReadOnly));
+  g_object_class_install_property(
+      klass, PROP_CONNECTED,
+      g_param_spec_boolean("connected", "Connected",
+                           "[method=mqtt] Whether the element is connected to the broker right now", FALSE, kParamReadOnly));
+}
+
+void gst_dinometapublish_finalize(GObject* object) {
+  delete GST_DINOMETAPUBLISH(object)->priv;
+  G_OBJECT_CLASS(gst_dinometapublish_parent_class)->finalize(object);
+}
+
+}  // namespace
+
+static void gst_dinometapublish_class_init(GstDinometapublishClass* klass) {
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(dino_meta_publish_debug, "dinometapublish", 0, "dinoclip JSON / MQTT publisher");
+
+  gobject_class->set_property = gst_dinometapublish_set_property;
+  gobject_class->get_property = gst_dinometapublish_get_property;
+  gobject_class->finalize = gst_dinometapublish_finalize;
+  install_properties(gobject_class);
+
+  gst_element_class_set_static_metadata(
+      element_class, "dinoclip metadata publisher", "Filter/Analyzer/Video",
+      "Publishes each frame's dinoclip results (features shape, labels and scores, per-class area, box and IoU, "
+      "timestamps) as one JSON line to a file, stdout or an MQTT broker; buffers pass through unchanged",
+      "dinoclip contributors");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_type_mark_as_plugin_api(GST_TYPE_DINO_META_PUBLISH_METHOD, GstPluginAPIFlags(0));
+
+  trans_class->passthrough_on_same_caps = TRUE;  // reads metas only
+  trans_class->transform_ip_on_passthrough = TRUE;
+  trans_class->start = gst_dinometapublish_start;
+  trans_class->stop = gst_dinometapublish_stop;
+  trans_class->set_caps = gst_dinometapublish_set_caps;
+  trans_class->transform_ip = gst_dinometapublish_transform_ip;
+}
+
+static void gst_dinometapublish_init(GstDinometapublish* self) {
+  self->priv = new Private;
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);
+}
