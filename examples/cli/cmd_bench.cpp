@@ -9,10 +9,11 @@
 
 #include "commands.h"
 #include "core/error.h"
-#include "core/threads.h"
-#include "models/clip.h"
-#include "kernels/cpu/matmul.h"
 #include "core/device.h"
+#include "core/threads.h"
+#include "kernels/cpu/matmul.h"
+#include "models/clip.h"
+#include "models/cuda_graph.h"
 #include "models/dino.h"
 #include "scale_option.h"
 #include "tasks/video_index.h"
@@ -58,9 +59,37 @@ ThreadConfig thread_config(const Args& args) {
 c10::Device bench_device(const Args& args) { return resolve_device(parse_device(args.get("device", "cpu"))); }
 
 // --precision, checked against the device it will run on (bf16 needs
-// AVX512_BF16/AMX on a CPU; fp16 needs a GPU).
+// AVX512_BF16/AMX on a CPU; fp16 and tf32 need a GPU).
 c10::ScalarType precision(const Args& args, const c10::Device& device) {
   return resolve_precision(parse_precision(args.get("precision", "fp32")), device);
+}
+
+bool tf32(const Args& args) { return uses_tf32(parse_precision(args.get("precision", "fp32"))); }
+
+// --NAME on|off (default on).
+bool on_off(const Args& args, const std::string& name) {
+  const std::string value = args.get(name, "on");
+  if (value != "on" && value != "off") throw Error("--" + name + " must be on or off (got '" + value + "')");
+  return value == "on";
+}
+bool cuda_graphs(const Args& args) { return on_off(args, "cuda-graphs"); }
+bool fused_kernels(const Args& args) { return on_off(args, "fused-kernels"); }
+
+std::string precision_label(const Args& args, c10::ScalarType dtype) {
+  return tf32(args) ? std::string("TF32") : std::string(c10::toString(dtype));
+}
+
+// What the run did with CUDA graphs (on a GPU).
+void print_graphs(const GraphCache* graphs, const c10::Device& device) {
+  if (!device.is_cuda()) return;
+  if (!graphs) {
+    std::printf("CUDA graphs: off%s\n", cuda_graphs_supported() ? "" : " (this build cannot capture them)");
+    return;
+  }
+  const GraphCacheStats s = graphs->stats();
+  std::printf("CUDA graphs: %lld captured, %lld replays, %lld failed captures (those shapes ran eagerly)\n",
+              static_cast<long long>(s.captures), static_cast<long long>(s.replays),
+              static_cast<long long>(s.failures));
 }
 
 int batch_size(const Args& args, int fallback) {
@@ -123,6 +152,9 @@ int bench_dino(const Args& args) {
   load.pos_interpolation = parse_pos_interpolation(args.get("pos-interpolation", "auto"));
   load.device = bench_device(args);
   load.dtype = precision(args, load.device);
+  load.tf32 = tf32(args);
+  load.cuda_graphs = cuda_graphs(args);
+  load.fused_kernels = fused_kernels(args);
   DinoModel model = DinoModel::load(args.require("weights"), load);
   const int batch = batch_size(args, 1);
   const ResolvedSize size = resolve_input_size(InputSize::parse(args.get("size", "224x224")), 0, 0,
@@ -132,7 +164,7 @@ int bench_dino(const Args& args) {
   at::Tensor input = at::randn({batch, 3, size.height, size.width}).to(load.device);
   const FrameInputs frames = frame_inputs(args, load.device);
   std::cout << model.describe() << ", " << size.width << "x" << size.height << ", tokens + CLS attention, "
-            << c10::toString(load.dtype) << " on " << load.device.str() << ", " << describe_inputs(frames)
+            << precision_label(args, load.dtype) << " on " << load.device.str() << ", " << describe_inputs(frames)
             << "\nthreads: " << describe_threads() << "\n";
   print_timing(frames.enabled ? "dino preprocess + forward" : "dino forward", time_runs(2, iters, [&] {
                  if (frames.enabled) {
@@ -144,6 +176,7 @@ int bench_dino(const Args& args) {
                  wait_for(load.device);
                }),
                batch);
+  print_graphs(model.cuda_graphs(), load.device);
   return 0;
 }
 
@@ -152,13 +185,16 @@ int bench_clip(const Args& args) {
   ClipLoadOptions load;
   load.device = bench_device(args);
   load.dtype = precision(args, load.device);
+  load.tf32 = tf32(args);
+  load.cuda_graphs = cuda_graphs(args);
+  load.fused_kernels = fused_kernels(args);
   ClipModel model = ClipModel::load(args.require("weights"), load);
   BpeTokenizer tokenizer(find_vocab_file(args.get("vocab")));
   const int iters = args.get_int("iters", 10);
   if (iters < 1) throw Error("--iters must be at least 1");
   const int r = model.config().image_resolution;
   const FrameInputs frames = frame_inputs(args, load.device);
-  std::cout << model.describe() << ", " << c10::toString(load.dtype) << " on " << load.device.str() << ", "
+  std::cout << model.describe() << ", " << precision_label(args, load.dtype) << " on " << load.device.str() << ", "
             << describe_inputs(frames) << "\nthreads: " << describe_threads() << "\n";
   const std::vector<int> batches = args.has("batch") ? std::vector<int>{batch_size(args, 1)} : std::vector<int>{1, 8};
   for (int batch : batches) {
@@ -183,6 +219,7 @@ int bench_clip(const Args& args) {
   });
   std::printf("encode_text %zu labels: median %.1f ms, min %.1f ms, max %.1f ms\n", labels.size(), text.median_ms,
               text.min_ms, text.max_ms);
+  print_graphs(model.cuda_graphs(), load.device);
   return 0;
 }
 
@@ -266,7 +303,8 @@ int bench(const Args& args) {
 std::vector<Command> bench_commands() {
   CommandSpec spec{"bench", "time the model forward pass (median over --iters after 2 warm-up runs)",
                    "dino|clip --weights W [--size 224x224] [--device cpu|cuda|cuda:N] [--vocab V]\n"
-                   "       [--precision fp32|bf16|fp16] [--batch N] [--iters N] [--threads N] [--blas-threads N]\n"
+                   "       [--precision fp32|tf32|bf16|fp16] [--batch N] [--iters N] [--threads N] [--blas-threads N]\n"
+                   "       [--cuda-graphs on|off] [--fused-kernels on|off]\n"
                    "       [--scale-method exact|fast [--frame 1280x720]]\n"
                    "       dinoclip bench search [--index IDX | --rows 100000 --dim 512] [-k 5] [--iters N]\n"
                    "       dinoclip bench matmul [--rows 785 --dim 384] [--iters N]",
@@ -274,7 +312,11 @@ std::vector<Command> bench_commands() {
                     {"vocab", "V", "CLIP vocabulary (bench clip)"},
                     {"size", "WxH", "input size (default 224x224)"},
                     {"iters", "N", "timed runs (default 10)"},
-                    {"precision", "P", "fp32 (default), bf16 (GPU, or CPUs with AVX512_BF16/AMX) or fp16 (GPU)"},
+                    {"precision", "P",
+                     "fp32 (default), tf32 (GPU: fp32 with TF32 tensor-core products), bf16 (GPU, or CPUs with "
+                     "AVX512_BF16/AMX) or fp16 (GPU)"},
+                    {"cuda-graphs", "on|off", "on a GPU: replay one CUDA graph per input shape (default on)"},
+                    {"fused-kernels", "on|off", "on a GPU: MLP bias + activation fused into the products (default on)"},
                     {"batch", "N", "images per forward (default: dino 1, clip 1 and 8)"},
                     {"device", "D", "cpu (default), cuda, cuda:N or auto; GPU runs are timed to completion"},
                     {"heads", "N", "attention heads (default: from the checkpoint, else the width)"},

@@ -316,7 +316,7 @@ const dinoclip::gst::InferenceElementTexts kTexts = {
     "error then. No default: required",
     "OpenAI CLIP weights (ViT-B-32.pt, a state_dict .pth or .safetensors)",
     "OpenAI CLIP ViT weights, e.g. ViT-B-32.pt",
-    "Compute precision: fp32 anywhere, fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported choice is an error "
+    "Compute precision: fp32 anywhere, tf32 (fp32 with TF32 tensor-core products) and fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported choice is an error "
     "in READY->PAUSED. Scores are float32 whatever this is",
     "Frames classified since READY->PAUSED (read-only)",
 };

@@ -27,6 +27,7 @@ GType gst_dinoclip_precision_get_type(void) {
       {GST_DINOCLIP_PRECISION_FP32, "32-bit float (any device)", "fp32"},
       {GST_DINOCLIP_PRECISION_FP16, "16-bit float (CUDA only)", "fp16"},
       {GST_DINOCLIP_PRECISION_BF16, "bfloat16 (CUDA or CPU)", "bf16"},
+      {GST_DINOCLIP_PRECISION_TF32, "32-bit float, matrix products on TF32 tensor cores (CUDA only)", "tf32"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstDinoclipPrecision", values));
@@ -167,6 +168,8 @@ Precision to_precision(GstDinoclipPrecision precision) {
       return Precision::kFp16;
     case GST_DINOCLIP_PRECISION_BF16:
       return Precision::kBf16;
+    case GST_DINOCLIP_PRECISION_TF32:
+      return Precision::kTf32;
     case GST_DINOCLIP_PRECISION_FP32:
       break;
   }

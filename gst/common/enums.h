@@ -30,6 +30,7 @@ typedef enum {
   GST_DINOCLIP_PRECISION_FP32,
   GST_DINOCLIP_PRECISION_FP16,
   GST_DINOCLIP_PRECISION_BF16,
+  GST_DINOCLIP_PRECISION_TF32,
 } GstDinoclipPrecision;
 
 /* dinofeatures pos-interpolation; values follow dinoclip::PosInterpolation. */

@@ -224,7 +224,7 @@ const dinoclip::gst::InferenceElementTexts kTexts = {
     "Read in READY->PAUSED; a missing or unreadable file is an error then. No default: required",
     "a checkpoint (.pth or .safetensors)",
     "",
-    "Compute precision: fp32 anywhere, fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported choice is an "
+    "Compute precision: fp32 anywhere, tf32 (fp32 with TF32 tensor-core products) and fp16 on CUDA only, bf16 on CUDA or CPU; an unsupported choice is an "
     "error in READY->PAUSED. The attached results are float32 whatever this is",
     "Model runs since READY->PAUSED (read-only)",
 };

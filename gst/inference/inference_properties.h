@@ -1,6 +1,6 @@
 // The properties every inference element shares (dinofeatures, clipzeroshot):
 // model-instance-id, batch-size, batch-timeout, async-inference,
-// inference-interval (and its alias interval), skip-late, scale-method. One
+// inference-interval (and its alias interval), skip-late, scale-method, cuda-graphs. One
 // definition, so they read the same in gst-inspect-1.0 for every element.
 #pragma once
 
@@ -26,6 +26,7 @@ struct InferenceSettings {
   guint interval = 1;
   bool skip_late = true;
   GstDinoclipScaleMethod scale_method = GST_DINOCLIP_SCALE_METHOD_AUTO;
+  bool cuda_graphs = true;
 
   runtime::BatchPolicy batch_policy() const;
   // How frames are resized for a model on `device` (auto resolved).
@@ -43,6 +44,7 @@ enum InferencePropertyOffset : guint {
   kPropInterval,  // alias of inference-interval
   kPropSkipLate,
   kPropScaleMethod,
+  kPropCudaGraphs,
   kInferencePropertyCount,
 };
 

@@ -55,7 +55,10 @@ std::shared_ptr<Instance> acquire_model_instance(GstDinoclipInference* self, con
   try {
     options.model_path = settings.model;
     options.load.device = resolve_device(to_device_choice(settings.device));
-    options.load.dtype = resolve_precision(to_precision(settings.precision), options.load.device);
+    const Precision precision = to_precision(settings.precision);
+    options.load.dtype = resolve_precision(precision, options.load.device);
+    options.load.tf32 = uses_tf32(precision);
+    options.load.cuda_graphs = settings.inference.cuda_graphs;
     options.batch = settings.inference.batch_policy();
     options.threads = settings.threads;
   } catch (const std::exception& e) {

@@ -31,7 +31,8 @@ Precision parse_precision(const std::string& text) {
   if (text == "fp32" || text == "float32") return Precision::kFp32;
   if (text == "fp16" || text == "float16") return Precision::kFp16;
   if (text == "bf16" || text == "bfloat16") return Precision::kBf16;
-  throw Error("unknown precision '" + text + "': use fp32, fp16 or bf16");
+  if (text == "tf32") return Precision::kTf32;
+  throw Error("unknown precision '" + text + "': use fp32, tf32 (CUDA), fp16 (CUDA) or bf16");
 }
 
 const char* precision_name(Precision precision) {
@@ -39,6 +40,7 @@ const char* precision_name(Precision precision) {
     case Precision::kFp32: return "fp32";
     case Precision::kFp16: return "fp16";
     case Precision::kBf16: return "bf16";
+    case Precision::kTf32: return "tf32";
   }
   return "?";
 }
@@ -88,6 +90,14 @@ bool cpu_has_native_bf16() {
 c10::ScalarType resolve_precision(Precision precision, const c10::Device& device) {
   switch (precision) {
     case Precision::kFp32:
+      return c10::kFloat;
+    case Precision::kTf32:
+      // The CPU has no TF32 units: running fp32 instead would hide that the
+      // choice had no effect, so it is refused like fp16.
+      if (device.is_cpu()) {
+        throw Error("precision=tf32 uses the TF32 tensor cores of an NVIDIA GPU (Ampere or newer); on the CPU use "
+                    "fp32 (exact) or bf16");
+      }
       return c10::kFloat;
     case Precision::kBf16:
       if (device.is_cpu() && !cpu_has_native_bf16()) {

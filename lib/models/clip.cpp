@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "models/clip_towers.h"
+#include "models/cuda_graph.h"
+#include "models/matmul_precision.h"
 
 namespace dinoclip {
 namespace {
@@ -113,6 +115,9 @@ struct ClipModel::State {
   c10::ScalarType dtype = c10::kFloat;
   bool cpu_kernels = false;     // the towers run on the oneDNN CPU kernels: batches in passes
   int64_t images_per_pass = 0;  // 0: the whole batch at once
+  bool tf32 = false;
+  // Declared after the towers: destroyed first, as its graphs read the weights.
+  std::unique_ptr<GraphCache> image_graphs;
 };
 
 ClipModel::ClipModel() : state_(std::make_unique<State>()) {}
@@ -134,14 +139,19 @@ ClipModel ClipModel::load(const std::string& path, const ClipLoadOptions& option
   s.logit_scale = std::exp(weights.logit_scale.item<double>());
   s.vision->eval();
   s.text->eval();
-  const Placement placement = place_model(*s.vision, options.device, options.dtype);
+  const Placement placement = place_model(*s.vision, options.device, options.dtype, options.fused_kernels);
   s.dtype = placement.input_dtype;
   const int64_t tokens = int64_t(s.config.image_resolution / s.config.vision_patch_size) *
                              (s.config.image_resolution / s.config.vision_patch_size) + 1;
   s.cpu_kernels = placement.cpu_kernels;
   s.images_per_pass = placement.cpu_kernels ? std::max<int64_t>(1, kCpuRowsPerPass / tokens) : 0;
-  place_model(*s.text, options.device, options.dtype);
+  place_model(*s.text, options.device, options.dtype, options.fused_kernels);
   s.device = options.device;
+  s.tf32 = options.tf32 && s.dtype == at::kFloat;
+  // The text tower is not graphed: its length follows the labels' longest
+  // one, and label lists are encoded once, not per frame.
+  if (use_cuda_graphs(options.cuda_graphs, s.device)) s.image_graphs = std::make_unique<GraphCache>(
+        GraphCache::kDefaultCapacity, cuda_graph_capturer(), /*warn=*/nullptr, /*pad_batches=*/true);
   return model;
 }
 
@@ -155,6 +165,12 @@ at::Tensor ClipModel::encode_image(const at::Tensor& images) const {
   }
   c10::InferenceMode guard;
   const at::Tensor x = images.to(state_->device, state_->dtype).contiguous();
+  Float32MatmulScope matmul_precision(state_->device, state_->dtype, state_->tf32);
+  if (state_->image_graphs) {
+    return state_->image_graphs->run(x, /*variant=*/0, [vision = state_->vision.ptr()](const at::Tensor& in) {
+      return std::vector<at::Tensor>{vision->forward(in).to(at::kFloat)};
+    })[0];
+  }
   if (state_->images_per_pass > 0 && x.size(0) > state_->images_per_pass) {
     return forward_in_groups(x, state_->images_per_pass, [this](const at::Tensor& group) {
       return std::vector<at::Tensor>{state_->vision->forward(group)};
@@ -169,6 +185,7 @@ at::Tensor ClipModel::encode_text(const at::Tensor& tokens) const {
     throw Error("CLIP text input must be [batch >= 1, " + std::to_string(c.context_length) + "] token ids");
   }
   c10::InferenceMode guard;
+  Float32MatmulScope matmul_precision(state_->device, state_->dtype, state_->tf32);
   at::Tensor ids = tokens.to(state_->device, at::kLong);
   if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= c.vocab_size) {
     throw Error("CLIP token ids must lie in [0, " + std::to_string(c.vocab_size) + ")");
@@ -197,6 +214,7 @@ at::Tensor ClipModel::logits_per_image(const at::Tensor& image_features, const a
 
 const ClipConfig& ClipModel::config() const { return state_->config; }
 c10::Device ClipModel::device() const { return state_->device; }
+const GraphCache* ClipModel::cuda_graphs() const { return state_->image_graphs.get(); }
 
 std::string ClipModel::describe() const {
   const ClipConfig& c = state_->config;

@@ -12,6 +12,8 @@
 
 namespace dinoclip {
 
+class GraphCache;
+
 // Inferred from the weights as CLIP's build_model() does; heads = width / 64.
 struct ClipConfig {
   int embed_dim = 512;
@@ -30,6 +32,9 @@ struct ClipConfig {
 struct ClipLoadOptions {
   c10::Device device = c10::Device(c10::kCPU);
   c10::ScalarType dtype = c10::kFloat;  // kBFloat16 / kHalf: see core/device.h
+  bool tf32 = false;         // with kFloat on CUDA: matrix products on TF32 tensor cores (precision=tf32)
+  bool cuda_graphs = true;   // on CUDA: the image tower replays a CUDA graph per batch size
+  bool fused_kernels = true; // on CUDA: MLP epilogues fused into the products (models/cuda_epilogues.h)
 };
 
 class ClipModel {
@@ -58,6 +63,8 @@ class ClipModel {
   const ClipConfig& config() const;
   c10::Device device() const;
   std::string describe() const;  // e.g. "CLIP ViT-B/32 (224 px, embed 512)"
+  // The image tower's CUDA graphs; nullptr when it runs eagerly.
+  const GraphCache* cuda_graphs() const;
 
  private:
   ClipModel();

@@ -14,6 +14,8 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "models/dino_backbone.h"
+#include "models/cuda_graph.h"
+#include "models/matmul_precision.h"
 #include "models/vit_blocks.h"
 
 namespace dinoclip {
@@ -275,11 +277,21 @@ struct DinoModel::State {
   std::shared_ptr<DinoBackbone> net;
   c10::Device device{c10::kCPU};
   c10::ScalarType dtype = c10::kFloat;
+  bool tf32 = false;
   bool one_sample_at_a_time = false;  // on the CPU kernels (see forward_each_sample)
   std::string path;
   mutable std::mutex pos_mutex;
   mutable std::map<std::pair<int, int>, DinoPosition> pos_cache;  // computed once per input size
+  // Declared after the network: destroyed first, as its graphs read the weights.
+  std::unique_ptr<GraphCache> graphs;
 };
+
+namespace {
+// A graph's variant: which outputs it computes (CLS attention, how many intermediate layers).
+uint32_t graph_variant(const DinoForwardOptions& options) {
+  return (options.cls_attention ? 1u : 0u) | (uint32_t(options.intermediate_layers) << 1);
+}
+}  // namespace
 
 DinoModel::DinoModel() : state_(std::make_unique<State>()) {}
 DinoModel::DinoModel(DinoModel&&) noexcept = default;
@@ -301,10 +313,13 @@ DinoModel DinoModel::load(const std::string& path, const DinoLoadOptions& option
                                               std::to_string(s.config.patch_size));
   s.net->on_loaded();
   s.net->eval();
-  const Placement placement = place_model(*s.net, options.device, options.dtype);
+  const Placement placement = place_model(*s.net, options.device, options.dtype, options.fused_kernels);
   s.dtype = placement.input_dtype;
   s.one_sample_at_a_time = placement.cpu_kernels;
   s.device = options.device;
+  s.tf32 = options.tf32 && s.dtype == at::kFloat;
+  if (use_cuda_graphs(options.cuda_graphs, s.device)) s.graphs = std::make_unique<GraphCache>(
+        GraphCache::kDefaultCapacity, cuda_graph_capturer(), /*warn=*/nullptr, /*pad_batches=*/true);
   return model;
 }
 
@@ -330,7 +345,31 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
     }
     pos = it->second;
   }
+  Float32MatmulScope matmul_precision(s.device, s.dtype, s.tf32);
   DinoOutput out;
+  // The full [N, N] matrix (CLI `dino attention`, one picture) takes the
+  // explicit attention path, whose query chunks run on several CPU threads:
+  // their kernels would go to those threads' streams, outside a capture.
+  if (s.graphs && !options.full_attention) {
+    // pos is held by the forward (and so by its graph) by value.
+    std::vector<at::Tensor> parts =
+        s.graphs->run(x, graph_variant(options), [net = s.net.get(), pos, options](const at::Tensor& in) {
+          DinoOutput o = net->forward(in, pos, options);
+          auto as_float = [](const at::Tensor& t) { return t.defined() ? t.to(at::kFloat) : t; };
+          std::vector<at::Tensor> outputs{as_float(o.tokens), as_float(o.registers), as_float(o.cls_attention),
+                                          as_float(o.attention)};
+          for (const at::Tensor& t : o.intermediate) outputs.push_back(as_float(t));
+          return outputs;
+        });
+    out.tokens = parts[0];
+    out.registers = parts[1];
+    out.cls_attention = parts[2];
+    out.attention = parts[3];
+    out.intermediate.assign(parts.begin() + 4, parts.end());
+    out.grid_h = grid_h;
+    out.grid_w = grid_w;
+    return out;
+  }
   if (s.one_sample_at_a_time && x.size(0) > 1) {
     std::vector<at::Tensor> parts = forward_each_sample(x, [&](const at::Tensor& one) {
       DinoOutput o = s.net->forward(one, pos, options);
@@ -363,6 +402,7 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
 
 const DinoConfig& DinoModel::config() const { return state_->config; }
 c10::Device DinoModel::device() const { return state_->device; }
+const GraphCache* DinoModel::cuda_graphs() const { return state_->graphs.get(); }
 
 std::string to_string(DinoFamily family) {
   switch (family) {

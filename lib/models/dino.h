@@ -49,6 +49,9 @@ struct DinoLoadOptions {
   // DINOv2 only (others refuse anything but kAuto): overrides the recipe
   // taken from the checkpoint (registers -> antialiased by size).
   PosInterpolation pos_interpolation = PosInterpolation::kAuto;
+  bool tf32 = false;         // with kFloat on CUDA: matrix products on TF32 tensor cores (precision=tf32)
+  bool cuda_graphs = true;   // on CUDA: replay a CUDA graph per input shape (models/cuda_graph.h)
+  bool fused_kernels = true; // on CUDA: MLP epilogues fused into the products (models/cuda_epilogues.h)
 };
 
 struct DinoForwardOptions {
@@ -72,6 +75,7 @@ struct DinoOutput {
 };
 
 class DinoBackbone;
+class GraphCache;
 
 // Loaded model, ready for inference. Movable, not copyable; forward() is const
 // and may be called from one thread at a time.
@@ -91,6 +95,9 @@ class DinoModel {
   const DinoConfig& config() const;
   c10::Device device() const;
   std::string describe() const;  // e.g. "DINO ViT-S/8 (dim 384, 12 blocks, 6 heads)"
+  // The CUDA graphs this model replays; nullptr when it runs eagerly (CPU,
+  // cuda_graphs off, or a build without graph support).
+  const GraphCache* cuda_graphs() const;
 
  private:
   DinoModel();

@@ -13,6 +13,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/layer_norm.h"
 #include "models/rope.h"
+#include "models/cuda_epilogues.h"
 
 namespace dinoclip {
 
@@ -143,21 +144,31 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mas
   }
   // Contiguous per-head operands: ATen's CPU bmm falls back to slow loops on
   // the strided views that slicing the fused projection would give.
+  // On a GPU in bf16/fp16 (the full matrix asked for) scores, softmax and
+  // the probabilities handed out are float32, as the fused path's are: the
+  // probabilities are a result users read (issue 24).
+  const bool float_scores = x.is_cuda() && x.scalar_type() != at::kFloat;
+  const at::TensorOptions scores_options = float_scores ? x.options().dtype(at::kFloat) : x.options();
   at::Tensor q = (qkv[0] * scale).reshape({batch * heads_, tokens, head_dim});
   at::Tensor kt = qkv[1].reshape({batch * heads_, tokens, head_dim}).transpose(1, 2).contiguous();
   at::Tensor v = qkv[2].contiguous().view({batch * heads_, tokens, head_dim});
+  if (float_scores) {
+    q = q.to(at::kFloat);
+    kt = kt.to(at::kFloat);
+    v = v.to(at::kFloat);
+  }
 
   const bool want_cls = tap && tap->cls_row;
   const bool want_full = tap && tap->full;
-  if (want_full) tap->full_matrix = at::empty({batch, heads_, tokens, tokens}, x.options());
+  if (want_full) tap->full_matrix = at::empty({batch, heads_, tokens, tokens}, scores_options);
 
-  at::Tensor out = at::empty({batch * heads_, tokens, head_dim}, x.options());
+  at::Tensor out = at::empty({batch * heads_, tokens, head_dim}, scores_options);
   const int64_t chunks = (tokens + kQueryChunk - 1) / kQueryChunk;
   // Query chunks are independent: ATen's pool runs them side by side.
   at::parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
     for (int64_t chunk = first; chunk < last; ++chunk) {
       const int64_t start = chunk * kQueryChunk, len = std::min(kQueryChunk, tokens - start);
-      at::Tensor scores = score_buffer(batch * heads_, len, tokens, x.options());
+      at::Tensor scores = score_buffer(batch * heads_, len, tokens, scores_options);
       at::bmm_out(scores, q.narrow(1, start, len), kt);  // [B*heads, len, N]
       if (mask.defined()) scores.add_(mask.narrow(0, start, len));
       at::_softmax_out(scores, scores, -1, /*half_to_float=*/false);  // in place
@@ -169,6 +180,7 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mas
   });
 
   // [B*heads, N, hd] -> [B, N, heads*hd] -> output projection.
+  if (float_scores) out = out.to(x.scalar_type());
   at::Tensor merged = out.view({batch, heads_, tokens, head_dim}).permute({0, 2, 1, 3}).reshape({batch * tokens, dim_});
   return linear(merged, proj_->weight, proj_->bias).view({batch, tokens, dim_});
 }
@@ -231,8 +243,27 @@ void MlpImpl::prepare_cpu(at::ScalarType compute, const at::Tensor& out_scale) {
                     : cpu::PackedLinear(fc2_->weight, fc2_->bias, compute);
 }
 
+void MlpImpl::prepare_cuda() {
+  at::NoGradGuard no_grad;
+  if (activation_ == Activation::kQuickGelu) fc1_bias_scaled_ = fc1_->bias * kQuickGeluSlope;
+  cuda_fused_ = true;
+}
+
 at::Tensor MlpImpl::forward_add(const at::Tensor& x, at::Tensor& residual, const at::Tensor& out_scale) {
   const int64_t rows = x.numel() / x.size(-1);
+  if (cuda_fused_ && x.is_cuda()) {
+    const at::Tensor x2d = x.reshape({rows, x.size(-1)});
+    at::Tensor out;
+    if (activation_ == Activation::kQuickGelu) {
+      out = quick_gelu_mlp(x2d, fc1_->weight, fc1_bias_scaled_, fc2_->weight, fc2_->bias);
+    } else if (use_fused_gelu(x2d)) {
+      out = linear(fused_linear_gelu(x2d, fc1_->weight, fc1_->bias), fc2_->weight, fc2_->bias);
+    }
+    if (out.defined()) {
+      residual.view({rows, residual.size(-1)}).add_(out_scale.defined() ? out * out_scale : out);
+      return residual;
+    }
+  }
   if (fc1_packed_.defined() && x.device().is_cpu() && c10::InferenceMode::is_enabled() &&
       residual.is_contiguous() && residual.scalar_type() == at::kFloat) {
     const at::ScalarType compute = fc1_packed_.compute_dtype();
@@ -372,10 +403,16 @@ bool prepare_cpu_kernels(torch::nn::Module& model, at::ScalarType compute) {
   return true;
 }
 
-Placement place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype) {
+Placement place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype,
+                      bool fused_kernels) {
   const bool cpu_kernel_dtype = dtype == at::kFloat || dtype == at::kBFloat16;
   if (device.is_cpu() && cpu_kernel_dtype && prepare_cpu_kernels(model, dtype)) return {at::kFloat, true};
   model.to(device, dtype);
+  if (device.is_cuda() && fused_kernels) {
+    for (const auto& module : model.modules(/*include_self=*/true)) {
+      if (auto* block = dynamic_cast<VitBlockImpl*>(module.get())) block->prepare_cuda();
+    }
+  }
   return {dtype, false};
 }
 

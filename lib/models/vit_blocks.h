@@ -123,12 +123,17 @@ class MlpImpl : public torch::nn::Module {
   at::Tensor forward_add(const at::Tensor& x, at::Tensor& residual, const at::Tensor& out_scale = {});
 
   void prepare_cpu(at::ScalarType compute, const at::Tensor& out_scale = {});
+  // On CUDA, after the weights are on the device: fuse the bias and the
+  // activation into the products (models/cuda_epilogues.h) from now on.
+  void prepare_cuda();
 
  private:
   Activation activation_;
   torch::nn::Linear fc1_{nullptr};
   torch::nn::Linear fc2_{nullptr};
   cpu::PackedLinear fc1_packed_, fc2_packed_;
+  bool cuda_fused_ = false;
+  at::Tensor fc1_bias_scaled_;  // QuickGELU's slope x fc1's bias (prepare_cuda)
 };
 TORCH_MODULE(Mlp);
 
@@ -150,6 +155,7 @@ class VitBlockImpl : public torch::nn::Module {
   // the residual stream stay float32 whatever `compute` is; the LayerNorms
   // write their output in `compute`, the dtype the products read.
   void prepare_cpu(at::ScalarType compute);
+  void prepare_cuda() { mlp_->prepare_cuda(); }
 
  private:
   bool use_cpu_kernels(const at::Tensor& x) const;
@@ -188,8 +194,10 @@ struct Placement {
 // Puts a loaded model on `device` for inference in `dtype`. On the CPU with
 // the oneDNN kernels (fp32 or bf16) the module stays float32 (LayerNorm,
 // softmax, residuals, outputs) and its blocks compute in `dtype`; otherwise
-// the whole module is converted.
-Placement place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype);
+// the whole module is converted. On CUDA with `fused_kernels` the blocks'
+// MLPs fuse their epilogues (MlpImpl::prepare_cuda).
+Placement place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype,
+                      bool fused_kernels = true);
 
 // Runs `forward` on groups of up to `group` samples of `inputs` ([B, ...])
 // and gathers its outputs ([n, ...] for a group of n; undefined ones stay

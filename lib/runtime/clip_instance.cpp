@@ -7,7 +7,8 @@
 namespace dinoclip::runtime {
 
 InstanceSettings clip_instance_settings(const ClipInstanceOptions& options) {
-  return common_instance_settings("CLIP", options.model_path, options.load.device, options.load.dtype, options.batch);
+  return common_instance_settings("CLIP", options.model_path, options.load.device, options.load.dtype, options.batch,
+                               options.load.tf32, options.load.cuda_graphs);
 }
 
 ClipInstance::ClipInstance(ClipModel model, const ClipInstanceOptions& options)

@@ -10,7 +10,8 @@ namespace dinoclip::runtime {
 
 InstanceSettings dino_instance_settings(const DinoInstanceOptions& options) {
   InstanceSettings settings =
-      common_instance_settings("DINO", options.model_path, options.load.device, options.load.dtype, options.batch);
+      common_instance_settings("DINO", options.model_path, options.load.device, options.load.dtype, options.batch,
+                               options.load.tf32, options.load.cuda_graphs);
   settings.insert(settings.begin() + 4, {"heads", options.load.num_heads ? std::to_string(options.load.num_heads)
                                                                           : std::string("from the width")});
   settings.insert(settings.begin() + 5, {"pos-interpolation", to_string(options.load.pos_interpolation)});

@@ -14,15 +14,19 @@ std::string precision_name(c10::ScalarType dtype) {
 }
 
 InstanceSettings common_instance_settings(const std::string& kind, const std::string& model_path,
-                                          c10::Device device, c10::ScalarType dtype, const BatchPolicy& batch) {
-  return {
+                                          c10::Device device, c10::ScalarType dtype, const BatchPolicy& batch,
+                                          bool tf32, bool cuda_graphs) {
+  InstanceSettings settings = {
       {"model type", kind},
       {"model", model_path},
       {"device", device.str()},
-      {"precision", precision_name(dtype)},
+      {"precision", tf32 && dtype == c10::kFloat ? std::string("tf32") : precision_name(dtype)},
       {"batch-size", std::to_string(batch.max_batch)},
       {"batch-timeout", std::to_string(batch.timeout.count() / 1000) + " ms"},
   };
+  // Only a GPU uses graphs: on the CPU the switch changes nothing to share.
+  if (device.is_cuda()) settings.push_back({"cuda-graphs", cuda_graphs ? "on" : "off"});
+  return settings;
 }
 
 std::function<void()> thread_setup(int threads) {

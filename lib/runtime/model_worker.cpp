@@ -254,7 +254,17 @@ void ModelWorker::run_batch(std::vector<std::unique_ptr<Request>> batch) {
     }
     BatchOutputs mine;
     for (const at::Tensor& output : outputs) {
-      mine.push_back(output.defined() ? output.narrow(0, int64_t(i), 1) : at::Tensor());
+      if (!output.defined()) {
+        mine.emplace_back();
+      } else if (ready.size() == 1) {
+        mine.push_back(output);
+      } else {
+        // A copy, not a view: a view would keep the whole batch's outputs
+        // alive (on a GPU: [batch, tokens, dim]) for as long as any one item
+        // is kept unread. One more copy of the outputs, small next to the
+        // forward.
+        mine.push_back(output.narrow(0, int64_t(i), 1).clone());
+      }
     }
     ready[i]->promise.set_value(std::move(mine));
   }

@@ -110,6 +110,32 @@ TEST(DinoInstance, RejectsTheSameIdWithOtherBatchingOrHeads) {
   }
 }
 
+TEST(DinoInstance, SettingsNameTf32AndCudaGraphsOnAGpuOnly) {
+  // No model is loaded: only what a sharing check compares.
+  DinoInstanceOptions options = tiny_options("m.safetensors", 1, 0ms);
+  auto value = [](const InstanceSettings& settings, const std::string& name) {
+    for (const auto& [key, v] : settings)
+      if (key == name) return v;
+    return std::string("(absent)");
+  };
+  EXPECT_EQ(value(dino_instance_settings(options), "precision"), "fp32");
+  EXPECT_EQ(value(dino_instance_settings(options), "cuda-graphs"), "(absent)") << "the CPU has no graphs to share";
+  options.load.device = c10::Device(c10::kCUDA, 0);
+  options.load.tf32 = true;
+  EXPECT_EQ(value(dino_instance_settings(options), "precision"), "tf32");
+  EXPECT_EQ(value(dino_instance_settings(options), "cuda-graphs"), "on");
+  DinoInstanceOptions eager = options;
+  eager.load.cuda_graphs = false;
+  EXPECT_NE(describe_mismatch(dino_instance_settings(eager), dino_instance_settings(options)).find(
+                "cuda-graphs differs"),
+            std::string::npos);
+  DinoInstanceOptions exact = options;
+  exact.load.tf32 = false;
+  EXPECT_NE(describe_mismatch(dino_instance_settings(exact), dino_instance_settings(options)).find(
+                "precision differs"),
+            std::string::npos);
+}
+
 TEST(DinoInstance, RejectsInputsNotMultipleOfThePatch) {
   DINOCLIP_REQUIRE_FIXTURE(path, "dino_tiny/dino_tiny.safetensors");
   auto instance = acquire_dino_instance("", tiny_options(path, 1, 0ms));

@@ -95,6 +95,9 @@ TEST(ModelWorker, BatchesCompatibleItemsUpToTheBatchSizeEachGettingItsOwnSlice) 
     BatchOutputs out = results[i].get();
     ASSERT_EQ(out[0].size(0), 1);
     EXPECT_EQ(out[0].item<float>(), 2.0f * i);
+    // Its own memory, not a view of the batch's: an item kept unread (a
+    // frame's payload) must not hold the whole batch's outputs (issue 24).
+    EXPECT_EQ(out[0].storage().nbytes(), out[0].numel() * out[0].element_size()) << "item " << i;
   }
   EXPECT_EQ(model.batch_sizes, (std::vector<int>{4, 2}));
   EXPECT_EQ(model.first_values, (std::vector<float>{0, 1, 2, 3, 4, 5}));

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The GPU-lab bundle (../shared/gpu-lab/bundle.sh) plus issue 22's run script and PyTorch peers:
+#   scripts/gpu-lab-bundle.sh [BUILD_DIR [DEST]]     # defaults: build-gpu, .gpu-bundle
+# then, on the GPU machine from the checkout's root: bash .gpu-bundle/gpu-lab-run.sh
+# Without the GStreamer plugin and test_gpu_elements in BUILD_DIR it packs the rest (the CLI, the model
+# GPU tests, their libraries and fixtures) and the run skips the element steps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-gpu} dest=${2:-.gpu-bundle}
+fixtures=${DINOCLIP_FIXTURES:-../shared/fixtures}
+if [ -f "$build/gst/libgstdinoclip.so" ] && [ -f "$build/tests/gpu/test_gpu_elements" ]; then
+  bash ../shared/gpu-lab/bundle.sh "$build" "$dest"
+else
+  echo "gpu-lab-bundle: no GStreamer plugin / test_gpu_elements in $build: packing the CLI and model tests only" >&2
+  rm -rf "$dest"; mkdir -p "$dest"/{bin,lib,fixtures}
+  cp "$build"/tests/gpu/test_gpu_models "$build"/examples/cli/dinoclip "$dest/bin/"
+  skip='^(linux-vdso|libc\.so|libm\.so|libpthread|libdl\.so|librt\.so|libutil|ld-linux|libtorch|libc10|libcuda|libcudart|libcublas|libcudnn|libnv|libcufft|libcufile|libcurand|libcusparse|libcusolver|libnccl|libgomp|libcaffe2|libshm|libcupti)'
+  libpath=$(find "$build" -name '*.so*' -printf '%h\n' | sort -u | tr '\n' ':')
+  for f in "$dest"/bin/*; do LD_LIBRARY_PATH="$libpath" ldd "$f" | awk '/=>/ {print $1, $3}'; done | sort -u |
+    while read -r name path; do
+      [[ $name =~ $skip ]] && continue
+      [ "$path" = "not" ] && { echo "bundle: $name not found" >&2; continue; }
+      cp -L "$path" "$dest/lib/$name"
+    done
+  strip --strip-unneeded "$dest"/bin/* "$dest"/lib/* 2>/dev/null || true
+  cp -r "$fixtures/dino_tiny" "$dest/fixtures/"
+  mkdir -p "$dest/fixtures/clip_tiny" "$dest/fixtures/tokenizer"
+  cp "$fixtures"/clip_tiny/{clip_tiny_jit.pt,images_input.npy,text_tokens.npy} "$dest/fixtures/clip_tiny/"
+  cp "$fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz" "$dest/fixtures/tokenizer/"
+fi
+cp scripts/gpu-lab-run.sh scripts/gpu-lab-peers.py "$dest/"
+echo "gpu-lab-bundle: $dest, $(du -sm "$dest" | cut -f1) MB; run: bash $dest/gpu-lab-run.sh"
