@@ -413,6 +413,18 @@ bool element_connected(GstHarness* h, bool wanted) {
   return false;
 }
 
+// The publisher thread counts a message once libmosquitto has written it, which
+// may be just after the subscriber has it: wait (up to 20 s) for the count.
+guint64 wait_for_counter(GstHarness* h, const char* name, guint64 wanted) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  guint64 value = counter(h, name);
+  while (value != wanted && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    value = counter(h, name);
+  }
+  return value;
+}
+
 #define REQUIRE_MOSQUITTO(var)                                                                  \
   const std::string var = mosquitto_binary();                                                   \
   if (var.empty()) {                                                                            \
@@ -440,7 +452,7 @@ TEST(DinoMetaPublish, MqttMessagesReachARealBrokerAndQueueWhileItIsDown) {
   std::vector<std::string> got = subscriber.wait_for(4);
   ASSERT_EQ(got.size(), 4u);
   for (int i = 0; i < 4; ++i) expect_line_matches(json::parse(got[size_t(i)]), outs[size_t(i)].get(), i, false);
-  EXPECT_EQ(counter(h.get(), "published"), 4u);
+  EXPECT_EQ(wait_for_counter(h.get(), "published", 4), 4u);
   EXPECT_EQ(counter(h.get(), "dropped"), 0u);
 
   // Broker down: the stream goes on; the last 3 frames wait, 2 are dropped.
@@ -459,7 +471,7 @@ TEST(DinoMetaPublish, MqttMessagesReachARealBrokerAndQueueWhileItIsDown) {
   for (int i = 4; i < 7; ++i) {
     expect_line_matches(json::parse(got[size_t(i)]), outs[size_t(i) + 2].get(), i + 2, false);
   }
-  EXPECT_EQ(counter(h.get(), "published"), 7u);
+  EXPECT_EQ(wait_for_counter(h.get(), "published", 7), 7u);
   EXPECT_EQ(counter(h.get(), "dropped"), 2u);
 }
 
