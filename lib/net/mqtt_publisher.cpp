@@ -84,14 +84,26 @@ MqttEndpoint parse_mqtt_address(const std::string& address) {
   return endpoint;
 }
 
+namespace {
+
+// An MQTT string (topic, client id): at most 65535 bytes of UTF-8 without
+// control characters, as libmosquitto checks it.
+std::string mqtt_string_problem(const std::string& what, const std::string& text) {
+  if (text.size() > kMaxMqttString) {
+    return "the " + what + " is " + std::to_string(text.size()) + " bytes long; MQTT allows at most 65535";
+  }
+  if (mosquitto_validate_utf8(text.data(), int(text.size())) != MOSQ_ERR_SUCCESS) {
+    return "the " + what + " is not valid UTF-8 or contains a control character, which MQTT forbids";
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string mqtt_topic_problem(const std::string& topic) {
   if (topic.empty()) return "the topic must not be empty; give one, e.g. topic=dinoclip/camera1";
-  if (topic.size() > kMaxMqttString) {
-    return "the topic is " + std::to_string(topic.size()) + " bytes long; MQTT allows at most 65535";
-  }
-  if (mosquitto_validate_utf8(topic.data(), int(topic.size())) != MOSQ_ERR_SUCCESS) {
-    return "the topic is not valid UTF-8 or contains a control character, which MQTT forbids";
-  }
+  const std::string problem = mqtt_string_problem("topic", topic);
+  if (!problem.empty()) return problem;
   if (topic.find_first_of("+#") != std::string::npos) {
     return "'" + topic +
            "' contains a wildcard ('+' or '#'): MQTT allows wildcards in subscriptions only, never in "
@@ -106,14 +118,7 @@ std::string mqtt_topic_problem(const std::string& topic) {
 }
 
 std::string mqtt_client_id_problem(const std::string& client_id) {
-  if (client_id.empty()) return "";
-  if (client_id.size() > kMaxMqttString) {
-    return "the client id is " + std::to_string(client_id.size()) + " bytes long; MQTT allows at most 65535";
-  }
-  if (mosquitto_validate_utf8(client_id.data(), int(client_id.size())) != MOSQ_ERR_SUCCESS) {
-    return "the client id is not valid UTF-8 or contains a control character, which MQTT forbids";
-  }
-  return "";
+  return client_id.empty() ? "" : mqtt_string_problem("client id", client_id);
 }
 
 struct MqttPublisher::Core {
