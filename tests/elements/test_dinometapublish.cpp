@@ -808,6 +808,7 @@ TEST(DinoMetaPublish, SyncBusHandlerReadingCountersWhenAnErrorIsPostedDoesNotDea
 // for the write.
 TEST(DinoMetaPublish, PropertyReadsDoNotWaitForABlockedFileWrite) {
   const std::string fifo = temp_dir() + "/blocked.fifo";
+  unlink(fifo.c_str());  // left by an earlier repetition (--gtest_repeat)
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
   const int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);  // so the element's open does not block
   ASSERT_GE(reader, 0);
@@ -846,6 +847,7 @@ TEST(DinoMetaPublish, PropertyReadsDoNotWaitForABlockedFileWrite) {
   pusher.join();
   getter.join();
   close(reader);
+  unlink(fifo.c_str());
   EXPECT_TRUE(blocked) << "the write never blocked: the test proves nothing";
   EXPECT_TRUE(answered) << "reading 'published' waited for a blocked file write";
   EXPECT_EQ(value.get(), 0u);  // the line was not written yet when it was read
