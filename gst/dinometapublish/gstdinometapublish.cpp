@@ -12,6 +12,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "clipzeroshot/clipzeroshot_results.h"
@@ -71,11 +72,17 @@ struct Settings {
   bool include_embedding = false;
 };
 
-// Between start() and stop().
+// Between start() and stop(). Used by the streaming thread without a lock
+// (start() and stop() never overlap streaming); Private::state_lock guards
+// only the pointer and the publisher's lifetime against property reads.
 struct State {
   FILE* file = nullptr;  // method=file (stdout is not ours to close)
   bool owns_file = false;
   std::unique_ptr<MqttPublisher> mqtt;  // method=mqtt
+  std::string address;                  // method=mqtt, as the user gave it (for messages)
+  guint max_queue = 0;
+  bool warned_unreachable = false;  // one WARNING per outage, an INFO when it is over
+  guint64 refusals_reported = 0;
   guint64 frames = 0;
   gint width = 0, height = 0;
 
@@ -87,12 +94,15 @@ struct State {
   }
 };
 
+// Lock rule: no message is posted and nothing is written while state_lock is
+// held (a sync bus handler may read the counters on the posting thread).
 struct Private {
   std::mutex settings_lock;
   Settings settings;
-  std::mutex state_lock;                  // the streaming thread and the counter getters
-  std::unique_ptr<State> state;           // null outside start()..stop()
-  std::atomic<guint64> lines_written{0};  // method=file
+  std::mutex state_lock;                                // the state pointer (not its contents) and final_mqtt
+  std::unique_ptr<State> state;                         // null outside start()..stop()
+  std::optional<dinoclip::gst::MqttStatus> final_mqtt;  // the last run's totals, readable after stop()
+  std::atomic<guint64> lines_written{0};                // method=file
 };
 
 }  // namespace
@@ -113,6 +123,13 @@ GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, 
 Settings settings_snapshot(GstDinometapublish* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   return self->priv->settings;
+}
+
+// The streaming thread's state (see State): the pointer is read under the
+// lock, the contents used without it.
+State* streaming_state(GstDinometapublish* self) {
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  return self->priv->state.get();
 }
 
 /* ---- start / stop ---- */
@@ -143,9 +160,16 @@ bool start_mqtt(GstDinometapublish* self, State& state, const Settings& settings
                       ("address=%s", settings.address.c_str()));
     return false;
   }
-  if (settings.topic.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("The MQTT topic is empty: set topic=NAME, e.g. topic=dinoclip"),
-                      (nullptr));
+  const std::string topic_problem = dinoclip::gst::mqtt_topic_problem(settings.topic);
+  if (!topic_problem.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Bad topic property: %s", topic_problem.c_str()),
+                      ("set topic to one MQTT topic name, e.g. topic=dinoclip/camera1"));
+    return false;
+  }
+  const std::string id_problem = dinoclip::gst::mqtt_client_id_problem(settings.client_id);
+  if (!id_problem.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Bad mqtt-client-id property: %s", id_problem.c_str()),
+                      ("unset it to let the broker assign one"));
     return false;
   }
   options.topic = settings.topic;
@@ -157,6 +181,8 @@ bool start_mqtt(GstDinometapublish* self, State& state, const Settings& settings
     GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not start the MQTT client: %s", e.what()), (nullptr));
     return false;
   }
+  state.address = settings.address;
+  state.max_queue = settings.max_queue;
   GST_INFO_OBJECT(self, "publishing to mqtt://%s:%d topic '%s' (connecting in the background)",
                   options.endpoint.host.c_str(), options.endpoint.port, options.topic.c_str());
   return true;
@@ -171,35 +197,40 @@ gboolean gst_dinometapublish_start(GstBaseTransform* trans) {
   if (!ok) return FALSE;
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   self->priv->state = std::move(state);
+  self->priv->final_mqtt.reset();
   self->priv->lines_written = 0;
   return TRUE;
 }
 
 gboolean gst_dinometapublish_stop(GstBaseTransform* trans) {
   auto* self = GST_DINOMETAPUBLISH(trans);
+  State* state = streaming_state(self);
+  std::optional<dinoclip::gst::MqttStatus> final_status;
+  if (state && state->mqtt) {
+    // Drains the queue (bounded by the publisher's drain timeout); what is
+    // left counts as dropped, so published + dropped = frames. The counters
+    // stay readable meanwhile: the state is still in place.
+    final_status = state->mqtt->stop();
+    GST_INFO_OBJECT(
+        self, "MQTT: %" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped of %" G_GUINT64_FORMAT " frames",
+        final_status->published, final_status->dropped, state->frames);
+  }
   std::unique_ptr<State> stopping;
   {
     std::lock_guard<std::mutex> lock(self->priv->state_lock);
     stopping = std::move(self->priv->state);
+    self->priv->final_mqtt = final_status;
   }
-  if (stopping && stopping->mqtt) {
-    const dinoclip::gst::MqttCounters counters = stopping->mqtt->counters();
-    GST_INFO_OBJECT(self,
-                    "MQTT: %" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
-                    " still queued",
-                    counters.published, counters.dropped, counters.queued);
-  }
-  return TRUE;  // the State's destructor drains the queue (bounded) and closes the file
+  return TRUE;  // the State's destructor closes the file
 }
 
 gboolean gst_dinometapublish_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
   auto* self = GST_DINOMETAPUBLISH(trans);
   GstVideoInfo info;
   const bool video = gst_video_info_from_caps(&info, incaps);
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  if (self->priv->state) {
-    self->priv->state->width = video ? GST_VIDEO_INFO_WIDTH(&info) : 0;
-    self->priv->state->height = video ? GST_VIDEO_INFO_HEIGHT(&info) : 0;
+  if (State* state = streaming_state(self)) {
+    state->width = video ? GST_VIDEO_INFO_WIDTH(&info) : 0;
+    state->height = video ? GST_VIDEO_INFO_HEIGHT(&info) : 0;
   }
   return TRUE;  // any caps: non-video frames just have no "resolution"
 }
@@ -242,15 +273,45 @@ GstFlowReturn write_line(GstDinometapublish* self, State& state, std::string lin
   return GST_FLOW_OK;
 }
 
+// Says on the bus, once per outage, that the broker cannot be reached and
+// results are being lost, and when it is back; and the first message
+// libmosquitto refused. Streaming thread, no lock held.
+void report_mqtt_status(GstDinometapublish* self, State& state) {
+  const dinoclip::gst::MqttStatus status = state.mqtt->status();
+  if (!state.warned_unreachable && !status.connected && !status.connection_problem.empty()) {
+    state.warned_unreachable = true;
+    GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
+                        ("MQTT broker at %s unreachable (%s): frames' results are being dropped (the newest %u are "
+                         "kept for when it is back; see 'dropped'); retrying in the background",
+                         state.address.c_str(), status.connection_problem.c_str(), state.max_queue),
+                        ("check that a broker listens on address=%s", state.address.c_str()));
+  } else if (state.warned_unreachable && status.connected) {
+    state.warned_unreachable = false;
+    GST_ELEMENT_INFO(self, RESOURCE, WRITE,
+                     ("Connected to the MQTT broker at %s again; %" G_GUINT64_FORMAT " results dropped so far",
+                      state.address.c_str(), status.dropped),
+                     (nullptr));
+  }
+  if (status.refused > state.refusals_reported) {
+    if (state.refusals_reported == 0) {
+      GST_ELEMENT_WARNING(self, RESOURCE, WRITE, ("A frame's result was dropped: %s", status.refusal.c_str()),
+                          ("counted in 'dropped'; further refusals are only counted"));
+    }
+    state.refusals_reported = status.refused;
+  }
+}
+
 GstFlowReturn gst_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
   auto* self = GST_DINOMETAPUBLISH(trans);
   try {
     const Settings settings = settings_snapshot(self);
-    std::lock_guard<std::mutex> lock(self->priv->state_lock);
-    State& state = *self->priv->state;
-    std::string line = dinoclip::gst::frame_json(buffer, frame_context(self, state, settings, buffer));
-    ++state.frames;
-    return write_line(self, state, std::move(line));
+    State* state = streaming_state(self);
+    if (!state) return GST_FLOW_FLUSHING;  // not started
+    std::string line = dinoclip::gst::frame_json(buffer, frame_context(self, *state, settings, buffer));
+    ++state->frames;
+    const GstFlowReturn ret = write_line(self, *state, std::move(line));
+    if (state->mqtt) report_mqtt_status(self, *state);
+    return ret;
   } catch (const std::exception& e) {  // allocation failures and the like: never into GStreamer
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("dinometapublish: %s", e.what()), (nullptr));
     return GST_FLOW_ERROR;
@@ -262,9 +323,8 @@ GstFlowReturn gst_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffe
 // Connection properties apply in start(); changing them later would be
 // silently ignored, so the change is refused with a warning instead.
 bool refused_while_running(GstDinometapublish* self, const char* property) {
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  if (!self->priv->state) return false;
-  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property);
+  if (!streaming_state(self)) return false;
+  dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property);  // no lock held: it posts
   return true;
 }
 
@@ -308,11 +368,13 @@ void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GVal
   }
 }
 
-// The counters: the MQTT publisher's, or the lines written to the file.
-dinoclip::gst::MqttCounters counters(GstDinometapublish* self) {
+// The counters: the MQTT publisher's (the last run's after stop()), or the
+// lines written to the file. The publisher's own lock is only ever held briefly.
+dinoclip::gst::MqttStatus counters(GstDinometapublish* self) {
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  if (self->priv->state && self->priv->state->mqtt) return self->priv->state->mqtt->counters();
-  dinoclip::gst::MqttCounters file_counters;
+  if (self->priv->state && self->priv->state->mqtt) return self->priv->state->mqtt->status();
+  if (!self->priv->state && self->priv->final_mqtt) return *self->priv->final_mqtt;
+  dinoclip::gst::MqttStatus file_counters;
   file_counters.published = self->priv->lines_written.load();
   return file_counters;
 }
@@ -389,18 +451,23 @@ void install_properties(GObjectClass* klass) {
                           kDefaultAddress, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_TOPIC,
-      g_param_spec_string("topic", "Topic", "[method=mqtt] MQTT topic each frame's JSON message is published on",
+      g_param_spec_string("topic", "Topic",
+                          "[method=mqtt] MQTT topic each frame's JSON message is published on: not empty, no wildcard "
+                          "('+', '#'), not starting with '$', UTF-8 without control characters (else refused in "
+                          "READY->PAUSED)",
                           kDefaultTopic, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_CLIENT_ID,
       g_param_spec_string("mqtt-client-id", "MQTT client id",
-                          "[method=mqtt] Client identifier sent to the broker; unset: the broker assigns one", nullptr,
-                          kParamLoadTime));
+                          "[method=mqtt] Client identifier sent to the broker (UTF-8, no control characters); unset: "
+                          "the broker assigns one",
+                          nullptr, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_MAX_QUEUE,
       g_param_spec_uint("max-queue-size", "Max queue size",
                         "[method=mqtt] Messages held while the broker is unreachable; when full, the oldest is dropped "
-                        "(counted in 'dropped'); 0 drops every frame while disconnected",
+                        "(counted in 'dropped'); 0 drops every frame while disconnected; what is still held at stop "
+                        "is dropped too",
                         0, 1000000, kDefaultMaxQueue, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_INCLUDE_ATTENTION,
@@ -417,13 +484,15 @@ void install_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_PUBLISHED,
       g_param_spec_uint64("published", "Published",
-                          "Frames published since start: lines written (file) or messages handed to the broker (mqtt)",
+                          "Frames published since start: lines written (file) or messages handed to the broker (mqtt); "
+                          "after stop, the last run's total. mqtt: published + dropped = frames once stopped",
                           0, G_MAXUINT64, 0, kParamReadOnly));
   g_object_class_install_property(
       klass, PROP_DROPPED,
       g_param_spec_uint64("dropped", "Dropped",
-                          "[method=mqtt] Frames whose message was dropped because the queue was full while the broker "
-                          "was unreachable",
+                          "[method=mqtt] Frames whose message was never sent: pushed out of the full queue while the "
+                          "broker was unreachable, refused by libmosquitto, lost with a broken connection, or still "
+                          "queued at stop",
                           0, G_MAXUINT64, 0, kParamReadOnly));
   g_object_class_install_property(
       klass, PROP_CONNECTED,

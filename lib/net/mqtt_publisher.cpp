@@ -1,10 +1,15 @@
 #include "net/mqtt_publisher.h"
 
 #include <mosquitto.h>
+#include <netdb.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 
@@ -15,15 +20,39 @@ namespace {
 // message waits before it is sent while connected.
 constexpr int kLoopTimeoutMs = 20;
 
+// How much longer than drain_timeout the destructor waits for the thread.
+constexpr std::chrono::milliseconds kStopGrace{500};
+
 void init_library_once() {
   static const int initialised = [] { return mosquitto_lib_init(); }();
   (void)initialised;
 }
 
+// A libmosquitto result in words, with the system's reason where it has one.
+// Call right after the failing call (it reads errno).
+std::string describe(int rc) {
+  if (rc == MOSQ_ERR_ERRNO) return std::strerror(errno);
+  if (rc == MOSQ_ERR_EAI) return std::string("name lookup failed: ") + gai_strerror(errno);
+  return mosquitto_strerror(rc);
+}
+
+// mosquitto_publish's refusals of the message itself: sending it again would
+// fail again. Anything else is the connection's fault and is retried.
+bool refuses_the_message(int rc) {
+  return rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_MALFORMED_UTF8 || rc == MOSQ_ERR_PAYLOAD_SIZE ||
+         rc == MOSQ_ERR_OVERSIZE_PACKET || rc == MOSQ_ERR_QOS_NOT_SUPPORTED || rc == MOSQ_ERR_NOT_SUPPORTED ||
+         rc == MOSQ_ERR_NOMEM;
+}
+
+constexpr size_t kMaxMqttString = 65535;  // MQTT strings carry a 16-bit length
+
 }  // namespace
 
 MqttEndpoint parse_mqtt_address(const std::string& address) {
   if (address.empty()) throw std::invalid_argument("the MQTT address is empty; give host:port, e.g. localhost:1883");
+  if (address.find("://") != std::string::npos) {
+    throw std::invalid_argument("'" + address + "': give host:port without a scheme, e.g. localhost:1883");
+  }
   MqttEndpoint endpoint;
   std::string port_text;
   if (address.front() == '[') {  // [IPv6]:port
@@ -40,6 +69,9 @@ MqttEndpoint parse_mqtt_address(const std::string& address) {
     if (colon != std::string::npos) port_text = address.substr(colon + 1);
   }
   if (endpoint.host.empty()) throw std::invalid_argument("'" + address + "' has no host; give host:port");
+  if (endpoint.host.find_first_of(" \t\r\n") != std::string::npos) {
+    throw std::invalid_argument("'" + address + "': the host contains white space");
+  }
   if (!port_text.empty() || address.back() == ':') {
     char* end = nullptr;
     errno = 0;
@@ -52,156 +84,272 @@ MqttEndpoint parse_mqtt_address(const std::string& address) {
   return endpoint;
 }
 
-MqttPublisher::MqttPublisher(MqttPublisherOptions options)
-    : options_(std::move(options)), backoff_(options_.min_backoff) {
-  init_library_once();
-  client_ = mosquitto_new(options_.client_id.empty() ? nullptr : options_.client_id.c_str(), /*clean_session=*/true,
-                          this);
-  if (!client_) throw std::runtime_error("libmosquitto could not create an MQTT client (out of memory?)");
-  mosquitto_connect_callback_set(client_, &MqttPublisher::on_connect);
-  mosquitto_disconnect_callback_set(client_, &MqttPublisher::on_disconnect);
-  mosquitto_publish_callback_set(client_, &MqttPublisher::on_publish);
-  thread_ = std::thread([this] { run(); });
+namespace {
+
+// An MQTT string (topic, client id): at most 65535 bytes of UTF-8 without
+// control characters, as libmosquitto checks it.
+std::string mqtt_string_problem(const std::string& what, const std::string& text) {
+  if (text.size() > kMaxMqttString) {
+    return "the " + what + " is " + std::to_string(text.size()) + " bytes long; MQTT allows at most 65535";
+  }
+  if (mosquitto_validate_utf8(text.data(), int(text.size())) != MOSQ_ERR_SUCCESS) {
+    return "the " + what + " is not valid UTF-8 or contains a control character, which MQTT forbids";
+  }
+  return "";
 }
 
-MqttPublisher::~MqttPublisher() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+}  // namespace
+
+std::string mqtt_topic_problem(const std::string& topic) {
+  if (topic.empty()) return "the topic must not be empty; give one, e.g. topic=dinoclip/camera1";
+  const std::string problem = mqtt_string_problem("topic", topic);
+  if (!problem.empty()) return problem;
+  if (topic.find_first_of("+#") != std::string::npos) {
+    return "'" + topic +
+           "' contains a wildcard ('+' or '#'): MQTT allows wildcards in subscriptions only, never in "
+           "the topic a message is published on; name one topic, e.g. cams/front";
   }
-  wake_.notify_all();
-  thread_.join();
-  mosquitto_destroy(client_);
+  if (topic.front() == '$') {
+    return "'" + topic +
+           "' starts with '$': MQTT reserves those topics for the broker ($SYS/...) and applications "
+           "cannot use them";
+  }
+  return "";
+}
+
+std::string mqtt_client_id_problem(const std::string& client_id) {
+  return client_id.empty() ? "" : mqtt_string_problem("client id", client_id);
+}
+
+struct MqttPublisher::Core {
+  explicit Core(MqttPublisherOptions o) : options(std::move(o)), backoff(options.min_backoff) {}
+  ~Core() {
+    if (client) mosquitto_destroy(client);
+  }
+
+  void run();
+  bool connect();
+  void send_queued();
+  void connection_failed(const std::string& why);
+  void wait_backoff();
+  bool should_stop(bool socket_open);
+
+  static void on_connect(struct mosquitto*, void* self, int rc);
+  static void on_disconnect(struct mosquitto*, void* self, int rc);
+  static void on_publish(struct mosquitto*, void* self, int mid);
+
+  const MqttPublisherOptions options;
+  struct mosquitto* client = nullptr;
+  bool ever_connected = false;  // the thread only
+
+  mutable std::mutex mutex;      // everything below; never held across a libmosquitto call
+  std::condition_variable wake;  // stop requested
+  std::condition_variable finished_changed;
+  std::deque<std::string> queue;
+  MqttStatus status;
+  std::int64_t in_flight = 0;      // handed to libmosquitto, not yet written (signed: on_publish may come first)
+  bool refused_by_broker = false;  // this connection attempt got a negative CONNACK
+  std::chrono::milliseconds backoff;
+  bool stopping = false;
+  bool abandoned = false;  // the destructor left without the thread (stuck in a blocking connect)
+  std::chrono::steady_clock::time_point stop_deadline{};
+  bool finished = false;
+};
+
+MqttPublisher::MqttPublisher(MqttPublisherOptions options) : core_(std::make_shared<Core>(std::move(options))) {
+  init_library_once();
+  const std::string& id = core_->options.client_id;
+  core_->client = mosquitto_new(id.empty() ? nullptr : id.c_str(), /*clean_session=*/true, core_.get());
+  if (!core_->client) {
+    const std::string problem = mqtt_client_id_problem(id);
+    throw std::runtime_error(problem.empty() ? "libmosquitto could not create an MQTT client (out of memory?)"
+                                             : problem);
+  }
+  mosquitto_connect_callback_set(core_->client, &Core::on_connect);
+  mosquitto_disconnect_callback_set(core_->client, &Core::on_disconnect);
+  mosquitto_publish_callback_set(core_->client, &Core::on_publish);
+  thread_ = std::thread([core = core_] { core->run(); });  // the thread keeps the core alive
+}
+
+MqttPublisher::~MqttPublisher() { stop(); }
+
+MqttStatus MqttPublisher::stop() {
+  if (!thread_.joinable()) return status();
+  std::unique_lock<std::mutex> lock(core_->mutex);
+  core_->stopping = true;
+  core_->stop_deadline = std::chrono::steady_clock::now() + core_->options.drain_timeout;
+  core_->wake.notify_all();
+  const bool finished =
+      core_->finished_changed.wait_until(lock, core_->stop_deadline + kStopGrace, [this] { return core_->finished; });
+  if (!finished) {
+    // A blocking connect or name lookup (the OS gives up after minutes): what
+    // is queued will never go out; the thread ends on its own and frees the core.
+    core_->abandoned = true;
+    core_->status.dropped += core_->queue.size();
+    core_->queue.clear();
+  }
+  lock.unlock();
+  if (finished) {
+    thread_.join();
+  } else {
+    thread_.detach();
+  }
+  return status();
 }
 
 void MqttPublisher::publish(std::string payload) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (options_.max_queue == 0) {
-    ++counters_.dropped;
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  // max_queue 0 keeps nothing while disconnected, but a message still passes
+  // through the queue to the thread while connected.
+  const size_t limit = std::max<size_t>(core_->options.max_queue, core_->status.connected ? 1 : 0);
+  if (core_->stopping || limit == 0) {
+    ++core_->status.dropped;
     return;
   }
-  while (queue_.size() >= options_.max_queue) {
-    queue_.pop_front();
-    ++counters_.dropped;
+  while (core_->queue.size() >= limit) {
+    core_->queue.pop_front();
+    ++core_->status.dropped;
   }
-  queue_.push_back(std::move(payload));
+  core_->queue.push_back(std::move(payload));
 }
 
-MqttCounters MqttPublisher::counters() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  MqttCounters copy = counters_;
-  copy.queued = queue_.size();
+MqttStatus MqttPublisher::status() const {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  MqttStatus copy = core_->status;
+  copy.queued = core_->queue.size() + std::uint64_t(std::max<std::int64_t>(core_->in_flight, 0));
   return copy;
 }
 
-std::string MqttPublisher::last_error() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return last_error_;
-}
-
-void MqttPublisher::on_connect(struct mosquitto*, void* self, int rc) {
-  auto* publisher = static_cast<MqttPublisher*>(self);
-  std::lock_guard<std::mutex> lock(publisher->mutex_);
+void MqttPublisher::Core::on_connect(struct mosquitto*, void* self, int rc) {
+  auto* core = static_cast<Core*>(self);
+  std::lock_guard<std::mutex> lock(core->mutex);
   if (rc == 0) {
-    publisher->counters_.connected = true;
-    ++publisher->counters_.connects;
-    publisher->backoff_ = publisher->options_.min_backoff;
+    core->status.connected = true;
+    core->status.connection_problem.clear();
+    ++core->status.connects;
+    core->backoff = core->options.min_backoff;
   } else {
-    publisher->last_error_ = std::string("the broker refused the connection: ") + mosquitto_connack_string(rc);
+    core->refused_by_broker = true;
+    core->status.connection_problem = std::string("the broker refused the connection: ") + mosquitto_connack_string(rc);
   }
 }
 
-void MqttPublisher::on_disconnect(struct mosquitto*, void* self, int) {
-  auto* publisher = static_cast<MqttPublisher*>(self);
-  std::lock_guard<std::mutex> lock(publisher->mutex_);
-  publisher->counters_.connected = false;
+void MqttPublisher::Core::on_disconnect(struct mosquitto*, void* self, int) {
+  auto* core = static_cast<Core*>(self);
+  std::lock_guard<std::mutex> lock(core->mutex);
+  core->status.connected = false;
 }
 
-void MqttPublisher::on_publish(struct mosquitto*, void* self, int) {
-  auto* publisher = static_cast<MqttPublisher*>(self);
-  std::lock_guard<std::mutex> lock(publisher->mutex_);
-  ++publisher->counters_.published;
+void MqttPublisher::Core::on_publish(struct mosquitto*, void* self, int) {
+  auto* core = static_cast<Core*>(self);
+  std::lock_guard<std::mutex> lock(core->mutex);
+  --core->in_flight;
+  ++core->status.published;
 }
 
-// Opens the TCP connection (blocking, on this thread only); the CONNACK then
-// arrives through mosquitto_loop and on_connect.
-bool MqttPublisher::try_connect() {
-  const int rc = ever_connected_ ? mosquitto_reconnect(client_)
-                                 : mosquitto_connect(client_, options_.endpoint.host.c_str(), options_.endpoint.port,
-                                                     options_.keepalive_s);
+// Opens the TCP connection (blocking: name lookup and connect, on this thread
+// only); the CONNACK then arrives through mosquitto_loop and on_connect.
+bool MqttPublisher::Core::connect() {
+  const int rc = ever_connected ? mosquitto_reconnect(client)
+                                : mosquitto_connect(client, options.endpoint.host.c_str(), options.endpoint.port,
+                                                    options.keepalive_s);
   if (rc == MOSQ_ERR_SUCCESS) {
-    ever_connected_ = true;
+    ever_connected = true;
+    std::lock_guard<std::mutex> lock(mutex);
+    refused_by_broker = false;
     return true;
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  last_error_ = "cannot connect to " + options_.endpoint.host + ":" + std::to_string(options_.endpoint.port) + ": " +
-                (rc == MOSQ_ERR_ERRNO ? std::string(mosquitto_strerror(errno)) : mosquitto_strerror(rc));
+  const std::string why = describe(rc);
+  std::lock_guard<std::mutex> lock(mutex);
+  status.connection_problem =
+      "cannot connect to " + options.endpoint.host + ":" + std::to_string(options.endpoint.port) + ": " + why;
   return false;
 }
 
-void MqttPublisher::send_queued() {
+// The socket broke (or the broker refused us): what libmosquitto had not
+// written yet is gone with it.
+void MqttPublisher::Core::connection_failed(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mutex);
+  const bool was_connected = status.connected;
+  status.connected = false;
+  status.dropped += std::uint64_t(std::max<std::int64_t>(in_flight, 0));
+  in_flight = 0;
+  if (!refused_by_broker) {
+    status.connection_problem = (was_connected ? "the connection was lost: " : "no answer to CONNECT: ") + why;
+  }
+  refused_by_broker = false;
+}
+
+void MqttPublisher::Core::send_queued() {
   for (;;) {
     std::string payload;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!counters_.connected || queue_.empty()) return;
-      payload = std::move(queue_.front());
-      queue_.pop_front();
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!status.connected || queue.empty() || abandoned) return;
+      payload = std::move(queue.front());
+      queue.pop_front();
+      ++in_flight;  // before the call: on_publish may run inside it
     }
-    const int rc = mosquitto_publish(client_, nullptr, options_.topic.c_str(), int(payload.size()), payload.data(),
-                                     options_.qos, /*retain=*/false);
-    if (rc != MOSQ_ERR_SUCCESS) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_front(std::move(payload));  // not sent: keep it for the next connection
-      last_error_ = std::string("publish failed: ") + mosquitto_strerror(rc);
+    const int rc = mosquitto_publish(client, nullptr, options.topic.c_str(), int(payload.size()), payload.data(),
+                                     options.qos, /*retain=*/false);
+    if (rc == MOSQ_ERR_SUCCESS) continue;
+    const std::string why = describe(rc);
+    std::lock_guard<std::mutex> lock(mutex);
+    --in_flight;
+    if (!refuses_the_message(rc)) {
+      queue.push_front(std::move(payload));  // the connection's fault: sent again after reconnecting
       return;
     }
+    ++status.dropped;
+    ++status.refused;
+    status.refusal = "libmosquitto refused to publish on '" + options.topic + "': " + why;
   }
 }
 
-void MqttPublisher::wait_backoff() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  const std::chrono::milliseconds delay = backoff_;
-  backoff_ = std::min(backoff_ * 2, options_.max_backoff);
-  wake_.wait_for(lock, delay, [this] { return stopping_; });
+void MqttPublisher::Core::wait_backoff() {
+  std::unique_lock<std::mutex> lock(mutex);
+  const std::chrono::milliseconds delay = backoff;
+  backoff = std::min(backoff * 2, options.max_backoff);
+  wake.wait_for(lock, delay, [this] { return stopping; });
 }
 
-void MqttPublisher::run() {
+// At stop: go on while connected (or connecting) and messages remain, until the deadline.
+bool MqttPublisher::Core::should_stop(bool socket_open) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (abandoned) return true;
+  if (!stopping) return false;
+  return !socket_open || (queue.empty() && in_flight <= 0) || std::chrono::steady_clock::now() >= stop_deadline;
+}
+
+void MqttPublisher::Core::run() {
   bool socket_open = false;
-  std::chrono::steady_clock::time_point drain_deadline{};
-  for (;;) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (stopping_) {
-        if (drain_deadline == std::chrono::steady_clock::time_point{}) {
-          drain_deadline = std::chrono::steady_clock::now() + drain_timeout;
-        }
-        if (!counters_.connected || queue_.empty() || std::chrono::steady_clock::now() >= drain_deadline) break;
-      }
-    }
+  while (!should_stop(socket_open)) {
     if (!socket_open) {
-      socket_open = try_connect();
+      socket_open = connect();
       if (!socket_open) {
         wait_backoff();
         continue;
       }
     }
     send_queued();
-    const int rc = mosquitto_loop(client_, kLoopTimeoutMs, 1);
+    const int rc = mosquitto_loop(client, kLoopTimeoutMs, 1);
     if (rc != MOSQ_ERR_SUCCESS) {
+      connection_failed(describe(rc));
       socket_open = false;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        counters_.connected = false;
-        last_error_ = std::string("connection lost: ") + mosquitto_strerror(rc);
-      }
       wait_backoff();
     }
   }
   if (socket_open) {
-    mosquitto_disconnect(client_);
-    mosquitto_loop(client_, kLoopTimeoutMs, 1);  // lets the DISCONNECT packet out
+    mosquitto_disconnect(client);
+    mosquitto_loop(client, kLoopTimeoutMs, 1);  // lets the DISCONNECT packet out
   }
+  std::lock_guard<std::mutex> lock(mutex);
+  status.dropped += queue.size() + std::uint64_t(std::max<std::int64_t>(in_flight, 0));  // never sent
+  queue.clear();
+  in_flight = 0;
+  status.connected = false;
+  finished = true;
+  finished_changed.notify_all();
 }
 
 }  // namespace dinoclip::gst

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <set>
 #include <string>
 #include <thread>
@@ -402,13 +403,19 @@ TEST(ClipZeroShot, RapidLabelChangesFromAnotherThreadNeverTearASet) {
   }
   Running r = run_element(fx, "labels=" + in_quotes(join(sets[0], ";")));
   GstPtr<GstElement> element = element_of(r.h.get());
+  // The writer has changed the labels once before the first frame and goes on
+  // until after the last one, so the changes overlap every frame.
   std::atomic<bool> done{false};
+  std::promise<void> first_change;
   std::thread writer([&] {
-    for (int i = 0; !done; i = (i + 1) % int(sets.size())) {
+    bool told = false;
+    for (int i = 1; !done; i = (i + 1) % int(sets.size())) {
       g_object_set(element.get(), "labels", join(sets[size_t(i)], ";").c_str(), nullptr);
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (!told) first_change.set_value(), told = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // pacing, not synchronisation
     }
   });
+  first_change.get_future().wait();
   for (int f = 0; f < 30; ++f) {
     Buffer out = push_pull(r.h.get(), frame_picture(f), f * kFrame);
     const std::vector<std::string> seen = meta_labels(classification_meta(out)->classification);
@@ -416,6 +423,7 @@ TEST(ClipZeroShot, RapidLabelChangesFromAnotherThreadNeverTearASet) {
   }
   done = true;
   writer.join();
+  wait_for_encodings(r.h.get(), 2);  // a change was requested: its encoding may still be running
   EXPECT_GE(counter(r.h.get(), "text-encodings"), 2u);
   r.h.reset();  // teardown while a re-encoding may still run: must neither hang nor crash
 }

@@ -4,7 +4,10 @@
 #include <gst/app/gstappsink.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -123,21 +126,35 @@ TEST(Pipeline, OverlayEncodedToMp4DecodesToTheOverlaidFrames) {
   }
 }
 
-// Counts the buffers reaching `element`'s sink pad with a GstDinoclipFeaturesMeta.
+// Counts the buffers reaching `element`'s sink pad with a GstDinoclipFeaturesMeta;
+// a test thread can wait for a count (the probe runs on the streaming thread).
 struct MetaCounter {
   std::atomic<int> with_meta{0};
   std::atomic<int> buffers{0};
+  std::mutex mutex;
+  std::condition_variable counted;
+
   void attach(GstElement* element) {
     GstPtr<GstPad> pad(gst_element_get_static_pad(element, "sink"));
     gst_pad_add_probe(
         pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
         [](GstPad*, GstPadProbeInfo* info, gpointer data) {
           auto* self = static_cast<MetaCounter*>(data);
-          ++self->buffers;
-          if (gst_buffer_get_dinoclip_features_meta(GST_PAD_PROBE_INFO_BUFFER(info))) ++self->with_meta;
+          {
+            std::lock_guard<std::mutex> lock(self->mutex);
+            ++self->buffers;
+            if (gst_buffer_get_dinoclip_features_meta(GST_PAD_PROBE_INFO_BUFFER(info))) ++self->with_meta;
+          }
+          self->counted.notify_all();
           return GST_PAD_PROBE_OK;
         },
         this, nullptr);
+  }
+
+  // True once `count` buffers with meta have passed (false after `limit`).
+  bool wait_with_meta(int count, std::chrono::seconds limit) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return counted.wait_for(lock, limit, [&] { return with_meta >= count; });
   }
 };
 
@@ -160,8 +177,7 @@ TEST(Pipeline, LivePipelineSurvivesRepeatedStateCycles) {
     with_meta = 0;
     ASSERT_NE(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
     ASSERT_EQ(gst_element_get_state(pipeline.get(), nullptr, nullptr, 10 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
-    for (int waited = 0; with_meta < 3 && waited < 100; ++waited) g_usleep(50 * 1000);
-    EXPECT_GE(with_meta.load(), 3) << "cycle " << cycle;
+    EXPECT_TRUE(counter.wait_with_meta(3, std::chrono::seconds(60))) << "cycle " << cycle << ": " << with_meta.load();
     ASSERT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
     GstMessage* error = gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR);
     EXPECT_EQ(error, nullptr) << "cycle " << cycle;

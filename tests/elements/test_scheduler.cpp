@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -53,7 +54,9 @@ GstPtr<GstElement> pipeline(const std::string& launch) {
 // dinoseg's annotation-image query crosses a queue (another thread) while
 // dinofeatures runs on the stream, and a test thread hammers the same query:
 // every answer and every mask must be identical run after run. Concurrent use
-// of the model's scratch memory would show as differing numbers.
+// of the model's scratch memory would show as differing numbers. The appsink
+// holds one sample, so the stream cannot run ahead: its samples are pulled
+// only once the hammer has its first answer, and the hammer goes on until EOS.
 TEST(Scheduler, QueueBetweenDinofeaturesAndDinosegUnderConcurrentQueriesGivesIdenticalResults) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   const std::string dir = temp_dir() + "/sched_seg";
@@ -62,12 +65,13 @@ TEST(Scheduler, QueueBetweenDinofeaturesAndDinosegUnderConcurrentQueriesGivesIde
   const SyntheticFrame first = scene.render(0);
   write_png(dir + "/picture.png", first.rgb);
   write_palette_png(dir + "/mask.png", first.mask, davis_palette());
+  constexpr int kFrames = 12;
   const std::string launch =
-      "videotestsrc num-buffers=12 pattern=ball ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1 ! " +
-      dino(model, "name=features input-size=native") +
-      " ! queue max-size-buffers=2 ! dinoseg num-iters=10 "
-      "annotation-image=" +
-      dir + "/picture.png annotation=" + dir + "/mask.png ! appsink name=sink sync=false";
+      "videotestsrc num-buffers=" + std::to_string(kFrames) +
+      " pattern=ball ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1 ! " +
+      dino(model, "name=features input-size=native") + " ! queue max-size-buffers=2 ! dinoseg num-iters=10 "
+      "annotation-image=" + dir + "/picture.png annotation=" + dir + "/mask.png ! appsink name=sink sync=false "
+      "max-buffers=1";
 
   std::vector<std::vector<guint8>> first_maps;
   std::vector<float> first_answer;
@@ -80,6 +84,8 @@ TEST(Scheduler, QueueBetweenDinofeaturesAndDinosegUnderConcurrentQueriesGivesIde
     gst_element_set_state(p.get(), GST_STATE_PLAYING);
     std::atomic<bool> done{false};
     std::atomic<int> differing{0}, answered{0};
+    std::mutex answer_lock;
+    std::condition_variable first_answered;
     std::thread hammer([&] {
       while (!done) {
         GstQuery* q = dinoclip::gst::features_for_image_query_new(dir + "/picture.png");
@@ -92,22 +98,35 @@ TEST(Scheduler, QueueBetweenDinofeaturesAndDinosegUnderConcurrentQueriesGivesIde
         std::vector<float> answer(tokens, tokens + n);
         if (first_answer.empty()) first_answer = answer;
         if (answer != first_answer) ++differing;
-        ++answered;
+        {
+          std::lock_guard<std::mutex> lock(answer_lock);
+          ++answered;
+        }
+        first_answered.notify_all();
         gst_dinoclip_features_unref(f);
       }
     });
-    while (GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(sink.get()))) {
+    bool hammering = false;
+    {
+      std::unique_lock<std::mutex> lock(answer_lock);
+      hammering = first_answered.wait_for(lock, 60s, [&] { return answered > 0; });
+    }
+    const int answered_before_frames = answered;
+    while (GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 60 * GST_SECOND)) {
       GstDinoclipSegmentationMeta* meta = gst_buffer_get_dinoclip_segmentation_meta(gst_sample_get_buffer(sample));
-      ASSERT_NE(meta, nullptr);
-      const guint8* map = gst_dinoclip_segmentation_get_class_map(meta->segmentation);
-      maps.emplace_back(map, map + 64 * 48);
+      EXPECT_NE(meta, nullptr) << "run " << run << " frame " << maps.size();
+      if (meta) {
+        const guint8* map = gst_dinoclip_segmentation_get_class_map(meta->segmentation);
+        maps.emplace_back(map, map + 64 * 48);
+      }
       gst_sample_unref(sample);
     }
     done = true;
     hammer.join();
     gst_element_set_state(p.get(), GST_STATE_NULL);
-    ASSERT_EQ(maps.size(), 12u) << "run " << run;
-    EXPECT_GT(answered, 0) << "run " << run;
+    EXPECT_TRUE(hammering) << "run " << run << ": the features query was never answered";
+    ASSERT_EQ(maps.size(), size_t(kFrames)) << "run " << run;
+    RecordProperty("answers_during_run_" + std::to_string(run), answered - answered_before_frames);
     EXPECT_EQ(differing, 0) << "run " << run << ": the same picture got different features";
     if (run == 0) first_maps = maps;
     EXPECT_EQ(maps, first_maps) << "run " << run << " segmented differently";
@@ -155,7 +174,9 @@ TEST(Scheduler, FourStreamsSharingABatchedInstanceEqualFourSeparateElements) {
     return tokens;
   };
   const auto separate = run_streams("");
-  const auto shared = run_streams("model-instance-id=four batch-size=4 batch-timeout=200");
+  // A batch runs when full or when its stream ends (EOS hurries it), never on the
+  // timeout: the longest one keeps a slow thread on a loaded machine from splitting it.
+  const auto shared = run_streams("model-instance-id=four batch-size=4 batch-timeout=10000");
   EXPECT_GT(largest_batch, 1) << "the shared instance never batched";
   for (int s = 0; s < kStreams; ++s) {
     ASSERT_EQ(separate[s].size(), size_t(kFrames));
@@ -195,7 +216,7 @@ TEST(Scheduler, ConsecutiveFramesOfOneStreamBatchLikeSingleFrames) {
   };
   int unused = 0, largest_batch = 0;
   const auto single = run_stream("", &unused);
-  const auto batched = run_stream("model-instance-id=onestream batch-size=3 batch-timeout=5000", &largest_batch);
+  const auto batched = run_stream("model-instance-id=onestream batch-size=3 batch-timeout=10000", &largest_batch);
   EXPECT_EQ(largest_batch, 3) << "consecutive frames were not batched";
   ASSERT_EQ(single.size(), size_t(kFrames));
   ASSERT_EQ(batched.size(), size_t(kFrames));
@@ -230,8 +251,7 @@ TEST(Scheduler, RejectsASharedInstanceWithOtherSettingsNamingTheSetting) {
 // other stream would fill only after a long batch-timeout: it does not wait.
 TEST(Scheduler, EosAndFlushOfOneStreamNeverWaitForTheOthers) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
-  const std::string launch =
-      dino(model, "input-size=64x48 model-instance-id=slowbatch batch-size=4 batch-timeout=8000");
+  const std::string launch = dino(model, "input-size=64x48 model-instance-id=slowbatch batch-size=4 batch-timeout=10000");
   Harness waiting = harness(launch, 64, 48);
   Harness ending = harness(launch, 64, 48);
   gst_harness_push(waiting.get(), make_frame(scene_frame(64, 48, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame));
@@ -239,7 +259,7 @@ TEST(Scheduler, EosAndFlushOfOneStreamNeverWaitForTheOthers) {
   gst_harness_push(ending.get(), make_frame(scene_frame(64, 48, 1), GST_VIDEO_FORMAT_RGB, 0, kFrame));
   auto start = Clock::now();
   gst_harness_push_event(ending.get(), gst_event_new_eos());
-  EXPECT_LT(Clock::now() - start, 4s) << "EOS waited for the batch to fill";
+  EXPECT_LT(Clock::now() - start, 5s) << "EOS waited for the batch to fill";
   Buffer out(gst_harness_try_pull(ending.get()));
   ASSERT_TRUE(out);
   EXPECT_NE(gst_buffer_get_dinoclip_features_meta(out.get()), nullptr);
@@ -249,7 +269,7 @@ TEST(Scheduler, EosAndFlushOfOneStreamNeverWaitForTheOthers) {
   start = Clock::now();
   gst_harness_push_event(flushing.get(), gst_event_new_flush_start());
   gst_harness_push_event(flushing.get(), gst_event_new_flush_stop(TRUE));
-  EXPECT_LT(Clock::now() - start, 2s) << "a flush waited for the batch";
+  EXPECT_LT(Clock::now() - start, 5s) << "a flush waited for the batch";
   EXPECT_EQ(gst_harness_buffers_in_queue(flushing.get()), 0u) << "a flushed frame came out";
 }
 
@@ -268,13 +288,18 @@ TEST(Scheduler, LiveSourceKeepsItsFrameRateWithAsyncInference) {
   GstPtr<GstElement> sink(gst_bin_get_by_name(GST_BIN(p.get()), "sink"));
   gst_element_set_state(p.get(), GST_STATE_PLAYING);
   int frames = 0, with_meta = 0, older_results = 0;
-  Clock::time_point first{}, last{};
-  const auto stop = Clock::now() + 4s;
-  while (Clock::now() < stop) {
+  int window_frames = 0;  // the frame rate is measured over the first 4 s
+  Clock::time_point first{}, window_last{};
+  const auto window_end = Clock::now() + 4s;
+  // After the window, frames are read on until a result has ridden on a later
+  // frame: how soon the first result comes is the machine's business, not the test's.
+  const auto give_up = Clock::now() + 60s;
+  while (Clock::now() < give_up && (Clock::now() < window_end || older_results == 0)) {
     GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), GST_SECOND);
     if (!sample) break;
-    last = Clock::now();
-    if (frames++ == 0) first = last;
+    const Clock::time_point now = Clock::now();
+    if (frames++ == 0) first = now;
+    if (now < window_end) window_last = now, ++window_frames;
     GstBuffer* buffer = gst_sample_get_buffer(sample);
     if (GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer)) {
       ++with_meta;
@@ -286,10 +311,10 @@ TEST(Scheduler, LiveSourceKeepsItsFrameRateWithAsyncInference) {
   guint64 inferences = 0;
   g_object_get(features.get(), "inferences", &inferences, nullptr);
   gst_element_set_state(p.get(), GST_STATE_NULL);
-  const double seconds = std::chrono::duration<double>(last - first).count();
-  ASSERT_GT(frames, 10);
-  const double fps = (frames - 1) / seconds;
-  EXPECT_NEAR(fps, 30.0, 3.0) << frames << " frames in " << seconds << " s";
+  const double seconds = std::chrono::duration<double>(window_last - first).count();
+  ASSERT_GT(window_frames, 10);
+  const double fps = (window_frames - 1) / seconds;
+  EXPECT_NEAR(fps, 30.0, 3.0) << window_frames << " frames in " << seconds << " s";
   EXPECT_GT(inferences, 0u);
   EXPECT_LT(inferences, guint64(frames) / 2) << "the model kept pace with the video: the test model is too fast";
   EXPECT_GT(with_meta, 0);
@@ -298,22 +323,30 @@ TEST(Scheduler, LiveSourceKeepsItsFrameRateWithAsyncInference) {
 
 // Deterministic async: the first frame leaves without a result; a later frame
 // carries the first frame's result (source_pts = its PTS, carried), for both
-// inference elements.
+// inference elements. No sleep decides when the first result is ready: a
+// synchronous "fence" element sharing the model instance pushes a frame after
+// the first one, and the worker runs requests in the order they came (batch-size
+// 1), so once the fence's frame is out the first frame's result is finished.
 TEST(Scheduler, AsyncResultsRideOnLaterFramesRecordingTheirSourceFrame) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   DINOCLIP_REQUIRE_FIXTURE(clip, "clip_tiny/clip_tiny_state.pth");
   DINOCLIP_REQUIRE_FIXTURE(vocab, "tokenizer/bpe_simple_vocab_16e6.txt.gz");
-  Harness features = harness(dino(model, "input-size=64x48 async-inference=true"), 64, 48);
-  Harness labels = harness(
-      "clipzeroshot model=" + clip + " vocab=" + vocab + " labels=\"a cat;a dog\" async-inference=true", 64, 48);
+  const std::string dino_launch = dino(model, "input-size=64x48 model-instance-id=ride-dino");
+  const std::string clip_launch =
+      "clipzeroshot model=" + clip + " vocab=" + vocab + " labels=\"a cat;a dog\" model-instance-id=ride-clip";
+  Harness features = harness(dino_launch + " async-inference=true", 64, 48);
+  Harness labels = harness(clip_launch + " async-inference=true", 64, 48);
+  Harness features_fence = harness(dino_launch, 64, 48);
+  Harness labels_fence = harness(clip_launch, 64, 48);
   for (GstHarness* h : {features.get(), labels.get()}) {
     Buffer first(gst_harness_push_and_pull(h, make_frame(scene_frame(64, 48, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame)));
     ASSERT_TRUE(first);
     EXPECT_EQ(gst_buffer_get_dinoclip_features_meta(first.get()), nullptr);
     EXPECT_EQ(gst_buffer_get_dinoclip_classification_meta(first.get()), nullptr);
-    g_usleep(G_USEC_PER_SEC / 2);  // the tiny models finish well within this
-    Buffer second(
-        gst_harness_push_and_pull(h, make_frame(scene_frame(64, 48, 1), GST_VIDEO_FORMAT_RGB, kFrame, kFrame)));
+    GstHarness* fence = h == features.get() ? features_fence.get() : labels_fence.get();
+    Buffer fenced(gst_harness_push_and_pull(fence, make_frame(scene_frame(64, 48, 2), GST_VIDEO_FORMAT_RGB, 0, kFrame)));
+    ASSERT_TRUE(fenced);
+    Buffer second(gst_harness_push_and_pull(h, make_frame(scene_frame(64, 48, 1), GST_VIDEO_FORMAT_RGB, kFrame, kFrame)));
     ASSERT_TRUE(second);
     if (h == features.get()) {
       GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(second.get());

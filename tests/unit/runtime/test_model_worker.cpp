@@ -123,29 +123,37 @@ TEST(ModelWorker, IncompatibleItemsNeverShareABatch) {
   EXPECT_EQ(model.first_values, (std::vector<float>{1, 4, 2, 3}));
 }
 
+// The fill and the timeout are checked on two workers: a batch that must fill
+// gets a timeout no scheduler delay reaches (it runs as soon as it is full), a
+// lone item a short one it must wait out.
 TEST(ModelWorker, TimeoutLetsABatchFillThenRunsWhatItHas) {
   FakeModel model;
-  ModelWorker worker(BatchPolicy{2, 300ms});
-  const ClientId a = worker.new_client();
-  const ClientId b = worker.new_client();
-  auto first = worker.submit(a, "k", item(1), {}, model.doubler());
-  std::this_thread::sleep_for(30ms);
-  auto second = worker.submit(b, "k", item(2), {}, model.doubler());
-  first.get();
-  second.get();
-  EXPECT_EQ(model.batch_sizes, (std::vector<int>{2}));
+  {
+    ModelWorker worker(BatchPolicy{2, 60s});
+    const ClientId a = worker.new_client();
+    const ClientId b = worker.new_client();
+    auto first = worker.submit(a, "k", item(1), {}, model.doubler());
+    std::this_thread::sleep_for(30ms);  // not synchronisation: gives a wrong worker time to run `first` alone
+    EXPECT_EQ(first.wait_for(0s), std::future_status::timeout) << "ran before its batch filled or timed out";
+    const auto start = std::chrono::steady_clock::now();
+    auto second = worker.submit(b, "k", item(2), {}, model.doubler());
+    first.get();
+    second.get();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 30s) << "a full batch waited for the timeout";
+    EXPECT_EQ(model.batch_sizes, (std::vector<int>{2}));
+  }
 
+  ModelWorker worker(BatchPolicy{2, 300ms});
   const auto start = std::chrono::steady_clock::now();
-  worker.submit(a, "k", item(3), {}, model.doubler()).get();  // alone: runs once the timeout passes
+  worker.submit(worker.new_client(), "k", item(3), {}, model.doubler()).get();  // alone: runs once the timeout passes
   const auto waited = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(waited, 250ms);
-  EXPECT_LT(waited, 5s);
+  EXPECT_GE(waited, 300ms);  // the item's clock starts inside submit(), after `start`
   EXPECT_EQ(model.batch_sizes, (std::vector<int>{2, 1}));
 }
 
 TEST(ModelWorker, HurryRunsAClientsItemsWithoutWaitingForTheBatchToFill) {
   FakeModel model;
-  ModelWorker worker(BatchPolicy{4, 10s});
+  ModelWorker worker(BatchPolicy{4, 60s});
   const ClientId ending = worker.new_client();
   auto result = worker.submit(ending, "k", item(1), {}, model.doubler());
   std::this_thread::sleep_for(20ms);
@@ -153,7 +161,7 @@ TEST(ModelWorker, HurryRunsAClientsItemsWithoutWaitingForTheBatchToFill) {
   const auto start = std::chrono::steady_clock::now();
   worker.hurry(ending);
   EXPECT_EQ(result.get()[0].item<float>(), 2);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s) << "hurry() waited for the batch timeout";
 }
 
 TEST(ModelWorker, CancelDropsOnlyThatClientsWaitingRequests) {
@@ -208,18 +216,31 @@ TEST(ModelWorker, ModelErrorsReachEveryItemOfTheBatch) {
   EXPECT_EQ(worker.call(client, [] { return 3; }).get(), 3);
 }
 
+// The blocker says when it runs (so `waiting` cannot have started), and is
+// released only once the destructor has cancelled `waiting`: no sleep decides
+// which of the two the worker reaches first.
 TEST(ModelWorker, DestructionCancelsWhatHasNotStarted) {
   FakeModel model;
   std::future<BatchOutputs> waiting;
-  std::promise<void> opened;
+  std::promise<void> started, opened;
+  std::thread releaser;
   {
     ModelWorker worker(BatchPolicy{1, 0ms});
     const ClientId client = worker.new_client();
     std::shared_future<void> open = opened.get_future().share();
-    auto blocker = worker.call(client, [open] { open.wait_for(200ms); });
+    auto blocker = worker.call(client, [&started, open] {
+      started.set_value();
+      open.wait();
+    });
     waiting = worker.submit(client, "k", item(1), {}, model.doubler());
-    std::this_thread::sleep_for(20ms);
+    started.get_future().wait();
+    // Bounded: a destructor that does not cancel lets `waiting` run after 30 s (and the test fail).
+    releaser = std::thread([&] {
+      waiting.wait_for(30s);
+      opened.set_value();
+    });
   }
+  releaser.join();
   EXPECT_THROW(waiting.get(), RequestCancelled);
   EXPECT_TRUE(model.batch_sizes.empty());
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -75,12 +76,35 @@ TEST(ZeroShotTextsWorker, RejectedSpecKeepsTheCurrentSetAndReportsTheError) {
 }
 
 // Readers racing with rebuilds always see a consistent set (labels match the
-// classifier), and a burst of requests ends with the newest one.
+// classifier), and a burst of requests ends with the newest one. Handshakes,
+// not the scheduler, make the reader and the rebuilds overlap: the requests
+// start only once the reader has read, and after each swap the worker waits
+// until the reader has read again (a read that began after the swap).
 TEST(ZeroShotTextsWorker, ReadersNeverSeeHalfASetAndBurstsCoalesce) {
   REQUIRE_SHARED(shared);
-  ZeroShotTextsWorker worker(shared.model, shared.tokenizer, labels_spec({"l0"}));
+  constexpr auto kHandshakeLimit = std::chrono::seconds(60);  // only a broken reader waits this long
   std::atomic<bool> done{false};
-  std::atomic<int> torn{0}, reads{0};
+  std::atomic<int> torn{0}, swaps_seen{0}, handshakes_missed{0};
+  std::atomic<uint64_t> reads{0};
+  // Two more reads than when the swap was seen: the second of them called
+  // current() after the swap (at most one read was in flight across it).
+  auto wait_for_reads_after = [&](uint64_t before) {
+    const auto deadline = std::chrono::steady_clock::now() + kHandshakeLimit;
+    while (reads.load() < before + 2) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  };
+  ZeroShotTextsWorker worker(shared.model, shared.tokenizer, labels_spec({"l0"}),
+                             [&](const std::shared_ptr<const ZeroShotTexts>& texts, const std::string&) {
+                               if (!texts) return;
+                               if (wait_for_reads_after(reads.load())) {
+                                 ++swaps_seen;
+                               } else {
+                                 ++handshakes_missed;
+                               }
+                             });
   std::thread reader([&] {
     while (!done) {
       const auto texts = worker.current();
@@ -88,6 +112,11 @@ TEST(ZeroShotTextsWorker, ReadersNeverSeeHalfASetAndBurstsCoalesce) {
       ++reads;
     }
   });
+  if (!wait_for_reads_after(0)) {
+    done = true;
+    reader.join();
+    FAIL() << "the reader never ran";
+  }
   constexpr int kRequests = 20;
   for (int n = 1; n <= kRequests; ++n) {
     std::vector<std::string> labels;
@@ -98,7 +127,8 @@ TEST(ZeroShotTextsWorker, ReadersNeverSeeHalfASetAndBurstsCoalesce) {
   done = true;
   reader.join();
   EXPECT_EQ(torn.load(), 0);
-  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(handshakes_missed.load(), 0);
+  EXPECT_EQ(uint64_t(swaps_seen.load()), worker.encodings() - 1) << "the reader read after every swap";
   EXPECT_EQ(worker.current()->labels.size(), size_t(kRequests));
   EXPECT_GE(worker.encodings(), 2u);
   EXPECT_LE(worker.encodings(), uint64_t(kRequests) + 1);
