@@ -28,5 +28,7 @@ else
   cp "$fixtures"/clip_tiny/{clip_tiny_jit.pt,images_input.npy,text_tokens.npy} "$dest/fixtures/clip_tiny/"
   cp "$fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz" "$dest/fixtures/tokenizer/"
 fi
+# The DINOv2 / DINOv3 GPU tests read their toy fixtures too.
+for f in dinov2_tiny dinov3_tiny; do [ -d "$fixtures/$f" ] && cp -r "$fixtures/$f" "$dest/fixtures/"; done
 cp scripts/gpu-lab-run.sh scripts/gpu-lab-peers.py "$dest/"
 echo "gpu-lab-bundle: $dest, $(du -sm "$dest" | cut -f1) MB; run: bash $dest/gpu-lab-run.sh"

@@ -291,6 +291,25 @@ namespace {
 uint32_t graph_variant(const DinoForwardOptions& options) {
   return (options.cls_attention ? 1u : 0u) | (uint32_t(options.intermediate_layers) << 1);
 }
+
+// A DinoOutput as a flat list of tensors and back (graph outputs, per-sample runs).
+std::vector<at::Tensor> output_parts(const DinoOutput& o) {
+  std::vector<at::Tensor> parts{o.tokens, o.registers, o.cls_attention, o.attention};
+  parts.insert(parts.end(), o.intermediate.begin(), o.intermediate.end());
+  return parts;
+}
+
+DinoOutput output_from_parts(std::vector<at::Tensor> parts, int grid_h, int grid_w) {
+  DinoOutput out;
+  out.tokens = parts[0];
+  out.registers = parts[1];
+  out.cls_attention = parts[2];
+  out.attention = parts[3];
+  out.intermediate.assign(parts.begin() + 4, parts.end());
+  out.grid_h = grid_h;
+  out.grid_w = grid_w;
+  return out;
+}
 }  // namespace
 
 DinoModel::DinoModel() : state_(std::make_unique<State>()) {}
@@ -354,36 +373,19 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
     // pos is held by the forward (and so by its graph) by value.
     std::vector<at::Tensor> parts =
         s.graphs->run(x, graph_variant(options), [net = s.net.get(), pos, options](const at::Tensor& in) {
-          DinoOutput o = net->forward(in, pos, options);
-          auto as_float = [](const at::Tensor& t) { return t.defined() ? t.to(at::kFloat) : t; };
-          std::vector<at::Tensor> outputs{as_float(o.tokens), as_float(o.registers), as_float(o.cls_attention),
-                                          as_float(o.attention)};
-          for (const at::Tensor& t : o.intermediate) outputs.push_back(as_float(t));
+          std::vector<at::Tensor> outputs = output_parts(net->forward(in, pos, options));
+          for (at::Tensor& t : outputs) {
+            if (t.defined()) t = t.to(at::kFloat);
+          }
           return outputs;
         });
-    out.tokens = parts[0];
-    out.registers = parts[1];
-    out.cls_attention = parts[2];
-    out.attention = parts[3];
-    out.intermediate.assign(parts.begin() + 4, parts.end());
-    out.grid_h = grid_h;
-    out.grid_w = grid_w;
-    return out;
+    return output_from_parts(std::move(parts), grid_h, grid_w);
   }
   if (s.one_sample_at_a_time && x.size(0) > 1) {
-    std::vector<at::Tensor> parts = forward_each_sample(x, [&](const at::Tensor& one) {
-      DinoOutput o = s.net->forward(one, pos, options);
-      std::vector<at::Tensor> outputs{o.tokens, o.registers, o.cls_attention, o.attention};
-      outputs.insert(outputs.end(), o.intermediate.begin(), o.intermediate.end());
-      return outputs;
-    });
-    out.tokens = parts[0];
-    out.registers = parts[1];
-    out.cls_attention = parts[2];
-    out.attention = parts[3];
-    out.intermediate.assign(parts.begin() + 4, parts.end());
-    out.grid_h = grid_h;
-    out.grid_w = grid_w;
+    out = output_from_parts(forward_each_sample(x, [&](const at::Tensor& one) {
+                              return output_parts(s.net->forward(one, pos, options));
+                            }),
+                            grid_h, grid_w);
   } else {
     out = s.net->forward(x, pos, options);
   }
