@@ -54,9 +54,11 @@ TEST(GpuFeaturesPayload, DeferredCopyGivesTheCpuNumbers) {
 }
 
 // Output pixels of `dinofeatures device=D ! attnoverlay` for one frame.
+// scale-method=exact on both devices: auto means fast (GPU resize, within one
+// 8-bit level of exact) on a GPU, and this test compares the devices alone.
 std::vector<guint8> overlay_pixels(const std::string& model, const std::string& device) {
-  const std::string launch =
-      "dinofeatures model=\"" + model + "\" heads=4 input-size=96x64 device=" + device + " ! attnoverlay";
+  const std::string launch = "dinofeatures model=\"" + model +
+                             "\" heads=4 input-size=96x64 scale-method=exact device=" + device + " ! attnoverlay";
   Harness h(gst_harness_new_parse(launch.c_str()));
   gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, kWidth, kHeight).c_str());
   GstBuffer* frame = make_frame(scene_frame(kWidth, kHeight, 3), GST_VIDEO_FORMAT_RGB, 0, kFrame);
