@@ -94,6 +94,8 @@ class Index : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     gst_init(nullptr, nullptr);
+    // Each suite deriving from Index runs this again: the last one's string is replaced, not leaked.
+    delete videos_;
     videos_ = new std::string(dinoclip::testing::temp_dir() + "/videos");
     fs::create_directories(*videos_);
     for (const auto& [name, pattern, frames] :
