@@ -7,9 +7,14 @@
 namespace dinoclip::gst {
 namespace {
 
+// `tokens` and `attention` are the model's tensors and never change after the
+// payload is made (resident_tokens may read them from any thread); the host
+// copies of a GPU result are made once, on the first host read.
 struct HeldTensors {
-  at::Tensor tokens;     // [1 + h*w, D] float32
-  at::Tensor attention;  // [heads, h*w] float32, or undefined
+  at::Tensor tokens;     // [1 + h*w, D]
+  at::Tensor attention;  // [heads, h*w], or undefined
+  at::Tensor host_tokens;     // float32 host copies (the same tensors for a CPU result)
+  at::Tensor host_attention;
 };
 
 void free_held(gpointer data) { delete static_cast<HeldTensors*>(data); }
@@ -22,11 +27,11 @@ at::Tensor to_host_floats(const at::Tensor& tensor) { return tensor.to(at::kCPU,
 gboolean held_to_host(gpointer data, const gfloat** tokens, const gfloat** attention) {
   auto* held = static_cast<HeldTensors*>(data);
   try {
-    held->tokens = to_host_floats(held->tokens);
-    *tokens = held->tokens.data_ptr<float>();
+    held->host_tokens = to_host_floats(held->tokens);
+    *tokens = held->host_tokens.data_ptr<float>();
     if (held->attention.defined()) {
-      held->attention = to_host_floats(held->attention);
-      *attention = held->attention.data_ptr<float>();
+      held->host_attention = to_host_floats(held->attention);
+      *attention = held->host_attention.data_ptr<float>();
     }
     return TRUE;
   } catch (const std::exception& e) {
@@ -52,10 +57,15 @@ GstDinoclipFeatures* make_features_payload(DinoOutput output, int patch_size) {
   if (!held->tokens.is_cpu()) {
     return gst_dinoclip_features_new_deferred(&shape, held_to_host, held, free_held);
   }
-  held->tokens = to_host_floats(held->tokens);
-  if (held->attention.defined()) held->attention = to_host_floats(held->attention);
-  const float* attention = held->attention.defined() ? held->attention.data_ptr<float>() : nullptr;
-  return gst_dinoclip_features_new_wrapped(&shape, held->tokens.data_ptr<float>(), attention, held, free_held);
+  held->tokens = held->host_tokens = to_host_floats(held->tokens);
+  if (held->attention.defined()) held->attention = held->host_attention = to_host_floats(held->attention);
+  const float* attention = held->attention.defined() ? held->host_attention.data_ptr<float>() : nullptr;
+  return gst_dinoclip_features_new_wrapped(&shape, held->host_tokens.data_ptr<float>(), attention, held, free_held);
+}
+
+at::Tensor resident_tokens(GstDinoclipFeatures* features) {
+  const auto* held = static_cast<const HeldTensors*>(gst_dinoclip_features_get_producer_data(features, free_held));
+  return held ? held->tokens : at::Tensor();
 }
 
 }  // namespace dinoclip::gst

@@ -17,7 +17,12 @@ namespace dinoclip::gst {
 struct DinosegPrivate {
   std::mutex settings_lock;
   DinosegSettings settings;
-  std::unique_ptr<DinosegState> state;  // streaming thread, between READY->PAUSED and PAUSED->READY
+  // Set with the settings' snapshot at READY->PAUSED (under settings_lock),
+  // cleared at PAUSED->READY: property changes are refused while it is set.
+  std::atomic<bool> settings_fixed{false};
+  // Between READY->PAUSED and PAUSED->READY; guarded by the sink pad's stream
+  // lock, never touched by FLUSH_START (the whole story: dinoseg_state.h).
+  std::unique_ptr<DinosegState> state;
   // For the read-only properties, from any thread.
   std::atomic<bool> trained{false};
   std::atomic<double> train_accuracy{0.0};

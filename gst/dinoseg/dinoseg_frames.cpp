@@ -1,12 +1,14 @@
 #include "dinoseg/dinoseg_frames.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/meta_tensors.h"
 #include "common/roi_params.h"
 #include "core/error.h"
+#include "dinofeatures/dinofeatures_payload.h"
 
 #define GST_CAT_DEFAULT dino_seg_debug
 
@@ -41,41 +43,84 @@ void attach(GstDinoseg* self, DinosegState& state, GstBuffer* buffer, GstDinocli
             GstDinoclipSegmentation* segmentation) {
   gst_buffer_add_dinoclip_segmentation_meta(buffer, segmentation, FALSE);
   state.forget_last();
-  state.last_features = features;
+  state.last_features.reset(gst_dinoclip_features_ref(features));
   state.last_segmentation = segmentation;  // takes the caller's reference
   ++self->priv->frames_segmented;
 }
+
 
 }  // namespace
 
 GstDinoclipFeatures* features_of(GstBuffer* buffer, bool* carried) {
   GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
-  if (!meta) {
-    throw Error(
-        "a frame has no DINO features: put dinofeatures before dinoseg "
-        "('... ! dinofeatures model=dino.pth ! dinoseg annotation=mask.png ! ...')");
-  }
-  if (carried) *carried = meta->carried;
-  return meta->features;
+  if (carried) *carried = meta && meta->carried;
+  return meta ? meta->features : nullptr;
 }
 
-PatchGrid patch_grid(GstDinoclipFeatures* features, c10::Device device) {
+GstDinoclipFeatures* required_features_of(GstBuffer* buffer, const char* why, bool* carried) {
+  GstDinoclipFeatures* features = features_of(buffer, carried);
+  if (!features) {
+    throw Error(std::string(why) +
+                " has no DINO features: put dinofeatures before dinoseg ('... ! dinofeatures model=dino.pth ! "
+                "dinoseg annotation=mask.png ! ...'); with dinofeatures async-inference=true, frames leave before "
+                "the first result without features: train from annotation-image or load-head instead");
+  }
+  return features;
+}
+
+PatchGrid patch_grid(GstDinoclipFeatures* features, const DinosegState& state) {
   const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(features);
-  at::Tensor tokens = patch_tokens(features);
+  const int64_t patches = int64_t(shape->grid_height) * shape->grid_width;
+  at::Tensor tokens;
+  // A fixed CPU device reads the host copy, which every other host reader shares.
+  if (!state.fixed_device || !state.fixed_device->is_cpu()) {
+    const at::Tensor resident = resident_tokens(features);
+    if (resident.defined()) tokens = resident.narrow(0, 1, patches);
+  }
+  if (!tokens.defined()) tokens = patch_tokens(features);
   if (!tokens.defined()) throw Error("the DINO features could not be read (copy to host memory failed)");
-  return PatchGrid{tokens.to(device), int(shape->grid_height), int(shape->grid_width)};
+  if (state.fixed_device) tokens = tokens.to(*state.fixed_device);
+  return PatchGrid{tokens, int(shape->grid_height), int(shape->grid_width)};
+}
+
+void place_segmenter(DinosegState& state, c10::Device device) {
+  if (state.fixed_device || !state.segmenter || !state.segmenter->head()) return;
+  if (state.segmenter->head()->device() == device) return;
+  CudaDeviceGuard guard(device);
+  state.segmenter = VideoSegmenter::from_head(state.segmenter->head()->on(device));
+}
+
+namespace {
+
+at::Tensor segment_frame(DinosegState& state, GstDinoclipFeatures* features) {
+  const PatchGrid grid = patch_grid(features, state);
+  place_segmenter(state, grid.features.device());
+  CudaDeviceGuard guard(grid.features.device());
+  return state.segmenter->segment(grid, state.height, state.width);
+}
+
+}  // namespace
+
+GstFlowReturn pass_through(GstDinoseg* self, DinosegState& state, BufferPtr buffer, int64_t frame) {
+  ++state.frames_without_features;
+  GST_LOG_OBJECT(self, "frame %" G_GINT64_FORMAT " has no DINO features (dinofeatures had no result yet): passed on",
+                 frame);
+  return gst_pad_push(self->srcpad, buffer.release());
 }
 
 GstFlowReturn segment_and_push(GstDinoseg* self, DinosegState& state, BufferPtr owned, int64_t frame, at::Tensor mask) {
+  if (!features_of(owned.get(), nullptr)) return pass_through(self, state, std::move(owned), frame);
   owned.reset(gst_buffer_make_writable(owned.release()));
   GstBuffer* buffer = owned.get();
   bool carried = false;
   GstDinoclipFeatures* features = features_of(buffer, &carried);
-  if (carried && features == state.last_features && state.last_segmentation && !mask.defined()) {
-    // dinofeatures' interval: same features, same answer; no model step, no propagation step.
+  // The same payload (dinoseg holds a reference, so the address names these
+  // very features): dinofeatures' interval or async mode carried them.
+  if (carried && features == state.last_features.get() && state.last_segmentation && !mask.defined()) {
+    // Same features, same answer; no model step, no propagation step.
     gst_buffer_add_dinoclip_segmentation_meta(buffer, state.last_segmentation, TRUE);
   } else {
-    if (!mask.defined()) mask = state.segmenter->segment(patch_grid(features, state.device), state.height, state.width);
+    if (!mask.defined()) mask = segment_frame(state, features);
     attach(self, state, buffer, features, segmentation_payload(mask, state.segmenter->num_classes()));
     state.last_mask = mask;
   }
@@ -102,5 +147,15 @@ void post_iou_summary(GstDinoseg* self, const DinosegState& state) {
   GST_INFO_OBJECT(self, "IoU over %" G_GINT64_FORMAT " frames: mean %.4f, first %.4f, last %.4f", summary.frames,
                   summary.mean, summary.first, summary.last);
 }
+
+void warn_if_no_features(GstDinoseg* self, const DinosegState& state) {
+  if (state.frames_received == 0 || state.frames_without_features < state.frames_received) return;
+  GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                      ("None of the %" G_GINT64_FORMAT " frames had DINO features, so nothing was segmented: put "
+                       "dinofeatures before dinoseg ('... ! dinofeatures model=dino.pth ! dinoseg ...')",
+                       state.frames_received),
+                      (nullptr));
+}
+
 
 }  // namespace dinoclip::gst

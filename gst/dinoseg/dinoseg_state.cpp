@@ -62,10 +62,15 @@ std::unique_ptr<DinosegState> prepare_dinoseg_state(const DinosegSettings& setti
   state->config = segmenter_config(settings);
   state->wait = AnnotatedFrameWait(settings.annotation_frame, settings.max_held_frames);
   if (settings.method == GST_DINOCLIP_DINOSEG_METHOD_PROPAGATION) LabelPropagator check(state->config.propagation);
-  state->device = resolve_device(to_device_choice(settings.device));
+  if (settings.device != GST_DINOCLIP_DEVICE_AUTO) {
+    state->fixed_device = resolve_device(to_device_choice(settings.device));
+  }
   if (!settings.ground_truth.empty()) state->ground_truth.emplace(settings.ground_truth);
   if (!settings.load_head.empty()) {
-    state->segmenter = VideoSegmenter::from_head(SegHead::load(settings.load_head, state->device));
+    // device=auto: read on the CPU now (a bad file fails here), moved to the
+    // features' device at the first frame (place_segmenter).
+    state->segmenter =
+        VideoSegmenter::from_head(SegHead::load(settings.load_head, state->fixed_device.value_or(c10::kCPU)));
     return state;
   }
   try {

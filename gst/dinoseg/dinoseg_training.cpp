@@ -42,6 +42,8 @@ void post_trained(GstDinoseg* self, const VideoSegmenter& segmenter, int64_t fra
 // Trains on `annotated` (the features of what the annotation annotates; -1 =
 // annotation-image), then reports and saves the head.
 void train(GstDinoseg* self, DinosegState& state, const PatchGrid& annotated, int64_t frame) {
+  // On the features' device (with its GPU current: nothing lands on GPU 0).
+  CudaDeviceGuard guard(annotated.features.device());
   state.segmenter = VideoSegmenter::from_annotation(annotated, *state.annotation, state.config,
                                                     progress_messages(self, state.settings.num_iters));
   post_trained(self, *state.segmenter, frame);
@@ -72,7 +74,7 @@ void train_on_annotation_image(GstDinoseg* self, DinosegState& state) {
   try {
     const Image picture = read_image(state.settings.annotation_image);
     check_annotation_size(state, picture.width, picture.height, "annotation-image");
-    train(self, state, patch_grid(features, state.device), -1);
+    train(self, state, patch_grid(features, state), -1);
   } catch (...) {
     gst_dinoclip_features_unref(features);
     throw;
@@ -83,7 +85,8 @@ void train_on_annotation_image(GstDinoseg* self, DinosegState& state) {
 void train_on_annotated_frame(GstDinoseg* self, DinosegState& state, GstBuffer* buffer, int64_t frame) {
   check_annotation_size(state, state.width, state.height, "the video");
   bool carried = false;
-  GstDinoclipFeatures* features = features_of(buffer, &carried);
+  const std::string which = "annotation-frame " + std::to_string(frame);
+  GstDinoclipFeatures* features = required_features_of(buffer, which.c_str(), &carried);
   if (carried) {
     throw Error("annotation-frame " + std::to_string(frame) +
                 " arrived with DINO features carried from an earlier "
@@ -93,7 +96,7 @@ void train_on_annotated_frame(GstDinoseg* self, DinosegState& state, GstBuffer* 
   }
   GST_INFO_OBJECT(self, "frame %" G_GINT64_FORMAT " is the annotated one: setting up %s (%zu frames held)", frame,
                   seg_method_name(state.config.method), state.held.size());
-  train(self, state, patch_grid(features, state.device), frame);
+  train(self, state, patch_grid(features, state), frame);
 }
 
 }  // namespace dinoclip::gst

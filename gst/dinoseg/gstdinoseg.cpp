@@ -109,12 +109,17 @@ bool handle_eos(GstDinoseg* self, DinosegState& state, GstEvent* event) {
     gst_event_unref(event);
     return false;
   }
+  warn_if_no_features(self, state);
   if (state.ground_truth) post_iou_summary(self, state);
   return gst_pad_push_event(self->srcpad, event);
 }
 
 gboolean gst_dinoseg_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
   auto* self = GST_DINOSEG(parent);
+  // FLUSH_START and the other non-serialized events come on any thread,
+  // without the stream lock that guards the state (dinoseg_state.h): they
+  // must not look at it. FLUSH_STOP, serialized, does the flush's work.
+  if (!GST_EVENT_IS_SERIALIZED(event)) return gst_pad_event_default(pad, parent, event);
   DinosegState* state = self->priv->state.get();
   if (!state) return gst_pad_event_default(pad, parent, event);
   switch (GST_EVENT_TYPE(event)) {
@@ -156,10 +161,17 @@ gboolean gst_dinoseg_src_query(GstPad* pad, GstObject* parent, GstQuery* query) 
 GstStateChangeReturn gst_dinoseg_change_state(GstElement* element, GstStateChange transition) {
   auto* self = GST_DINOSEG(element);
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    const DinosegSettings settings = settings_snapshot(self);
+    DinosegSettings settings;
+    {
+      // One step: a property set from now on is refused, not silently lost.
+      std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+      settings = self->priv->settings;
+      self->priv->settings_fixed = true;
+    }
     try {
       self->priv->state = prepare_dinoseg_state(settings);
     } catch (const std::exception& e) {
+      self->priv->settings_fixed = false;
       GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", user_message(e).c_str()), (nullptr));
       return GST_STATE_CHANGE_FAILURE;
     }
@@ -173,14 +185,19 @@ GstStateChangeReturn gst_dinoseg_change_state(GstElement* element, GstStateChang
     self->priv->frames_segmented = 0;
   }
   const GstStateChangeReturn ret = GST_ELEMENT_CLASS(gst_dinoseg_parent_class)->change_state(element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) self->priv->state.reset();  // pads are inactive now
+  // The pads are inactive now: no streaming thread is inside, none can enter.
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY ||
+      (transition == GST_STATE_CHANGE_READY_TO_PAUSED && ret == GST_STATE_CHANGE_FAILURE)) {
+    self->priv->state.reset();
+    self->priv->settings_fixed = false;
+  }
   return ret;
 }
 
 /* ---- properties ---- */
 
 bool settings_are_fixed(GstDinoseg* self, const char* property) {
-  if (!self->priv->state) return false;
+  if (!self->priv->settings_fixed) return false;
   warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, property);
   return true;
 }

@@ -136,6 +136,11 @@ void gst_dinoclip_features_unref(GstDinoclipFeatures* features) {
   if (features->refs.unref()) delete features;
 }
 
+gpointer gst_dinoclip_features_get_producer_data(GstDinoclipFeatures* features, GDestroyNotify notify) {
+  g_return_val_if_fail(features != nullptr, nullptr);
+  return notify != nullptr && features->notify == notify ? features->user_data : nullptr;
+}
+
 const GstDinoclipFeaturesShape* gst_dinoclip_features_get_shape(const GstDinoclipFeatures* features) {
   g_return_val_if_fail(features != nullptr, nullptr);
   return &features->shape;

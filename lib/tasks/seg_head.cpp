@@ -350,6 +350,24 @@ SegHead SegHead::load(const std::string& path, c10::Device device) {
   return SegHead(std::move(state));
 }
 
+SegHead SegHead::on(c10::Device device) const {
+  if (device == state_->device) return *this;
+  auto state = std::make_shared<State>();
+  state->config = state_->config;
+  state->report = state_->report;
+  const SegHeadNetImpl& from = *state_->net;
+  state->net = SegHeadNet(from.kind(), from.dim(), from.hidden(), from.classes());
+  state->net->eval();
+  state->net->to(device);
+  state->device = device;
+  torch::NoGradGuard no_grad;
+  const auto source_parameters = state_->net->named_parameters();
+  for (auto& item : state->net->named_parameters()) item.value().copy_(source_parameters[item.key()]);
+  const auto source_buffers = state_->net->named_buffers();
+  for (auto& item : state->net->named_buffers()) item.value().copy_(source_buffers[item.key()]);
+  return SegHead(std::move(state));
+}
+
 const SegHeadConfig& SegHead::config() const { return state_->config; }
 const TrainReport& SegHead::report() const { return state_->report; }
 int SegHead::num_classes() const { return int(state_->net->classes()); }

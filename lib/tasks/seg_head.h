@@ -103,6 +103,10 @@ class SegHead {
   // shapes; files that are not a head throw dinoclip::Error naming the file.
   static SegHead load(const std::string& path, c10::Device device = c10::Device(c10::kCPU));
 
+  // This head on `device` (a copy of the weights there; this head itself
+  // when it is already there), for features that live on another device.
+  SegHead on(c10::Device device) const;
+
   const SegHeadConfig& config() const;
   const TrainReport& report() const;
   int num_classes() const;

@@ -198,4 +198,21 @@ TEST(GpuSegHead, TrainsOnCudaAndAgreesWithCpu) {
   EXPECT_EQ(mask.sizes(), (std::vector<int64_t>{96, 128}));
 }
 
+// dinoseg moves a loaded head to the features' GPU: the copy gives the same
+// logits there, and the original stays where it was.
+TEST(GpuSegHead, OnMovesTheWeightsToTheGpuWithTheSameLogits) {
+  DINOCLIP_REQUIRE_GPU();
+  SyntheticPatches data = synthetic_patches();
+  SegHeadConfig config;
+  config.num_iters = 50;
+  config.kind = HeadKind::kMlp;
+  const SegHead cpu = SegHead::train(data.features, data.labels, config);
+  const SegHead cuda = cpu.on(gpu());
+  EXPECT_TRUE(cuda.device().is_cuda());
+  EXPECT_TRUE(cpu.device().is_cpu());
+  EXPECT_EQ(cuda.num_classes(), cpu.num_classes());
+  EXPECT_TENSOR_NEAR(cuda.logits(data.features.to(gpu())).cpu(), cpu.logits(data.features), 1e-4);
+  EXPECT_TRUE(cuda.on(c10::kCPU).device().is_cpu());
+}
+
 }  // namespace

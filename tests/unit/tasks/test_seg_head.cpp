@@ -85,6 +85,14 @@ TEST(SegHead, MlpHeadLearnsXorThatNoLinearHeadCan) {
   EXPECT_GT(mlp, 0.95);
 }
 
+TEST(SegHead, OnItsOwnDeviceIsTheSameHead) {
+  const Clusters data = make_clusters(50, 3);
+  const SegHead head = SegHead::train(data.features, data.ids, SegHeadConfig{});
+  const SegHead same = head.on(c10::kCPU);
+  EXPECT_TRUE(same.device().is_cpu());
+  EXPECT_TRUE(at::equal(same.logits(data.features), head.logits(data.features)));
+}
+
 TEST(SegHead, TrainingIsDeterministicForASeed) {
   const Clusters data = make_clusters(50, 3);
   SegHeadConfig config;

@@ -66,6 +66,16 @@ GST_DINOCLIP_API GstDinoclipFeatures* gst_dinoclip_features_new_deferred(const G
                                                                          GstDinoclipFeaturesToHostFunc to_host,
                                                                          gpointer user_data, GDestroyNotify notify);
 
+/**
+ * gst_dinoclip_features_get_producer_data: (skip)
+ * The `user_data` given to _new_wrapped() or _new_deferred(), when `notify`
+ * is the notify given there; NULL otherwise. Lets a producer recognise its own
+ * payloads and reach what it keeps in them (dinofeatures: its tensors, on the
+ * model's device) without a copy. The data lives as long as `features`.
+ */
+GST_DINOCLIP_API gpointer gst_dinoclip_features_get_producer_data(GstDinoclipFeatures* features,
+                                                                  GDestroyNotify notify);
+
 GST_DINOCLIP_API GstDinoclipFeatures* gst_dinoclip_features_ref(GstDinoclipFeatures* features);
 GST_DINOCLIP_API void gst_dinoclip_features_unref(GstDinoclipFeatures* features);
 
