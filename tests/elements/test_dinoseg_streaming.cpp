@@ -252,7 +252,9 @@ TEST(DinoSegLifetimes, FramesWithoutFeaturesPassThroughAfterTraining) {
   const SavedHead head = sign_head("pass_head");
   Harness h = seg_only("load-head=" + head.path);
   BusWatch bus(h.get());
-  Buffer bare(gst_harness_push_and_pull(h.get(), make_buffer(0, nullptr, false, nullptr)));
+  ASSERT_EQ(gst_harness_push(h.get(), make_buffer(0, nullptr, false, nullptr)), GST_FLOW_OK)
+      << bus.first(GST_MESSAGE_ERROR);
+  Buffer bare(gst_harness_try_pull(h.get()));  // dinoseg pushes on the pushing thread
   ASSERT_TRUE(bare);
   EXPECT_EQ(gst_buffer_get_dinoclip_segmentation_meta(bare.get()), nullptr);
   EXPECT_EQ(GST_BUFFER_PTS(bare.get()), 0u);
@@ -268,7 +270,10 @@ TEST(DinoSegLifetimes, WarnsAtEosWhenNoFrameHadDinoFeatures) {
   const SavedHead head = sign_head("warn_head");
   Harness h = seg_only("load-head=" + head.path);
   BusWatch bus(h.get());
-  for (int i = 0; i < 3; ++i) Buffer(gst_harness_push_and_pull(h.get(), make_buffer(i, nullptr, false, nullptr)));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(gst_harness_push(h.get(), make_buffer(i, nullptr, false, nullptr)), GST_FLOW_OK) << "frame " << i;
+    Buffer(gst_harness_try_pull(h.get()));
+  }
   gst_harness_push_event(h.get(), gst_event_new_eos());
   const std::string warning = bus.first(GST_MESSAGE_WARNING);
   EXPECT_NE(warning.find("None of the 3 frames"), std::string::npos) << warning;
