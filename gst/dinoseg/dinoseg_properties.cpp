@@ -101,7 +101,8 @@ void install_training_properties(GObjectClass* klass) {
                  "Segment with a head saved by save-head (same DINO model); no annotation is needed");
   g_object_class_install_property(
       klass, PROP_DEVICE,
-      g_param_spec_enum("device", "Device", "Where training and inference run: auto = CUDA when available",
+      g_param_spec_enum("device", "Device", "Where training and inference run: auto = where the upstream dinofeatures left the features (its "
+                        "GPU, read in place; the CPU for CPU features); cpu or cuda:N copy them there every frame",
                         GST_TYPE_DINOCLIP_DEVICE, GST_DINOCLIP_DEVICE_AUTO, kParamLoadTime));
 }
 
