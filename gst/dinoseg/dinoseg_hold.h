@@ -6,7 +6,10 @@
 //             time from the annotated frame), release them and their events
 //             in order, then the annotated frame;
 //   segmenting: every later frame goes straight to segment_and_push.
-// A stream that skips the annotated frame, or ends before it, is an error.
+// A stream that skips the annotated frame, or ends before it, is an error, and
+// so is a frame without DINO features while waiting (no dinofeatures, or an
+// async one: its frames never carry their own features, so none can be
+// trained on). Every held frame and event is pushed or freed exactly once.
 // The decisions are lib/tasks AnnotatedFrameWait; this holds the GStreamer objects.
 #pragma once
 
