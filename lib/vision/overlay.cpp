@@ -247,7 +247,9 @@ Palette davis_palette(int n) {
 void blend_mask(MutableImageView frame, const at::Tensor& class_map, const Palette& palette, float alpha,
                 bool contours) {
   check_frame(frame, "blend_mask");
-  if (class_map.dim() != 2 || class_map.numel() == 0) throw Error("blend_mask: expected a non-empty [height, width] class map");
+  if (class_map.dim() != 2 || class_map.numel() == 0) {
+    throw Error("blend_mask: expected a non-empty [height, width] class map");
+  }
   if (palette.empty()) throw Error("blend_mask: empty palette");
   const at::Tensor ids = class_map.to(at::kCPU, at::kLong).contiguous();
   const int mh = int(ids.size(0)), mw = int(ids.size(1));
@@ -257,6 +259,7 @@ void blend_mask(MutableImageView frame, const at::Tensor& class_map, const Palet
   const RowBlender blender(alpha, layout);
   std::vector<std::uint32_t> colours(palette.size());
   for (std::size_t i = 0; i < palette.size(); ++i) colours[i] = pack_layout_colour(layout, palette[i].data());
+  const std::size_t palette_size = palette.size();
   // Nearest: frame pixel (x, y) shows class (x * mw / W, y * mh / H).
   std::vector<int> column(frame.width);
   for (int x = 0; x < frame.width; ++x) column[x] = std::min(mw - 1, int(std::int64_t(x) * mw / frame.width));
@@ -265,39 +268,55 @@ void blend_mask(MutableImageView frame, const at::Tensor& class_map, const Palet
     const std::int64_t* ids_row = m + std::int64_t(my) * mw;
     for (int x = 0; x < frame.width; ++x) classes[x] = ids_row[column[x]];
   };
-  const std::size_t palette_size = palette.size();
+  const auto colour_of = [&](std::int64_t k) { return palette[std::size_t(k) % palette_size].data(); };
   for_each_row_chunk(frame, [&](int begin, int end) {
     RowScratch& s = RowScratch::of_this_thread(frame.width, bpp);
     std::int64_t* classes = s.classes[0].data();
-    std::int64_t* above = s.classes[1].data();
-    std::int64_t* below = s.classes[2].data();
+    std::int64_t* neighbour = s.classes[1].data();
     std::uint8_t* over = s.colours.data();
+    // What a mask row draws, kept while consecutive frame rows show it:
+    // runs of one class > 0 (class 0 pixels are never touched) and the
+    // border pixels between classes along the row.
+    std::vector<std::pair<int, int>> runs;  // [first, last) columns
+    std::vector<int> row_borders;
+    int cached = -1;
     for (int y = begin; y < end; ++y) {
       std::uint8_t* row = frame_row(frame, y);
       const int my = mask_row(y);
-      expand(my, classes);
-      // Class 0 keeps the frame's pixel (a blend with itself); class k its palette colour.
-      for (int x = 0; x < frame.width; ++x) {
-        const std::int64_t k = classes[x];
-        if (k <= 0) {
-          std::memcpy(over + std::ptrdiff_t(x) * bpp, row + std::ptrdiff_t(x) * bpp, std::size_t(bpp));
-        } else {
-          std::memcpy(over + std::ptrdiff_t(x) * bpp, &colours[std::size_t(k) % palette_size], 4);
+      if (my != cached) {
+        cached = my;
+        expand(my, classes);
+        runs.clear();
+        row_borders.clear();
+        for (int x = 0; x < frame.width;) {
+          const std::int64_t k = classes[x];
+          int x1 = x + 1;
+          while (x1 < frame.width && classes[x1] == k) ++x1;
+          if (k > 0) {
+            runs.emplace_back(x, x1);
+            const std::uint32_t packed = colours[std::size_t(k) % palette_size];
+            for (int i = x; i < x1; ++i) std::memcpy(over + std::ptrdiff_t(i) * bpp, &packed, 4);
+            // A run's ends border other classes, except at the frame's edges.
+            if (x > 0) row_borders.push_back(x);
+            if (x1 < frame.width && (x1 - 1 != x || x == 0)) row_borders.push_back(x1 - 1);
+          }
+          x = x1;
         }
       }
-      blender.blend(row, over, frame.width);
+      for (const auto& [x0, x1] : runs) {
+        blender.blend(row + std::ptrdiff_t(x0) * bpp, over + std::ptrdiff_t(x0) * bpp, x1 - x0);
+      }
       if (!contours) continue;
-      // A border pixel has a 4-neighbour of another class; rows above and
-      // below differ only where the mask row changes.
-      const bool check_above = y > 0 && mask_row(y - 1) != my, check_below = y + 1 < frame.height && mask_row(y + 1) != my;
-      if (check_above) expand(mask_row(y - 1), above);
-      if (check_below) expand(mask_row(y + 1), below);
-      for (int x = 0; x < frame.width; ++x) {
-        const std::int64_t k = classes[x];
-        if (k <= 0) continue;
-        const bool edge = (x > 0 && classes[x - 1] != k) || (x + 1 < frame.width && classes[x + 1] != k) ||
-                          (check_above && above[x] != k) || (check_below && below[x] != k);
-        if (edge) blender.put_opaque(row, x, palette[std::size_t(k) % palette_size].data());
+      for (int x : row_borders) blender.put_opaque(row, x, colour_of(classes[x]));
+      // Rows above and below show another mask row only at the mask's row borders.
+      for (int other : {y - 1, y + 1}) {
+        if (other < 0 || other >= frame.height || mask_row(other) == my) continue;
+        expand(mask_row(other), neighbour);
+        for (const auto& [x0, x1] : runs) {
+          for (int x = x0; x < x1; ++x) {
+            if (neighbour[x] != classes[x]) blender.put_opaque(row, x, colour_of(classes[x]));
+          }
+        }
       }
     }
   });
