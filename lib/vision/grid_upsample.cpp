@@ -13,13 +13,6 @@
 
 #include "core/error.h"
 
-// No FMA contraction under -march=native: ATen's reference rounds each product.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
 namespace dinoclip {
 
 LinearTaps linear_taps(int in_size, int out_size) {

@@ -50,7 +50,7 @@ struct RowScratch {
   std::vector<float> values[3];
   std::vector<std::uint8_t> bytes;
   std::vector<std::uint8_t> colours;  // a row in the frame's layout, plus the spare byte of 32-bit stores
-  std::vector<std::int64_t> classes[3];
+  std::vector<std::int64_t> classes[2];  // a mask row and its neighbour
 
   static RowScratch& of_this_thread(int width, int bytes_per_pixel) {
     thread_local RowScratch scratch;
