@@ -2,36 +2,151 @@
 
 #include <ATen/ATen.h>
 
+#include <ATen/Parallel.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
+#include <string>
 
 #include "core/error.h"
 #include "vision/color_convert.h"
+#include "vision/grid_upsample.h"
+#include "vision/row_blend.h"
 
 namespace dinoclip {
 namespace {
 
-std::uint8_t mix(std::uint8_t base, std::uint8_t over, float alpha) {
-  return std::uint8_t(std::lround(base + alpha * (float(over) - float(base))));
+// Pixels per parallel chunk (~0.5 ms of drawing on one core): below this
+// waking a thread costs more than it saves; 720p frames go to 2 threads.
+constexpr std::int64_t kMinPixelsPerTask = 1 << 18;
+
+void check_frame(const MutableImageView& frame, const char* who) {
+  if (!frame.data || frame.width <= 0 || frame.height <= 0) throw Error(std::string(who) + ": empty frame");
+  if (frame.format == PixelFormat::kGray) throw Error(std::string(who) + ": cannot draw colours on a grey frame");
+  if (frame.stride < std::ptrdiff_t(frame.width) * bytes_per_pixel(frame.format)) {
+    throw Error(std::string(who) + ": row stride " + std::to_string(frame.stride) + " is smaller than width " +
+                std::to_string(frame.width) + " x " + std::to_string(bytes_per_pixel(frame.format)) +
+                " bytes per pixel");
+  }
 }
 
-void check_frame(const MutableImageView& frame) {
-  if (!frame.data || frame.width <= 0 || frame.height <= 0) throw Error("overlay: empty frame");
-  if (frame.format == PixelFormat::kGray) throw Error("overlay: cannot draw colours on a grey frame");
+// Frame rows [begin, end) in chunks over ATen's threads (OpenMP: this file is
+// built with it, see meson.build); each chunk's rows are independent.
+template <typename Body>
+void for_each_row_chunk(const MutableImageView& frame, const Body& body) {
+  const std::int64_t grain = std::max<std::int64_t>(1, kMinPixelsPerTask / frame.width);
+  at::parallel_for(0, frame.height, grain, [&](std::int64_t begin, std::int64_t end) { body(int(begin), int(end)); });
 }
 
-// Writes rgb over pixel x of `row` with `alpha`, in the frame's channel order.
-inline void put(std::uint8_t* row, int x, const RgbLayout& layout, const std::uint8_t* rgb, float alpha) {
-  std::uint8_t* p = row + x * layout.bytes_per_pixel;
-  p[layout.r] = mix(p[layout.r], rgb[0], alpha);
-  p[layout.g] = mix(p[layout.g], rgb[1], alpha);
-  p[layout.b] = mix(p[layout.b], rgb[2], alpha);
+// One thread's row buffers, grown to the widest frame it has drawn and reused
+// by later rows and frames: no allocation per row or per frame.
+struct RowScratch {
+  std::vector<float> values[3];
+  std::vector<std::uint8_t> bytes;
+  std::vector<std::uint8_t> colours;  // a row in the frame's layout, plus the spare byte of 32-bit stores
+  std::vector<std::int64_t> classes[2];  // a mask row and its neighbour
+
+  static RowScratch& of_this_thread(int width, int bytes_per_pixel) {
+    thread_local RowScratch scratch;
+    const std::size_t n = std::size_t(width);
+    for (auto& v : scratch.values)
+      if (v.size() < n) v.resize(n);
+    for (auto& c : scratch.classes)
+      if (c.size() < n) c.resize(n);
+    if (scratch.bytes.size() < n) scratch.bytes.resize(n);
+    if (scratch.colours.size() < n * bytes_per_pixel + 4) scratch.colours.resize(n * bytes_per_pixel + 4);
+    return scratch;
+  }
+};
+
+std::uint8_t* frame_row(const MutableImageView& frame, int y) { return frame.data + std::ptrdiff_t(y) * frame.stride; }
+
+// The colour-map index of each value: int((v - vmin) * scale) clamped to
+// [0, 255], NaN to 0 (what colormap_rgb does with t = (v - vmin) / (vmax - vmin)).
+void quantise(const float* values, int n, float vmin, float scale, std::uint8_t* indices) {
+  for (int x = 0; x < n; ++x) {
+    float t = (values[x] - vmin) * scale;
+    t = t > 0.0f ? (t < 255.0f ? t : 255.0f) : 0.0f;
+    indices[x] = std::uint8_t(int(t));
+  }
+}
+
+// colours[x] = packed[keys[x]], one 32-bit store per pixel.
+template <int kBpp, typename Key>
+void gather_colours(const Key* keys, int n, const std::uint32_t* packed, std::uint8_t* colours) {
+  for (int x = 0; x < n; ++x) std::memcpy(colours + std::ptrdiff_t(x) * kBpp, &packed[keys[x]], 4);
+}
+
+template <typename Key>
+void gather_colours(int bpp, const Key* keys, int n, const std::uint32_t* packed, std::uint8_t* colours) {
+  if (bpp == 3) {
+    gather_colours<3>(keys, n, packed, colours);
+  } else {
+    gather_colours<4>(keys, n, packed, colours);
+  }
+}
+
+// round(v) half to even, clamped to [0, 255] (Tensor::round_().clamp_(0, 255)).
+void round_to_bytes(const float* values, int n, std::uint8_t* out) {
+  int x = 0;
+#if defined(__SSE2__)
+  for (; x + 8 <= n; x += 8) {  // cvtps rounds half to even in the default rounding mode
+    const __m128i a = _mm_cvtps_epi32(_mm_loadu_ps(values + x));
+    const __m128i b = _mm_cvtps_epi32(_mm_loadu_ps(values + x + 4));
+    const __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(a, b), _mm_setzero_si128());
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + x), bytes);
+  }
+#endif
+  for (; x < n; ++x) out[x] = std::uint8_t(std::min(255.0f, std::max(0.0f, std::nearbyint(values[x]))));
+}
+
+std::array<std::uint32_t, 256> packed_colormap(Colormap cmap, const RgbLayout& layout) {
+  const auto& table = colormap_table(cmap);
+  std::array<std::uint32_t, 256> packed{};
+  for (int i = 0; i < 256; ++i) packed[i] = pack_layout_colour(layout, table[i].data());
+  return packed;
 }
 
 at::Tensor normalise_each(const at::Tensor& maps) {  // [H, h, w] -> per-map [0, 1]
   at::Tensor flat = maps.to(at::kFloat).flatten(1);
   at::Tensor lo = std::get<0>(flat.min(1, true)), hi = std::get<0>(flat.max(1, true));
   return ((flat - lo) / (hi - lo).clamp_min(1e-12)).view(maps.sizes());
+}
+
+// maps [n, h, w]: map i upsampled over columns [W * i / n, W * (i + 1) / n)
+// (a tile narrower than one pixel is skipped), colour-mapped from [vmin,
+// vmax] and blended, all tiles of a row in one pass over it.
+void blend_heat_tiles(MutableImageView frame, const at::Tensor& maps, Colormap cmap, float alpha, float vmin,
+                      float vmax) {
+  const at::Tensor grids = maps.to(at::kCPU, at::kFloat).contiguous();
+  const int count = int(grids.size(0)), gh = int(grids.size(1)), gw = int(grids.size(2));
+  std::vector<GridUpsampler> tiles;
+  std::vector<int> tile_x;  // first column of each tile in `tiles`
+  for (int i = 0; i < count; ++i) {
+    const int x0 = int(std::int64_t(frame.width) * i / count), x1 = int(std::int64_t(frame.width) * (i + 1) / count);
+    if (x1 <= x0) continue;
+    tiles.emplace_back(grids.data_ptr<float>() + std::int64_t(i) * gh * gw, gh, gw, frame.height, x1 - x0);
+    tile_x.push_back(x0);
+  }
+  const RgbLayout layout = rgb_layout(frame.format);
+  const auto colours = packed_colormap(cmap, layout);
+  const RowBlender blender(alpha, layout);
+  const float scale = vmax > vmin ? 256.0f / (vmax - vmin) : 0.0f;
+  for_each_row_chunk(frame, [&](int begin, int end) {
+    RowScratch& s = RowScratch::of_this_thread(frame.width, layout.bytes_per_pixel);
+    for (int y = begin; y < end; ++y) {
+      for (std::size_t t = 0; t < tiles.size(); ++t) tiles[t].row(y, s.values[0].data() + tile_x[t]);
+      quantise(s.values[0].data(), frame.width, vmin, scale, s.bytes.data());
+      gather_colours(layout.bytes_per_pixel, s.bytes.data(), frame.width, colours.data(), s.colours.data());
+      blender.blend(frame_row(frame, y), s.colours.data(), frame.width);
+    }
+  });
 }
 
 }  // namespace
@@ -44,67 +159,75 @@ at::Tensor upsample_bilinear(const at::Tensor& grid, int out_h, int out_w) {
 
 void blend_heatmap(MutableImageView frame, const at::Tensor& heat, Colormap cmap, float alpha, float vmin,
                    float vmax) {
-  check_frame(frame);
-  if (alpha <= 0.0f) return;
-  at::Tensor big = upsample_bilinear(heat, frame.height, frame.width);
-  const float* v = big.data_ptr<float>();
-  const auto& table = colormap_table(cmap);
-  const RgbLayout layout = rgb_layout(frame.format);
-  const float scale = vmax > vmin ? 256.0f / (vmax - vmin) : 0.0f;
-  for (int y = 0; y < frame.height; ++y) {
-    std::uint8_t* row = frame.data + y * frame.stride;
-    const float* values = v + int64_t(y) * frame.width;
-    for (int x = 0; x < frame.width; ++x) {
-      float t = (values[x] - vmin) * scale;
-      const int index = t > 0.0f ? std::min(255, int(t)) : 0;
-      put(row, x, layout, table[index].data(), alpha);
-    }
-  }
+  check_frame(frame, "blend_heatmap");
+  if (heat.dim() != 2 || heat.numel() == 0) throw Error("blend_heatmap: expected a non-empty [height, width] map");
+  if (!(alpha > 0.0f)) return;
+  blend_heat_tiles(frame, heat.unsqueeze(0), cmap, alpha, vmin, vmax);
 }
 
 void blend_rgb_grid(MutableImageView frame, const Image& grid_rgb, float alpha, bool smooth) {
-  check_frame(frame);
-  if (grid_rgb.channels != 3 || grid_rgb.width <= 0) throw Error("blend_rgb_grid: expected an RGB picture");
+  check_frame(frame, "blend_rgb_grid");
+  if (grid_rgb.channels != 3 || grid_rgb.width <= 0 || grid_rgb.height <= 0 ||
+      grid_rgb.pixels.size() < std::size_t(grid_rgb.width) * grid_rgb.height * 3) {
+    throw Error("blend_rgb_grid: expected a non-empty RGB picture");
+  }
+  if (!(alpha > 0.0f)) return;
   const RgbLayout layout = rgb_layout(frame.format);
-  at::Tensor channels[3];
+  const int bpp = layout.bytes_per_pixel;
+  const RowBlender blender(alpha, layout);
   if (smooth) {
+    // Each channel upsampled as a float plane (as upsample_bilinear), rounded to bytes.
+    std::vector<float> planes[3];
+    std::vector<GridUpsampler> upsamplers;
     for (int c = 0; c < 3; ++c) {
-      at::Tensor plane = at::from_blob(const_cast<std::uint8_t*>(grid_rgb.pixels.data()),
-                                       {grid_rgb.height, grid_rgb.width, 3}, at::kByte)
-                             .select(2, c)
-                             .to(at::kFloat);
-      channels[c] = upsample_bilinear(plane, frame.height, frame.width).round_().clamp_(0, 255).to(at::kByte);
+      planes[c].resize(std::size_t(grid_rgb.width) * grid_rgb.height);
+      for (std::size_t i = 0; i < planes[c].size(); ++i) planes[c][i] = grid_rgb.pixels[i * 3 + c];
+      upsamplers.emplace_back(planes[c].data(), grid_rgb.height, grid_rgb.width, frame.height, frame.width);
     }
-  }
-  for (int y = 0; y < frame.height; ++y) {
-    std::uint8_t* row = frame.data + y * frame.stride;
-    const int gy = std::min(grid_rgb.height - 1, int(int64_t(y) * grid_rgb.height / frame.height));
-    for (int x = 0; x < frame.width; ++x) {
-      std::uint8_t rgb[3];
-      if (smooth) {
-        for (int c = 0; c < 3; ++c) rgb[c] = channels[c].data_ptr<std::uint8_t>()[int64_t(y) * frame.width + x];
-      } else {
-        const int gx = std::min(grid_rgb.width - 1, int(int64_t(x) * grid_rgb.width / frame.width));
-        for (int c = 0; c < 3; ++c) rgb[c] = grid_rgb.at(gx, gy, c);
+    const int channel_byte[3] = {layout.r, layout.g, layout.b};
+    for_each_row_chunk(frame, [&](int begin, int end) {
+      RowScratch& s = RowScratch::of_this_thread(frame.width, bpp);
+      for (int y = begin; y < end; ++y) {
+        for (int c = 0; c < 3; ++c) {
+          upsamplers[c].row(y, s.values[c].data());
+          round_to_bytes(s.values[c].data(), frame.width, s.bytes.data());
+          std::uint8_t* out = s.colours.data() + channel_byte[c];
+          for (int x = 0; x < frame.width; ++x) out[std::ptrdiff_t(x) * bpp] = s.bytes[x];
+        }
+        blender.blend(frame_row(frame, y), s.colours.data(), frame.width);
       }
-      put(row, x, layout, rgb, alpha);
-    }
+    });
+    return;
   }
+  // Nearest: frame column x shows grid column x * w / W; rows the same.
+  std::vector<std::uint32_t> cells(std::size_t(grid_rgb.width) * grid_rgb.height);
+  for (std::size_t i = 0; i < cells.size(); ++i) cells[i] = pack_layout_colour(layout, &grid_rgb.pixels[i * 3]);
+  std::vector<int> column(frame.width);
+  for (int x = 0; x < frame.width; ++x) {
+    column[x] = std::min(grid_rgb.width - 1, int(std::int64_t(x) * grid_rgb.width / frame.width));
+  }
+  for_each_row_chunk(frame, [&](int begin, int end) {
+    RowScratch& s = RowScratch::of_this_thread(frame.width, bpp);
+    int drawn_row = -1;  // the grid row s.colours holds
+    for (int y = begin; y < end; ++y) {
+      const int gy = std::min(grid_rgb.height - 1, int(std::int64_t(y) * grid_rgb.height / frame.height));
+      if (gy != drawn_row) {
+        gather_colours(bpp, column.data(), frame.width, cells.data() + std::size_t(gy) * grid_rgb.width,
+                       s.colours.data());
+        drawn_row = gy;
+      }
+      blender.blend(frame_row(frame, y), s.colours.data(), frame.width);
+    }
+  });
 }
 
 void draw_head_strip(MutableImageView frame, const at::Tensor& heads, Colormap cmap, float alpha) {
-  check_frame(frame);
-  if (heads.dim() != 3 || heads.size(0) < 1) throw Error("draw_head_strip: expected [heads, h, w] maps");
-  const int count = int(heads.size(0));
-  at::Tensor maps = normalise_each(heads);
-  for (int i = 0; i < count; ++i) {
-    const int x0 = int(int64_t(frame.width) * i / count), x1 = int(int64_t(frame.width) * (i + 1) / count);
-    if (x1 <= x0) continue;
-    MutableImageView tile = frame;
-    tile.data = frame.data + x0 * rgb_layout(frame.format).bytes_per_pixel;
-    tile.width = x1 - x0;
-    blend_heatmap(tile, maps[i], cmap, alpha, 0.0f, 1.0f);
+  check_frame(frame, "draw_head_strip");
+  if (heads.dim() != 3 || heads.size(0) < 1 || heads.numel() == 0) {
+    throw Error("draw_head_strip: expected non-empty [heads, h, w] maps");
   }
+  if (!(alpha > 0.0f)) return;
+  blend_heat_tiles(frame, normalise_each(heads), cmap, alpha, 0.0f, 1.0f);
 }
 
 Palette davis_palette(int n) {
@@ -123,29 +246,80 @@ Palette davis_palette(int n) {
 
 void blend_mask(MutableImageView frame, const at::Tensor& class_map, const Palette& palette, float alpha,
                 bool contours) {
-  check_frame(frame);
-  if (class_map.dim() != 2) throw Error("blend_mask: expected a [height, width] class map");
-  at::Tensor ids = class_map.to(at::kCPU, at::kLong).contiguous();
-  const int mh = int(ids.size(0)), mw = int(ids.size(1));
-  const int64_t* m = ids.data_ptr<int64_t>();
-  const RgbLayout layout = rgb_layout(frame.format);
-  std::vector<int> col(frame.width);
-  for (int x = 0; x < frame.width; ++x) col[x] = std::min(mw - 1, int(int64_t(x) * mw / frame.width));
-  auto class_at = [&](int x, int y) {
-    const int my = std::min(mh - 1, int(int64_t(y) * mh / frame.height));
-    return m[int64_t(my) * mw + col[x]];
-  };
-  for (int y = 0; y < frame.height; ++y) {
-    std::uint8_t* row = frame.data + y * frame.stride;
-    for (int x = 0; x < frame.width; ++x) {
-      const int64_t k = class_at(x, y);
-      if (k <= 0) continue;
-      const auto& colour = palette[size_t(k) % palette.size()];
-      const bool edge = contours && ((x > 0 && class_at(x - 1, y) != k) || (x + 1 < frame.width && class_at(x + 1, y) != k) ||
-                                     (y > 0 && class_at(x, y - 1) != k) || (y + 1 < frame.height && class_at(x, y + 1) != k));
-      put(row, x, layout, colour.data(), edge ? 1.0f : alpha);
-    }
+  check_frame(frame, "blend_mask");
+  if (class_map.dim() != 2 || class_map.numel() == 0) {
+    throw Error("blend_mask: expected a non-empty [height, width] class map");
   }
+  if (palette.empty()) throw Error("blend_mask: empty palette");
+  const at::Tensor ids = class_map.to(at::kCPU, at::kLong).contiguous();
+  const int mh = int(ids.size(0)), mw = int(ids.size(1));
+  const std::int64_t* m = ids.data_ptr<std::int64_t>();
+  const RgbLayout layout = rgb_layout(frame.format);
+  const int bpp = layout.bytes_per_pixel;
+  const RowBlender blender(alpha, layout);
+  std::vector<std::uint32_t> colours(palette.size());
+  for (std::size_t i = 0; i < palette.size(); ++i) colours[i] = pack_layout_colour(layout, palette[i].data());
+  const std::size_t palette_size = palette.size();
+  // Nearest: frame pixel (x, y) shows class (x * mw / W, y * mh / H).
+  std::vector<int> column(frame.width);
+  for (int x = 0; x < frame.width; ++x) column[x] = std::min(mw - 1, int(std::int64_t(x) * mw / frame.width));
+  const auto mask_row = [&](int y) { return std::min(mh - 1, int(std::int64_t(y) * mh / frame.height)); };
+  const auto expand = [&](int my, std::int64_t* classes) {
+    const std::int64_t* ids_row = m + std::int64_t(my) * mw;
+    for (int x = 0; x < frame.width; ++x) classes[x] = ids_row[column[x]];
+  };
+  const auto colour_of = [&](std::int64_t k) { return palette[std::size_t(k) % palette_size].data(); };
+  for_each_row_chunk(frame, [&](int begin, int end) {
+    RowScratch& s = RowScratch::of_this_thread(frame.width, bpp);
+    std::int64_t* classes = s.classes[0].data();
+    std::int64_t* neighbour = s.classes[1].data();
+    std::uint8_t* over = s.colours.data();
+    // What a mask row draws, kept while consecutive frame rows show it:
+    // runs of one class > 0 (class 0 pixels are never touched) and the
+    // border pixels between classes along the row.
+    std::vector<std::pair<int, int>> runs;  // [first, last) columns
+    std::vector<int> row_borders;
+    int cached = -1;
+    for (int y = begin; y < end; ++y) {
+      std::uint8_t* row = frame_row(frame, y);
+      const int my = mask_row(y);
+      if (my != cached) {
+        cached = my;
+        expand(my, classes);
+        runs.clear();
+        row_borders.clear();
+        for (int x = 0; x < frame.width;) {
+          const std::int64_t k = classes[x];
+          int x1 = x + 1;
+          while (x1 < frame.width && classes[x1] == k) ++x1;
+          if (k > 0) {
+            runs.emplace_back(x, x1);
+            const std::uint32_t packed = colours[std::size_t(k) % palette_size];
+            for (int i = x; i < x1; ++i) std::memcpy(over + std::ptrdiff_t(i) * bpp, &packed, 4);
+            // A run's ends border other classes, except at the frame's edges.
+            if (x > 0) row_borders.push_back(x);
+            if (x1 < frame.width && (x1 - 1 != x || x == 0)) row_borders.push_back(x1 - 1);
+          }
+          x = x1;
+        }
+      }
+      for (const auto& [x0, x1] : runs) {
+        blender.blend(row + std::ptrdiff_t(x0) * bpp, over + std::ptrdiff_t(x0) * bpp, x1 - x0);
+      }
+      if (!contours) continue;
+      for (int x : row_borders) blender.put_opaque(row, x, colour_of(classes[x]));
+      // Rows above and below show another mask row only at the mask's row borders.
+      for (int other : {y - 1, y + 1}) {
+        if (other < 0 || other >= frame.height || mask_row(other) == my) continue;
+        expand(mask_row(other), neighbour);
+        for (const auto& [x0, x1] : runs) {
+          for (int x = x0; x < x1; ++x) {
+            if (neighbour[x] != classes[x]) blender.put_opaque(row, x, colour_of(classes[x]));
+          }
+        }
+      }
+    }
+  });
 }
 
 Image hstack(const std::vector<Image>& images, int gap) {

@@ -3,7 +3,11 @@
 // notebook-style figures the CLI writes.
 //
 // Every function writes through a MutableImageView (RGB, BGR, RGBA, BGRA,
-// RGBx, BGRx; stride honoured, alpha/padding bytes untouched).
+// RGBx, BGRx; stride honoured, alpha/padding bytes untouched), in one pass
+// over the frame rows split over ATen's threads, with no full-size
+// intermediate. Blends are fixed point: each byte within one level of
+// round(b + alpha * (c - b)), equal for alpha 0, 1/2 and 1
+// (docs/elements/attnoverlay.md, "Cost and precision"). alpha is clamped to [0, 1].
 #pragma once
 
 #include <ATen/core/Tensor.h>

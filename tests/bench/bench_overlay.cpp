@@ -1,0 +1,162 @@
+// attnoverlay's drawings on the CPU, per mode, at 1280x720 and 1920x1080:
+// ms per frame (median and best wall clock, and the CPU time of all threads,
+// which a machine shared with other jobs cannot hide) and frames/s, for the row-by-row implementation
+// (lib/vision/overlay.cpp) and, with --reference, the per-pixel one it
+// replaced (tests/unit/vision/overlay_reference.cpp). Not a test: run
+// `meson test -C <build> --benchmark overlay` or the executable directly:
+//   bench_overlay [--frames N] [--threads N] [--reference] [--format RGB|BGRx|...]
+// --threads sets ATen's (OpenMP) threads after the project's default; run
+// with OMP_WAIT_POLICY=PASSIVE (as the meson entry does) or the CPU column
+// counts the threads' spinning too.
+// The patch grid is 45x80 (a 360x640 input at patch 8), the mask 45x80 with
+// 4 classes in blobs, 6 heads for the strip.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <ctime>
+#include <vector>
+
+#include "core/threads.h"
+#include "overlay_reference.h"
+#include "vision/overlay.h"
+
+namespace {
+
+using namespace dinoclip;
+
+constexpr int kGridH = 45, kGridW = 80;
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+struct Inputs {
+  at::Tensor heat;   // [1, h, w]
+  at::Tensor heads;  // [6, h, w]
+  Image pca;         // h x w RGB
+  at::Tensor mask;   // [h, w] class ids
+};
+
+Inputs make_inputs() {
+  at::Generator gen = at::detail::createCPUGenerator(0);
+  Inputs in;
+  in.heat = at::rand({1, kGridH, kGridW}, gen);
+  in.heads = at::rand({6, kGridH, kGridW}, gen);
+  in.pca = Image(kGridW, kGridH, 3);
+  const at::Tensor bytes = at::randint(0, 256, {int64_t(in.pca.pixels.size())}, gen, at::kByte);
+  std::memcpy(in.pca.pixels.data(), bytes.data_ptr<std::uint8_t>(), in.pca.pixels.size());
+  const at::Tensor y = at::arange(kGridH).view({-1, 1}).to(at::kFloat), x = at::arange(kGridW).to(at::kFloat);
+  const at::Tensor r1 = (y - 15).pow(2) + (x - 20).pow(2), r2 = (y - 30).pow(2) + (x - 55).pow(2);
+  in.mask = (r1 < 100).to(at::kLong) + 2 * (r2 < 150).to(at::kLong) + (x > 70).to(at::kLong) * 3;
+  in.mask.clamp_(0, 3);
+  return in;
+}
+
+struct Mode {
+  const char* name;
+  std::function<void(MutableImageView)> fast, reference;
+};
+
+PixelFormat parse_format(const std::string& name) {
+  const char* names[] = {"RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx"};
+  for (int i = 0; i < 6; ++i)
+    if (name == names[i]) return PixelFormat(i);
+  std::fprintf(stderr, "unknown --format %s (RGB, BGR, RGBA, BGRA, RGBx, BGRx)\n", name.c_str());
+  std::exit(2);
+}
+
+double process_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+struct Timing {
+  double median_ms, best_ms;  // wall clock per frame
+  double cpu_ms;              // CPU time of all threads per frame (what a loaded machine cannot hide)
+};
+
+Timing time_frames(const std::function<void(MutableImageView)>& draw, MutableImageView view, int frames) {
+  draw(view);  // warm-up: thread pool, scratch rows
+  std::vector<double> ms;
+  const double cpu_start = process_cpu_ms();
+  for (int i = 0; i < frames; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    draw(view);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  const double cpu = (process_cpu_ms() - cpu_start) / frames;
+  return {median(ms), *std::min_element(ms.begin(), ms.end()), cpu};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int frames = 50, threads = 0;
+  bool with_reference = false;
+  std::string format_name = "RGB";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--frames" && i + 1 < argc) {
+      frames = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--threads" && i + 1 < argc) {
+      threads = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--reference") {
+      with_reference = true;
+    } else if (arg == "--format" && i + 1 < argc) {
+      format_name = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: %s [--frames N] [--threads N] [--reference] [--format RGB|BGR|RGBA|BGRA|RGBx|BGRx]\n", argv[0]);
+      return 2;
+    }
+  }
+  const PixelFormat format = parse_format(format_name);
+  configure_threads();  // the project's default, as the CLI and the elements use
+  if (threads > 0) at::set_num_threads(threads);
+  const Inputs in = make_inputs();
+  const Palette palette = davis_palette();
+  const std::vector<Mode> modes = {
+      {"heatmap (attention)", [&](MutableImageView v) { draw_head_strip(v, in.heat, Colormap::kInferno, 0.5f); },
+       [&](MutableImageView v) { reference::draw_head_strip(v, in.heat, Colormap::kInferno, 0.5f); }},
+      {"heads (6 tiles)", [&](MutableImageView v) { draw_head_strip(v, in.heads, Colormap::kInferno, 0.5f); },
+       [&](MutableImageView v) { reference::draw_head_strip(v, in.heads, Colormap::kInferno, 0.5f); }},
+      {"pca (nearest)", [&](MutableImageView v) { blend_rgb_grid(v, in.pca, 0.5f, false); },
+       [&](MutableImageView v) { reference::blend_rgb_grid(v, in.pca, 0.5f, false); }},
+      {"pca smooth", [&](MutableImageView v) { blend_rgb_grid(v, in.pca, 0.5f, true); },
+       [&](MutableImageView v) { reference::blend_rgb_grid(v, in.pca, 0.5f, true); }},
+      {"mask + contours", [&](MutableImageView v) { blend_mask(v, in.mask, palette, 0.5f, true); },
+       [&](MutableImageView v) { reference::blend_mask(v, in.mask, palette, 0.5f, true); }},
+      {"mask", [&](MutableImageView v) { blend_mask(v, in.mask, palette, 0.5f, false); },
+       [&](MutableImageView v) { reference::blend_mask(v, in.mask, palette, 0.5f, false); }},
+  };
+  std::printf("attnoverlay drawing, %s frames, grid %dx%d, median of %d frames; threads: %s\n", format_name.c_str(),
+              kGridW, kGridH, frames, describe_threads().c_str());
+  for (auto [width, height] : {std::pair{1280, 720}, std::pair{1920, 1080}}) {
+    const int bpp = bytes_per_pixel(format);
+    std::vector<std::uint8_t> pixels(std::size_t(width) * height * bpp, 90);
+    const MutableImageView view{pixels.data(), width, height, std::ptrdiff_t(width) * bpp, format};
+    for (const Mode& mode : modes) {
+      const Timing fast = time_frames(mode.fast, view, frames);
+      std::printf("  %dx%d %-20s median %7.2f ms/frame (%6.0f fps), best %6.2f ms (%6.0f fps), cpu %6.2f ms", width,
+                  height, mode.name, fast.median_ms, 1000.0 / fast.median_ms, fast.best_ms, 1000.0 / fast.best_ms,
+                  fast.cpu_ms);
+      if (with_reference) {
+        const Timing slow = time_frames(mode.reference, view, std::max(3, frames / 10));
+        std::printf("   | per-pixel reference: median %7.2f ms, best %7.2f ms, cpu %7.2f ms", slow.median_ms,
+                    slow.best_ms, slow.cpu_ms);
+      }
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
