@@ -12,6 +12,7 @@
 #include "element_test_util.h"
 #include "io/image_file.h"
 #include "io/npy.h"
+#include "runtime/dino_instance.h"
 
 namespace dinoclip::testing {
 namespace {
@@ -481,8 +482,10 @@ TEST(DinoFeatures, NewCapsMidStreamInferTheNextFrameWhateverTheInterval) {
 // dropped, never published on a new-size frame; the new size's results come.
 TEST(DinoFeatures, NewCapsMidStreamDropAsyncResultsOfTheOldSize) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
-  Harness h = features_harness(model, "input-size=native async-inference=true",
+  Harness h = features_harness(model, "input-size=native async-inference=true model-instance-id=newcaps-async",
                                caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
+  auto instance = runtime::InstanceRegistry::global().find<runtime::DinoInstance>("newcaps-async");
+  ASSERT_TRUE(instance);
   int index = 0;
   bool old_result_seen = false;
   for (; index < 2000 && !old_result_seen; ++index) {  // until the stream has results (bounded)
@@ -491,9 +494,17 @@ TEST(DinoFeatures, NewCapsMidStreamDropAsyncResultsOfTheOldSize) {
     if (!old_result_seen) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // pacing only
   }
   ASSERT_TRUE(old_result_seen) << "async results never arrived";
-  // This frame's inference is on its way when the caps change.
+  // This frame's inference has finished, unpublished (results are collected
+  // by the next frame), when the caps change: the first new-size frame would
+  // publish it. Waiting on the worker's count makes that deterministic.
+  const uint64_t items = instance->stats().items;
   push_pull(h.get(), make_frame(scene_frame(64, 48, index), GST_VIDEO_FORMAT_RGB, index * kFrame, kFrame));
   ++index;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (instance->stats().items == items && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GT(instance->stats().items, items) << "the old-size inference never ran";
   gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, 96, 64).c_str());
   int new_results = 0;
   for (int after = 0; after < 2000 && new_results < 3; ++after, ++index) {
