@@ -309,8 +309,12 @@ TEST(Scheduler, FlushCancelsARequestSubmittedDuringIt) {
 // fix the flush read the running state unlocked and called cancel_pending()
 // on a client stop() was destroying: a use after free that this loop reaches
 // at random (AddressSanitizer names it in the sanitized build).
-// Stream start, caps and a segment again (a flush with reset-time drops the segment).
+// Stream start, caps and a segment again (a flush with reset-time drops the
+// segment). First a FLUSH_STOP through the element: a FLUSH_START it passed
+// on whose FLUSH_STOP then met its deactivated pad left the harness's sink
+// pad flushing.
 void push_stream_start(GstHarness* h, const std::string& caps) {
+  gst_harness_push_event(h, gst_event_new_flush_stop(TRUE));
   gst_harness_push_event(h, gst_event_new_stream_start("race"));
   GstCaps* parsed = gst_caps_from_string(caps.c_str());
   gst_harness_push_event(h, gst_event_new_caps(parsed));
