@@ -58,6 +58,7 @@ struct Private {
   std::mutex settings_lock;
   Settings settings;
   std::shared_ptr<ZeroShotTextsWorker> texts;  // under settings_lock, for property changes while running
+  guint64 texts_version = 0;  // under settings_lock: +1 per change of labels, labels-file, template or query
   std::atomic<guint64> text_encodings{0};
 };
 
@@ -137,18 +138,22 @@ void gst_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue*
       case PROP_LABELS:
         s.labels = string_of(value);
         texts_changed = true;
+        ++self->priv->texts_version;
         break;
       case PROP_LABELS_FILE:
         s.labels_file = string_of(value);
         texts_changed = true;
+        ++self->priv->texts_version;
         break;
       case PROP_TEMPLATE:
         s.templates = g_value_get_string(value) ? g_value_get_string(value) : kDefaultTemplate;
         texts_changed = true;
+        ++self->priv->texts_version;
         break;
       case PROP_QUERY:
         s.query = string_of(value);
         texts_changed = true;
+        ++self->priv->texts_version;
         break;
       case PROP_CROP:
         s.crop = GstDinoclipClipzeroshotCrop(g_value_get_enum(value));
@@ -171,6 +176,8 @@ void gst_clipzeroshot_set_property(GObject* object, guint prop_id, const GValue*
     }
   }
   if (texts_changed) request_texts(self);  // outside the lock: it may post a warning
+  // Not running yet, or loading: open() compares texts_version once it has
+  // published its worker and re-encodes if the texts changed meanwhile.
 }
 
 void gst_clipzeroshot_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
@@ -256,9 +263,17 @@ ZeroShotTextsWorker::Listener texts_listener(GstClipzeroshot* self) {
   };
 }
 
+// Texts set while this loads (READY->PAUSED) are not lost: the last value
+// wins, re-encoded by the worker once it is published.
 std::unique_ptr<InferenceClient> gst_clipzeroshot_open(GstDinoclipInference* base, const ModelSettings& model) {
   auto* self = GST_CLIPZEROSHOT(base);
-  const Settings settings = settings_snapshot(self);
+  Settings settings;
+  guint64 texts_version = 0;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    settings = self->priv->settings;
+    texts_version = self->priv->texts_version;
+  }
   ZeroShotTextSpec spec;
   try {
     spec = text_spec(settings);
@@ -284,8 +299,16 @@ std::unique_ptr<InferenceClient> gst_clipzeroshot_open(GstDinoclipInference* bas
   auto client =
       std::make_unique<dinoclip::gst::ClipInference>(GST_BASE_TRANSFORM(self), instance, texts, model.inference);
   self->priv->text_encodings = 1;
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  self->priv->texts = texts;
+  bool texts_changed_while_loading = false;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    self->priv->texts = texts;
+    texts_changed_while_loading = self->priv->texts_version != texts_version;
+  }
+  if (texts_changed_while_loading) {
+    GST_INFO_OBJECT(self, "the texts changed while the model loaded: encoding the new ones");
+    request_texts(self);
+  }
   return client;
 }
 

@@ -11,6 +11,10 @@ namespace dinoclip::gst {
 // The reason an inference element gives for a model-loading property
 // (model, device, precision...) changed while its model is loaded.
 inline constexpr const char* kModelIsLoaded = "it can only be changed in the NULL or READY state (the model is loaded)";
+// The same during READY->PAUSED: the load already read the value it uses.
+inline constexpr const char* kModelIsLoading =
+    "it can only be changed in the NULL or READY state (the model is being loaded with the previous value; set it "
+    "before READY->PAUSED, or go back to READY and set it again)";
 
 // Logs now; posts the bus message from GStreamer's thread pool, because
 // property setters run under the element's settings lock and a bus sync

@@ -45,13 +45,28 @@ enum : guint {
 struct Running {
   std::unique_ptr<InferenceClient> client;
   std::unique_ptr<InferenceDriver> driver;  // after `client`: goes first
+  GstVideoInfo info;                        // the caps frames come with (valid once `has_info`)
+  bool has_info = false;
 };
 
+// Whether model-loading properties may change (see refusal()).
+enum class ModelState { kUnloaded, kLoading, kLoaded };
+
+// Who touches `running` (see the header's "Threads"):
+// - start() creates it and stop() destroys it, both under running_lock;
+// - the streaming thread (frames, caps, serialized events) uses it without
+//   the lock: GstBaseTransform takes the sink pad's stream lock before stop()
+//   and refuses data once the pad deactivates, so it never overlaps stop();
+// - every other thread (FLUSH_START from the seeking thread, FLUSH_STOP,
+//   which GStreamer delivers even to a deactivating pad, QoS from downstream,
+//   the counters) calls into it only while holding running_lock, so stop()
+//   cannot destroy the client under it. Those calls are short and never push
+//   downstream (draining held frames does, on the streaming thread only).
 struct Private {
   std::mutex settings_lock;
   ModelSettings settings;
-  std::atomic<bool> loaded{false};
-  mutable std::mutex running_lock;  // guards `running` against the threads that are not the stream's
+  std::atomic<ModelState> model_state{ModelState::kUnloaded};
+  mutable std::mutex running_lock;
   std::unique_ptr<Running> running;
 };
 
@@ -82,6 +97,25 @@ ModelSettings snapshot(gpointer self) {
   return p.settings;
 }
 
+// The running state for the streaming thread's callbacks (no lock: see Private).
+Running* streaming_running(gpointer self) { return priv(self).running.get(); }
+
+// Why a model-loading property cannot change now, or nullptr when it can.
+// kLoading starts before start() reads the settings it loads with, so a value
+// set during READY->PAUSED is either read by that load or refused, never
+// accepted and then ignored.
+const char* refusal(Private& p) {
+  switch (p.model_state.load()) {
+    case ModelState::kUnloaded:
+      return nullptr;
+    case ModelState::kLoading:
+      return dinoclip::gst::kModelIsLoading;
+    case ModelState::kLoaded:
+      return dinoclip::gst::kModelIsLoaded;
+  }
+  return nullptr;
+}
+
 InferenceSettings inference_snapshot(gpointer self) {
   Private& p = priv(self);
   std::lock_guard<std::mutex> lock(p.settings_lock);
@@ -107,7 +141,7 @@ void gst_dinoclip_inference_set_property(GObject* object, guint prop_id, const G
   Private& p = priv(self);
   std::lock_guard<std::mutex> lock(p.settings_lock);
   ModelSettings& s = p.settings;
-  if (dinoclip::gst::set_inference_property(s.inference, PROP_INFERENCE_FIRST, prop_id, value, p.loaded, pspec,
+  if (dinoclip::gst::set_inference_property(s.inference, PROP_INFERENCE_FIRST, prop_id, value, refusal(p), pspec,
                                             GST_ELEMENT(self), GST_DINOCLIP_INFERENCE_GET_CLASS(self)->debug)) {
     return;
   }
@@ -163,8 +197,17 @@ void gst_dinoclip_inference_get_property(GObject* object, guint prop_id, GValue*
 gboolean gst_dinoclip_inference_start(GstBaseTransform* trans) {
   auto* self = GST_DINOCLIP_INFERENCE(trans);
   GstDinoclipInferenceClass* klass = GST_DINOCLIP_INFERENCE_GET_CLASS(self);
-  const ModelSettings settings = snapshot(self);
+  Private& p = priv(self);
+  ModelSettings settings;
+  {
+    // From here model-loading properties are refused (the element's own too:
+    // its open() reads them after this): what this snapshot holds is loaded.
+    std::lock_guard<std::mutex> lock(p.settings_lock);
+    p.model_state = ModelState::kLoading;
+    settings = p.settings;
+  }
   if (settings.model.empty()) {
+    p.model_state = ModelState::kUnloaded;
     GST_ELEMENT_ERROR(
         self, RESOURCE, NOT_FOUND,
         ("No %s model: set the 'model' property to %s", klass->texts->model_kind, klass->texts->model_missing),
@@ -172,16 +215,18 @@ gboolean gst_dinoclip_inference_start(GstBaseTransform* trans) {
     return FALSE;
   }
   std::unique_ptr<InferenceClient> client = klass->open(self, settings);
-  if (!client) return FALSE;
+  if (!client) {
+    p.model_state = ModelState::kUnloaded;
+    return FALSE;
+  }
   auto running = std::make_unique<Running>();
   running->client = std::move(client);
   running->driver = std::make_unique<InferenceDriver>(trans, running->client.get());
-  Private& p = priv(self);
   {
     std::lock_guard<std::mutex> lock(p.running_lock);
     p.running = std::move(running);
   }
-  p.loaded = true;
+  p.model_state = ModelState::kLoaded;
   return TRUE;
 }
 
@@ -189,10 +234,12 @@ gboolean gst_dinoclip_inference_stop(GstBaseTransform* trans) {
   auto* self = GST_DINOCLIP_INFERENCE(trans);
   GstDinoclipInferenceClass* klass = GST_DINOCLIP_INFERENCE_GET_CLASS(self);
   Private& p = priv(self);
-  p.loaded = false;
+  p.model_state = ModelState::kUnloaded;
   if (klass->close) klass->close(self);
   std::unique_ptr<Running> running;
   {
+    // Waits for a FLUSH_START/FLUSH_STOP or QoS event inside the client to
+    // leave it; none enters after this.
     std::lock_guard<std::mutex> lock(p.running_lock);
     running = std::move(p.running);
   }
@@ -200,17 +247,21 @@ gboolean gst_dinoclip_inference_stop(GstBaseTransform* trans) {
   return TRUE;
 }
 
-// GstBaseTransform::set_caps: the client reads frames with these caps, and a
-// result computed on the old ones is forgotten.
+// GstBaseTransform::set_caps: the client reads frames with these caps. New
+// caps restart the driver (the next frame is inferred; async results still
+// running on the old caps are dropped, never published on a new-size frame).
 gboolean gst_dinoclip_inference_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
-  Running* running = priv(trans).running.get();
+  Running* running = streaming_running(trans);
   GstVideoInfo info;
   if (!running || !gst_video_info_from_caps(&info, incaps)) {
     if (running) GST_ERROR_OBJECT(trans, "cannot use caps %" GST_PTR_FORMAT, incaps);
     return FALSE;
   }
+  if (running->has_info && gst_video_info_is_equal(&running->info, &info)) return TRUE;  // a reconfigure: same frames
   running->client->set_info(info);
-  running->client->forget_latest();  // a new size or format: the old result no longer matches
+  running->driver->restart();
+  running->info = info;
+  running->has_info = true;
   return TRUE;
 }
 
@@ -226,10 +277,18 @@ gboolean gst_dinoclip_inference_src_event(GstBaseTransform* trans, GstEvent* eve
   return GST_BASE_TRANSFORM_CLASS(gst_dinoclip_inference_parent_class)->src_event(trans, event);
 }
 
-// Flushes, and held frames leave before any other serialized event.
+// Flushes (from any thread: under running_lock, see Private), and held frames
+// leave before any other serialized event (the streaming thread).
 gboolean gst_dinoclip_inference_sink_event(GstBaseTransform* trans, GstEvent* event) {
-  Running* running = priv(trans).running.get();
-  if (running) running->driver->on_sink_event(event, inference_snapshot(trans));
+  const GstEventType type = GST_EVENT_TYPE(event);
+  if (type == GST_EVENT_FLUSH_START || type == GST_EVENT_FLUSH_STOP) {
+    Private& p = priv(trans);
+    std::lock_guard<std::mutex> lock(p.running_lock);
+    if (p.running && type == GST_EVENT_FLUSH_START) p.running->driver->flush_start();
+    if (p.running && type == GST_EVENT_FLUSH_STOP) p.running->driver->flush_stop();
+  } else if (GST_EVENT_IS_SERIALIZED(event)) {
+    if (Running* running = streaming_running(trans)) running->driver->drain_before_event(inference_snapshot(trans));
+  }
   return GST_BASE_TRANSFORM_CLASS(gst_dinoclip_inference_parent_class)->sink_event(trans, event);
 }
 
@@ -245,7 +304,7 @@ gboolean gst_dinoclip_inference_query(GstBaseTransform* trans, GstPadDirection d
 // No exception crosses into GStreamer (allocation failures and the like):
 // each becomes a stream error naming the element.
 GstFlowReturn fenced(GstBaseTransform* trans, const std::function<GstFlowReturn(Running&)>& step) {
-  Running* running = priv(trans).running.get();
+  Running* running = streaming_running(trans);
   if (!running) return GST_FLOW_FLUSHING;
   try {
     return step(*running);
@@ -257,12 +316,18 @@ GstFlowReturn fenced(GstBaseTransform* trans, const std::function<GstFlowReturn(
   }
 }
 
+// `buffer` is ours until the driver takes it: every other way out (no
+// running state, an exception before on_frame) unrefs it here.
 GstFlowReturn gst_dinoclip_inference_submit_input_buffer(GstBaseTransform* trans, gboolean, GstBuffer* buffer) {
-  return fenced(trans, [trans, buffer](Running& running) {
+  GstBuffer* owned = buffer;
+  const GstFlowReturn ret = fenced(trans, [trans, &owned](Running& running) {
     GstDinoclipInferenceClass* klass = GST_DINOCLIP_INFERENCE_GET_CLASS(trans);
     if (klass->apply_frame_settings) klass->apply_frame_settings(GST_DINOCLIP_INFERENCE(trans), running.client.get());
-    return running.driver->on_frame(buffer, inference_snapshot(trans));
+    const InferenceSettings settings = inference_snapshot(trans);
+    return running.driver->on_frame(std::exchange(owned, nullptr), settings);
   });
+  if (owned) gst_buffer_unref(owned);
+  return ret;
 }
 
 GstFlowReturn gst_dinoclip_inference_generate_output(GstBaseTransform* trans, GstBuffer** out) {
@@ -358,8 +423,9 @@ void gst_dinoclip_inference_class_install_properties(GstDinoclipInferenceClass* 
 dinoclip::gst::ModelSettings gst_dinoclip_inference_settings(GstDinoclipInference* self) { return snapshot(self); }
 
 gboolean gst_dinoclip_inference_refuse_while_loaded(GstDinoclipInference* self, const char* property) {
-  if (!priv(self).loaded) return FALSE;
+  const char* reason = refusal(priv(self));
+  if (!reason) return FALSE;
   dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_DINOCLIP_INFERENCE_GET_CLASS(self)->debug, property,
-                                       dinoclip::gst::kModelIsLoaded);
+                                       reason);
   return TRUE;
 }

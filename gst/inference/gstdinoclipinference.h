@@ -17,9 +17,17 @@
 // InferenceClient), and optionally close() and apply_frame_settings(). Its own
 // properties chain up to the base in set/get_property's default branch.
 //
-// Threads: start, stop and the frame/caps/sink-event callbacks run on the
-// streaming thread or while it is stopped (as GstBaseTransform guarantees);
-// QoS events, properties and the counters may come from any thread.
+// Threads: start and stop run while the streaming thread is out of the
+// element (GstBaseTransform takes the sink pad's stream lock before stop());
+// frames, caps and serialized sink events come on the streaming thread.
+// FLUSH_START is not serialized: it comes on the seeking application's
+// thread, concurrently with frames and with a PAUSED->READY stop(); FLUSH_STOP
+// may also reach a deactivating pad. Both, QoS events and the counters (any
+// thread) call into the client and the driver only under the base's running
+// lock, which stop() takes before destroying them, so none of them can use a
+// client that stop() is destroying. Properties may be set from any thread:
+// a model-loading one is refused (warned) from the moment READY->PAUSED reads
+// the settings until PAUSED->READY, so a value is never accepted then ignored.
 #pragma once
 
 #include <gst/base/gstbasetransform.h>
@@ -74,5 +82,7 @@ dinoclip::gst::ModelSettings gst_dinoclip_inference_settings(GstDinoclipInferenc
 
 // Any thread, from the element's set_property for a model-loading property:
 // TRUE (after a warning in the element's debug category and on the bus) while
-// the model is loaded, so the change is not applied.
+// the model is loading (READY->PAUSED, after the settings were read) or
+// loaded, so the change is not applied. An element's open() reads its own
+// model-loading properties after this starts returning TRUE.
 gboolean gst_dinoclip_inference_refuse_while_loaded(GstDinoclipInference* self, const char* property);

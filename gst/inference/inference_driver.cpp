@@ -66,6 +66,7 @@ void LateFrames::reset() {
 }
 
 bool LateFrames::is_late(const GstSegment& segment, GstBuffer* buffer) const {
+  if (segment.format != GST_FORMAT_TIME) return false;  // no time segment (yet, or after a flush): not late
   const GstClockTime running_time = gst_segment_to_running_time(&segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
   std::lock_guard<std::mutex> lock(mutex_);
   return GST_CLOCK_TIME_IS_VALID(running_time) && GST_CLOCK_TIME_IS_VALID(earliest_) && running_time <= earliest_;
@@ -95,10 +96,25 @@ bool InferenceDriver::want_inference(GstBuffer* buffer, const InferenceSettings&
 }
 
 GstFlowReturn InferenceDriver::on_frame(GstBuffer* buffer, const InferenceSettings& settings) {
-  if (settings.async) return async_frame(buffer, settings);
+  if (flushing_) {  // a frame already on its way when FLUSH_START came: no new request
+    gst_buffer_unref(buffer);
+    return GST_FLOW_FLUSHING;
+  }
+  // Both paths either keep `buffer`, unref it and return, or throw before
+  // keeping it (an allocation failure): then it is unreffed here.
+  try {
+    return settings.async ? async_frame(buffer, settings) : sync_frame(buffer, settings);
+  } catch (...) {
+    gst_buffer_unref(buffer);
+    throw;
+  }
+}
+
+GstFlowReturn InferenceDriver::sync_frame(GstBuffer* buffer, const InferenceSettings& settings) {
   Held held;
   held.buffer = buffer;
   if (want_inference(buffer, settings)) {
+    GST_LOG_OBJECT(element_, "frame %" GST_TIME_FORMAT ": fresh inference", GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
     try {
       held.ticket = client_->submit(buffer, /*in_worker=*/false);
       held.inferred = true;
@@ -124,6 +140,7 @@ GstFlowReturn InferenceDriver::async_frame(GstBuffer* buffer, const InferenceSet
     }
   }
   if (want_inference(buffer, settings)) {
+    GST_LOG_OBJECT(element_, "frame %" GST_TIME_FORMAT ": fresh inference", GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
     client_->cancel_pending();  // the newest waiting frame replaces older waiting ones
     try {
       running_.push_back(client_->submit(buffer, /*in_worker=*/true));
@@ -205,15 +222,9 @@ GstFlowReturn InferenceDriver::drain(const InferenceSettings& settings) {
   return GST_FLOW_OK;
 }
 
-void InferenceDriver::on_sink_event(GstEvent* event, const InferenceSettings& settings) {
-  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START) {
-    flush_start();  // from another thread: wakes a waiting stream
-  } else if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
-    flush_stop();  // a seek: held frames and the last result are from elsewhere
-  } else if (GST_EVENT_IS_SERIALIZED(event)) {
-    const GstFlowReturn ret = drain(settings);
-    if (ret != GST_FLOW_OK) GST_DEBUG_OBJECT(element_, "held frames not all pushed: %s", gst_flow_get_name(ret));
-  }
+void InferenceDriver::drain_before_event(const InferenceSettings& settings) {
+  const GstFlowReturn ret = drain(settings);
+  if (ret != GST_FLOW_OK) GST_DEBUG_OBJECT(element_, "held frames not all pushed: %s", gst_flow_get_name(ret));
 }
 
 void InferenceDriver::flush_start() {
@@ -222,12 +233,23 @@ void InferenceDriver::flush_start() {
 }
 
 void InferenceDriver::flush_stop() {
+  client_->cancel_pending();  // submitted after flush_start() by a frame that was already on its way
   clear();
   cadence_.reset();
   late_.reset();
   primed_ = false;
   client_->forget_latest();
   flushing_ = false;
+}
+
+void InferenceDriver::restart() {
+  if (!running_.empty()) {
+    client_->cancel_pending();
+    running_.clear();  // their futures go unread: never published
+  }
+  cadence_.reset();
+  primed_ = false;
+  client_->forget_latest();
 }
 
 void InferenceDriver::clear() {

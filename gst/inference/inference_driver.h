@@ -12,7 +12,9 @@
 // The element supplies two things (InferenceClient): submitting a frame (a
 // future of the model's outputs and how to publish them as the latest result)
 // and attaching the latest result to a frame. The driver runs on the streaming
-// thread, except flush_start(), which may come from any thread.
+// thread, except flush_start() and flush_stop(), which may come from any
+// thread while the element holds its running lock (gstdinoclipinference.cpp):
+// one of them at a time, never overlapping the driver's destruction.
 #pragma once
 
 #include <gst/base/gstbasetransform.h>
@@ -79,19 +81,26 @@ class InferenceDriver {
   InferenceDriver(GstBaseTransform* element, InferenceClient* client) : element_(element), client_(client) {}
   ~InferenceDriver() { clear(); }
 
-  // From submit_input_buffer: takes `buffer`.
+  // From submit_input_buffer: takes `buffer`, on every path (an exception
+  // included: it is unreffed before the exception leaves). During a flush it
+  // is dropped (FLUSHING) without a request.
   GstFlowReturn on_frame(GstBuffer* buffer, const InferenceSettings& settings);
   // From generate_output: the next frame ready to leave, or none yet.
   GstFlowReturn next_output(GstBuffer** out, const InferenceSettings& settings);
   // Before a serialized event (caps, segment, EOS, ...): every held frame leaves first.
   GstFlowReturn drain(const InferenceSettings& settings);
 
-  // A sink event, before the base class sees it: flushes, and held frames
-  // leave before any other serialized event (caps, segment, EOS, ...).
-  void on_sink_event(GstEvent* event, const InferenceSettings& settings);
+  // A serialized sink event other than FLUSH_STOP, before the base class
+  // sees it: held frames leave first (caps, segment, EOS, ...).
+  void drain_before_event(const InferenceSettings& settings);
 
-  void flush_start();  // any thread: wakes a waiting streaming thread, cancels queued work
-  void flush_stop();   // drops held frames and results
+  void flush_start();  // wakes a waiting streaming thread, cancels queued work
+  // Drops held frames and results, and cancels what a frame already on its way
+  // when the flush started submitted after flush_start() (it must not run).
+  void flush_stop();
+  // New caps: the next frame is inferred whatever the cadence, and async
+  // results still running on frames of the old caps are dropped unpublished.
+  void restart();
   void clear();
 
   LateFrames& late_frames() { return late_; }
@@ -108,6 +117,7 @@ class InferenceDriver {
   };
   bool want_inference(GstBuffer* buffer, const InferenceSettings& settings);
   GstFlowReturn collect(InferenceTicket& ticket, bool wait);
+  GstFlowReturn sync_frame(GstBuffer* buffer, const InferenceSettings& settings);
   GstFlowReturn async_frame(GstBuffer* buffer, const InferenceSettings& settings);
   GstBuffer* finish(GstBuffer* buffer, bool fresh);
   size_t in_flight() const;

@@ -86,14 +86,15 @@ void install_inference_properties(GObjectClass* klass, guint first_id) {
 }
 
 bool set_inference_property(InferenceSettings& settings, guint first_id, guint prop_id, const GValue* value,
-                            bool loaded, GParamSpec* pspec, GstElement* element, GstDebugCategory* category) {
+                            const char* refusal, GParamSpec* pspec, GstElement* element,
+                            GstDebugCategory* category) {
   if (prop_id < first_id || prop_id >= first_id + kInferencePropertyCount) return false;
   const guint offset = prop_id - first_id;
   const bool load_time = offset == kPropInstanceId || offset == kPropBatchSize || offset == kPropBatchTimeout ||
                          offset == kPropAsync || offset == kPropScaleMethod ||
                          offset == kPropCudaGraphs;
-  if (load_time && loaded) {
-    warn_refused_property(element, category, g_param_spec_get_name(pspec), kModelIsLoaded);
+  if (load_time && refusal) {
+    warn_refused_property(element, category, g_param_spec_get_name(pspec), refusal);
     return true;
   }
   switch (offset) {

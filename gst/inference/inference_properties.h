@@ -52,10 +52,12 @@ enum InferencePropertyOffset : guint {
 void install_inference_properties(GObjectClass* klass, guint first_id);
 
 // Set / get when first_id <= prop_id < first_id + kInferencePropertyCount; false otherwise.
-// `loaded`: the model is loaded, so instance, batching and scale settings are refused (a warning in
-// `category` and on the bus, as for the element's other model-loading properties).
+// `refusal`: nullptr, or why model-loading settings (instance, batching, scale...) cannot change now
+// (kModelIsLoading, kModelIsLoaded): they are then refused with a warning in `category` and on the
+// bus, as for the element's other model-loading properties.
 bool set_inference_property(InferenceSettings& settings, guint first_id, guint prop_id, const GValue* value,
-                            bool loaded, GParamSpec* pspec, GstElement* element, GstDebugCategory* category);
+                            const char* refusal, GParamSpec* pspec, GstElement* element,
+                            GstDebugCategory* category);
 bool get_inference_property(const InferenceSettings& settings, guint first_id, guint prop_id, GValue* value);
 
 }  // namespace dinoclip::gst

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/lru_cache.h"
 #include "io/checkpoint.h"
 #include "models/dino_backbone.h"
 #include "models/cuda_graph.h"
@@ -272,6 +273,9 @@ std::shared_ptr<DinoBackbone> make_backbone(const DinoConfig& config) {
 
 }  // namespace
 
+// Input grids whose position embeddings stay cached (a few streams' sizes).
+constexpr size_t kPositionCacheSize = 8;
+
 struct DinoModel::State {
   DinoConfig config;
   std::shared_ptr<DinoBackbone> net;
@@ -281,7 +285,9 @@ struct DinoModel::State {
   bool one_sample_at_a_time = false;  // on the CPU kernels (see forward_each_sample)
   std::string path;
   mutable std::mutex pos_mutex;
-  mutable std::map<std::pair<int, int>, DinoPosition> pos_cache;  // computed once per input size
+  // Computed once per input grid; bounded, as input-size=native or short:N
+  // follow the caps (a graph that uses an evicted one holds its own copy).
+  mutable LruCache<std::pair<int, int>, DinoPosition> pos_cache{kPositionCacheSize};
   // Declared after the network: destroyed first, as its graphs read the weights.
   std::unique_ptr<GraphCache> graphs;
 };
@@ -358,11 +364,7 @@ DinoOutput DinoModel::forward(const at::Tensor& images, const DinoForwardOptions
   DinoPosition pos;
   {
     std::lock_guard<std::mutex> lock(s.pos_mutex);
-    auto it = s.pos_cache.find({grid_h, grid_w});
-    if (it == s.pos_cache.end()) {
-      it = s.pos_cache.emplace(std::make_pair(grid_h, grid_w), s.net->position(grid_h, grid_w)).first;
-    }
-    pos = it->second;
+    pos = s.pos_cache.get_or_make({grid_h, grid_w}, [&] { return s.net->position(grid_h, grid_w); });
   }
   Float32MatmulScope matmul_precision(s.device, s.dtype, s.tf32);
   DinoOutput out;

@@ -12,7 +12,8 @@ InstanceSettings clip_instance_settings(const ClipInstanceOptions& options) {
 }
 
 ClipInstance::ClipInstance(ClipModel model, const ClipInstanceOptions& options)
-    : config_(model.config()),
+    : memory_use_(model.device()),
+      config_(model.config()),
       description_(model.describe()),
       device_(model.device()),
       instance_(std::move(model), options.batch, thread_setup(options.threads)) {}

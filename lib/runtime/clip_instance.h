@@ -8,6 +8,7 @@
 #include <string>
 
 #include "models/clip.h"
+#include "runtime/device_memory.h"
 #include "runtime/instance_registry.h"
 #include "runtime/model_instance.h"
 
@@ -46,6 +47,7 @@ class ClipInstance {
   ModelWorker::Stats stats() const { return instance_.stats(); }
 
  private:
+  DeviceMemoryUse memory_use_;  // first: released after the model, so its cached blocks can go
   const ClipConfig config_;
   const std::string description_;
   const c10::Device device_;

@@ -34,7 +34,8 @@ DinoOutput dino_output(const BatchOutputs& outputs, int grid_h, int grid_w) {
 DinoOutput DinoPending::get() { return dino_output(future_.get(), grid_h_, grid_w_); }
 
 DinoInstance::DinoInstance(DinoModel model, const DinoInstanceOptions& options)
-    : config_(model.config()),
+    : memory_use_(model.device()),
+      config_(model.config()),
       description_(model.describe()),
       device_(model.device()),
       instance_(std::move(model), options.batch, thread_setup(options.threads)) {}

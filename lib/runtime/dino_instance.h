@@ -8,6 +8,7 @@
 #include <string>
 
 #include "models/dino.h"
+#include "runtime/device_memory.h"
 #include "runtime/instance_registry.h"
 #include "runtime/model_instance.h"
 
@@ -65,6 +66,7 @@ class DinoInstance {
   const BatchPolicy& policy() const { return instance_.policy(); }
 
  private:
+  DeviceMemoryUse memory_use_;  // first: released after the model, so its cached blocks can go
   const DinoConfig config_;
   const std::string description_;
   const c10::Device device_;

@@ -41,9 +41,36 @@ std::shared_ptr<void> InstanceRegistry::find_alive(const std::string& id, const 
   return nullptr;
 }
 
-void InstanceRegistry::remember(const std::string& id, const InstanceSettings& settings,
-                                std::shared_ptr<void> instance) {
-  entries_.push_back(Entry{id, settings, instance});
+std::shared_ptr<void> InstanceRegistry::find_or_claim(const std::string& id, const InstanceSettings& settings) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    if (std::shared_ptr<void> alive = find_alive(id, settings)) return alive;
+    auto loading = loading_.find(id);
+    if (loading == loading_.end()) break;
+    // Someone is loading this id: wait for them without the lock, then look
+    // again (their instance, or, if their load failed, a claim of our own).
+    std::shared_future<void> finished = loading->second->finished;
+    lock.unlock();
+    finished.wait();
+    lock.lock();
+  }
+  loading_.emplace(id, std::make_shared<Loading>());
+  return nullptr;
+}
+
+void InstanceRegistry::finish_load(const std::string& id, const InstanceSettings& settings,
+                                   std::shared_ptr<void> instance) {
+  std::shared_ptr<Loading> loading;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (instance) entries_.push_back(Entry{id, settings, instance});
+    auto it = loading_.find(id);
+    if (it != loading_.end()) {
+      loading = it->second;
+      loading_.erase(it);
+    }
+  }
+  if (loading) loading->done.set_value();
 }
 
 std::vector<std::string> InstanceRegistry::live_ids() {

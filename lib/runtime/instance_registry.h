@@ -3,9 +3,15 @@
 // long as they ask for the same thing; a different model file, device,
 // precision or batching for an id already loaded is an error naming the
 // setting that differs. An instance lives while someone holds it.
+//
+// Loading happens outside the registry's lock: while one id loads, callers
+// of that id wait for the load (then share it, or get the mismatch error),
+// and callers of every other id go on (find, other loads, live_ids).
 #pragma once
 
 #include <functional>
+#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,10 +41,15 @@ class InstanceRegistry {
   std::shared_ptr<Instance> acquire(const std::string& id, const InstanceSettings& settings,
                                     const std::function<std::shared_ptr<Instance>()>& create) {
     if (id.empty()) return create();
-    std::lock_guard<std::mutex> lock(mutex_);  // held while loading: one load per id
-    if (auto alive = find_alive(id, settings)) return std::static_pointer_cast<Instance>(alive);
-    std::shared_ptr<Instance> instance = create();
-    remember(id, settings, instance);
+    if (std::shared_ptr<void> alive = find_or_claim(id, settings)) return std::static_pointer_cast<Instance>(alive);
+    std::shared_ptr<Instance> instance;
+    try {
+      instance = create();  // outside the lock: this id's other callers wait in find_or_claim
+    } catch (...) {
+      finish_load(id, settings, nullptr);
+      throw;
+    }
+    finish_load(id, settings, instance);
     return instance;
   }
 
@@ -64,10 +75,22 @@ class InstanceRegistry {
     std::weak_ptr<void> instance;
   };
   std::shared_ptr<void> find_alive(const std::string& id, const InstanceSettings& settings);
-  void remember(const std::string& id, const InstanceSettings& settings, std::shared_ptr<void> instance);
+  // The live instance `id`; else, after waiting for a load of `id` already
+  // under way, nullptr with the load claimed by the caller (who must call
+  // finish_load). Throws the mismatch error.
+  std::shared_ptr<void> find_or_claim(const std::string& id, const InstanceSettings& settings);
+  // Ends the caller's claim: remembers `instance` (nullptr: the load failed)
+  // and wakes this id's waiters.
+  void finish_load(const std::string& id, const InstanceSettings& settings, std::shared_ptr<void> instance);
 
-  std::mutex mutex_;
+  struct Loading {
+    std::promise<void> done;
+    std::shared_future<void> finished = done.get_future().share();
+  };
+
+  std::mutex mutex_;  // guards entries_ and loading_; never held while loading
   std::vector<Entry> entries_;
+  std::map<std::string, std::shared_ptr<Loading>> loading_;  // ids being loaded now
 };
 
 }  // namespace dinoclip::runtime

@@ -175,4 +175,33 @@ void expect_useful_blurbs(GstElement* element) {
   g_free(specs);
 }
 
+LogHook::LogHook(const char* category, GstDebugLevel level, std::string text, Hook hook)
+    : category_(category), text_(std::move(text)), hook_(std::move(hook)) {
+  GstDebugCategory* found = _gst_debug_get_category(category);
+  previous_level_ = found ? gst_debug_category_get_threshold(found) : gst_debug_get_default_threshold();
+  gst_debug_set_active(TRUE);
+  gst_debug_remove_log_function(gst_debug_log_default);
+  gst_debug_add_log_function(&LogHook::log, this, nullptr);
+  gst_debug_set_threshold_for_name(category, level);
+}
+
+LogHook::~LogHook() {
+  gst_debug_remove_log_function(&LogHook::log);
+  gst_debug_unset_threshold_for_name(category_.c_str());
+  if (GstDebugCategory* found = _gst_debug_get_category(category_.c_str())) {
+    gst_debug_category_set_threshold(found, previous_level_);
+  }
+  gst_debug_add_log_function(gst_debug_log_default, nullptr, nullptr);
+}
+
+void LogHook::log(GstDebugCategory* category, GstDebugLevel, const gchar*, const gchar*, gint, GObject* object,
+                  GstDebugMessage* message, gpointer user_data) {
+  auto* self = static_cast<LogHook*>(user_data);
+  if (self->category_ != gst_debug_category_get_name(category)) return;
+  const gchar* text = gst_debug_message_get(message);
+  if (!text || std::string(text).find(self->text_) == std::string::npos) return;
+  ++self->calls_;
+  self->hook_(object);
+}
+
 }  // namespace dinoclip::testing

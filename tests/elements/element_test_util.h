@@ -9,6 +9,8 @@
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +79,32 @@ struct StartResult {
   std::string debug;
 };
 StartResult start_element(const std::string& launch);
+
+// While alive: `hook(object)` runs on the logging thread, synchronously, for
+// every log message of debug category `category` (at `level` or more urgent)
+// whose text contains `text`; `object` is the message's object (nullptr if
+// none). The default log function is off meanwhile (no log spam). For tests
+// that must act at an exact point inside an element (set a property while
+// READY->PAUSED loads the model, send FLUSH_START while a frame is being
+// submitted) without sleeps: the hook runs there, on that thread.
+class LogHook {
+ public:
+  using Hook = std::function<void(GObject* object)>;
+  LogHook(const char* category, GstDebugLevel level, std::string text, Hook hook);
+  ~LogHook();
+  LogHook(const LogHook&) = delete;
+  LogHook& operator=(const LogHook&) = delete;
+  int calls() const { return calls_; }
+
+ private:
+  static void log(GstDebugCategory* category, GstDebugLevel level, const gchar* file, const gchar* function,
+                  gint line, GObject* object, GstDebugMessage* message, gpointer user_data);
+  std::string category_;
+  std::string text_;
+  Hook hook_;
+  GstDebugLevel previous_level_;
+  std::atomic<int> calls_{0};
+};
 
 // Every property the element's own class installs has a blurb of at least 40
 // characters (what gst-inspect-1.0 shows users).

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "element_test_util.h"
@@ -389,6 +390,30 @@ TEST(ClipZeroShot, LabelChangeWhilePlayingSwapsWholeSetsEncodedOnce) {
     EXPECT_TRUE(either.count(label) || std::count(next.begin(), next.end(), label)) << label;
   }
   RecordProperty("frames_with_old_labels_after_change", old_frames);
+}
+
+// Labels set while READY->PAUSED loads the model (from the element's "using
+// ..." log line, on the loading thread, after the load read the settings) are
+// the ones frames get: the last value set wins (issue 24 item 4).
+TEST(ClipZeroShot, LabelsSetWhileTheModelLoadsAreTheOnesUsed) {
+  REQUIRE_CLIP(fx);
+  const std::vector<std::string> next = {"a dog", "a car", "a tree"};
+  bool set = false;
+  LogHook hook("clipzeroshot", GST_LEVEL_INFO, "using ", [&](GObject* object) {
+    if (std::exchange(set, true)) return;
+    g_object_set(object, "labels", join(next, ";").c_str(), nullptr);
+  });
+  Running r = run_element(fx, "labels=" + in_quotes(join(kLabels, ";")));
+  ASSERT_TRUE(set) << "the hook's log line moved: the test no longer sets the labels during the load";
+  wait_for_encodings(r.h.get(), 2);
+  ASSERT_EQ(counter(r.h.get(), "text-encodings"), 2u) << "the labels set during the load were never encoded";
+  const Image picture = frame_picture(0);
+  Buffer out = push_pull(r.h.get(), picture, 0);
+  expect_meta_equals(classification_meta(out), next, lib_scores(fx, labels_spec(next), picture), "first frame");
+  gchar* labels = nullptr;
+  g_object_get(element_of(r.h.get()).get(), "labels", &labels, nullptr);
+  EXPECT_EQ(std::string(labels ? labels : ""), join(next, ";"));
+  g_free(labels);
 }
 
 // Another thread rewrites the labels as fast as it can while frames flow:

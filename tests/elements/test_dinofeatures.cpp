@@ -1,14 +1,18 @@
 // dinofeatures through GstHarness on the tiny random DINO (dino_tiny).
 #include <gst/dinoclip/dinoclip-meta.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <tuple>
 
 #include "core/device.h"
 #include "element_test_util.h"
 #include "io/image_file.h"
 #include "io/npy.h"
+#include "runtime/dino_instance.h"
 
 namespace dinoclip::testing {
 namespace {
@@ -439,6 +443,176 @@ TEST(DinoFeatures, RefusesModelChangeOnceLoaded) {
   ASSERT_NE(now, nullptr);
   EXPECT_EQ(std::string(now), model);
   g_free(now);
+}
+
+/* ---- new caps mid-stream (issue 24 item 3) ---- */
+
+guint grid_height(const Buffer& buffer) {
+  return gst_dinoclip_features_get_shape(features_meta(buffer)->features)->grid_height;
+}
+guint grid_width(const Buffer& buffer) {
+  return gst_dinoclip_features_get_shape(features_meta(buffer)->features)->grid_width;
+}
+
+// input-size=native: 64x48 frames give a 6x8 grid, 96x64 frames 8x12. After
+// the caps change the next frame is inferred (the interval starts again), and
+// every later frame carries a result of its own size.
+TEST(DinoFeatures, NewCapsMidStreamInferTheNextFrameWhateverTheInterval) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = features_harness(model, "input-size=native interval=3", caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
+  int index = 0;
+  for (; index < 5; ++index) {
+    Buffer out = push_pull(h.get(), make_frame(scene_frame(64, 48, index), GST_VIDEO_FORMAT_RGB, index * kFrame, kFrame));
+    ASSERT_NE(features_meta(out), nullptr) << "frame " << index;
+    EXPECT_EQ(grid_height(out), 6u);
+  }
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, 96, 64).c_str());
+  for (int after = 0; after < 7; ++after, ++index) {
+    Buffer out = push_pull(h.get(), make_frame(scene_frame(96, 64, index), GST_VIDEO_FORMAT_RGB, index * kFrame, kFrame));
+    GstDinoclipFeaturesMeta* meta = features_meta(out);
+    ASSERT_NE(meta, nullptr) << "frame " << after << " after the caps change left without a result";
+    EXPECT_EQ(grid_height(out), 8u) << "frame " << after << " after the caps change";
+    EXPECT_EQ(grid_width(out), 12u) << "frame " << after << " after the caps change";
+    EXPECT_EQ(bool(meta->carried), after % 3 != 0) << "frame " << after << " after the caps change";
+  }
+  EXPECT_EQ(counter(h.get(), "inferences"), 2u + 3u);  // frames 0, 3; then 5, 8, 11
+}
+
+// Async: a result still running on an old-size frame when the caps change is
+// dropped, never published on a new-size frame; the new size's results come.
+TEST(DinoFeatures, NewCapsMidStreamDropAsyncResultsOfTheOldSize) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = features_harness(model, "input-size=native async-inference=true model-instance-id=newcaps-async",
+                               caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
+  auto instance = runtime::InstanceRegistry::global().find<runtime::DinoInstance>("newcaps-async");
+  ASSERT_TRUE(instance);
+  int index = 0;
+  bool old_result_seen = false;
+  for (; index < 2000 && !old_result_seen; ++index) {  // until the stream has results (bounded)
+    Buffer out = push_pull(h.get(), make_frame(scene_frame(64, 48, index), GST_VIDEO_FORMAT_RGB, index * kFrame, kFrame));
+    old_result_seen = features_meta(out) != nullptr;
+    if (!old_result_seen) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // pacing only
+  }
+  ASSERT_TRUE(old_result_seen) << "async results never arrived";
+  // This frame's inference has finished, unpublished (results are collected
+  // by the next frame), when the caps change: the first new-size frame would
+  // publish it. Waiting on the worker's count makes that deterministic.
+  const uint64_t items = instance->stats().items;
+  push_pull(h.get(), make_frame(scene_frame(64, 48, index), GST_VIDEO_FORMAT_RGB, index * kFrame, kFrame));
+  ++index;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (instance->stats().items == items && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GT(instance->stats().items, items) << "the old-size inference never ran";
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, 96, 64).c_str());
+  int new_results = 0;
+  for (int after = 0; after < 2000 && new_results < 3; ++after, ++index) {
+    Buffer out = push_pull(h.get(), make_frame(scene_frame(96, 64, index), GST_VIDEO_FORMAT_RGB, index * kFrame, kFrame));
+    if (!features_meta(out)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // pacing only
+      continue;
+    }
+    ASSERT_EQ(grid_height(out), 8u) << "frame " << after << " after the caps change has an old-size result";
+    ASSERT_EQ(grid_width(out), 12u) << "frame " << after << " after the caps change has an old-size result";
+    ++new_results;
+  }
+  EXPECT_EQ(new_results, 3) << "no results of the new size arrived";
+}
+
+/* ---- model-loading properties during READY->PAUSED (issue 24 item 4) ---- */
+
+// 'heads' set while the model loads (from the element's own "using ..." log
+// line, inside READY->PAUSED on the thread that loads): refused with a bus
+// warning, so the property reads what the loaded model uses.
+TEST(DinoFeatures, RefusesHeadsSetWhileTheModelLoads) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  GstElement* element = gst_element_factory_make("dinofeatures", nullptr);
+  ASSERT_NE(element, nullptr);
+  gst_object_ref_sink(element);
+  g_object_set(element, "model", model.c_str(), "heads", 4, "input-size", "64x48", nullptr);
+  GstPtr<GstBus> bus(gst_bus_new());
+  gst_element_set_bus(element, bus.get());
+  Harness h;
+  {
+    LogHook hook("dinofeatures", GST_LEVEL_INFO, "using ",
+                 [](GObject* object) { g_object_set(object, "heads", 2, nullptr); });
+    h.reset(gst_harness_new_with_element(element, "sink", "src"));
+    gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, 64, 48).c_str());
+    ASSERT_EQ(hook.calls(), 1) << "the hook's log line moved: the test no longer sets 'heads' during the load";
+  }
+  gint heads = 0;
+  g_object_get(element, "heads", &heads, nullptr);
+  EXPECT_EQ(heads, 4) << "'heads' was accepted during the load but the model was loaded with 4";
+  Buffer out = push_pull(h.get(), make_frame(scene_frame(64, 48, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame));
+  ASSERT_NE(features_meta(out), nullptr);
+  EXPECT_EQ(gst_dinoclip_features_get_shape(features_meta(out)->features)->n_heads, 4u);
+  GstMessage* warning = gst_bus_timed_pop_filtered(bus.get(), 5 * GST_SECOND, GST_MESSAGE_WARNING);
+  ASSERT_NE(warning, nullptr) << "no bus warning for the refused change";
+  GError* error = nullptr;
+  gst_message_parse_warning(warning, &error, nullptr);
+  EXPECT_NE(std::string(error->message).find("'heads'"), std::string::npos) << error->message;
+  EXPECT_NE(std::string(error->message).find("being loaded"), std::string::npos) << error->message;
+  g_error_free(error);
+  gst_message_unref(warning);
+  gst_element_set_bus(element, nullptr);
+  gst_object_unref(element);  // gst_harness_new_with_element took its own reference
+}
+
+/* ---- input buffers on every error path (issue 24 item 7) ---- */
+
+// Counts the input buffers still alive (a weak reference on each).
+class BufferAccount {
+ public:
+  GstBuffer* track(GstBuffer* buffer) {
+    ++alive_;
+    gst_mini_object_weak_ref(GST_MINI_OBJECT(buffer), &BufferAccount::freed, this);
+    return buffer;
+  }
+  int alive() const { return alive_; }
+
+ private:
+  static void freed(gpointer data, GstMiniObject*) { --static_cast<BufferAccount*>(data)->alive_; }
+  std::atomic<int> alive_{0};
+};
+
+TEST(DinoFeatures, FreesEveryInputBufferOnEveryErrorPath) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  BufferAccount account;
+  auto frame = [&](int i, int width = 64, int height = 48) {
+    return account.track(make_frame(scene_frame(width, height, i), GST_VIDEO_FORMAT_RGB, i * kFrame, kFrame));
+  };
+  {  // the model refuses the input size: a flow error on the first frame
+    Harness h = features_harness(model, "input-size=100x100", caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
+    GstPtr<GstBus> bus(gst_bus_new());
+    gst_element_set_bus(h->element, bus.get());
+    EXPECT_EQ(gst_harness_push(h.get(), frame(0)), GST_FLOW_ERROR);
+    EXPECT_EQ(gst_harness_push(h.get(), frame(1)), GST_FLOW_ERROR);
+    gst_element_set_bus(h->element, nullptr);
+  }
+  EXPECT_EQ(account.alive(), 0) << "after flow errors";
+  {  // stopped with frames waiting for their batch
+    Harness h = features_harness(model, "input-size=64x48 batch-size=4 batch-timeout=10000",
+                                 caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(gst_harness_push(h.get(), frame(i)), GST_FLOW_OK);
+    EXPECT_EQ(gst_harness_buffers_in_queue(h.get()), 0u) << "frames left before their batch filled";
+  }
+  EXPECT_EQ(account.alive(), 0) << "after a stop with held frames";
+  {  // flushed with frames waiting for their batch, then stopped with async work running
+    Harness h = features_harness(model, "input-size=64x48 batch-size=4 batch-timeout=10000",
+                                 caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(gst_harness_push(h.get(), frame(i)), GST_FLOW_OK);
+    gst_harness_push_event(h.get(), gst_event_new_flush_start());
+    EXPECT_EQ(gst_harness_push(h.get(), frame(2)), GST_FLOW_FLUSHING);  // refused by the flushing pad
+    gst_harness_push_event(h.get(), gst_event_new_flush_stop(TRUE));
+  }
+  EXPECT_EQ(account.alive(), 0) << "after a flush with held frames";
+  {  // async: results still running at the stop; outputs pulled and freed
+    Harness h = features_harness(model, "input-size=64x48 async-inference=true",
+                                 caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
+    for (int i = 0; i < 4; ++i) Buffer out = push_pull(h.get(), frame(i));
+  }
+  EXPECT_EQ(account.alive(), 0) << "after a stop with async inferences running";
 }
 
 /* ---- state changes ---- */

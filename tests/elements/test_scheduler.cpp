@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/features_query.h"
@@ -271,6 +272,93 @@ TEST(Scheduler, EosAndFlushOfOneStreamNeverWaitForTheOthers) {
   gst_harness_push_event(flushing.get(), gst_event_new_flush_stop(TRUE));
   EXPECT_LT(Clock::now() - start, 5s) << "a flush waited for the batch";
   EXPECT_EQ(gst_harness_buffers_in_queue(flushing.get()), 0u) << "a flushed frame came out";
+}
+
+// A frame already inside the element when FLUSH_START arrives (here: sent
+// from the driver's "fresh inference" log line, on the streaming thread,
+// between the flush check and the submission) submits its request after the
+// flush cancelled the queue: FLUSH_STOP cancels it, it never runs.
+TEST(Scheduler, FlushCancelsARequestSubmittedDuringIt) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  Harness h = harness(dino(model, "input-size=64x48 model-instance-id=flushsubmit batch-size=2 batch-timeout=10000"),
+                      64, 48);
+  GstPtr<GstElement> element(gst_harness_find_element(h.get(), "dinofeatures"));
+  GstPtr<GstPad> sinkpad(gst_element_get_static_pad(element.get(), "sink"));
+  bool flushed = false;
+  {
+    LogHook hook("dinoclip-inference", GST_LEVEL_LOG, "fresh inference", [&](GObject*) {
+      if (std::exchange(flushed, true)) return;
+      gst_pad_send_event(sinkpad.get(), gst_event_new_flush_start());  // not serialized: fine on this thread
+    });
+    gst_harness_push(h.get(), make_frame(scene_frame(64, 48, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame));
+  }
+  ASSERT_TRUE(flushed) << "the hook's log line moved: the test no longer flushes during the submission";
+  auto instance = runtime::InstanceRegistry::global().find<runtime::DinoInstance>("flushsubmit");
+  ASSERT_TRUE(instance);
+  const runtime::ModelWorker::Stats before = instance->stats();
+  EXPECT_EQ(before.cancelled, 0u) << "the request was made before the flush";
+  gst_pad_send_event(sinkpad.get(), gst_event_new_flush_stop(TRUE));
+  const runtime::ModelWorker::Stats after = instance->stats();
+  EXPECT_EQ(after.cancelled, 1u) << "the request submitted during the flush was left to run";
+  EXPECT_EQ(after.items, 0u);
+}
+
+// Flushing seeks from another thread racing PAUSED->READY (FLUSH_START is not
+// serialized: it can reach the element while stop() destroys its client):
+// many rounds, no crash, and the element still works afterwards. Before the
+// fix the flush read the running state unlocked and called cancel_pending()
+// on a client stop() was destroying: a use after free that this loop reaches
+// at random (AddressSanitizer names it in the sanitized build).
+// Stream start, caps and a segment again (a flush with reset-time drops the
+// segment). First a FLUSH_STOP through the element: a FLUSH_START it passed
+// on whose FLUSH_STOP then met its deactivated pad left the harness's sink
+// pad flushing.
+void push_stream_start(GstHarness* h, const std::string& caps) {
+  gst_harness_push_event(h, gst_event_new_flush_stop(TRUE));
+  gst_harness_push_event(h, gst_event_new_stream_start("race"));
+  GstCaps* parsed = gst_caps_from_string(caps.c_str());
+  gst_harness_push_event(h, gst_event_new_caps(parsed));
+  gst_caps_unref(parsed);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_harness_push_event(h, gst_event_new_segment(&segment));
+}
+
+TEST(Scheduler, FlushingSeeksRacingStateChangesLeaveAWorkingElement) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const std::string caps = caps_string(GST_VIDEO_FORMAT_RGB, 64, 48);
+  Harness h = harness(dino(model, "input-size=64x48"), 64, 48);
+  GstPtr<GstElement> features(gst_harness_find_element(h.get(), "dinofeatures"));
+  GstPtr<GstPad> sinkpad(gst_element_get_static_pad(features.get(), "sink"));
+  std::atomic<bool> done{false};
+  std::atomic<int> flushes{0};
+  std::thread seeker([&] {
+    while (!done) {
+      // What a flushing seek's source sends, from the seeking thread (not
+      // gst_element_seek(): it holds the element's state lock, which would
+      // order it with the state changes).
+      if (gst_pad_send_event(sinkpad.get(), gst_event_new_flush_start())) ++flushes;
+      gst_pad_send_event(sinkpad.get(), gst_event_new_flush_stop(TRUE));
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // pacing, not synchronisation
+    }
+  });
+  constexpr int kRounds = 100;
+  for (int round = 0; round < kRounds; ++round) {
+    ASSERT_EQ(gst_element_set_state(h->element, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS) << "round " << round;
+    push_stream_start(h.get(), caps);
+    gst_harness_push(h.get(), make_frame(scene_frame(64, 48, round), GST_VIDEO_FORMAT_RGB, 0, kFrame));  // may flush
+    while (GstBuffer* out = gst_harness_try_pull(h.get())) gst_buffer_unref(out);
+    ASSERT_EQ(gst_element_set_state(h->element, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS) << "round " << round;
+  }
+  done = true;
+  seeker.join();
+  EXPECT_GT(flushes.load(), 0) << "no flush reached a running element: nothing raced";
+  ASSERT_EQ(gst_element_set_state(h->element, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+  push_stream_start(h.get(), caps);
+  ASSERT_EQ(gst_harness_push(h.get(), make_frame(scene_frame(64, 48, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame)), GST_FLOW_OK);
+  Buffer out(gst_harness_pull(h.get()));
+  ASSERT_TRUE(out);
+  EXPECT_NE(gst_buffer_get_dinoclip_features_meta(out.get()), nullptr) << "the element no longer infers";
 }
 
 /* ---- live: async-inference ---- */

@@ -62,3 +62,48 @@ TEST(GpuDevice, IndexPastTheLastGpuIsRejected) {
 }
 
 }  // namespace
+
+#ifdef DINOCLIP_WITH_CUDA
+#include <ATen/ATen.h>
+#include <ATen/DeviceAccelerator.h>
+
+#include "runtime/device_memory.h"
+#include "runtime/dino_instance.h"
+
+namespace {
+
+int64_t reserved_on_gpu0() { return at::accelerator::getDeviceStats(0).reserved_bytes[0].current; }
+
+// Issue 24 item 10: a stopped pipeline gives its GPU memory back. Releasing
+// the last instance on the GPU empties LibTorch's cache of freed blocks, so
+// what the process reserves afterwards is no more than before the instance.
+TEST(GpuMemory, ReleasingTheLastInstanceOnAGpuReturnsItsCachedMemory) {
+  DINOCLIP_REQUIRE_GPU();
+  DINOCLIP_REQUIRE_FIXTURE(model, "dino_tiny/dino_tiny.safetensors");
+  runtime::DinoInstanceOptions options;
+  options.model_path = model;
+  options.load.device = dinoclip::testing::gpu();
+  options.load.num_heads = 4;  // dino_tiny: 4 heads of width 16
+  at::getDeviceAllocator(c10::kCUDA)->emptyCache();
+  const int64_t before = reserved_on_gpu0();
+  int64_t while_running = 0;
+  {
+    std::shared_ptr<runtime::DinoInstance> instance = runtime::acquire_dino_instance("", options);
+    EXPECT_EQ(runtime::device_memory_users(0), 1);
+    const runtime::ClientId client = instance->new_client();
+    DinoForwardOptions forward;
+    forward.cls_attention = true;
+    for (int size : {224, 448}) {
+      const at::Tensor input = at::rand({1, 3, size, size}, at::TensorOptions().device(dinoclip::testing::gpu()));
+      DinoOutput out = instance->submit(client, size, size, forward, input).get();
+      EXPECT_TRUE(out.tokens.is_cuda());
+    }
+    while_running = reserved_on_gpu0();
+  }
+  EXPECT_EQ(runtime::device_memory_users(0), 0);
+  EXPECT_GT(while_running, before) << "the model reserved nothing: the test shows nothing";
+  EXPECT_LE(reserved_on_gpu0(), before) << "reserved memory was kept after the last instance went";
+}
+
+}  // namespace
+#endif  // DINOCLIP_WITH_CUDA
