@@ -34,6 +34,7 @@ import torch
 import torch.nn as nn
 
 import peer_dino_models
+from peer_dino_models import Mlp, PatchEmbed  # DINO v1's too: same parameter names (fc1, fc2; proj), same maths
 
 # ---- reference-equivalent models -------------------------------------------
 
@@ -55,38 +56,18 @@ class DinoAttention(nn.Module):
         return self.proj(x), attn
 
 
-class DinoMlp(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
-
-
 class DinoBlock(nn.Module):
     def __init__(self, dim, heads):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = DinoAttention(dim, heads)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = DinoMlp(dim, dim * 4)
+        self.mlp = Mlp(dim, dim * 4)
 
     def forward(self, x):
         y, attn = self.attn(self.norm1(x))
         x = x + y
         return x + self.mlp(self.norm2(x)), attn
-
-
-class DinoPatchEmbed(nn.Module):
-    def __init__(self, patch, dim):
-        super().__init__()
-        self.proj = nn.Conv2d(3, dim, kernel_size=patch, stride=patch)
-
-    def forward(self, x):
-        return self.proj(x).flatten(2).transpose(1, 2)
 
 
 class DinoViT(nn.Module):
@@ -96,7 +77,7 @@ class DinoViT(nn.Module):
     def __init__(self, patch=8, dim=384, depth=12, heads=6, img_size=224):
         super().__init__()
         self.patch = patch
-        self.patch_embed = DinoPatchEmbed(patch, dim)
+        self.patch_embed = PatchEmbed(patch, dim)
         n = (img_size // patch) ** 2
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, n + 1, dim))
@@ -315,6 +296,10 @@ def load1():
     return os.getloadavg()[0]
 
 
+def progress(row):
+    return ", ".join(f"{k} {row[k]:.1f} ms" for k in ("dinoclip", "openvino", "ort", "torch")) + f" (load {row['load']:.2f})"
+
+
 def max_diff(a, b):
     return float(np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)).max())
 
@@ -409,7 +394,7 @@ def dino_family_rows(args, report, label, tag, model, weights, sizes, batch, wor
             case = f"{label} {size}x{size}" + (f" batch {batch}" if batch > 1 else "")
             report.rows.append({"case": case, "precision": precision, "dinoclip": parse_medians(out)["dino forward"],
                                 "openvino": ov[precision], "ort": ort, "torch": ref, "load": load1()})
-            print(f"  {case} {precision}: done (load {load1():.2f})", file=sys.stderr, flush=True)
+            print(f"  {case} {precision}: {progress(report.rows[-1])}", file=sys.stderr, flush=True)
 
 
 def freeze_position(model, size):
@@ -419,7 +404,8 @@ def freeze_position(model, size):
         model.fixed_pos = None
         if size is not None:
             with torch.no_grad():
-                pos = model.interpolate_pos_encoding(torch.zeros(1, (size // model.patch) ** 2 + 1, 1), size, size)
+                tokens = torch.zeros(1, (size // model.patch) ** 2 + 1, model.pos_embed.shape[-1])
+                pos = model.interpolate_pos_encoding(tokens, size, size)
             model.fixed_pos = pos.detach().clone()
     elif isinstance(model, peer_dino_models.DinoV2):
         model.fixed_pos = None
@@ -529,7 +515,7 @@ def clip_rows(args, report, work):
                               extra, args.iters)
             report.rows.append({"case": label, "precision": precision, "dinoclip": parse_medians(out)[key],
                                 "openvino": ov[precision], "ort": ort, "torch": ref, "load": load1()})
-            print(f"  {label} {precision}: done (load {load1():.2f})", file=sys.stderr, flush=True)
+            print(f"  {label} {precision}: {progress(report.rows[-1])}", file=sys.stderr, flush=True)
 
     for batch in (1, 8):
         x = torch.randn(batch, 3, 224, 224)
