@@ -23,6 +23,7 @@ import json
 import math
 import os
 import re
+import resource
 import struct
 import subprocess
 import sys
@@ -212,19 +213,22 @@ def randomise(model, seed):
 # ---- timing ------------------------------------------------------------------
 
 THREADS = 2  # every peer's threads (--threads); PyTorch: the best of 1 and THREADS
-STAT = "median"  # or "min" (--stat): on a loaded machine the fastest run says more than the median
+STAT = "median"  # or "min" (--stat): on a loaded machine the fastest run says more than the median;
+# or "cpu": the median CPU time (user + system, all threads) per call: what the work costs, nearly free of other
+# processes' load (run it with --threads 1: with more, OpenMP's spinning waits count too)
 
 
 def median_ms(fn, iters, warmup=1):
-    """The STAT (median or min) of iters timed calls after warmup calls, in ms."""
+    """The STAT (median or min wall time, or median CPU time) of iters calls after warmup calls, in ms."""
+    clock = time.process_time if STAT == "cpu" else time.perf_counter
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(iters):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times) if STAT == "median" else np.min(times))
+        times.append((clock() - start) * 1000)
+    return float(np.min(times) if STAT == "min" else np.median(times))
 
 
 def torch_ms(model, inputs, iters):
@@ -271,10 +275,18 @@ def openvino_runner(path, precision):
     return run
 
 
-def dinoclip_ms(dinoclip, what, weights, extra, iters):
-    cmd = [dinoclip, "bench", what, "--weights", weights, "--iters", str(iters), "--threads", str(THREADS)] + extra
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return out
+def dinoclip_ms(dinoclip, what, weights, extra, iters, key):
+    """`dinoclip bench`'s time for the line named key. STAT cpu: the children's CPU time of a run with iters
+    more forwards than another, divided by iters (loading and warm-up cancel out)."""
+    def bench(n):
+        cmd = [dinoclip, "bench", what, "--weights", weights, "--iters", str(n), "--threads", str(THREADS)] + extra
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return out, (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+    if STAT != "cpu":
+        return parse_medians(bench(iters)[0])[key]
+    return (bench(1 + iters)[1] - bench(1)[1]) / iters
 
 
 def parse_medians(text):
@@ -389,10 +401,11 @@ def dino_family_rows(args, report, label, tag, model, weights, sizes, batch, wor
             del run
         ref = torch_ms(model, [x], iters)
         for precision in ("fp32", "bf16"):
-            out = dinoclip_ms(args.dinoclip, "dino", weights,
-                              ["--size", f"{size}x{size}", "--precision", precision, "--batch", str(batch)], iters)
+            ours = dinoclip_ms(args.dinoclip, "dino", weights,
+                               ["--size", f"{size}x{size}", "--precision", precision, "--batch", str(batch)], iters,
+                               "dino forward")
             case = f"{label} {size}x{size}" + (f" batch {batch}" if batch > 1 else "")
-            report.rows.append({"case": case, "precision": precision, "dinoclip": parse_medians(out)["dino forward"],
+            report.rows.append({"case": case, "precision": precision, "dinoclip": ours,
                                 "openvino": ov[precision], "ort": ort, "torch": ref, "load": load1()})
             print(f"  {case} {precision}: {progress(report.rows[-1])}", file=sys.stderr, flush=True)
 
@@ -435,8 +448,9 @@ def main():
     ap.add_argument("--batch8", action="store_true", help="also DINO families at 224, batch 8")
     ap.add_argument("--fixtures", default=None, help="fixtures folder (default ../shared/fixtures)")
     ap.add_argument("--threads", type=int, default=2, help="threads of every peer (default 2)")
-    ap.add_argument("--stat", choices=("median", "min"), default="median",
-                    help="per-peer statistic of the timed runs (min: on a loaded machine)")
+    ap.add_argument("--stat", choices=("median", "min", "cpu"), default="median",
+                    help="per-peer statistic: median or min wall time, or cpu (median CPU time per call, with "
+                    "--threads 1: compares the work itself on a loaded machine)")
     args = ap.parse_args()
     global THREADS, STAT
     THREADS, STAT = args.threads, args.stat
@@ -511,9 +525,9 @@ def clip_rows(args, report, work):
             ov[precision] = median_ms(lambda: run(feed), args.iters)
         ref = torch_ms(model, inputs, args.iters)
         for precision in ("fp32", "bf16"):
-            out = dinoclip_ms(args.dinoclip, "clip", clip_path, ["--vocab", args.vocab, "--precision", precision] +
-                              extra, args.iters)
-            report.rows.append({"case": label, "precision": precision, "dinoclip": parse_medians(out)[key],
+            ours = dinoclip_ms(args.dinoclip, "clip", clip_path, ["--vocab", args.vocab, "--precision", precision] +
+                               extra, args.iters, key)
+            report.rows.append({"case": label, "precision": precision, "dinoclip": ours,
                                 "openvino": ov[precision], "ort": ort, "torch": ref, "load": load1()})
             print(f"  {label} {precision}: {progress(report.rows[-1])}", file=sys.stderr, flush=True)
 
@@ -542,7 +556,8 @@ def print_report(report, work):
             if not ok:
                 failed.append(what)
         print(f"  {what}: tokens {a:.2e}" + (f", CLS attention {b:.2e}" if b is not None else "") + verdict)
-    print(f"\n{STAT} ms per forward (batch), same run, {THREADS} thread(s) each; ratio = peer / dinoclip (>1: dinoclip "
+    what = {"median": "median wall", "min": "fastest wall", "cpu": "median CPU"}[STAT]
+    print(f"\n{what} ms per forward (batch), same run, {THREADS} thread(s) each; ratio = peer / dinoclip (>1: dinoclip "
           "faster). OpenVINO runs at the row's precision; ONNX Runtime and PyTorch fp32 in both rows")
     print(f"| case | precision | dinoclip | OpenVINO {openvino_version()} | ONNX Runtime fp32 | PyTorch {torch.__version__} "
           "fp32 | OpenVINO / dinoclip | ORT / dinoclip | PyTorch / dinoclip | load (1 min) |")
