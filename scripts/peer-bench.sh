@@ -16,8 +16,9 @@
 # builds random weights (dinoclip make-model for DINOv2/v3), exports them to
 # ONNX, checks every peer's outputs against PyTorch and prints a Markdown table
 # (docs/performance.md holds the last one) with the load average per row.
-# Takes about 12-15 minutes on 2 cores (--quick: about 4); run it on a quiet
-# machine: the load average before and after is printed.
+# Takes about 10-15 minutes on a quiet 2-core machine (estimated; one with load
+# 10-19 took about 50); run it on a quiet machine: the load average before and
+# after is printed.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
