@@ -19,6 +19,7 @@
 #include "io/davis_layout.h"
 #include "io/image_file.h"
 #include "core/device.h"
+#include "models/dino.h"
 #include "segmentation_pipeline.h"
 #include "tasks/frame_numbering.h"
 #include "tasks/iou.h"
@@ -100,7 +101,7 @@ DavisOptions davis_options(const Args& args) {
   o.weights = args.require("weights");
   o.method = args.get("method", "head");
   o.head = args.get("head");
-  o.input_size = args.get("input-size", "480x480");
+  o.input_size = args.get("input-size");  // empty: default_input_size() once the weights are known to exist
   o.out = args.require("out");
   o.train_frame = args.get_int("train-frame", 40);
   o.heads = args.get_int("heads", 0);
@@ -113,7 +114,7 @@ DavisOptions davis_options(const Args& args) {
   if (!o.head.empty() && o.method != "head") throw Error("--head applies to --method head only");
   if (o.train_frame < 0) throw Error("--train-frame must be 0 or more, got " + std::to_string(o.train_frame));
   if (o.iterations < 0) throw Error("--iters must be 1 or more");
-  InputSize::parse(o.input_size);  // a clear error now rather than from inside the pipeline
+  if (!o.input_size.empty()) InputSize::parse(o.input_size);  // a clear error now rather than from the pipeline
   if (!fs::is_regular_file(o.weights)) throw Error("--weights " + o.weights + ": no such file");
   if (fs::path(o.out).extension() != ".mp4")
     throw Error("--out " + o.out + ": the video is written as mp4; name it *.mp4");
@@ -316,8 +317,18 @@ void print_davis(const DavisSequence& sequence, const DavisOptions& o, const Dav
   std::cout << summary.dump() << "\n";
 }
 
+// The notebook's 480x480, rounded to the model's patch: 476x476 for DINOv2's
+// patch 14 (480 is no multiple of 14), 480x480 for patch 8 and 16. Reads the
+// checkpoint once for its patch size.
+std::string default_input_size(const DavisOptions& o) {
+  DinoLoadOptions load;
+  load.num_heads = o.heads;
+  const int patch = DinoModel::load(o.weights, load).config().patch_size;
+  return square_input_size(480, patch).to_string();
+}
+
 int davis(const Args& args) {
-  const DavisOptions o = davis_options(args);
+  DavisOptions o = davis_options(args);
   const DavisSequence sequence = DavisSequence::open(args.require("root"), args.require("sequence"));
   if (o.train_frame >= sequence.frame_count()) {
     throw Error("--train-frame " + std::to_string(o.train_frame) + " is beyond the sequence: " + sequence.name() +
@@ -336,6 +347,7 @@ int davis(const Args& args) {
   }
   if (fs::path(o.out).has_parent_path()) fs::create_directories(fs::path(o.out).parent_path());
   gstapp::require_dinoclip_elements({"dinofeatures", "dinoseg"});
+  if (o.input_size.empty()) o.input_size = default_input_size(o);
   const LaunchArgs pipeline = davis_pipeline(sequence, o);
   std::cout << "sequence " << sequence.name() << ": " << sequence.frame_count() << " frames " << first.width << "x"
             << first.height << ", training frame " << o.train_frame << ", method " << o.method << "\n"
@@ -367,7 +379,7 @@ std::vector<Command> davis_commands() {
       {{"davis",
         "one-shot video segmentation of a DAVIS sequence from one annotated frame, with IoU",
         "--root DAVIS --sequence NAME --weights W --out result.mp4 [--train-frame 40] [--method head|propagation] "
-        "[--head linear|mlp] [--input-size 480x480] [--heads N] [--precision fp32|bf16] [--iters N] [--force]",
+        "[--head linear|mlp] [--input-size WxH] [--heads N] [--precision fp32|bf16] [--iters N] [--force]",
         {{"root", "DIR", "DAVIS root (holds JPEGImages/480p and Annotations/480p)"},
          {"sequence", "NAME", "sequence folder, e.g. bear"},
          {"weights", "W", "DINO checkpoint (.pth, .safetensors)"},
@@ -375,7 +387,9 @@ std::vector<Command> davis_commands() {
          {"train-frame", "N", "the annotated frame trained on (default 40, as the notebook)"},
          {"method", "M", "head (train a head, default) or propagation (DINO's label propagation)"},
          {"head", "H", "linear or mlp (default: dinoseg's)"},
-         {"input-size", "WxH", "model input size (default 480x480, as the notebook; DINOv2's patch 14 needs e.g. 476x476)"},
+         {"input-size", "WxH",
+          "model input size, each side a multiple of the patch (default: the notebook's 480x480 rounded to the "
+          "model's patch: 480x480 at patch 8 and 16, 476x476 at DINOv2's patch 14)"},
          {"heads", "N", "attention heads of a non-standard checkpoint"},
          {"precision", "P", "DINO compute precision: fp32 (default) or bf16 (CPUs with AVX512_BF16/AMX)"},
          {"iters", "N", "training iterations (default: dinoseg's, 500)"},

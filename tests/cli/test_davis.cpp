@@ -261,6 +261,28 @@ TEST(DavisPipeline, SegmentsAGeneratedSequenceAndWritesTheSideBySideVideo) {
   EXPECT_EQ(frames, kFrames);
 }
 
+// Without --input-size the model input is the notebook's 480x480 rounded to
+// the model's patch: 476x476 for DINOv2's patch 14 (480x480 would be refused
+// by dinofeatures), 480x480 for DINO v1's patch 8.
+TEST(DavisPipeline, DefaultInputSizeFollowsTheModelsPatch) {
+  DINOCLIP_REQUIRE_FIXTURE(v2, "dinov2_tiny/dinov2_tiny.pth");
+  DINOCLIP_REQUIRE_FIXTURE(v1, "dino_tiny/dino_tiny.pth");
+  const std::string root = dinoclip::testing::temp_dir() + "/davis-default-size";
+  ASSERT_EQ(dinoclip_cli("make-sequence --out '" + root + "' --frames 2 --size 64x48").status, 0);
+  const std::pair<std::string, std::string> cases[] = {{v2, "476x476"}, {v1, "480x480"}};
+  for (const auto& [weights, expected] : cases) {
+    CliRun run = dinoclip_cli("davis --root '" + root + "' --sequence synthetic --weights " + weights +
+                              " --heads 4 --train-frame 0 --iters 2 --force --out '" + root + "/r.mp4'");
+    ASSERT_EQ(run.status, 0) << weights << "\n" << run.output;
+    EXPECT_NE(run.output.find("input-size=" + expected), std::string::npos) << run.output;
+    const nlohmann::json summary = json_line(run.output);
+    ASSERT_TRUE(summary.is_object()) << run.output;
+    EXPECT_EQ(summary.at("input_size"), expected) << weights;
+  }
+  const CliRun help = dinoclip_cli("davis --help");
+  EXPECT_NE(help.output.find("476x476 at DINOv2's patch 14"), std::string::npos) << help.output;
+}
+
 // precision=bf16 for dinofeatures must not change what dinoseg segments: on
 // the same generated sequence, the mean IoU with bf16 features stays within
 // 0.01 of fp32's (the bound; measured difference: see docs/performance.md).
