@@ -1,6 +1,8 @@
 // dinometapublish: one JSON line per frame (metapublish_json) to a file or
-// an MQTT broker (mqtt_publisher, its own thread). Properties, state and the
-// write; the JSON and the network live in their helpers.
+// an MQTT broker (mqtt_publisher, its own thread), or each classified frame's
+// CLIP image embedding to a PostgreSQL video index (dinometapublish_pg, lib's
+// PgFrameWriter on its own thread). Properties, state and the write; the
+// JSON, the rows and the network live in their helpers.
 #include "dinometapublish/gstdinometapublish.h"
 
 #include <gst/video/video.h>
@@ -19,7 +21,11 @@
 #include "common/param_flags.h"
 #include "common/refused_property.h"
 #include "dinometapublish/dinometapublish_json.h"
+#include "dinometapublish/dinometapublish_pg.h"
+#include "io/postgres.h"
 #include "net/mqtt_publisher.h"
+#include "tasks/pg_frame_writer.h"
+#include "tasks/video_index.h"
 
 GST_DEBUG_CATEGORY_STATIC(dino_meta_publish_debug);
 #define GST_CAT_DEFAULT dino_meta_publish_debug
@@ -30,6 +36,9 @@ GType gst_dinoclip_dinometapublish_method_get_type(void) {
       {GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE, "JSON lines appended to file-path ('-': stdout)", "file"},
       {GST_DINOCLIP_DINOMETAPUBLISH_METHOD_MQTT, "one MQTT message per frame on topic, to the broker at address",
        "mqtt"},
+      {GST_DINOCLIP_DINOMETAPUBLISH_METHOD_POSTGRES,
+       "each classified frame's CLIP image embedding as a row of table, in the PostgreSQL (pgvector) at address",
+       "postgres"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type))
@@ -39,12 +48,14 @@ GType gst_dinoclip_dinometapublish_method_get_type(void) {
 
 namespace {
 
+using dinoclip::PgFrameWriter;
 using dinoclip::gst::MqttPublisher;
 
 constexpr const char* kStdout = "-";
 constexpr const char* kDefaultAddress = "localhost:1883";
 constexpr const char* kDefaultTopic = "dinoclip";
 constexpr guint kDefaultMaxQueue = 100;
+constexpr guint kPgBatch = 64;  // frames per transaction at most
 
 enum {
   PROP_0,
@@ -56,9 +67,12 @@ enum {
   PROP_MAX_QUEUE,
   PROP_INCLUDE_ATTENTION,
   PROP_INCLUDE_EMBEDDING,
+  PROP_TABLE,
+  PROP_SOURCE_ID,
   PROP_PUBLISHED,
   PROP_DROPPED,
   PROP_CONNECTED,
+  PROP_SKIPPED,
 };
 
 struct Settings {
@@ -70,6 +84,8 @@ struct Settings {
   guint max_queue = kDefaultMaxQueue;
   bool include_attention = false;
   bool include_embedding = false;
+  std::string table = dinoclip::PgVideoIndex::kDefaultTable;
+  std::string source_id;  // "" : the stream id
 };
 
 // Between start() and stop(). Used by the streaming thread without a lock
@@ -79,7 +95,10 @@ struct State {
   FILE* file = nullptr;  // method=file (stdout is not ours to close)
   bool owns_file = false;
   std::unique_ptr<MqttPublisher> mqtt;  // method=mqtt
-  std::string address;                  // method=mqtt, as the user gave it (for messages)
+  std::string address;                  // method=mqtt/postgres, for messages (postgres: without a password)
+  std::unique_ptr<PgFrameWriter> pg;    // method=postgres, made on the first embedding (its model)
+  std::string pg_model;                 // the model description the table was opened for
+  std::string conninfo, table;          // method=postgres
   guint max_queue = 0;
   bool warned_unreachable = false;  // one WARNING per outage, an INFO when it is over
   guint64 refusals_reported = 0;
@@ -103,6 +122,7 @@ struct Private {
   std::unique_ptr<State> state;                         // null outside start()..stop()
   std::optional<dinoclip::gst::MqttStatus> final_mqtt;  // the last run's totals, readable after stop()
   std::atomic<guint64> lines_written{0};                // method=file
+  std::atomic<guint64> skipped{0};                      // method=postgres: frames without a fresh embedding
 };
 
 }  // namespace
@@ -188,17 +208,56 @@ bool start_mqtt(GstDinometapublish* self, State& state, const Settings& settings
   return true;
 }
 
+// Checks the address (no password in it) and the table name; connecting waits
+// for the first embedding (the table is opened for its model) and happens on
+// the writer's thread, so a server that is down never holds up the pipeline.
+bool start_postgres(GstDinometapublish* self, State& state, const Settings& settings) {
+  try {
+    dinoclip::check_postgres_address(settings.address, "address");
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Bad PostgreSQL address: %s", e.what()),
+                      ("method=postgres takes a libpq connection string, e.g. address=\"host=db.example dbname=videos "
+                       "user=me\" or postgresql://me@db.example:5432/videos; the password comes from $PGPASSWORD or "
+                       "~/.pgpass"));
+    return false;
+  }
+  try {
+    dinoclip::check_index_table_name(settings.table);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Bad table property: %s", e.what()), (nullptr));
+    return false;
+  }
+  state.conninfo = settings.address;
+  state.table = settings.table;
+  state.address = dinoclip::describe_postgres_address(settings.address);
+  state.max_queue = settings.max_queue;
+  GST_INFO_OBJECT(self, "storing CLIP embeddings in %s, table %s (connecting on the first embedding)",
+                  state.address.c_str(), state.table.c_str());
+  return true;
+}
+
 gboolean gst_dinometapublish_start(GstBaseTransform* trans) {
   auto* self = GST_DINOMETAPUBLISH(trans);
   const Settings settings = settings_snapshot(self);
   auto state = std::make_unique<State>();
-  const bool ok = settings.method == GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE ? open_file(self, *state, settings)
-                                                                              : start_mqtt(self, *state, settings);
+  bool ok = false;
+  switch (settings.method) {
+    case GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE:
+      ok = open_file(self, *state, settings);
+      break;
+    case GST_DINOCLIP_DINOMETAPUBLISH_METHOD_MQTT:
+      ok = start_mqtt(self, *state, settings);
+      break;
+    case GST_DINOCLIP_DINOMETAPUBLISH_METHOD_POSTGRES:
+      ok = start_postgres(self, *state, settings);
+      break;
+  }
   if (!ok) return FALSE;
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   self->priv->state = std::move(state);
   self->priv->final_mqtt.reset();
   self->priv->lines_written = 0;
+  self->priv->skipped = 0;
   return TRUE;
 }
 
@@ -214,6 +273,17 @@ gboolean gst_dinometapublish_stop(GstBaseTransform* trans) {
     GST_INFO_OBJECT(
         self, "MQTT: %" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped of %" G_GUINT64_FORMAT " frames",
         final_status->published, final_status->dropped, state->frames);
+  }
+  if (state && state->pg) {
+    // As MQTT: writes what is queued for up to the writer's drain time; the rest counts as dropped.
+    state->pg->close();
+    final_status = dinoclip::gst::MqttStatus{};
+    final_status->published = state->pg->written();
+    final_status->dropped = state->pg->dropped();
+    GST_INFO_OBJECT(self,
+                    "PostgreSQL: %" G_GUINT64_FORMAT " stored, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
+                    " skipped (no fresh embedding) of %" G_GUINT64_FORMAT " frames",
+                    final_status->published, final_status->dropped, self->priv->skipped.load(), state->frames);
   }
   std::unique_ptr<State> stopping;
   {
@@ -301,12 +371,102 @@ void report_mqtt_status(GstDinometapublish* self, State& state) {
   }
 }
 
+// The stream's name for method=postgres rows: source-id, else the stream id
+// (from stream-start), else the element's name.
+std::string pg_source_id(GstDinometapublish* self, const Settings& settings) {
+  if (!settings.source_id.empty()) return settings.source_id;
+  std::string id;
+  if (gchar* stream_id = gst_pad_get_stream_id(GST_BASE_TRANSFORM_SINK_PAD(self))) {
+    id = stream_id;
+    g_free(stream_id);
+  } else if (gchar* name = gst_element_get_name(self)) {
+    id = name;
+    g_free(name);
+  }
+  return id;
+}
+
+// Says on the bus, once per outage, that PostgreSQL cannot be reached and
+// embeddings are being dropped, and when it is back (as report_mqtt_status);
+// an error no retry mends (password, model, table) stops the stream.
+GstFlowReturn report_pg_status(GstDinometapublish* self, State& state) {
+  const std::string fatal = state.pg->fatal_error();
+  if (!fatal.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                      ("Cannot store embeddings in %s, table %s: %s", state.address.c_str(), state.table.c_str(),
+                       fatal.c_str()),
+                      ("method=postgres address=%s table=%s", state.address.c_str(), state.table.c_str()));
+    return GST_FLOW_ERROR;
+  }
+  const bool connected = state.pg->connected();
+  if (!state.warned_unreachable && !connected) {
+    const std::string problem = state.pg->last_error();
+    if (problem.empty()) return GST_FLOW_OK;  // the first connection is still being made
+    state.warned_unreachable = true;
+    GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
+                        ("PostgreSQL at %s unreachable (%s): frames' embeddings are being dropped (the newest %u are "
+                         "kept for when it is back; see 'dropped'); retrying in the background",
+                         state.address.c_str(), problem.c_str(), state.max_queue),
+                        ("check that PostgreSQL listens at address=%s", state.address.c_str()));
+  } else if (state.warned_unreachable && connected) {
+    state.warned_unreachable = false;
+    GST_ELEMENT_INFO(self, RESOURCE, WRITE,
+                     ("Connected to PostgreSQL at %s again; %" G_GUINT64_FORMAT " embeddings dropped so far",
+                      state.address.c_str(), guint64(state.pg->dropped())),
+                     (nullptr));
+  }
+  return GST_FLOW_OK;
+}
+
+// method=postgres: queues the frame's row (nothing waits for the server).
+GstFlowReturn store_embedding(GstDinometapublish* self, State& state, const Settings& settings, GstBuffer* buffer) {
+  std::optional<dinoclip::gst::PgFrame> frame =
+      dinoclip::gst::pg_frame(buffer, GST_BASE_TRANSFORM(self)->segment, pg_source_id(self, settings), state.frames);
+  ++state.frames;
+  if (!frame) {
+    ++self->priv->skipped;
+    return state.pg ? report_pg_status(self, state) : GST_FLOW_OK;
+  }
+  if (frame->model.empty()) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("A frame's CLIP embedding came without its model's description"),
+                      ("set it with gst_dinoclip_classification_set_embedding(..., model) as clipzeroshot does: an "
+                       "index never mixes embedding spaces"));
+    return GST_FLOW_ERROR;
+  }
+  if (!state.pg) {
+    PgFrameWriter::Options options;
+    options.conninfo = state.conninfo;
+    options.table = state.table;
+    options.model = dinoclip::index_model_from_json(frame->model);
+    options.max_queued = std::max<guint>(1, state.max_queue);
+    options.batch = kPgBatch;
+    options.connect_in_background = true;
+    auto writer = std::make_unique<PgFrameWriter>(std::move(options));
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);  // counters() reads the pointer
+    state.pg = std::move(writer);
+    state.pg_model = frame->model;
+  } else if (frame->model != state.pg_model) {
+    const dinoclip::IndexModel now = dinoclip::index_model_from_json(frame->model);
+    const dinoclip::IndexModel before = dinoclip::index_model_from_json(state.pg_model);
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                      ("Frames' CLIP embeddings now come from another model (%s, %s) than before (%s, %s)",
+                       now.name.c_str(), now.weights.c_str(), before.name.c_str(), before.weights.c_str()),
+                      ("table %s holds one model's embeddings: restart the pipeline with another table", state.table.c_str()));
+    return GST_FLOW_ERROR;
+  }
+  state.pg->push(std::move(frame->row));  // a full queue drops and counts it
+  return report_pg_status(self, state);
+}
+
 GstFlowReturn gst_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
   auto* self = GST_DINOMETAPUBLISH(trans);
   try {
     const Settings settings = settings_snapshot(self);
     State* state = streaming_state(self);
     if (!state) return GST_FLOW_FLUSHING;  // not started
+    if (settings.method == GST_DINOCLIP_DINOMETAPUBLISH_METHOD_POSTGRES && !state->mqtt && !state->file) {
+      return store_embedding(self, *state, settings, buffer);
+    }
     std::string line = dinoclip::gst::frame_json(buffer, frame_context(self, *state, settings, buffer));
     ++state->frames;
     const GstFlowReturn ret = write_line(self, *state, std::move(line));
@@ -333,7 +493,8 @@ std::string string_of(const GValue* value) { return g_value_get_string(value) ? 
 void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_DINOMETAPUBLISH(object);
   const bool connection_property = prop_id == PROP_METHOD || prop_id == PROP_FILE_PATH || prop_id == PROP_ADDRESS ||
-                                   prop_id == PROP_TOPIC || prop_id == PROP_CLIENT_ID || prop_id == PROP_MAX_QUEUE;
+                                   prop_id == PROP_TOPIC || prop_id == PROP_CLIENT_ID || prop_id == PROP_MAX_QUEUE ||
+                                   prop_id == PROP_TABLE || prop_id == PROP_SOURCE_ID;
   if (connection_property && refused_while_running(self, pspec->name)) return;
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   Settings& s = self->priv->settings;
@@ -362,17 +523,31 @@ void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GVal
     case PROP_INCLUDE_EMBEDDING:
       s.include_embedding = g_value_get_boolean(value);
       break;
+    case PROP_TABLE:
+      s.table = string_of(value);
+      break;
+    case PROP_SOURCE_ID:
+      s.source_id = string_of(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
 }
 
-// The counters: the MQTT publisher's (the last run's after stop()), or the
-// lines written to the file. The publisher's own lock is only ever held briefly.
+// The counters: the MQTT publisher's or the PostgreSQL writer's (the last
+// run's after stop()), or the lines written to the file. The publisher's own
+// lock is only ever held briefly; the writer's counters are atomics.
 dinoclip::gst::MqttStatus counters(GstDinometapublish* self) {
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   if (self->priv->state && self->priv->state->mqtt) return self->priv->state->mqtt->status();
+  if (self->priv->state && self->priv->state->pg) {
+    dinoclip::gst::MqttStatus pg;
+    pg.published = self->priv->state->pg->written();
+    pg.dropped = self->priv->state->pg->dropped();
+    pg.connected = self->priv->state->pg->connected();
+    return pg;
+  }
   if (!self->priv->state && self->priv->final_mqtt) return *self->priv->final_mqtt;
   dinoclip::gst::MqttStatus file_counters;
   file_counters.published = self->priv->lines_written.load();
@@ -390,6 +565,9 @@ void gst_dinometapublish_get_property(GObject* object, guint prop_id, GValue* va
       return;
     case PROP_CONNECTED:
       g_value_set_boolean(value, counters(self).connected);
+      return;
+    case PROP_SKIPPED:
+      g_value_set_uint64(value, self->priv->skipped.load());
       return;
     default:
       break;
@@ -421,6 +599,12 @@ void gst_dinometapublish_get_property(GObject* object, guint prop_id, GValue* va
     case PROP_INCLUDE_EMBEDDING:
       g_value_set_boolean(value, s.include_embedding);
       break;
+    case PROP_TABLE:
+      g_value_set_string(value, s.table.c_str());
+      break;
+    case PROP_SOURCE_ID:
+      g_value_set_string(value, s.source_id.empty() ? nullptr : s.source_id.c_str());
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -434,8 +618,10 @@ void install_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_METHOD,
       g_param_spec_enum("method", "Method",
-                        "Where the JSON lines go: file (file-path, appended, flushed per frame) or mqtt (address, "
-                        "topic; sent from a background thread); read in READY",
+                        "Where the results go: file (JSON lines to file-path, appended, flushed per frame), mqtt "
+                        "(JSON messages to address, topic; sent from a background thread) or postgres (each classified "
+                        "frame's CLIP image embedding as a row of table at address; written from a background "
+                        "thread); read in READY",
                         GST_TYPE_DINOCLIP_DINOMETAPUBLISH_METHOD, GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE,
                         kParamLoadTime));
   g_object_class_install_property(
@@ -447,7 +633,9 @@ void install_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_ADDRESS,
       g_param_spec_string("address", "Address",
-                          "[method=mqtt] The MQTT broker as host:port (port 1883 when left out), e.g. localhost:1883",
+                          "[method=mqtt] The MQTT broker as host:port (port 1883 when left out), e.g. localhost:1883. "
+                          "[method=postgres] A libpq connection string, e.g. \"host=db dbname=videos user=me\" or "
+                          "postgresql://me@db:5432/videos; a password in it is refused (use $PGPASSWORD or ~/.pgpass)",
                           kDefaultAddress, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_TOPIC,
@@ -467,7 +655,8 @@ void install_properties(GObjectClass* klass) {
       g_param_spec_uint("max-queue-size", "Max queue size",
                         "[method=mqtt] Messages held while the broker is unreachable; when full, the oldest is dropped "
                         "(counted in 'dropped'); 0 drops every frame while disconnected; what is still held at stop "
-                        "is dropped too",
+                        "is dropped too. [method=postgres] Rows waiting to be written (at least 1); when full, the "
+                        "new frame's row is dropped (counted in 'dropped')",
                         0, 1000000, kDefaultMaxQueue, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_INCLUDE_ATTENTION,
@@ -482,23 +671,46 @@ void install_properties(GObjectClass* klass) {
                            "to each line that has DINO features",
                            FALSE, kParamAnyTime));
   g_object_class_install_property(
+      klass, PROP_TABLE,
+      g_param_spec_string("table", "Table",
+                          "[method=postgres] The video index table (letters, digits, underscores): created with its "
+                          "HNSW index on the first embedding when missing; one made by another model or of another "
+                          "size is refused. `dinoclip search-index ADDRESS --table TABLE` searches it",
+                          dinoclip::PgVideoIndex::kDefaultTable, kParamLoadTime));
+  g_object_class_install_property(
+      klass, PROP_SOURCE_ID,
+      g_param_spec_string("source-id", "Source id",
+                          "[method=postgres] The stream's name in the rows (their video and source_id columns, what "
+                          "search results show), e.g. camera-1; unset: the stream id from stream-start, else the "
+                          "element's name",
+                          nullptr, kParamLoadTime));
+  g_object_class_install_property(
       klass, PROP_PUBLISHED,
       g_param_spec_uint64("published", "Published",
-                          "Frames published since start: lines written (file) or messages handed to the broker (mqtt); "
-                          "after stop, the last run's total. mqtt: published + dropped = frames once stopped",
+                          "Frames published since start: lines written (file), messages handed to the broker (mqtt) or "
+                          "rows committed (postgres); after stop, the last run's total. mqtt: published + dropped = "
+                          "frames once stopped; postgres: published + dropped + skipped = frames once stopped",
                           0, G_MAXUINT64, 0, kParamReadOnly));
   g_object_class_install_property(
       klass, PROP_DROPPED,
       g_param_spec_uint64("dropped", "Dropped",
                           "[method=mqtt] Frames whose message was never sent: pushed out of the full queue while the "
                           "broker was unreachable, refused by libmosquitto, lost with a broken connection, or still "
-                          "queued at stop",
+                          "queued at stop. [method=postgres] Frames whose row was never stored: the queue full while "
+                          "the server was unreachable or slow, still queued at stop, or after a fatal error",
                           0, G_MAXUINT64, 0, kParamReadOnly));
   g_object_class_install_property(
       klass, PROP_CONNECTED,
       g_param_spec_boolean("connected", "Connected",
-                           "[method=mqtt] Whether the element is connected to the broker right now", FALSE,
-                           kParamReadOnly));
+                           "[method=mqtt/postgres] Whether the element is connected to the broker / server right now",
+                           FALSE, kParamReadOnly));
+  g_object_class_install_property(
+      klass, PROP_SKIPPED,
+      g_param_spec_uint64("skipped", "Skipped",
+                          "[method=postgres] Frames with no CLIP embedding computed for them, so no row: no "
+                          "classification meta (put clipzeroshot upstream), or one carried from an earlier frame "
+                          "(inference-interval > 1, async-inference)",
+                          0, G_MAXUINT64, 0, kParamReadOnly));
 }
 
 void gst_dinometapublish_finalize(GObject* object) {
@@ -513,7 +725,7 @@ static void gst_dinometapublish_class_init(GstDinometapublishClass* klass) {
   auto* element_class = GST_ELEMENT_CLASS(klass);
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
 
-  GST_DEBUG_CATEGORY_INIT(dino_meta_publish_debug, "dinometapublish", 0, "dinoclip JSON / MQTT publisher");
+  GST_DEBUG_CATEGORY_INIT(dino_meta_publish_debug, "dinometapublish", 0, "dinoclip JSON / MQTT / PostgreSQL publisher");
 
   gobject_class->set_property = gst_dinometapublish_set_property;
   gobject_class->get_property = gst_dinometapublish_get_property;
@@ -523,7 +735,8 @@ static void gst_dinometapublish_class_init(GstDinometapublishClass* klass) {
   gst_element_class_set_static_metadata(
       element_class, "dinoclip metadata publisher", "Filter/Analyzer/Video",
       "Publishes each frame's dinoclip results (features shape, labels and scores, per-class area, box and IoU, "
-      "timestamps) as one JSON line to a file, stdout or an MQTT broker; buffers pass through unchanged",
+      "timestamps) as one JSON line to a file, stdout or an MQTT broker, or each classified frame's CLIP embedding "
+      "to a PostgreSQL (pgvector) video index; buffers pass through unchanged",
       "dinoclip contributors");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

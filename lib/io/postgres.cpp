@@ -23,6 +23,17 @@ std::string one_line(const char* message) {
   return text;
 }
 
+// Whether libpq's reason for a failed connection means the server answered
+// and refused (trying again will not help), rather than was not there.
+bool refused_for_good(const std::string& reason) {
+  for (const char* words : {"password authentication failed", "no password supplied", "invalid response",
+                            "expected authentication", "unexpected message", "does not exist",
+                            "authentication failed", "no pg_hba.conf entry"}) {
+    if (reason.find(words) != std::string::npos) return true;
+  }
+  return false;
+}
+
 // What to do about a failed connection, from libpq's words for it.
 std::string connect_advice(const std::string& reason) {
   if (reason.find("password authentication failed") != std::string::npos ||
@@ -81,7 +92,7 @@ void check_postgres_address(const std::string& conninfo, const std::string& what
   if (!options) {
     const std::string reason = one_line(error);
     PQfreemem(error);
-    throw Error(what + ": not a PostgreSQL address (" + reason +
+    throw PgSetupError(what + ": not a PostgreSQL address (" + reason +
                 "); give postgresql://USER@HOST:PORT/DATABASE or libpq's \"host=... dbname=...\"");
   }
   bool has_password = false;
@@ -90,8 +101,8 @@ void check_postgres_address(const std::string& conninfo, const std::string& what
   }
   PQconninfoFree(options);
   if (has_password) {
-    throw Error(what +
-                ": the address carries a password; anyone can read it from the process list. Remove it and "
+    throw PgSetupError(what +
+                       ": the address carries a password; anyone can read it from the process list. Remove it and "
                 "put it in $PGPASSWORD or ~/.pgpass (HOST:PORT:DATABASE:USER:PASSWORD, mode 0600) instead");
   }
 }
@@ -133,7 +144,10 @@ PgConnection::PgConnection(const std::string& conninfo, int connect_timeout_s)
     const std::string reason = one_line(PQerrorMessage(conn_));
     PQfinish(conn_);
     conn_ = nullptr;
-    throw Error(address_ + ": cannot connect to PostgreSQL: " + reason + " (" + connect_advice(reason) + ")");
+    const std::string message =
+        address_ + ": cannot connect to PostgreSQL: " + reason + " (" + connect_advice(reason) + ")";
+    if (refused_for_good(reason)) throw PgSetupError(message);
+    throw Error(message);
   }
   // Notices (e.g. "relation already exists, skipping") are not for users.
   PQsetNoticeProcessor(
@@ -211,6 +225,14 @@ void PgConnection::copy_in(const std::string& copy_sql, const std::string& data)
 std::string PgConnection::quote_identifier(const std::string& name) const {
   char* quoted = PQescapeIdentifier(conn_, name.c_str(), name.size());
   if (!quoted) fail("quoting the name " + name);
+  std::string text = quoted;
+  PQfreemem(quoted);
+  return text;
+}
+
+std::string PgConnection::quote_literal(const std::string& value) const {
+  char* quoted = PQescapeLiteral(conn_, value.c_str(), value.size());
+  if (!quoted) fail("quoting a value");
   std::string text = quoted;
   PQfreemem(quoted);
   return text;
