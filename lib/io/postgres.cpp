@@ -1,5 +1,6 @@
 #include "io/postgres.h"
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -251,7 +252,8 @@ void PgCopyBuffer::put16(uint16_t v) {
 }
 
 void PgCopyBuffer::put32(uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) data_.push_back(char((v >> shift) & 0xff));
+  const uint32_t big = htonl(v);
+  data_.append(reinterpret_cast<const char*>(&big), 4);
 }
 
 void PgCopyBuffer::begin_row(int16_t fields) { put16(uint16_t(fields)); }
@@ -272,10 +274,16 @@ void PgCopyBuffer::add_vector(const float* values, int dim) {
   put32(uint32_t(4 + 4 * dim));
   put16(uint16_t(dim));
   put16(0);
+  // The floats big-endian, written in place: a byte at a time was most of a
+  // bulk load's client time (2,048 appends a 512-d row).
+  const size_t at = data_.size();
+  data_.resize(at + 4 * size_t(dim));
+  char* out = &data_[at];
   for (int i = 0; i < dim; ++i) {
     uint32_t bits;
     std::memcpy(&bits, &values[i], 4);
-    put32(bits);
+    bits = htonl(bits);
+    std::memcpy(out + 4 * size_t(i), &bits, 4);
   }
 }
 
