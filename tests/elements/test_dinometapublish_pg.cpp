@@ -127,17 +127,10 @@ std::string joined(const std::vector<std::string>& lines) {
 class PgPublish : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string install = PgServer::find_install();
-    if (install.empty()) {
-      *skip_ = "no PostgreSQL with pgvector: run scripts/pgserver.sh (or set DINOCLIP_PGSERVER to its output)";
-      return;
-    }
-    try {
-      server_ = new PgServer(install);
-      server_->create_database(kDatabase);
-    } catch (const std::exception& e) {
-      *skip_ = std::string("the test server did not start: ") + e.what();
-    }
+    const SuiteServer suite = start_suite_server(kDatabase);
+    server_ = suite.server;
+    *skip_ = suite.problem;
+    *failed_ = suite.failed;
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -145,6 +138,7 @@ class PgPublish : public ::testing::Test {
   }
 
   void SetUp() override {
+    if (*failed_) FAIL() << *skip_;
     if (!skip_->empty()) {
       if (running_in_ci()) FAIL() << *skip_ << " (CI=true)";
       GTEST_SKIP() << *skip_;
@@ -171,12 +165,14 @@ class PgPublish : public ::testing::Test {
 
   static PgServer* server_;
   static std::string* skip_;
+  static bool* failed_;
   std::string table_;
   GstPtr<GstBus> bus_;
 };
 
 PgServer* PgPublish::server_ = nullptr;
 std::string* PgPublish::skip_ = new std::string;
+bool* PgPublish::failed_ = new bool(false);
 
 TEST_F(PgPublish, RowsHoldTheMetasEmbeddingsWithTheStreamsIdsAndTimestamps) {
   Harness h = harness("source-id=\"camera-1's door\"");

@@ -68,18 +68,10 @@ at::Tensor random_rows(int64_t n, int64_t dim, uint64_t seed) {
 class PgIndex : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string install = PgServer::find_install();
-    if (install.empty()) {
-      *skip_ = "no PostgreSQL with pgvector: run scripts/pgserver.sh (or set DINOCLIP_PGSERVER to its output)";
-      return;
-    }
-    try {
-      server_ = new PgServer(install);
-      server_->create_database(kDatabase);
-    } catch (const std::exception& e) {
-      *skip_ = std::string("the test server did not start: ") + e.what();
-      *failed_to_start_ = true;
-    }
+    const dinoclip::testing::SuiteServer suite = dinoclip::testing::start_suite_server(kDatabase);
+    server_ = suite.server;
+    *skip_ = suite.problem;
+    *failed_to_start_ = suite.failed;
   }
   static void TearDownTestSuite() {
     delete server_;
