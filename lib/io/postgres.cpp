@@ -137,8 +137,9 @@ PgConnection::PgConnection(const std::string& conninfo, int connect_timeout_s)
   check_postgres_address(conninfo, address_);
   // connect_timeout and a recognisable application_name, unless the address sets its own.
   const std::string timeout = std::to_string(connect_timeout_s);
-  const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
-  const char* values[] = {conninfo.c_str(), timeout.c_str(), "dinoclip", nullptr};
+  // libpq keeps the last value of a repeated keyword: ours first, so the address's own win.
+  const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {timeout.c_str(), "dinoclip", conninfo.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (!conn_) throw Error(address_ + ": cannot connect to PostgreSQL (out of memory)");
   if (PQstatus(conn_) != CONNECTION_OK) {
