@@ -6,7 +6,8 @@
 // writers at once. Prints one line per measurement.
 //
 //   meson test -C build --benchmark pg-index          (1,000,000 rows)
-//   build/tests/bench/bench_pg_index --rows 200000 [--m 16] [--ef-construction 64] [--build-memory 3GB]
+//   DINOCLIP_PGSERVER=$(scripts/pgserver.sh) build/tests/bench/bench_pg_index --rows 200000 \
+//       [--m 16] [--ef-construction 64] [--ef-search N] [--build-memory 3GB]
 //
 // Each line ends with the machine's load average at that moment (timings on
 // a shared machine are only comparable at similar load).
