@@ -22,10 +22,8 @@
 #include "common/refused_property.h"
 #include "dinometapublish/dinometapublish_json.h"
 #include "dinometapublish/dinometapublish_pg.h"
-#include "io/postgres.h"
 #include "net/mqtt_publisher.h"
 #include "tasks/pg_frame_writer.h"
-#include "tasks/video_index.h"
 
 GST_DEBUG_CATEGORY_STATIC(dino_meta_publish_debug);
 #define GST_CAT_DEFAULT dino_meta_publish_debug
@@ -55,7 +53,6 @@ constexpr const char* kStdout = "-";
 constexpr const char* kDefaultAddress = "localhost:1883";
 constexpr const char* kDefaultTopic = "dinoclip";
 constexpr guint kDefaultMaxQueue = 100;
-constexpr guint kPgBatch = 64;  // frames per transaction at most
 
 enum {
   PROP_0,
@@ -96,9 +93,7 @@ struct State {
   bool owns_file = false;
   std::unique_ptr<MqttPublisher> mqtt;  // method=mqtt
   std::string address;                  // method=mqtt/postgres, for messages (postgres: without a password)
-  std::unique_ptr<PgFrameWriter> pg;    // method=postgres, made on the first embedding (its model)
-  std::string pg_model;                 // the model description the table was opened for
-  std::string conninfo, table;          // method=postgres
+  dinoclip::gst::PgPublish pg;          // method=postgres
   guint max_queue = 0;
   bool warned_unreachable = false;  // one WARNING per outage, an INFO when it is over
   guint64 refusals_reported = 0;
@@ -208,34 +203,6 @@ bool start_mqtt(GstDinometapublish* self, State& state, const Settings& settings
   return true;
 }
 
-// Checks the address (no password in it) and the table name; connecting waits
-// for the first embedding (the table is opened for its model) and happens on
-// the writer's thread, so a server that is down never holds up the pipeline.
-bool start_postgres(GstDinometapublish* self, State& state, const Settings& settings) {
-  try {
-    dinoclip::check_postgres_address(settings.address, "address");
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Bad PostgreSQL address: %s", e.what()),
-                      ("method=postgres takes a libpq connection string, e.g. address=\"host=db.example dbname=videos "
-                       "user=me\" or postgresql://me@db.example:5432/videos; the password comes from $PGPASSWORD or "
-                       "~/.pgpass"));
-    return false;
-  }
-  try {
-    dinoclip::check_index_table_name(settings.table);
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Bad table property: %s", e.what()), (nullptr));
-    return false;
-  }
-  state.conninfo = settings.address;
-  state.table = settings.table;
-  state.address = dinoclip::describe_postgres_address(settings.address);
-  state.max_queue = settings.max_queue;
-  GST_INFO_OBJECT(self, "storing CLIP embeddings in %s, table %s (connecting on the first embedding)",
-                  state.address.c_str(), state.table.c_str());
-  return true;
-}
-
 gboolean gst_dinometapublish_start(GstBaseTransform* trans) {
   auto* self = GST_DINOMETAPUBLISH(trans);
   const Settings settings = settings_snapshot(self);
@@ -249,7 +216,12 @@ gboolean gst_dinometapublish_start(GstBaseTransform* trans) {
       ok = start_mqtt(self, *state, settings);
       break;
     case GST_DINOCLIP_DINOMETAPUBLISH_METHOD_POSTGRES:
-      ok = start_postgres(self, *state, settings);
+      ok = dinoclip::gst::pg_publish_start(GST_ELEMENT(self), state->pg, settings.address, settings.table,
+                                           settings.max_queue);
+      if (ok) {
+        GST_INFO_OBJECT(self, "storing CLIP embeddings in %s, table %s (connecting on the first embedding)",
+                        state->pg.address.c_str(), state->pg.table.c_str());
+      }
       break;
   }
   if (!ok) return FALSE;
@@ -274,12 +246,12 @@ gboolean gst_dinometapublish_stop(GstBaseTransform* trans) {
         self, "MQTT: %" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped of %" G_GUINT64_FORMAT " frames",
         final_status->published, final_status->dropped, state->frames);
   }
-  if (state && state->pg) {
+  if (state && state->pg.writer) {
     // As MQTT: writes what is queued for up to the writer's drain time; the rest counts as dropped.
-    state->pg->close();
+    state->pg.writer->close();
     final_status = dinoclip::gst::MqttStatus{};
-    final_status->published = state->pg->written();
-    final_status->dropped = state->pg->dropped();
+    final_status->published = state->pg.writer->written();
+    final_status->dropped = state->pg.writer->dropped();
     GST_INFO_OBJECT(self,
                     "PostgreSQL: %" G_GUINT64_FORMAT " stored, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
                     " skipped (no fresh embedding) of %" G_GUINT64_FORMAT " frames",
@@ -386,78 +358,6 @@ std::string pg_source_id(GstDinometapublish* self, const Settings& settings) {
   return id;
 }
 
-// Says on the bus, once per outage, that PostgreSQL cannot be reached and
-// embeddings are being dropped, and when it is back (as report_mqtt_status);
-// an error no retry mends (password, model, table) stops the stream.
-GstFlowReturn report_pg_status(GstDinometapublish* self, State& state) {
-  const std::string fatal = state.pg->fatal_error();
-  if (!fatal.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                      ("Cannot store embeddings in %s, table %s: %s", state.address.c_str(), state.table.c_str(),
-                       fatal.c_str()),
-                      ("method=postgres address=%s table=%s", state.address.c_str(), state.table.c_str()));
-    return GST_FLOW_ERROR;
-  }
-  const bool connected = state.pg->connected();
-  if (!state.warned_unreachable && !connected) {
-    const std::string problem = state.pg->last_error();
-    if (problem.empty()) return GST_FLOW_OK;  // the first connection is still being made
-    state.warned_unreachable = true;
-    GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
-                        ("PostgreSQL at %s unreachable (%s): frames' embeddings are being dropped (the newest %u are "
-                         "kept for when it is back; see 'dropped'); retrying in the background",
-                         state.address.c_str(), problem.c_str(), state.max_queue),
-                        ("check that PostgreSQL listens at address=%s", state.address.c_str()));
-  } else if (state.warned_unreachable && connected) {
-    state.warned_unreachable = false;
-    GST_ELEMENT_INFO(self, RESOURCE, WRITE,
-                     ("Connected to PostgreSQL at %s again; %" G_GUINT64_FORMAT " embeddings dropped so far",
-                      state.address.c_str(), guint64(state.pg->dropped())),
-                     (nullptr));
-  }
-  return GST_FLOW_OK;
-}
-
-// method=postgres: queues the frame's row (nothing waits for the server).
-GstFlowReturn store_embedding(GstDinometapublish* self, State& state, const Settings& settings, GstBuffer* buffer) {
-  std::optional<dinoclip::gst::PgFrame> frame =
-      dinoclip::gst::pg_frame(buffer, GST_BASE_TRANSFORM(self)->segment, pg_source_id(self, settings), state.frames);
-  ++state.frames;
-  if (!frame) {
-    ++self->priv->skipped;
-    return state.pg ? report_pg_status(self, state) : GST_FLOW_OK;
-  }
-  if (frame->model.empty()) {
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("A frame's CLIP embedding came without its model's description"),
-                      ("set it with gst_dinoclip_classification_set_embedding(..., model) as clipzeroshot does: an "
-                       "index never mixes embedding spaces"));
-    return GST_FLOW_ERROR;
-  }
-  if (!state.pg) {
-    PgFrameWriter::Options options;
-    options.conninfo = state.conninfo;
-    options.table = state.table;
-    options.model = dinoclip::index_model_from_json(frame->model);
-    options.max_queued = std::max<guint>(1, state.max_queue);
-    options.batch = kPgBatch;
-    options.connect_in_background = true;
-    auto writer = std::make_unique<PgFrameWriter>(std::move(options));
-    std::lock_guard<std::mutex> lock(self->priv->state_lock);  // counters() reads the pointer
-    state.pg = std::move(writer);
-    state.pg_model = frame->model;
-  } else if (frame->model != state.pg_model) {
-    const dinoclip::IndexModel now = dinoclip::index_model_from_json(frame->model);
-    const dinoclip::IndexModel before = dinoclip::index_model_from_json(state.pg_model);
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                      ("Frames' CLIP embeddings now come from another model (%s, %s) than before (%s, %s)",
-                       now.name.c_str(), now.weights.c_str(), before.name.c_str(), before.weights.c_str()),
-                      ("table %s holds one model's embeddings: restart the pipeline with another table", state.table.c_str()));
-    return GST_FLOW_ERROR;
-  }
-  state.pg->push(std::move(frame->row));  // a full queue drops and counts it
-  return report_pg_status(self, state);
-}
-
 GstFlowReturn gst_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
   auto* self = GST_DINOMETAPUBLISH(trans);
   try {
@@ -465,7 +365,11 @@ GstFlowReturn gst_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffe
     State* state = streaming_state(self);
     if (!state) return GST_FLOW_FLUSHING;  // not started
     if (settings.method == GST_DINOCLIP_DINOMETAPUBLISH_METHOD_POSTGRES && !state->mqtt && !state->file) {
-      return store_embedding(self, *state, settings, buffer);
+      std::optional<dinoclip::gst::PgFrame> frame =
+          dinoclip::gst::pg_frame(buffer, trans->segment, pg_source_id(self, settings), state->frames++);
+      if (!frame) ++self->priv->skipped;
+      // The writer's pointer is read by counters() under state_lock.
+      return dinoclip::gst::pg_publish_frame(GST_ELEMENT(self), state->pg, std::move(frame), self->priv->state_lock);
     }
     std::string line = dinoclip::gst::frame_json(buffer, frame_context(self, *state, settings, buffer));
     ++state->frames;
@@ -541,11 +445,12 @@ void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GVal
 dinoclip::gst::MqttStatus counters(GstDinometapublish* self) {
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   if (self->priv->state && self->priv->state->mqtt) return self->priv->state->mqtt->status();
-  if (self->priv->state && self->priv->state->pg) {
+  if (self->priv->state && self->priv->state->pg.writer) {
+    const PgFrameWriter& writer = *self->priv->state->pg.writer;
     dinoclip::gst::MqttStatus pg;
-    pg.published = self->priv->state->pg->written();
-    pg.dropped = self->priv->state->pg->dropped();
-    pg.connected = self->priv->state->pg->connected();
+    pg.published = writer.written();
+    pg.dropped = writer.dropped();
+    pg.connected = writer.connected();
     return pg;
   }
   if (!self->priv->state && self->priv->final_mqtt) return *self->priv->final_mqtt;

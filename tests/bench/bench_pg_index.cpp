@@ -232,21 +232,19 @@ int main(int argc, char** argv) {
     std::vector<double> ms;
     double agree = 0;
     folder.search(queries[0], kTopK);
-    for (int64_t q = 0; q < kQueries; ++q) {
+    for (int64_t q = 0; q < kExactQueries; ++q) {  // ~1 s each at 1M rows: as many as PostgreSQL's exact ones
       start = Clock::now();
       const SearchResult found = folder.search(queries[q], kTopK);
       ms.push_back(1e3 * seconds_since(start));
-      if (q < kExactQueries) {
-        for (int64_t row : found.indices) {
-          agree += double(truth[size_t(q)].count(video_name(row / kFramesPerVideo) + "#" +
-                                                 std::to_string((row % kFramesPerVideo) * 25)));
-        }
+      for (int64_t row : found.indices) {
+        agree += double(truth[size_t(q)].count(video_name(row / kFramesPerVideo) + "#" +
+                                               std::to_string((row % kFramesPerVideo) * 25)));
       }
     }
     std::printf(
         "folder index exact search (EmbeddingIndex, %d threads): p50 %.1f ms, p99 %.1f ms over %lld "
         "queries; same top-10 as PostgreSQL's exact search: %.3f%s\n",
-        at::get_num_threads(), percentile(ms, 0.5), percentile(ms, 0.99), (long long)kQueries,
+        at::get_num_threads(), percentile(ms, 0.5), percentile(ms, 0.99), (long long)kExactQueries,
         agree / double(kExactQueries * kTopK), load().c_str());
     std::fflush(stdout);
   }
