@@ -76,15 +76,9 @@ GstBuffer* frame(int index, const FrameSpec& spec = {}) {
   return buffer;
 }
 
-GstPtr<GstElement> publisher_of(GstHarness* h) {
-  return GstPtr<GstElement>(gst_harness_find_element(h, "dinometapublish"));
-}
+GstPtr<GstElement> publisher_of(GstHarness* h) { return harness_element(h, "dinometapublish"); }
 
-guint64 counter(GstHarness* h, const char* name) {
-  guint64 value = G_MAXUINT64;
-  g_object_get(publisher_of(h).get(), name, &value, nullptr);
-  return value;
-}
+guint64 counter(GstHarness* h, const char* name) { return uint64_property(h, "dinometapublish", name); }
 
 bool connected(GstHarness* h) {
   gboolean value = FALSE;
