@@ -59,9 +59,9 @@ class PgVideoIndex {
  public:
   static constexpr const char* kDefaultTable = "dinoclip_frames";
   // HNSW candidate list at query time (pgvector's hnsw.ef_search). Its
-  // default, 40, found 36-52% of the true top-10 in tests/bench/bench_pg_index
-  // (1M / 200k frames); 400 found 93.5% (1M, 20 queries) and 96.6% (200k, 50
-  // queries) at p50 14-19 ms on a loaded 2-core machine (docs/search.md).
+  // default, 40, found 47% of the true top-10 of 1M frames in
+  // tests/bench/bench_pg_index; 400 found 96.4% at p50 8 ms, p99 14 ms on a
+  // loaded 2-core machine (docs/search.md).
   static constexpr int kDefaultEfSearch = 400;
 
   using HnswOptions = PgHnswOptions;
