@@ -120,6 +120,12 @@ int index_videos(const Args& args) {
   const std::string out = args.require("out"), weights = weights_option(args), table = args.get("table");
   if (weights.empty()) throw Error("index: --weights (or --model) is required: the CLIP weights, e.g. ViT-B-32.pt");
   const bool replace = args.has("replace");
+  PgVideoIndex::HnswOptions hnsw;
+  hnsw.m = args.get_int("hnsw-m", hnsw.m);
+  hnsw.ef_construction = args.get_int("hnsw-ef-construction", hnsw.ef_construction);
+  hnsw.build_memory = args.get("build-memory", hnsw.build_memory);
+  const std::string bulk = args.get("bulk", "auto");
+  if (bulk != "auto" && bulk != "yes" && bulk != "no") throw Error("index: --bulk must be auto, yes or no, not " + bulk);
   // A bad address, a folder of other files, ... are refused before the model loads.
   if (is_postgres_index(out)) {
     check_postgres_address(out, "--out");
@@ -136,9 +142,12 @@ int index_videos(const Args& args) {
   configure_threads();
   const ClipModel model = ClipModel::load(weights);
   const IndexModel described = describe_index_model(model, stored_path(weights));
-  const std::unique_ptr<VideoIndexStore> index = open_index_for_writing(out, table, described);
+  const std::unique_ptr<VideoIndexStore> index = open_index_for_writing(out, table, described, hnsw);
   const int64_t frames_before = index->frame_count();
   const bool appending = frames_before > 0;
+  // Into an empty table (auto) the HNSW index is built once after the load, not row by row.
+  const bool bulk_load = bulk == "yes" || (bulk == "auto" && !appending);
+  if (bulk_load) index->start_bulk_load();
 
   const std::string sampling =
       "every " + every.describe() + (crop == ClipCrop::kCenter ? ", center crop" : ", full frame");
@@ -172,6 +181,10 @@ int index_videos(const Args& args) {
     }
   }
   if (added_videos > 0) index->commit();
+  if (is_postgres_index(out)) {
+    if (bulk_load && added_frames > 0) progress.done("building the HNSW index over " + std::to_string(index->frame_count()) + " frames");
+    index->finish_bulk_load();  // also rebuilds an index an interrupted bulk load left missing
+  }
   std::cout << (appending ? "appended " : "indexed ") << added_frames << " frames of " << added_videos
             << " video(s) to " << index->describe() << " (" << index->frame_count() << " frames of "
             << index->video_count() << " video(s), " << model.describe() << ")\n";
@@ -297,7 +310,8 @@ std::vector<Command> index_commands() {
         "embed video frames with CLIP into a searchable index folder or PostgreSQL table (appends to an existing "
         "one); files that do not decode are skipped and named, the rest is saved, and the exit status is then 3",
         "VIDEO|FOLDER... --weights ViT-B-32.pt [--every 1s|500ms|10f] --out IDX|postgresql://USER@HOST:PORT/DB "
-        "[--table T] [--replace] [--crop center|full] [--batch N]",
+        "[--table T] [--replace] [--crop center|full] [--batch N] [--bulk auto|yes|no] [--hnsw-m M] "
+        "[--hnsw-ef-construction E] [--build-memory 1GB]",
         {kClipWeights,
          model_alias,
          {"every", "T", "sampling: seconds (1s, 2.5s), milliseconds (500ms) or every Nth frame (10f); default 1s"},
@@ -307,7 +321,15 @@ std::vector<Command> index_commands() {
          {"table", "T", "PostgreSQL table, one per model (default dinoclip_frames)"},
          {"replace", "", "index videos already in the index again, replacing their rows"},
          {"crop", "center|full", "center: CLIP's preprocessing (default); full: whole frame squashed to a square"},
-         {"batch", "N", "frames per encode_image call (default 16)"}},
+         {"batch", "N", "frames per encode_image call (default 16)"},
+         {"bulk", "auto|yes|no",
+          "PostgreSQL: drop the HNSW index for the run and build it once at the end (~50x faster loading; searches "
+          "meanwhile scan every row); auto (default): when the table holds no frames yet"},
+         {"hnsw-m", "M", "PostgreSQL, new table: HNSW links per node, 2-100 (default 16)"},
+         {"hnsw-ef-construction", "E", "PostgreSQL, new table: HNSW build candidates, 2M-1000 (default 64)"},
+         {"build-memory", "SIZE",
+          "PostgreSQL: maintenance_work_mem for building the HNSW index (default 1GB; 1M 512-d frames need ~2.5GB "
+          "to build in memory)"}},
         /*takes_positionals=*/true},
        index_videos},
       {{"search-index",

@@ -22,12 +22,14 @@ ZeroShotTextsWorker::Encoder texts_encoder(std::shared_ptr<runtime::ClipInstance
 }
 
 ClipInference::ClipInference(GstBaseTransform* element, std::shared_ptr<runtime::ClipInstance> instance,
-                             std::shared_ptr<ZeroShotTextsWorker> texts, const InferenceSettings& settings)
+                             std::shared_ptr<ZeroShotTextsWorker> texts, const InferenceSettings& settings,
+                             std::string embedding_model)
     : element_(element),
       instance_(std::move(instance)),
       texts_(std::move(texts)),
       client_(instance_->new_client()),
-      scale_method_(settings.scale_method_on(instance_->device())) {}
+      scale_method_(settings.scale_method_on(instance_->device())),
+      embedding_model_(std::move(embedding_model)) {}
 
 ClipInference::~ClipInference() {
   instance_->cancel_pending(client_);
@@ -79,7 +81,7 @@ void ClipInference::publish(const std::shared_ptr<const ZeroShotTexts>& texts, c
   latest_texts_ = texts;
   GstElement* element = GST_ELEMENT(element_);
   if (scores.result) {
-    latest_ = make_classification(*texts, scores, settings.top_k, settings.unknown_threshold);
+    latest_ = make_classification(*texts, scores, settings.top_k, settings.unknown_threshold, embedding_model_);
     gst_element_post_message(
         element, gst_message_new_element(GST_OBJECT(element), classification_structure(*texts, scores, times)));
   }

@@ -41,8 +41,10 @@ ZeroShotTextsWorker::Encoder texts_encoder(std::shared_ptr<runtime::ClipInstance
 class ClipInference : public InferenceClient {
  public:
   // Frames are preprocessed with settings' scale-method, resolved for the instance's device.
+  // `embedding_model`: the model's description (index_model_to_json) attached with each image embedding.
   ClipInference(GstBaseTransform* element, std::shared_ptr<runtime::ClipInstance> instance,
-                std::shared_ptr<ZeroShotTextsWorker> texts, const InferenceSettings& settings);
+                std::shared_ptr<ZeroShotTextsWorker> texts, const InferenceSettings& settings,
+                std::string embedding_model);
   ~ClipInference() override;
 
   void set_info(const GstVideoInfo& info) override { info_ = info; }
@@ -65,6 +67,7 @@ class ClipInference : public InferenceClient {
   std::shared_ptr<ZeroShotTextsWorker> texts_;
   const runtime::ClientId client_;
   const ScaleMethod scale_method_;
+  const std::string embedding_model_;
   GstVideoInfo info_{};
   ClipFrameSettings frame_;
   std::shared_ptr<const ZeroShotTexts> submitted_texts_;  // the set of the last request

@@ -40,7 +40,7 @@ FrameTimes frame_times(const GstSegment& segment, GstBuffer* buffer) {
 }
 
 GstDinoclipClassification* make_classification(const ZeroShotTexts& texts, const FrameScores& scores, guint top_k,
-                                               double unknown_threshold) {
+                                               double unknown_threshold, const std::string& embedding_model) {
   std::vector<const gchar*> labels;
   for (const std::string& label : texts.labels) labels.push_back(label.c_str());
   const float* probabilities = scores.probabilities.data_ptr<float>();
@@ -50,7 +50,14 @@ GstDinoclipClassification* make_classification(const ZeroShotTexts& texts, const
     values.push_back(static_cast<gfloat>(unknown_threshold));
     top_k = top_k + 1;  // the real top-k still follow "unknown"
   }
-  return gst_dinoclip_classification_new(labels.data(), values.data(), labels.size(), top_k);
+  GstDinoclipClassification* classification =
+      gst_dinoclip_classification_new(labels.data(), values.data(), labels.size(), top_k);
+  if (scores.image_embedding.defined()) {
+    gst_dinoclip_classification_set_embedding(classification, scores.image_embedding.data_ptr<float>(),
+                                              guint(scores.image_embedding.numel()),
+                                              embedding_model.empty() ? nullptr : embedding_model.c_str());
+  }
+  return classification;
 }
 
 GstStructure* classification_structure(const ZeroShotTexts& texts, const FrameScores& scores, const FrameTimes& times) {

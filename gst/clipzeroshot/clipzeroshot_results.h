@@ -6,6 +6,8 @@
 #include <gst/dinoclip/classification-meta.h>
 #include <gst/gst.h>
 
+#include <string>
+
 #include "tasks/frame_zeroshot.h"
 #include "tasks/query_trigger.h"
 #include "tasks/zeroshot_texts.h"
@@ -28,9 +30,11 @@ FrameTimes frame_times(const GstSegment& segment, GstBuffer* buffer);
 // Every label with its probability, the top_k ranked. An unknown frame gets
 // one more entry, "unknown", scored at the threshold: all labels are below it,
 // so it ranks first (what attnoverlay mode=label draws) while label indices
-// 0..L-1 keep their meaning. `scores` must hold labels (result set).
+// 0..L-1 keep their meaning. `scores` must hold labels (result set). The
+// image embedding goes with it, described by `embedding_model` (JSON, see
+// index_model_to_json; "" leaves the description out).
 GstDinoclipClassification* make_classification(const ZeroShotTexts& texts, const FrameScores& scores, guint top_k,
-                                               double unknown_threshold);
+                                               double unknown_threshold, const std::string& embedding_model = "");
 
 // "clipzeroshot": timestamp, stream-time, running-time, duration, label
 // ("unknown" when unknown), score (the best label's probability), unknown,

@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "inference/model_settings.h"
 #include "runtime/clip_instance.h"
+#include "tasks/video_index.h"
 #include "tasks/label_spec.h"
 #include "tasks/zeroshot_texts_worker.h"
 #include "text/bpe_tokenizer.h"
@@ -294,10 +295,24 @@ std::unique_ptr<InferenceClient> gst_clipzeroshot_open(GstDinoclipInference* bas
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Could not encode the labels: %s", e.what()), (nullptr));
     return nullptr;
   }
+  // Which model made the image embeddings the metas carry (one forward of a
+  // fixed input): what a video index records to keep embedding spaces apart.
+  std::string embedding_model;
+  try {
+    const std::string weights = dinoclip::index_weights_path(model.model);
+    embedding_model = dinoclip::index_model_to_json(
+        instance
+            ->call(instance->new_client(),
+                   [&weights](const ClipModel& clip) { return dinoclip::describe_index_model(clip, weights); })
+            .get());
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not describe the CLIP model: %s", e.what()), (nullptr));
+    return nullptr;
+  }
   GST_INFO_OBJECT(self, "using %s from %s (instance \"%s\"), %zu label(s)", instance->description().c_str(),
                   model.model.c_str(), model.inference.instance_id.c_str(), spec.labels.size());
-  auto client =
-      std::make_unique<dinoclip::gst::ClipInference>(GST_BASE_TRANSFORM(self), instance, texts, model.inference);
+  auto client = std::make_unique<dinoclip::gst::ClipInference>(GST_BASE_TRANSFORM(self), instance, texts,
+                                                               model.inference, std::move(embedding_model));
   self->priv->text_encodings = 1;
   bool texts_changed_while_loading = false;
   {

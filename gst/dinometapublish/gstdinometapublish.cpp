@@ -1,6 +1,8 @@
 // dinometapublish: one JSON line per frame (metapublish_json) to a file or
-// an MQTT broker (mqtt_publisher, its own thread). Properties, state and the
-// write; the JSON and the network live in their helpers.
+// an MQTT broker (mqtt_publisher, its own thread), or each classified frame's
+// CLIP image embedding to a PostgreSQL video index (dinometapublish_pg, lib's
+// PgFrameWriter on its own thread). Properties, state and the write; the
+// JSON, the rows and the network live in their helpers.
 #include "dinometapublish/gstdinometapublish.h"
 
 #include <gst/video/video.h>
@@ -19,7 +21,9 @@
 #include "common/param_flags.h"
 #include "common/refused_property.h"
 #include "dinometapublish/dinometapublish_json.h"
+#include "dinometapublish/dinometapublish_pg.h"
 #include "net/mqtt_publisher.h"
+#include "tasks/pg_frame_writer.h"
 
 GST_DEBUG_CATEGORY_STATIC(dino_meta_publish_debug);
 #define GST_CAT_DEFAULT dino_meta_publish_debug
@@ -30,6 +34,9 @@ GType gst_dinoclip_dinometapublish_method_get_type(void) {
       {GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE, "JSON lines appended to file-path ('-': stdout)", "file"},
       {GST_DINOCLIP_DINOMETAPUBLISH_METHOD_MQTT, "one MQTT message per frame on topic, to the broker at address",
        "mqtt"},
+      {GST_DINOCLIP_DINOMETAPUBLISH_METHOD_POSTGRES,
+       "each classified frame's CLIP image embedding as a row of table, in the PostgreSQL (pgvector) at address",
+       "postgres"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type))
@@ -39,6 +46,7 @@ GType gst_dinoclip_dinometapublish_method_get_type(void) {
 
 namespace {
 
+using dinoclip::PgFrameWriter;
 using dinoclip::gst::MqttPublisher;
 
 constexpr const char* kStdout = "-";
@@ -56,9 +64,12 @@ enum {
   PROP_MAX_QUEUE,
   PROP_INCLUDE_ATTENTION,
   PROP_INCLUDE_EMBEDDING,
+  PROP_TABLE,
+  PROP_SOURCE_ID,
   PROP_PUBLISHED,
   PROP_DROPPED,
   PROP_CONNECTED,
+  PROP_SKIPPED,
 };
 
 struct Settings {
@@ -70,6 +81,8 @@ struct Settings {
   guint max_queue = kDefaultMaxQueue;
   bool include_attention = false;
   bool include_embedding = false;
+  std::string table = dinoclip::PgVideoIndex::kDefaultTable;
+  std::string source_id;  // "" : the stream id
 };
 
 // Between start() and stop(). Used by the streaming thread without a lock
@@ -79,7 +92,8 @@ struct State {
   FILE* file = nullptr;  // method=file (stdout is not ours to close)
   bool owns_file = false;
   std::unique_ptr<MqttPublisher> mqtt;  // method=mqtt
-  std::string address;                  // method=mqtt, as the user gave it (for messages)
+  std::string address;                  // method=mqtt/postgres, for messages (postgres: without a password)
+  dinoclip::gst::PgPublish pg;          // method=postgres
   guint max_queue = 0;
   bool warned_unreachable = false;  // one WARNING per outage, an INFO when it is over
   guint64 refusals_reported = 0;
@@ -103,6 +117,7 @@ struct Private {
   std::unique_ptr<State> state;                         // null outside start()..stop()
   std::optional<dinoclip::gst::MqttStatus> final_mqtt;  // the last run's totals, readable after stop()
   std::atomic<guint64> lines_written{0};                // method=file
+  std::atomic<guint64> skipped{0};                      // method=postgres: frames without a fresh embedding
 };
 
 }  // namespace
@@ -192,13 +207,29 @@ gboolean gst_dinometapublish_start(GstBaseTransform* trans) {
   auto* self = GST_DINOMETAPUBLISH(trans);
   const Settings settings = settings_snapshot(self);
   auto state = std::make_unique<State>();
-  const bool ok = settings.method == GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE ? open_file(self, *state, settings)
-                                                                              : start_mqtt(self, *state, settings);
+  bool ok = false;
+  switch (settings.method) {
+    case GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE:
+      ok = open_file(self, *state, settings);
+      break;
+    case GST_DINOCLIP_DINOMETAPUBLISH_METHOD_MQTT:
+      ok = start_mqtt(self, *state, settings);
+      break;
+    case GST_DINOCLIP_DINOMETAPUBLISH_METHOD_POSTGRES:
+      ok = dinoclip::gst::pg_publish_start(GST_ELEMENT(self), state->pg, settings.address, settings.table,
+                                           settings.max_queue);
+      if (ok) {
+        GST_INFO_OBJECT(self, "storing CLIP embeddings in %s, table %s (connecting on the first embedding)",
+                        state->pg.address.c_str(), state->pg.table.c_str());
+      }
+      break;
+  }
   if (!ok) return FALSE;
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   self->priv->state = std::move(state);
   self->priv->final_mqtt.reset();
   self->priv->lines_written = 0;
+  self->priv->skipped = 0;
   return TRUE;
 }
 
@@ -214,6 +245,17 @@ gboolean gst_dinometapublish_stop(GstBaseTransform* trans) {
     GST_INFO_OBJECT(
         self, "MQTT: %" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped of %" G_GUINT64_FORMAT " frames",
         final_status->published, final_status->dropped, state->frames);
+  }
+  if (state && state->pg.writer) {
+    // As MQTT: writes what is queued for up to the writer's drain time; the rest counts as dropped.
+    state->pg.writer->close();
+    final_status = dinoclip::gst::MqttStatus{};
+    final_status->published = state->pg.writer->written();
+    final_status->dropped = state->pg.writer->dropped();
+    GST_INFO_OBJECT(self,
+                    "PostgreSQL: %" G_GUINT64_FORMAT " stored, %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
+                    " skipped (no fresh embedding) of %" G_GUINT64_FORMAT " frames",
+                    final_status->published, final_status->dropped, self->priv->skipped.load(), state->frames);
   }
   std::unique_ptr<State> stopping;
   {
@@ -301,12 +343,34 @@ void report_mqtt_status(GstDinometapublish* self, State& state) {
   }
 }
 
+// The stream's name for method=postgres rows: source-id, else the stream id
+// (from stream-start), else the element's name.
+std::string pg_source_id(GstDinometapublish* self, const Settings& settings) {
+  if (!settings.source_id.empty()) return settings.source_id;
+  std::string id;
+  if (gchar* stream_id = gst_pad_get_stream_id(GST_BASE_TRANSFORM_SINK_PAD(self))) {
+    id = stream_id;
+    g_free(stream_id);
+  } else if (gchar* name = gst_element_get_name(self)) {
+    id = name;
+    g_free(name);
+  }
+  return id;
+}
+
 GstFlowReturn gst_dinometapublish_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
   auto* self = GST_DINOMETAPUBLISH(trans);
   try {
     const Settings settings = settings_snapshot(self);
     State* state = streaming_state(self);
     if (!state) return GST_FLOW_FLUSHING;  // not started
+    if (settings.method == GST_DINOCLIP_DINOMETAPUBLISH_METHOD_POSTGRES && !state->mqtt && !state->file) {
+      std::optional<dinoclip::gst::PgFrame> frame =
+          dinoclip::gst::pg_frame(buffer, trans->segment, pg_source_id(self, settings), state->frames++);
+      if (!frame) ++self->priv->skipped;
+      // The writer's pointer is read by counters() under state_lock.
+      return dinoclip::gst::pg_publish_frame(GST_ELEMENT(self), state->pg, std::move(frame), self->priv->state_lock);
+    }
     std::string line = dinoclip::gst::frame_json(buffer, frame_context(self, *state, settings, buffer));
     ++state->frames;
     const GstFlowReturn ret = write_line(self, *state, std::move(line));
@@ -333,7 +397,8 @@ std::string string_of(const GValue* value) { return g_value_get_string(value) ? 
 void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_DINOMETAPUBLISH(object);
   const bool connection_property = prop_id == PROP_METHOD || prop_id == PROP_FILE_PATH || prop_id == PROP_ADDRESS ||
-                                   prop_id == PROP_TOPIC || prop_id == PROP_CLIENT_ID || prop_id == PROP_MAX_QUEUE;
+                                   prop_id == PROP_TOPIC || prop_id == PROP_CLIENT_ID || prop_id == PROP_MAX_QUEUE ||
+                                   prop_id == PROP_TABLE || prop_id == PROP_SOURCE_ID;
   if (connection_property && refused_while_running(self, pspec->name)) return;
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   Settings& s = self->priv->settings;
@@ -362,17 +427,32 @@ void gst_dinometapublish_set_property(GObject* object, guint prop_id, const GVal
     case PROP_INCLUDE_EMBEDDING:
       s.include_embedding = g_value_get_boolean(value);
       break;
+    case PROP_TABLE:
+      s.table = string_of(value);
+      break;
+    case PROP_SOURCE_ID:
+      s.source_id = string_of(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
 }
 
-// The counters: the MQTT publisher's (the last run's after stop()), or the
-// lines written to the file. The publisher's own lock is only ever held briefly.
+// The counters: the MQTT publisher's or the PostgreSQL writer's (the last
+// run's after stop()), or the lines written to the file. The publisher's own
+// lock is only ever held briefly; the writer's counters are atomics.
 dinoclip::gst::MqttStatus counters(GstDinometapublish* self) {
   std::lock_guard<std::mutex> lock(self->priv->state_lock);
   if (self->priv->state && self->priv->state->mqtt) return self->priv->state->mqtt->status();
+  if (self->priv->state && self->priv->state->pg.writer) {
+    const PgFrameWriter& writer = *self->priv->state->pg.writer;
+    dinoclip::gst::MqttStatus pg;
+    pg.published = writer.written();
+    pg.dropped = writer.dropped();
+    pg.connected = writer.connected();
+    return pg;
+  }
   if (!self->priv->state && self->priv->final_mqtt) return *self->priv->final_mqtt;
   dinoclip::gst::MqttStatus file_counters;
   file_counters.published = self->priv->lines_written.load();
@@ -390,6 +470,9 @@ void gst_dinometapublish_get_property(GObject* object, guint prop_id, GValue* va
       return;
     case PROP_CONNECTED:
       g_value_set_boolean(value, counters(self).connected);
+      return;
+    case PROP_SKIPPED:
+      g_value_set_uint64(value, self->priv->skipped.load());
       return;
     default:
       break;
@@ -421,6 +504,12 @@ void gst_dinometapublish_get_property(GObject* object, guint prop_id, GValue* va
     case PROP_INCLUDE_EMBEDDING:
       g_value_set_boolean(value, s.include_embedding);
       break;
+    case PROP_TABLE:
+      g_value_set_string(value, s.table.c_str());
+      break;
+    case PROP_SOURCE_ID:
+      g_value_set_string(value, s.source_id.empty() ? nullptr : s.source_id.c_str());
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -434,8 +523,10 @@ void install_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_METHOD,
       g_param_spec_enum("method", "Method",
-                        "Where the JSON lines go: file (file-path, appended, flushed per frame) or mqtt (address, "
-                        "topic; sent from a background thread); read in READY",
+                        "Where the results go: file (JSON lines to file-path, appended, flushed per frame), mqtt "
+                        "(JSON messages to address, topic; sent from a background thread) or postgres (each classified "
+                        "frame's CLIP image embedding as a row of table at address; written from a background "
+                        "thread); read in READY",
                         GST_TYPE_DINOCLIP_DINOMETAPUBLISH_METHOD, GST_DINOCLIP_DINOMETAPUBLISH_METHOD_FILE,
                         kParamLoadTime));
   g_object_class_install_property(
@@ -447,7 +538,9 @@ void install_properties(GObjectClass* klass) {
   g_object_class_install_property(
       klass, PROP_ADDRESS,
       g_param_spec_string("address", "Address",
-                          "[method=mqtt] The MQTT broker as host:port (port 1883 when left out), e.g. localhost:1883",
+                          "[method=mqtt] The MQTT broker as host:port (port 1883 when left out), e.g. localhost:1883. "
+                          "[method=postgres] A libpq connection string, e.g. \"host=db dbname=videos user=me\" or "
+                          "postgresql://me@db:5432/videos; a password in it is refused (use $PGPASSWORD or ~/.pgpass)",
                           kDefaultAddress, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_TOPIC,
@@ -467,7 +560,8 @@ void install_properties(GObjectClass* klass) {
       g_param_spec_uint("max-queue-size", "Max queue size",
                         "[method=mqtt] Messages held while the broker is unreachable; when full, the oldest is dropped "
                         "(counted in 'dropped'); 0 drops every frame while disconnected; what is still held at stop "
-                        "is dropped too",
+                        "is dropped too. [method=postgres] Rows waiting to be written (at least 1); when full, the "
+                        "new frame's row is dropped (counted in 'dropped')",
                         0, 1000000, kDefaultMaxQueue, kParamLoadTime));
   g_object_class_install_property(
       klass, PROP_INCLUDE_ATTENTION,
@@ -482,23 +576,46 @@ void install_properties(GObjectClass* klass) {
                            "to each line that has DINO features",
                            FALSE, kParamAnyTime));
   g_object_class_install_property(
+      klass, PROP_TABLE,
+      g_param_spec_string("table", "Table",
+                          "[method=postgres] The video index table (letters, digits, underscores): created with its "
+                          "HNSW index on the first embedding when missing; one made by another model or of another "
+                          "size is refused. `dinoclip search-index ADDRESS --table TABLE` searches it",
+                          dinoclip::PgVideoIndex::kDefaultTable, kParamLoadTime));
+  g_object_class_install_property(
+      klass, PROP_SOURCE_ID,
+      g_param_spec_string("source-id", "Source id",
+                          "[method=postgres] The stream's name in the rows (their video and source_id columns, what "
+                          "search results show), e.g. camera-1; unset: the stream id from stream-start, else the "
+                          "element's name",
+                          nullptr, kParamLoadTime));
+  g_object_class_install_property(
       klass, PROP_PUBLISHED,
       g_param_spec_uint64("published", "Published",
-                          "Frames published since start: lines written (file) or messages handed to the broker (mqtt); "
-                          "after stop, the last run's total. mqtt: published + dropped = frames once stopped",
+                          "Frames published since start: lines written (file), messages handed to the broker (mqtt) or "
+                          "rows committed (postgres); after stop, the last run's total. mqtt: published + dropped = "
+                          "frames once stopped; postgres: published + dropped + skipped = frames once stopped",
                           0, G_MAXUINT64, 0, kParamReadOnly));
   g_object_class_install_property(
       klass, PROP_DROPPED,
       g_param_spec_uint64("dropped", "Dropped",
                           "[method=mqtt] Frames whose message was never sent: pushed out of the full queue while the "
                           "broker was unreachable, refused by libmosquitto, lost with a broken connection, or still "
-                          "queued at stop",
+                          "queued at stop. [method=postgres] Frames whose row was never stored: the queue full while "
+                          "the server was unreachable or slow, still queued at stop, or after a fatal error",
                           0, G_MAXUINT64, 0, kParamReadOnly));
   g_object_class_install_property(
       klass, PROP_CONNECTED,
       g_param_spec_boolean("connected", "Connected",
-                           "[method=mqtt] Whether the element is connected to the broker right now", FALSE,
-                           kParamReadOnly));
+                           "[method=mqtt/postgres] Whether the element is connected to the broker / server right now",
+                           FALSE, kParamReadOnly));
+  g_object_class_install_property(
+      klass, PROP_SKIPPED,
+      g_param_spec_uint64("skipped", "Skipped",
+                          "[method=postgres] Frames with no CLIP embedding computed for them, so no row: no "
+                          "classification meta (put clipzeroshot upstream), or one carried from an earlier frame "
+                          "(inference-interval > 1, async-inference)",
+                          0, G_MAXUINT64, 0, kParamReadOnly));
 }
 
 void gst_dinometapublish_finalize(GObject* object) {
@@ -513,7 +630,7 @@ static void gst_dinometapublish_class_init(GstDinometapublishClass* klass) {
   auto* element_class = GST_ELEMENT_CLASS(klass);
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
 
-  GST_DEBUG_CATEGORY_INIT(dino_meta_publish_debug, "dinometapublish", 0, "dinoclip JSON / MQTT publisher");
+  GST_DEBUG_CATEGORY_INIT(dino_meta_publish_debug, "dinometapublish", 0, "dinoclip JSON / MQTT / PostgreSQL publisher");
 
   gobject_class->set_property = gst_dinometapublish_set_property;
   gobject_class->get_property = gst_dinometapublish_get_property;
@@ -523,7 +640,8 @@ static void gst_dinometapublish_class_init(GstDinometapublishClass* klass) {
   gst_element_class_set_static_metadata(
       element_class, "dinoclip metadata publisher", "Filter/Analyzer/Video",
       "Publishes each frame's dinoclip results (features shape, labels and scores, per-class area, box and IoU, "
-      "timestamps) as one JSON line to a file, stdout or an MQTT broker; buffers pass through unchanged",
+      "timestamps) as one JSON line to a file, stdout or an MQTT broker, or each classified frame's CLIP embedding "
+      "to a PostgreSQL (pgvector) video index; buffers pass through unchanged",
       "dinoclip contributors");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

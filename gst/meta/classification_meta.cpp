@@ -14,6 +14,8 @@ struct _GstDinoclipClassification {
   std::vector<std::string> labels;
   std::vector<gfloat> scores;
   std::vector<guint> ranked;  // label indices, best first (top-k of them)
+  std::vector<gfloat> embedding;  // the image embedding, empty when not set
+  std::string embedding_model;    // its model (JSON), empty when not set
 };
 
 G_DEFINE_BOXED_TYPE(GstDinoclipClassification, gst_dinoclip_classification, gst_dinoclip_classification_ref,
@@ -84,6 +86,28 @@ gboolean gst_dinoclip_classification_get_ranked(const GstDinoclipClassification*
   if (label) *label = classification->labels[i].c_str();
   if (score) *score = classification->scores[i];
   return TRUE;
+}
+
+void gst_dinoclip_classification_set_embedding(GstDinoclipClassification* classification, const gfloat* embedding,
+                                               guint dim, const gchar* model) {
+  g_return_if_fail(classification != nullptr);
+  g_return_if_fail(embedding != nullptr || dim == 0);
+  classification->embedding.assign(embedding, embedding + dim);
+  classification->embedding_model = model ? model : "";
+}
+
+const gfloat* gst_dinoclip_classification_get_embedding(const GstDinoclipClassification* classification,
+                                                        guint* dim) {
+  if (dim) *dim = 0;
+  g_return_val_if_fail(classification != nullptr, nullptr);
+  if (classification->embedding.empty()) return nullptr;
+  if (dim) *dim = classification->embedding.size();
+  return classification->embedding.data();
+}
+
+const gchar* gst_dinoclip_classification_get_embedding_model(const GstDinoclipClassification* classification) {
+  g_return_val_if_fail(classification != nullptr, nullptr);
+  return classification->embedding_model.empty() ? nullptr : classification->embedding_model.c_str();
 }
 
 /* ---- the meta ---- */

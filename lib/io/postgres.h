@@ -10,10 +10,22 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 typedef struct pg_conn PGconn;
 typedef struct pg_result PGresult;
 
 namespace dinoclip {
+
+// A failure that trying again will not mend: the server answered and refused
+// (wrong password, not PostgreSQL's protocol, no such database) or the index
+// there cannot take these rows (another model, another size, no pgvector).
+// Other dinoclip::Errors from a connection (no server there, connection lost,
+// the server starting or shutting down) may pass: a writer retries those.
+class PgSetupError : public Error {
+ public:
+  using Error::Error;
+};
 
 // Whether `location` is meant as a PostgreSQL address: a postgresql:// or
 // postgres:// URI (libpq's keyword form "host=... dbname=..." is accepted by
@@ -70,6 +82,7 @@ class PgConnection {
   bool ok() const;
   const std::string& address() const { return address_; }  // for messages: no password
   std::string quote_identifier(const std::string& name) const;
+  std::string quote_literal(const std::string& value) const;  // for the few statements without parameters (SET)
 
  private:
   [[noreturn]] void fail(const std::string& what) const;

@@ -20,6 +20,7 @@ FrameScores score_image_embedding(const ZeroShotTexts& texts, const at::Tensor& 
   if (!image_embedding.defined() || image_embedding.numel() == 0) throw Error("no image embedding to score");
   const at::Tensor image = image_embedding.reshape({1, -1}).to(at::kFloat);
   FrameScores scores;
+  scores.image_embedding = image[0].cpu().contiguous();
   if (texts.has_labels()) {
     scores.probabilities = texts.classifier->probabilities(image)[0].cpu().contiguous();
     scores.result = texts.classifier->classify(image, top_k, unknown_threshold)[0];

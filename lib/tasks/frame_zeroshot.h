@@ -31,6 +31,7 @@ struct FrameScores {
   at::Tensor probabilities;                // [L] float32 on the CPU; undefined without labels
   std::optional<ZeroShotResult> result;    // top-k and unknown; with labels
   std::optional<double> query_similarity;  // cosine(image, query) in [-1, 1]; with a query
+  at::Tensor image_embedding;              // [E] float32 on the CPU: the raw embedding scored
 };
 
 // Scores one raw image embedding ([E] or [1, E]) against the texts. top_k and

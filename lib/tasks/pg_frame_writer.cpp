@@ -3,31 +3,41 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "io/postgres.h"
 
 namespace dinoclip {
 
 PgFrameWriter::PgFrameWriter(Options options) : options_(std::move(options)) {
   if (options_.max_queued < 1 || options_.batch < 1)
     throw Error("the frame writer needs a queue and a batch of at least 1");
-  index_ =
-      std::make_unique<PgVideoIndex>(PgVideoIndex::open_for_writing(options_.conninfo, options_.table, options_.model));
-  connected_ = true;
+  check_index_table_name(options_.table);
+  check_postgres_address(options_.conninfo, "the frame writer's address");
+  if (!options_.connect_in_background) {
+    index_ = std::make_unique<PgVideoIndex>(
+        PgVideoIndex::open_for_writing(options_.conninfo, options_.table, options_.model));
+    connected_ = true;
+    ever_connected_ = true;
+  }
   thread_ = std::thread([this] { run(); });
 }
 
-PgFrameWriter::~PgFrameWriter() {
+PgFrameWriter::~PgFrameWriter() { close(); }
+
+void PgFrameWriter::close() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
+  index_.reset();
+  connected_ = false;
 }
 
 bool PgFrameWriter::push(PgFrameRow row) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ || queue_.size() + in_flight_ >= options_.max_queued) {
+    if (stopping_ || !fatal_error_.empty() || queue_.size() + in_flight_ >= options_.max_queued) {
       ++dropped_;
       return false;
     }
@@ -47,6 +57,22 @@ std::string PgFrameWriter::last_error() const {
   return last_error_;
 }
 
+std::string PgFrameWriter::fatal_error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return fatal_error_;
+}
+
+// Drops what is queued and refuses what comes (see fatal_error()).
+void PgFrameWriter::give_up(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fatal_error_ = why;
+  last_error_ = why;
+  dropped_ += in_flight_ + queue_.size();
+  queue_.clear();
+  in_flight_ = 0;
+  idle_.notify_all();
+}
+
 bool PgFrameWriter::write_batch(std::vector<PgFrameRow>& batch) {
   try {
     bool retrying = false;
@@ -54,14 +80,20 @@ bool PgFrameWriter::write_batch(std::vector<PgFrameRow>& batch) {
       index_ = std::make_unique<PgVideoIndex>(
           PgVideoIndex::open_for_writing(options_.conninfo, options_.table, options_.model));
       connected_ = true;
-      ++reconnects_;
-      retrying = true;
+      if (ever_connected_) ++reconnects_;
+      retrying = ever_connected_;
     }
+    ever_connected_ = true;
     // A batch whose COMMIT was sent before the connection broke may have
     // committed: its first frame tells (frames of a stream are unique by
     // video, source, frame number and timestamp).
     if (!retrying || !index_->has_frame(batch.front())) index_->append_frames(batch);
     return true;
+  } catch (const PgSetupError& e) {
+    index_.reset();
+    connected_ = false;
+    give_up(e.what());
+    return false;
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> lock(mutex_);
     last_error_ = e.what();
@@ -110,6 +142,7 @@ void PgFrameWriter::run() {
     }
     // Back off (woken early only to stop), then try the same batch again.
     std::unique_lock<std::mutex> lock(mutex_);
+    if (!fatal_error_.empty()) return;  // give_up() counted the batch
     const auto until = std::min(deadline, std::chrono::steady_clock::now() + backoff);
     wake_.wait_until(lock, until,
                      [&] { return stopping_ && deadline == std::chrono::steady_clock::time_point::max(); });

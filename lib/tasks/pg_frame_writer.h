@@ -31,15 +31,22 @@ class PgFrameWriter {
     size_t batch = 64;         // frames per transaction at most
     std::chrono::milliseconds first_backoff{200};
     std::chrono::milliseconds max_backoff{10000};
+    // false: the constructor connects (and throws); true: the writing thread
+    // does, so a caller that must not wait (a video pipeline) never does.
+    bool connect_in_background = false;
   };
 
   // Connects and opens the table at once, so a wrong address, password or
   // model fails here with the index's message (naming the address); then
-  // starts the writing thread. Throws dinoclip::Error.
+  // starts the writing thread. Throws dinoclip::Error. With
+  // connect_in_background only the options are checked here.
   explicit PgFrameWriter(Options options);
-  // Writes what is queued for up to `drain` (the server willing), then stops;
-  // what is left is counted as dropped.
+  // close(), then gone.
   ~PgFrameWriter();
+  // Writes what is queued for up to `drain` (the server willing), then stops
+  // the thread; what is left is counted as dropped, and later pushes too.
+  // The counters keep their final values. Idempotent.
+  void close();
   PgFrameWriter(const PgFrameWriter&) = delete;
   PgFrameWriter& operator=(const PgFrameWriter&) = delete;
 
@@ -54,12 +61,17 @@ class PgFrameWriter {
   uint64_t reconnects() const { return reconnects_; }
   bool connected() const { return connected_; }
   std::string last_error() const;
+  // Set once a failure no retry mends (PgSetupError: wrong password, not
+  // PostgreSQL, another model's or size's table): the writer then stops,
+  // and every frame queued or pushed after counts as dropped.
+  std::string fatal_error() const;
 
   std::chrono::milliseconds drain{2000};  // how long the destructor writes on
 
  private:
   void run();
   bool write_batch(std::vector<PgFrameRow>& batch);
+  void give_up(const std::string& why);
 
   Options options_;
   std::unique_ptr<PgVideoIndex> index_;  // the writing thread's; null while disconnected
@@ -68,9 +80,10 @@ class PgFrameWriter {
   std::deque<PgFrameRow> queue_;
   size_t in_flight_ = 0;  // taken from the queue, not yet written
   bool stopping_ = false;
-  std::string last_error_;
+  std::string last_error_, fatal_error_;
   std::atomic<uint64_t> written_{0}, dropped_{0}, reconnects_{0};
   std::atomic<bool> connected_{false};
+  bool ever_connected_ = false;  // the writing thread's (a later connection is a reconnect)
   std::thread thread_;
 };
 

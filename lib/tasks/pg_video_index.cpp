@@ -84,7 +84,7 @@ void check_index_table_name(const std::string& table) {
   bool ok = !table.empty() && table.size() <= 63 && !std::isdigit(static_cast<unsigned char>(table[0]));
   for (char c : table) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
   if (!ok) {
-    throw Error("table name '" + table +
+    throw PgSetupError("table name '" + table +
                 "': use letters, digits and underscores (not starting with a digit, at most "
                 "63), e.g. " +
                 PgVideoIndex::kDefaultTable);
@@ -93,6 +93,7 @@ void check_index_table_name(const std::string& table) {
 
 struct PgVideoIndex::State {
   std::unique_ptr<PgConnection> db;
+  HnswOptions hnsw;
   std::string table;         // as given
   std::string quoted_table;  // as it appears in SQL
   IndexModel model;
@@ -136,27 +137,47 @@ void check_table_matches(PgConnection& db, const std::string& quoted_table, cons
   const std::string type = embedding_column_type(db, quoted_table);
   const std::string expected = "vector(" + std::to_string(model.embed_dim) + ")";
   if (type.empty()) {
-    throw Error(where + ": the table is missing (or has no embedding column) although " + kCatalog +
+    throw PgSetupError(where + ": the table is missing (or has no embedding column) although " + kCatalog +
                 " lists it; drop its row there or use another --table");
   }
   if (type != expected) {
-    throw Error(where + ": the table's embeddings are " + type + " but its model (" + model.name + ") makes " +
+    throw PgSetupError(where + ": the table's embeddings are " + type + " but its model (" + model.name + ") makes " +
                 expected + "; the table was changed by hand: use another --table");
   }
 }
 
 }  // namespace
 
+namespace {
+
+// pgvector's limits for m (2..100) and ef_construction (4..1000, at least 2 m).
+void check_hnsw_options(const PgVideoIndex::HnswOptions& hnsw) {
+  if (hnsw.m < 2 || hnsw.m > 100) throw PgSetupError("HNSW m must be 2 to 100, not " + std::to_string(hnsw.m));
+  if (hnsw.ef_construction < 2 * hnsw.m || hnsw.ef_construction > 1000) {
+    throw PgSetupError("HNSW ef_construction must be 2 m (" + std::to_string(2 * hnsw.m) + ") to 1000, not " +
+                       std::to_string(hnsw.ef_construction));
+  }
+}
+
+std::string hnsw_index_sql(const std::string& quoted_table, const PgVideoIndex::HnswOptions& hnsw) {
+  return "CREATE INDEX ON " + quoted_table + " USING hnsw (embedding vector_cosine_ops) WITH (m = " +
+         std::to_string(hnsw.m) + ", ef_construction = " + std::to_string(hnsw.ef_construction) + ")";
+}
+
+}  // namespace
+
 PgVideoIndex PgVideoIndex::open_for_writing(const std::string& conninfo, const std::string& table,
-                                            const IndexModel& model) {
+                                            const IndexModel& model, const HnswOptions& hnsw) {
+  check_hnsw_options(hnsw);
   check_index_table_name(table);
   if (model.embed_dim <= 0 || model.embed_dim > kMaxHnswDim) {
-    throw Error("a PostgreSQL video index holds embeddings of 1 to " + std::to_string(kMaxHnswDim) +
+    throw PgSetupError("a PostgreSQL video index holds embeddings of 1 to " + std::to_string(kMaxHnswDim) +
                 " values (pgvector's HNSW limit), not " + std::to_string(model.embed_dim));
   }
   PgVideoIndex index;
   State& s = *index.state_;
   s.db = std::make_unique<PgConnection>(conninfo);
+  s.hnsw = hnsw;
   s.table = table;
   s.quoted_table = s.db->quote_identifier(table);
   PgConnection& db = *s.db;
@@ -168,13 +189,14 @@ PgVideoIndex PgVideoIndex::open_for_writing(const std::string& conninfo, const s
     try {
       db.exec("CREATE EXTENSION IF NOT EXISTS vector");
     } catch (const Error& e) {
-      throw Error(s.where() + ": pgvector is not available (" + e.what() +
+      if (!db.ok()) throw;  // the connection went, not pgvector
+      throw PgSetupError(s.where() + ": pgvector is not available (" + e.what() +
                   "); install pgvector >= 0.5 on the server "
                   "and run CREATE EXTENSION vector in this database (or let this user do so)");
     }
     const std::string version = db.exec("SELECT extversion FROM pg_extension WHERE extname = 'vector'").text(0, 0);
     if (!version_at_least(version, kMinPgvector)) {
-      throw Error(s.where() + ": pgvector " + version +
+      throw PgSetupError(s.where() + ": pgvector " + version +
                   " has no HNSW index; upgrade it to 0.5 or later "
                   "(ALTER EXTENSION vector UPDATE)");
     }
@@ -184,7 +206,7 @@ PgVideoIndex PgVideoIndex::open_for_writing(const std::string& conninfo, const s
     found = read_catalog_model(db, table, recorded);
     if (found) return;  // checked below, outside the transaction
     if (db.exec("SELECT to_regclass($1) IS NOT NULL", {s.quoted_table}).text(0, 0) == "t") {
-      throw Error(s.where() + ": a table of that name exists and is not a dinoclip video index (no entry in " +
+      throw PgSetupError(s.where() + ": a table of that name exists and is not a dinoclip video index (no entry in " +
                   kCatalog + "); give another --table");
     }
     const std::string dim = std::to_string(model.embed_dim);
@@ -200,14 +222,20 @@ PgVideoIndex PgVideoIndex::open_for_writing(const std::string& conninfo, const s
       db.exec("ALTER TABLE " + s.quoted_table + " ALTER COLUMN embedding SET STORAGE PLAIN");
     }
     db.exec("CREATE INDEX ON " + s.quoted_table + " (video)");
-    db.exec("CREATE INDEX ON " + s.quoted_table + " USING hnsw (embedding vector_cosine_ops)");
+    db.exec(hnsw_index_sql(s.quoted_table, hnsw));
     db.exec(std::string("INSERT INTO ") + kCatalog +
                 " (table_name, model, weights, embed_dim, fingerprint) VALUES ($1, $2, $3, $4, $5)",
             {table, model.name, model.weights, std::to_string(model.embed_dim),
              vector_text(model.fingerprint.data(), int64_t(model.fingerprint.size()), '{', '}')});
   });
   if (found) {
-    recorded.check_same_as(model, s.where());
+    try {
+      recorded.check_same_as(model, s.where());
+    } catch (const PgSetupError&) {
+      throw;
+    } catch (const Error& e) {
+      throw PgSetupError(e.what());  // another model's table: no retry mends that
+    }
     check_table_matches(db, s.quoted_table, recorded, s.where());
   }
   s.model = found ? recorded : model;
@@ -242,6 +270,50 @@ bool PgVideoIndex::has_frame(const PgFrameRow& row) {
                         " WHERE video = $1 AND source_id = $2 AND frame = $3 AND pts_ns = $4 LIMIT 1",
                     {row.video, row.source_id, std::to_string(row.frame), std::to_string(row.pts_ns)})
              .rows() > 0;
+}
+
+namespace {
+
+// The names of `table`'s HNSW indexes.
+std::vector<std::string> hnsw_indexes(PgConnection& db, const std::string& quoted_table) {
+  const PgResult found = db.exec(
+      "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+      "WHERE i.indrelid = to_regclass($1) AND a.amname = 'hnsw'",
+      {quoted_table});
+  std::vector<std::string> names;
+  for (int r = 0; r < found.rows(); ++r) names.push_back(found.text(r, 0));
+  return names;
+}
+
+}  // namespace
+
+bool PgVideoIndex::has_ann_index() { return !hnsw_indexes(*state_->db, state_->quoted_table).empty(); }
+
+bool PgVideoIndex::drop_ann_index() {
+  State& s = *state_;
+  bool dropped = false;
+  in_transaction(*s.db, [&] {
+    s.db->exec("SELECT pg_advisory_xact_lock(hashtext($1), hashtext('hnsw'))", {s.table});
+    for (const std::string& name : hnsw_indexes(*s.db, s.quoted_table)) {
+      s.db->exec("DROP INDEX IF EXISTS " + s.db->quote_identifier(name));
+      dropped = true;
+    }
+  });
+  return dropped;
+}
+
+void PgVideoIndex::build_ann_index() {
+  State& s = *state_;
+  // In memory and with a parallel worker where the server allows (pgvector >= 0.6 builds in parallel).
+  s.db->exec("SET maintenance_work_mem = " + s.db->quote_literal(s.hnsw.build_memory));
+  s.db->exec("SET max_parallel_maintenance_workers = 1");
+  in_transaction(*s.db, [&] {
+    // Two loaders finishing together: one builds, the other then finds it built.
+    s.db->exec("SELECT pg_advisory_xact_lock(hashtext($1), hashtext('hnsw'))", {s.table});
+    if (hnsw_indexes(*s.db, s.quoted_table).empty()) s.db->exec(hnsw_index_sql(s.quoted_table, s.hnsw));
+  });
+  s.db->exec("RESET maintenance_work_mem");
+  s.db->exec("RESET max_parallel_maintenance_workers");
 }
 
 int64_t PgVideoIndex::frame_count() {

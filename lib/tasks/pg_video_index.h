@@ -44,13 +44,27 @@ struct IndexHit {
   float score = 0;  // cosine similarity
 };
 
+// The HNSW graph's shape (pgvector's `m` and `ef_construction`), fixed when
+// the index is built: more of either finds more of the true neighbours
+// and costs build time (docs/search.md has measurements).
+struct PgHnswOptions {
+  int m = 16;
+  int ef_construction = 64;
+  // maintenance_work_mem for a build: a graph that fits is built in memory
+  // (many times faster); 1M 512-d rows take about 2.5 GB.
+  std::string build_memory = "1GB";
+};
+
 class PgVideoIndex {
  public:
   static constexpr const char* kDefaultTable = "dinoclip_frames";
   // HNSW candidate list at query time (pgvector's hnsw.ef_search). Its
-  // default, 40, found 36% of the true top-10 of 1M frames in
-  // tests/bench/bench_pg_index; 400 found 93.5% at p50 19 ms (docs/search.md).
+  // default, 40, found 47% of the true top-10 of 1M frames in
+  // tests/bench/bench_pg_index; 400 found 96.4% at p50 8 ms, p99 14 ms on a
+  // loaded 2-core machine (docs/search.md).
   static constexpr int kDefaultEfSearch = 400;
+
+  using HnswOptions = PgHnswOptions;
 
   // Connects to `conninfo` and opens `table` for writing `model`'s
   // embeddings: creates the pgvector extension, the table, its indexes and
@@ -58,7 +72,9 @@ class PgVideoIndex {
   // turns). Throws dinoclip::Error naming the address and the table when the
   // server cannot be reached, pgvector is missing or older than 0.5, the
   // table is another model's or of another size, or is not a dinoclip index.
-  static PgVideoIndex open_for_writing(const std::string& conninfo, const std::string& table, const IndexModel& model);
+  // `hnsw` shapes the index of a table created here (an existing one keeps its own).
+  static PgVideoIndex open_for_writing(const std::string& conninfo, const std::string& table, const IndexModel& model,
+                                       const HnswOptions& hnsw = {});
   // Connects and reads the table's model; throws when there is no such index.
   static PgVideoIndex open_for_search(const std::string& conninfo, const std::string& table);
 
@@ -78,6 +94,16 @@ class PgVideoIndex {
   void append_frames(const std::vector<PgFrameRow>& rows);
   // Whether a row of that video, source, frame number and timestamp is there.
   bool has_frame(const PgFrameRow& row);
+
+  // Bulk loading, pgvector's advice for many rows: drop the HNSW index, COPY
+  // the rows in (each then costs a write, not a graph insertion: ~50x
+  // faster), build the index once. Searches meanwhile score every row.
+  // drop_ann_index() says whether there was one; build_ann_index() makes it
+  // (with the options given at open, in parallel, in build_memory) unless
+  // there is one.
+  bool drop_ann_index();
+  bool has_ann_index();
+  void build_ann_index();
 
   // The k frames closest to `query` [D] by cosine, best first: through the
   // HNSW index (approximate; `ef_search` candidates), or by scoring every row

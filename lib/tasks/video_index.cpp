@@ -121,6 +121,23 @@ IndexModel describe_index_model(const ClipModel& model, const std::string& weigh
   return described;
 }
 
+std::string index_weights_path(const std::string& path) {
+  if (path.empty() || path.find("://") != std::string::npos) return path;
+  return fs::absolute(path).lexically_normal().string();
+}
+
+std::string index_model_to_json(const IndexModel& model) { return model_to_json(model).dump(); }
+
+IndexModel index_model_from_json(const std::string& text) {
+  try {
+    IndexModel model = model_from_json(nlohmann::json::parse(text));
+    if (model.embed_dim <= 0) throw Error("embed_dim must be positive");
+    return model;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("not a model description (name, weights, embed_dim, fingerprint): ") + e.what());
+  }
+}
+
 struct VideoIndex::State {
   IndexModel model;
   std::vector<IndexedVideo> videos;

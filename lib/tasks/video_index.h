@@ -36,6 +36,15 @@ struct IndexModel {
 
 // `model` loaded from `weights_path`, with its fingerprint (one image forward).
 IndexModel describe_index_model(const ClipModel& model, const std::string& weights_path);
+// `path` as an index records it: absolute (a URI as given), so a search run
+// from another folder finds the weights.
+std::string index_weights_path(const std::string& path);
+
+// `model` as one line of JSON (name, weights, embed_dim, fingerprint), and
+// back: how a model's identity travels with embeddings outside an index (the
+// classification meta's embedding model). The parse throws dinoclip::Error.
+std::string index_model_to_json(const IndexModel& model);
+IndexModel index_model_from_json(const std::string& text);
 
 // One indexed frame of one video.
 struct IndexedFrame {

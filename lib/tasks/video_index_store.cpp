@@ -64,6 +64,8 @@ class PostgresIndexStore : public VideoIndexStore {
     index_.replace_video(video.path, /*source_id=*/"", stamps, embeddings);
   }
   void commit() override {}  // each video was its own transaction
+  void start_bulk_load() override { index_.drop_ann_index(); }
+  void finish_bulk_load() override { index_.build_ann_index(); }
 
   std::vector<IndexHit> search(const at::Tensor& query, int64_t k, const IndexSearchOptions& options) override {
     return index_.search(query, k, options.exact, options.ef_search);
@@ -94,11 +96,12 @@ bool is_postgres_index(const std::string& location) {
 }
 
 std::unique_ptr<VideoIndexStore> open_index_for_writing(const std::string& location, const std::string& table,
-                                                        const IndexModel& model) {
+                                                        const IndexModel& model,
+                                                        const PgVideoIndex::HnswOptions& hnsw) {
   const std::string pg_table = table_or_default(location, table);
   const std::string what = "the weights " + model.weights;
   if (!pg_table.empty()) {
-    return std::make_unique<PostgresIndexStore>(PgVideoIndex::open_for_writing(location, pg_table, model));
+    return std::make_unique<PostgresIndexStore>(PgVideoIndex::open_for_writing(location, pg_table, model, hnsw));
   }
   if (fs::exists(location) && !fs::is_directory(location))
     throw Error(location + ": exists and is not an index folder");

@@ -43,6 +43,13 @@ class VideoIndexStore {
   // Makes the videos put so far durable (the folder's save; a server has nothing left to do).
   virtual void commit() = 0;
 
+  // Many rows at once: a server drops its HNSW index at the start (rows then
+  // go in at COPY speed) and builds it once at the finish, which also builds
+  // one found missing (a bulk load that was interrupted). A folder has
+  // nothing to do.
+  virtual void start_bulk_load() {}
+  virtual void finish_bulk_load() {}
+
   // The k frames closest to `query` [E] by cosine, best first.
   virtual std::vector<IndexHit> search(const at::Tensor& query, int64_t k, const IndexSearchOptions& options) = 0;
 };
@@ -54,8 +61,10 @@ bool is_postgres_index(const std::string& location);
 // loaded and locked against other runs; it must be new, empty or an index),
 // a PostgreSQL `table` created when absent. A model other than the index's is
 // refused, naming both. `table` is for PostgreSQL only ("" = the default).
+// `hnsw` shapes a PostgreSQL table's index when the table is created here.
 std::unique_ptr<VideoIndexStore> open_index_for_writing(const std::string& location, const std::string& table,
-                                                        const IndexModel& model);
+                                                        const IndexModel& model,
+                                                        const PgVideoIndex::HnswOptions& hnsw = {});
 
 // Opens an existing index at `location` for searching.
 std::unique_ptr<VideoIndexStore> open_index_for_search(const std::string& location, const std::string& table);

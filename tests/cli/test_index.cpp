@@ -549,6 +549,38 @@ TEST_F(IndexPostgres, SearchPrintsTheFolderIndexsLinesExactAndWithHnsw) {
   }
 }
 
+// docs/search.md's live pipeline: clipzeroshot ! dinometapublish method=postgres
+// stores every frame's embedding; search-index finds them, best first, with
+// the folder index's answer for the same video's frames.
+TEST_F(IndexPostgres, ALivePipelinesFramesAreFoundBySearchIndex) {
+  const std::string address = "host=127.0.0.1 port=" + std::to_string(server_->port()) + " user=dinoclip dbname=" + db_;
+  const std::string error = run_pipeline(
+      "filesrc location=" + video("b.mp4") + " ! decodebin ! videoconvert ! clipzeroshot model=" + weights_ +
+      " vocab=" + vocab_ + " labels=\"a ball,bars\" ! dinometapublish method=postgres address=\"" + address +
+      "\" table=live source-id=camera-1 ! fakesink");
+  ASSERT_EQ(error, "");
+  EXPECT_EQ(server_->psql(db_, "SELECT count(*), count(DISTINCT frame), min(video), max(video) FROM live"),
+            "20|20|camera-1|camera-1\n");
+  // The folder index of the same video's every frame (10 fps): the same frames, the same scores.
+  ASSERT_EQ(index("--every 100ms " + video("b.mp4")).status, 0);
+  const std::string query = "a white ball on a black background";
+  const std::vector<nlohmann::json> expected = json_lines(search("--query \"" + query + "\" -k 5").output);
+  ASSERT_EQ(expected.size(), 5u);
+  for (const std::string mode : {"--exact", ""}) {
+    const CliRun run = dinoclip_cli("search-index postgresql://dinoclip@127.0.0.1:" + std::to_string(server_->port()) +
+                                    "/" + db_ + " --table live --vocab " + vocab_ + " --query \"" + query + "\" -k 5 " +
+                                    mode);
+    ASSERT_EQ(run.status, 0) << run.output;
+    const std::vector<nlohmann::json> lines = json_lines(run.output);
+    ASSERT_EQ(lines.size(), 5u) << run.output;
+    for (size_t i = 0; i < 5; ++i) {
+      EXPECT_EQ(lines[i].at("video"), "camera-1") << run.output;
+      EXPECT_EQ(lines[i].at("pts_ns"), expected[i].at("pts_ns")) << mode << " rank " << i + 1;
+      EXPECT_NEAR(lines[i].at("score").get<double>(), expected[i].at("score").get<double>(), 1e-4) << mode;
+    }
+  }
+}
+
 TEST_F(IndexPostgres, SkipsKnownVideosAndReplacesThemWhenAsked) {
   const std::string out = " --weights " + weights_ + " --out " + uri() + " --table clips ";
   ASSERT_EQ(dinoclip_cli("index" + out + video("a.mp4")).status, 0);

@@ -126,6 +126,16 @@ DirectResult direct_dino(const std::string& model_path, GstBuffer* buffer, const
   return {out.tokens[0], out.cls_attention[0]};
 }
 
+GstPtr<GstElement> harness_element(GstHarness* h, const char* factory) {
+  return GstPtr<GstElement>(gst_harness_find_element(h, factory));
+}
+
+guint64 uint64_property(GstHarness* h, const char* factory, const char* name) {
+  guint64 value = G_MAXUINT64;
+  g_object_get(harness_element(h, factory).get(), name, &value, nullptr);
+  return value;
+}
+
 std::vector<guint8> buffer_bytes(GstBuffer* buffer) {
   std::vector<guint8> bytes(gst_buffer_get_size(buffer));
   gst_buffer_extract(buffer, 0, bytes.data(), bytes.size());

@@ -61,6 +61,11 @@ struct DirectResult {
 DirectResult direct_dino(const std::string& model_path, GstBuffer* frame, const std::string& caps, int input_w,
                          int input_h);
 
+// The harness's element made by `factory` (a reference), and one of its
+// guint64 properties (G_MAXUINT64 when it could not be read).
+GstPtr<GstElement> harness_element(GstHarness* h, const char* factory);
+guint64 uint64_property(GstHarness* h, const char* factory, const char* name);
+
 // The bytes of every plane of a buffer, for "unchanged" checks.
 std::vector<guint8> buffer_bytes(GstBuffer* buffer);
 

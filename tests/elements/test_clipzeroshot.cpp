@@ -20,6 +20,7 @@
 #include "models/clip.h"
 #include "roi_reader.h"
 #include "tasks/frame_zeroshot.h"
+#include "tasks/video_index.h"
 #include "tasks/zeroshot_texts.h"
 #include "text/bpe_tokenizer.h"
 #include "vision/text_render.h"
@@ -165,6 +166,14 @@ void expect_meta_equals(const GstDinoclipClassificationMeta* meta, const std::ve
   guint best = G_MAXUINT;
   ASSERT_TRUE(gst_dinoclip_classification_get_ranked(meta->classification, 0, &best, nullptr, nullptr)) << where;
   EXPECT_EQ(int64_t(best), expected.result->top[0].label) << where;
+  // The image embedding the scores came from (what dinometapublish method=postgres stores).
+  guint dim = 0;
+  const gfloat* embedding = gst_dinoclip_classification_get_embedding(meta->classification, &dim);
+  ASSERT_NE(embedding, nullptr) << where;
+  ASSERT_EQ(int64_t(dim), expected.image_embedding.numel()) << where;
+  for (guint d = 0; d < dim; ++d) {
+    EXPECT_NEAR(embedding[d], expected.image_embedding[d].item<float>(), kSameCodeTolerance) << where << " value " << d;
+  }
 }
 
 /* ---- meta and messages ---- */
@@ -180,6 +189,14 @@ TEST(ClipZeroShot, MetaAndMessagePerFrameEqualTheLibScores) {
     expect_meta_equals(classification_meta(out), kLabels, expected, where);
     EXPECT_FALSE(classification_meta(out)->carried);
     EXPECT_EQ(gst_dinoclip_classification_get_top_k(classification_meta(out)->classification), 2u);
+    // The embedding's model, as a video index records it: the weights' absolute path and fingerprint.
+    const IndexModel described = index_model_from_json(
+        gst_dinoclip_classification_get_embedding_model(classification_meta(out)->classification));
+    const IndexModel direct = describe_index_model(fx.model, index_weights_path(fx.model_path));
+    EXPECT_EQ(described.name, direct.name);
+    EXPECT_EQ(described.weights, direct.weights);
+    EXPECT_EQ(described.embed_dim, direct.embed_dim);
+    EXPECT_NO_THROW(described.check_same_as(direct, where)) << "fingerprints differ";
 
     const std::vector<Structure> messages = messages_named(r.bus.get(), "clipzeroshot");
     ASSERT_EQ(messages.size(), 1u) << where;

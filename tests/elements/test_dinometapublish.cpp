@@ -92,15 +92,9 @@ Harness publish_harness(const std::string& properties) {
   return h;
 }
 
-GstPtr<GstElement> publisher_of(GstHarness* h) {
-  return GstPtr<GstElement>(gst_harness_find_element(h, "dinometapublish"));
-}
+GstPtr<GstElement> publisher_of(GstHarness* h) { return harness_element(h, "dinometapublish"); }
 
-guint64 counter(GstHarness* h, const char* name) {
-  guint64 value = G_MAXUINT64;
-  g_object_get(publisher_of(h).get(), name, &value, nullptr);
-  return value;
-}
+guint64 counter(GstHarness* h, const char* name) { return uint64_property(h, "dinometapublish", name); }
 
 std::vector<std::string> read_lines(const std::string& path) {
   std::ifstream in(path);

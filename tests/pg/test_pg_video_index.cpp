@@ -68,18 +68,10 @@ at::Tensor random_rows(int64_t n, int64_t dim, uint64_t seed) {
 class PgIndex : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string install = PgServer::find_install();
-    if (install.empty()) {
-      *skip_ = "no PostgreSQL with pgvector: run scripts/pgserver.sh (or set DINOCLIP_PGSERVER to its output)";
-      return;
-    }
-    try {
-      server_ = new PgServer(install);
-      server_->create_database(kDatabase);
-    } catch (const std::exception& e) {
-      *skip_ = std::string("the test server did not start: ") + e.what();
-      *failed_to_start_ = true;
-    }
+    const dinoclip::testing::SuiteServer suite = dinoclip::testing::start_suite_server(kDatabase);
+    server_ = suite.server;
+    *skip_ = suite.problem;
+    *failed_to_start_ = suite.failed;
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -157,6 +149,39 @@ TEST_F(PgIndex, SearchesExactlyAsTheFolderIndexAndHnswFindsTheSameFrames) {
     }
   }
   EXPECT_EQ(agreeing, compared);
+}
+
+// `dinoclip index` into an empty table: the HNSW index dropped for the load and
+// built once after, with the graph shape asked for; searches work throughout.
+TEST_F(PgIndex, ABulkLoadDropsTheHnswIndexAndBuildsItOnceWithTheShapeAskedFor) {
+  PgVideoIndex::HnswOptions hnsw;
+  hnsw.m = 8;
+  hnsw.ef_construction = 40;
+  hnsw.build_memory = "64MB";
+  auto index = open_index_for_writing(uri(), table_, test_model(), hnsw);
+  const std::string indexdef = "SELECT indexdef FROM pg_indexes WHERE tablename = '" + table_ + "' AND indexdef LIKE '%USING hnsw%'";
+  EXPECT_NE(sql(indexdef).find("WITH (m='8', ef_construction='40')"), std::string::npos) << sql(indexdef);
+  index->start_bulk_load();
+  EXPECT_EQ(sql(indexdef), "");
+  const at::Tensor rows = random_rows(300, kDim, 11);
+  index->put_video({"/v/long.mp4", ""}, stamps(300), rows);
+  auto searcher = open_index_for_search(uri(), table_);
+  const at::Tensor query = rows[17];
+  EXPECT_EQ(searcher->search(query, 1, {}).at(0).frame, 17 * 25) << "without the HNSW index: a full scan";
+  index->finish_bulk_load();
+  index->finish_bulk_load();  // a second finish (another loader) finds it built
+  EXPECT_NE(sql(indexdef).find("WITH (m='8', ef_construction='40')"), std::string::npos) << sql(indexdef);
+  EXPECT_EQ(sql("SELECT count(*) FROM pg_indexes WHERE tablename = '" + table_ + "' AND indexdef LIKE '%USING hnsw%'"), "1\n");
+  EXPECT_EQ(searcher->search(query, 1, {}).at(0).frame, 17 * 25) << "through the rebuilt index";
+  // Shapes pgvector would refuse are refused before anything is made.
+  for (auto [m, ef] : {std::pair{1, 64}, std::pair{16, 20}, std::pair{101, 400}}) {
+    PgVideoIndex::HnswOptions bad;
+    bad.m = m;
+    bad.ef_construction = ef;
+    const std::string message = message_of([&] { open_index_for_writing(uri(), table_.substr(0, 40) + "_bad", test_model(), bad); });
+    EXPECT_NE(message.find("HNSW"), std::string::npos) << message;
+  }
+  EXPECT_EQ(sql("SELECT to_regclass('" + table_.substr(0, 40) + "_bad') IS NULL"), "t\n");
 }
 
 TEST_F(PgIndex, ReindexingAVideoReplacesItsRowsAndLeavesOthers) {

@@ -95,6 +95,25 @@ int free_local_port() {
   return ntohs(address.sin_port);
 }
 
+SuiteServer start_suite_server(const std::string& database) {
+  SuiteServer suite;
+  const std::string install = PgServer::find_install();
+  if (install.empty()) {
+    suite.problem = "no PostgreSQL with pgvector: run scripts/pgserver.sh (or set DINOCLIP_PGSERVER to its output)";
+    return suite;
+  }
+  try {
+    suite.server = new PgServer(install);
+    suite.server->create_database(database);
+  } catch (const std::exception& e) {
+    delete suite.server;
+    suite.server = nullptr;
+    suite.problem = std::string("the test server did not start: ") + e.what();
+    suite.failed = true;
+  }
+  return suite;
+}
+
 std::string PgServer::find_install() {
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("DINOCLIP_PGSERVER"); env && *env) candidates.push_back(env);

@@ -48,6 +48,16 @@ class PgServer {
   bool running_ = false;
 };
 
+// A test suite's server with `database` made: `server` is null and `problem`
+// says why when the binaries are missing (`failed` false: skip, except under
+// CI=true) or the server would not start (`failed` true: a failure).
+struct SuiteServer {
+  PgServer* server = nullptr;
+  std::string problem;
+  bool failed = false;
+};
+SuiteServer start_suite_server(const std::string& database);
+
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_local_port();
 

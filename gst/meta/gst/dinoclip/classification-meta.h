@@ -49,6 +49,29 @@ GST_DINOCLIP_API gboolean gst_dinoclip_classification_get_ranked(const GstDinocl
                                                                  guint rank, guint* index, const gchar** label,
                                                                  gfloat* score);
 
+/**
+ * gst_dinoclip_classification_set_embedding:
+ * @embedding: (array length=dim): the CLIP image embedding the scores came from (the projection's output, not
+ *   normalised)
+ * @model: (nullable): the model that made it, as one line of JSON (name, weights, embed_dim, fingerprint), so a
+ *   consumer can refuse to mix embedding spaces
+ * Copies both. clipzeroshot sets them on every result it computes; call before attaching the payload to a buffer
+ * (a payload shared by metas is not changed afterwards).
+ */
+GST_DINOCLIP_API void gst_dinoclip_classification_set_embedding(GstDinoclipClassification* classification,
+                                                                const gfloat* embedding, guint dim,
+                                                                const gchar* model);
+/**
+ * gst_dinoclip_classification_get_embedding:
+ * @dim: (out) (optional): its length (0 when none)
+ * Returns: (transfer none) (nullable) (array length=dim): the image embedding, NULL when none was set.
+ */
+GST_DINOCLIP_API const gfloat* gst_dinoclip_classification_get_embedding(
+    const GstDinoclipClassification* classification, guint* dim);
+/* The model description given with the embedding (JSON), NULL when none. */
+GST_DINOCLIP_API const gchar* gst_dinoclip_classification_get_embedding_model(
+    const GstDinoclipClassification* classification);
+
 typedef struct {
   GstMeta meta;
   GstDinoclipClassification* classification; /* the meta holds a reference */
