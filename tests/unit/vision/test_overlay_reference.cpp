@@ -241,8 +241,9 @@ TEST(OverlayReference, HeadStrips) {
         starts.push_back(x0);
         tiles.emplace_back(normalised[i], std::max(1, x1 - x0), h, 0.0f, 1.0f);
       }
+      const int last_tile = heads - 1;  // C++17 lambdas cannot capture structured bindings
       const auto excuse = [&](int x, int y) {
-        int i = heads - 1;
+        int i = last_tile;
         while (i > 0 && starts[i] > x) --i;
         return int(tiles[i].values.size(1)) > x - starts[i] && tiles[i](x - starts[i], y);
       };
