@@ -32,15 +32,15 @@ bool packed_pixel_format(GstVideoFormat format, PixelFormat* out) {
   }
 }
 
-namespace {
-
 // BT.709 for HD colorimetry, BT.601 otherwise (what the caps say; GStreamer
 // fills in its defaults when a source leaves it out).
-YuvMatrix yuv_matrix(const GstVideoInfo& info) {
+YuvMatrix frame_yuv_matrix(const GstVideoInfo& info) {
   return info.colorimetry.matrix == GST_VIDEO_COLOR_MATRIX_BT709 ? YuvMatrix::kBt709 : YuvMatrix::kBt601;
 }
 
-bool full_range(const GstVideoInfo& info) { return info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255; }
+bool frame_full_range(const GstVideoInfo& info) { return info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255; }
+
+namespace {
 
 const std::uint8_t* plane(const GstVideoFrame& frame, int index) {
   return static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, index));
@@ -65,13 +65,13 @@ FrameImage frame_image(const GstVideoFrame& frame) {
   }
   switch (GST_VIDEO_FRAME_FORMAT(&frame)) {
     case GST_VIDEO_FORMAT_I420:
-      result.converted =
-          i420_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1), plane(frame, 2),
-                      plane_stride(frame, 2), width, height, yuv_matrix(frame.info), full_range(frame.info));
+      result.converted = i420_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1),
+                                     plane(frame, 2), plane_stride(frame, 2), width, height,
+                                     frame_yuv_matrix(frame.info), frame_full_range(frame.info));
       break;
     case GST_VIDEO_FORMAT_NV12:
       result.converted = nv12_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1),
-                                     width, height, yuv_matrix(frame.info), full_range(frame.info));
+                                     width, height, frame_yuv_matrix(frame.info), frame_full_range(frame.info));
       break;
     default:
       throw Error("video format " + format_name(frame) +
@@ -110,21 +110,22 @@ Image yuv_frame_to_rgb(const GstVideoFrame& frame) {
   const int width = GST_VIDEO_FRAME_WIDTH(&frame), height = GST_VIDEO_FRAME_HEIGHT(&frame);
   if (GST_VIDEO_FRAME_FORMAT(&frame) == GST_VIDEO_FORMAT_I420) {
     return i420_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1),
-                       plane(frame, 2), plane_stride(frame, 2), width, height, yuv_matrix(frame.info),
-                       full_range(frame.info), YuvConversion::kStandard);
+                       plane(frame, 2), plane_stride(frame, 2), width, height, frame_yuv_matrix(frame.info),
+                       frame_full_range(frame.info), YuvConversion::kStandard);
   }
   return nv12_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1), width, height,
-                     yuv_matrix(frame.info), full_range(frame.info), YuvConversion::kStandard);
+                     frame_yuv_matrix(frame.info), frame_full_range(frame.info), YuvConversion::kStandard);
 }
 
 void write_rgb_to_yuv_frame(const Image& rgb, GstVideoFrame& frame) {
   auto data = [&](int i) { return static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, i)); };
   auto stride = [&](int i) { return GST_VIDEO_FRAME_PLANE_STRIDE(&frame, i); };
   if (GST_VIDEO_FRAME_FORMAT(&frame) == GST_VIDEO_FORMAT_I420) {
-    rgb_to_i420(rgb, data(0), stride(0), data(1), stride(1), data(2), stride(2), yuv_matrix(frame.info),
-                full_range(frame.info));
+    rgb_to_i420(rgb, data(0), stride(0), data(1), stride(1), data(2), stride(2), frame_yuv_matrix(frame.info),
+                frame_full_range(frame.info));
   } else {
-    rgb_to_nv12(rgb, data(0), stride(0), data(1), stride(1), yuv_matrix(frame.info), full_range(frame.info));
+    rgb_to_nv12(rgb, data(0), stride(0), data(1), stride(1), frame_yuv_matrix(frame.info),
+                frame_full_range(frame.info));
   }
 }
 

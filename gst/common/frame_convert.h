@@ -5,6 +5,7 @@
 #include <gst/video/video.h>
 
 #include "core/image.h"
+#include "vision/color_convert.h"
 
 // The raw video formats frame_image() reads: the caps of every element that
 // reads pixels (dinofeatures, clipzeroshot, attnoverlay), so that an element
@@ -12,6 +13,11 @@
 #define DINOCLIP_FRAME_FORMATS "{ RGB, BGR, RGBA, BGRA, RGBx, BGRx, I420, NV12 }"
 
 namespace dinoclip::gst {
+
+// How the caps say Y'CbCr becomes RGB: BT.709 for HD colorimetry, BT.601
+// otherwise; full range (0..255) or limited.
+YuvMatrix frame_yuv_matrix(const GstVideoInfo& info);
+bool frame_full_range(const GstVideoInfo& info);
 
 // The packed layout of a GStreamer format; false for anything else.
 bool packed_pixel_format(GstVideoFormat format, PixelFormat* out);

@@ -17,10 +17,7 @@ namespace dinoclip {
 
 class ClipModel;
 
-enum class ClipCrop {
-  kCenter,     // CLIP's own preprocessing: shorter side to the resolution, centre square
-  kFullFrame,  // the whole frame squashed to a square: nothing at the sides is lost
-};
+// ClipCrop (centre crop or whole frame) lives in vision/device_preprocess.h.
 
 // [1, 3, R, R] model input of a frame on `device` (vision/device_preprocess.h
 // clip_input / clip_input_full_frame with `method`).

@@ -75,22 +75,7 @@ Image to_rgb(const ImageView& view) {
   return out;
 }
 
-namespace {
-
-// Integer coefficients of one conversion. Both kinds compute, per channel,
-// a sum of per-sample terms; the SIMD body and the scalar tail use the same
-// integer arithmetic, so every pixel is converted identically.
-struct YuvKernel {
-  YuvConversion conversion;
-  // kGStreamer: gains x 256, rounded, applied as pmulhw to 16-bit "splatted" samples.
-  // kStandard: gains x 2^13, rounded, applied to (Y - y_offset) and (chroma - 128).
-  std::int16_t y, r_v, g_u, g_v, b_u;
-  std::int16_t y_offset;
-};
-
-constexpr int kStandardBits = 13;  // 2.11 * 2^13 still fits int16; error < 0.03 levels
-
-YuvKernel yuv_kernel(YuvMatrix matrix, bool full_range, YuvConversion conversion) {
+YuvGains yuv_gains(YuvMatrix matrix, bool full_range, YuvConversion conversion) {
   // Luma weights of ITU-R BT.601 / BT.709.
   const double kr = matrix == YuvMatrix::kBt709 ? 0.2126 : 0.299;
   const double kb = matrix == YuvMatrix::kBt709 ? 0.0722 : 0.114;
@@ -100,10 +85,28 @@ YuvKernel yuv_kernel(YuvMatrix matrix, bool full_range, YuvConversion conversion
   const double c_gain = full_range ? 1.0 : 255.0 / 224.0;
   const double gains[5] = {y_gain, 2.0 * (1.0 - kr) * c_gain, -2.0 * kb * (1.0 - kb) / kg * c_gain,
                            -2.0 * kr * (1.0 - kr) / kg * c_gain, 2.0 * (1.0 - kb) * c_gain};
-  const double scale = conversion == YuvConversion::kGStreamer ? 256.0 : double(1 << kStandardBits);
+  const double scale = conversion == YuvConversion::kGStreamer ? 256.0 : double(1 << kYuvStandardBits);
   std::int16_t k[5];
   for (int i = 0; i < 5; ++i) k[i] = std::int16_t(std::lrint(gains[i] * scale));
-  return {conversion, k[0], k[1], k[2], k[3], k[4], std::int16_t(full_range ? 0 : 16)};
+  return {k[0], k[1], k[2], k[3], k[4], std::int16_t(full_range ? 0 : 16)};
+}
+
+namespace {
+
+// Integer coefficients of one conversion. Both kinds compute, per channel,
+// a sum of per-sample terms; the SIMD body and the scalar tail use the same
+// integer arithmetic, so every pixel is converted identically.
+struct YuvKernel {
+  YuvConversion conversion;
+  std::int16_t y, r_v, g_u, g_v, b_u;
+  std::int16_t y_offset;
+};
+
+constexpr int kStandardBits = kYuvStandardBits;
+
+YuvKernel yuv_kernel(YuvMatrix matrix, bool full_range, YuvConversion conversion) {
+  const YuvGains g = yuv_gains(matrix, full_range, conversion);
+  return {conversion, g.y, g.r_v, g.g_u, g.g_v, g.b_u, g.y_offset};
 }
 
 inline std::uint8_t clamp_u8(int value) { return std::uint8_t(value < 0 ? 0 : (value > 255 ? 255 : value)); }

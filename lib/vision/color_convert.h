@@ -32,6 +32,19 @@ enum class YuvMatrix { kBt601, kBt709 };
 //    as decoders outside GStreamer (OpenCV, swscale) compute it.
 enum class YuvConversion { kGStreamer, kStandard };
 
+// The integer gains both conversions apply, shared with other implementations
+// of the same arithmetic (vision/frame_planes.h, on any device).
+//  kGStreamer: gains x 256, rounded, applied as pmulhw to 16-bit "splatted"
+//    samples ((s - 128) * 256 + ((s - 128) & 0xff)); y_offset unused.
+//  kStandard: gains x 2^kYuvStandardBits, rounded, applied to (Y - y_offset)
+//    and (chroma - 128).
+constexpr int kYuvStandardBits = 13;  // 2.11 * 2^13 still fits int16; error < 0.03 levels
+struct YuvGains {
+  std::int16_t y, r_v, g_u, g_v, b_u;
+  std::int16_t y_offset;
+};
+YuvGains yuv_gains(YuvMatrix matrix, bool full_range, YuvConversion conversion);
+
 // 4:2:0 planar (I420; YV12 too: pass its planes in U, V order) -> RGB.
 // Chroma planes are ceil(width/2) x ceil(height/2) and each chroma sample is
 // used for its 2x2 block (nearest upsampling, as videoconvert's I420 path).

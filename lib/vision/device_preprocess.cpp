@@ -12,7 +12,7 @@
 namespace dinoclip {
 namespace {
 
-// (x / 255 - mean) / std per channel, on x's device: [1, 3, H, W] float.
+// (x / 255 - mean) / std per channel, on x's device: [B, 3, H, W] float.
 at::Tensor normalise(const at::Tensor& x255, const ChannelStats& stats) {
   const auto options = x255.options().dtype(at::kFloat);
   at::Tensor mean = at::tensor(std::vector<float>(stats.mean.begin(), stats.mean.end())).to(options).view({1, 3, 1, 1});
@@ -20,7 +20,7 @@ at::Tensor normalise(const at::Tensor& x255, const ChannelStats& stats) {
   return (x255 / 255.0f - mean) / std;
 }
 
-// Antialiased resize of [1, 3, H, W] float (0..255), clamped to the uint8
+// Antialiased resize of [B, 3, H, W] float (0..255), clamped to the uint8
 // range as Pillow's output is (bicubic overshoots).
 at::Tensor resize_aa(const at::Tensor& x, int out_h, int out_w, ResampleFilter filter) {
   if (x.size(2) == out_h && x.size(3) == out_w) return x;
@@ -37,6 +37,31 @@ void check_clip_resolution(int resolution, const char* what) {
   if (resolution <= 0 || resolution > 16384) {
     throw Error(std::string(what) + ": resolution " + std::to_string(resolution) + " must be in 1..16384");
   }
+}
+
+void check_dino_size(int out_h, int out_w) {
+  if (out_h <= 0 || out_w <= 0) {
+    throw Error("dino_input: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) + " must be positive");
+  }
+}
+
+// [B, 3, H, W] uint8 RGB -> DINO inputs: bilinear antialiased resize, ImageNet normalisation.
+at::Tensor dino_input_from_rgb(const at::Tensor& rgb, int out_h, int out_w) {
+  return normalise(resize_aa(rgb.to(at::kFloat), out_h, out_w, ResampleFilter::kBilinear), kImageNetStats);
+}
+
+// [B, 3, H, W] uint8 RGB -> CLIP inputs: shorter side to `resolution` and a
+// centre crop, or the whole frame squashed; bicubic antialiased; CLIP normalisation.
+at::Tensor clip_input_from_rgb(const at::Tensor& rgb, int resolution, ClipCrop crop) {
+  at::Tensor x = rgb.to(at::kFloat);
+  if (crop == ClipCrop::kFullFrame) {
+    return normalise(resize_aa(x, resolution, resolution, ResampleFilter::kBicubic), kClipStats);
+  }
+  const Size2D size = shorter_side_size(int(x.size(3)), int(x.size(2)), resolution);
+  x = resize_aa(x, size.height, size.width, ResampleFilter::kBicubic);
+  x = x.narrow(2, crop_offset(size.height, resolution), resolution)
+          .narrow(3, crop_offset(size.width, resolution), resolution);
+  return normalise(x, kClipStats);
 }
 
 }  // namespace
@@ -66,28 +91,29 @@ at::Tensor upload_rgb(const ImageView& image, const c10::Device& device) {
 }
 
 at::Tensor dino_input_on_device(const ImageView& image, int out_h, int out_w, const c10::Device& device) {
-  if (out_h <= 0 || out_w <= 0) {
-    throw Error("dino_input: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) + " must be positive");
-  }
-  at::Tensor x = upload_rgb(image, device).unsqueeze(0).to(at::kFloat);
-  return normalise(resize_aa(x, out_h, out_w, ResampleFilter::kBilinear), kImageNetStats);
+  check_dino_size(out_h, out_w);
+  return dino_input_from_rgb(upload_rgb(image, device).unsqueeze(0), out_h, out_w);
 }
 
 at::Tensor clip_input_on_device(const ImageView& image, int resolution, const c10::Device& device) {
   check_clip_resolution(resolution, "clip_input");
   check_image_view(image, "clip_input");
-  const Size2D size = shorter_side_size(image.width, image.height, resolution);
-  at::Tensor x = upload_rgb(image, device).unsqueeze(0).to(at::kFloat);
-  x = resize_aa(x, size.height, size.width, ResampleFilter::kBicubic);
-  x = x.narrow(2, crop_offset(size.height, resolution), resolution)
-          .narrow(3, crop_offset(size.width, resolution), resolution);
-  return normalise(x, kClipStats);
+  return clip_input_from_rgb(upload_rgb(image, device).unsqueeze(0), resolution, ClipCrop::kCenter);
 }
 
 at::Tensor clip_input_full_frame_on_device(const ImageView& image, int resolution, const c10::Device& device) {
   check_clip_resolution(resolution, "clip_input_full_frame");
-  at::Tensor x = upload_rgb(image, device).unsqueeze(0).to(at::kFloat);
-  return normalise(resize_aa(x, resolution, resolution, ResampleFilter::kBicubic), kClipStats);
+  return clip_input_from_rgb(upload_rgb(image, device).unsqueeze(0), resolution, ClipCrop::kFullFrame);
+}
+
+at::Tensor dino_inputs_from_frames(const std::vector<FramePlanes>& frames, int out_h, int out_w) {
+  check_dino_size(out_h, out_w);
+  return dino_input_from_rgb(frames_to_rgb(frames), out_h, out_w);
+}
+
+at::Tensor clip_inputs_from_frames(const std::vector<FramePlanes>& frames, int resolution, ClipCrop crop) {
+  check_clip_resolution(resolution, crop == ClipCrop::kCenter ? "clip_input" : "clip_input_full_frame");
+  return clip_input_from_rgb(frames_to_rgb(frames), resolution, crop);
 }
 
 at::Tensor dino_input(const ImageView& image, int out_h, int out_w, ScaleMethod method, const c10::Device& device) {

@@ -11,10 +11,17 @@
 #include <c10/core/Device.h>
 
 #include <string>
+#include <vector>
 
 #include "core/image.h"
+#include "vision/frame_planes.h"
 
 namespace dinoclip {
+
+enum class ClipCrop {
+  kCenter,     // CLIP's own preprocessing: shorter side to the resolution, centre square
+  kFullFrame,  // the whole frame squashed to a square: nothing at the sides is lost
+};
 
 enum class ScaleMethod {
   kExact,  // PIL-exact uint8 resampling on the CPU (matches the Python references)
@@ -52,5 +59,14 @@ at::Tensor dino_input(const ImageView& image, int out_h, int out_w, ScaleMethod 
 at::Tensor clip_input(const ImageView& image, int resolution, ScaleMethod method, const c10::Device& device);
 at::Tensor clip_input_full_frame(const ImageView& image, int resolution, ScaleMethod method,
                                  const c10::Device& device);
+
+// A whole batch in one pass, on the frames' device (frames as frames_to_rgb
+// takes them: one batch_key()): RGB, then the same resize and normalisation as
+// the single-image functions above, [B, 3, h, w] float32. Frames already
+// converted to RGB on the CPU give the same numbers as dino_input_on_device /
+// clip_input_on_device / clip_input_full_frame_on_device (YUV frames: within
+// one 8-bit level before the resize, as frames_to_rgb states).
+at::Tensor dino_inputs_from_frames(const std::vector<FramePlanes>& frames, int out_h, int out_w);
+at::Tensor clip_inputs_from_frames(const std::vector<FramePlanes>& frames, int resolution, ClipCrop crop);
 
 }  // namespace dinoclip

@@ -61,6 +61,12 @@ FramePlanes i420_frame_planes(const std::uint8_t* y, int y_stride, const std::ui
 FramePlanes nv12_frame_planes(const std::uint8_t* y, int y_stride, const std::uint8_t* uv, int uv_stride, int width,
                               int height, YuvMatrix matrix, bool full_range);
 
+// The top-left width x height of `frame` (views of the same planes, the same
+// keep_alive): what converting the whole frame and cropping the RGB gives,
+// since a 4:2:0 chroma sample covers the same 2x2 block either way. Throws
+// dinoclip::Error when the crop is empty or larger than the frame.
+FramePlanes top_left_crop(const FramePlanes& frame, int width, int height);
+
 // [B, 3, height, width] uint8 RGB on the frames' device, in one batched pass
 // (every frame must have the same batch_key(); throws dinoclip::Error
 // otherwise). YUV frames use color_convert.h's YuvConversion::kGStreamer
