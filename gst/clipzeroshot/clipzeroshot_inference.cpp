@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include "common/frame_planes_map.h"
 #include "common/roi_params.h"
 #include "core/error.h"
 #include "core/user_message.h"
@@ -43,16 +44,19 @@ InferenceTicket ClipInference::submit(GstBuffer* buffer, bool in_worker) {
   const std::shared_ptr<const ZeroShotTexts> texts = texts_->current();
   const ClipFrameSettings settings = frame_;
   const int resolution = instance_->config().image_resolution;
-  const MakeInput make = [resolution, crop = settings.crop, method = scale_method_,
-                          device = instance_->device()](const ImageView& view) {
-    return clip_frame_input(view, resolution, crop, method, device);
-  };
   InferenceTicket ticket;
   try {
-    if (in_worker) {
-      ticket.outputs = instance_->encode_image(client_, at::Tensor(), deferred_input(buffer, info_, make));
+    if (scale_method_ == ScaleMethod::kFast) {
+      // Mapped (CPU model) or staged in pinned memory (GPU model) here; the
+      // worker prepares the whole batch in one pass on the model's device.
+      ticket.outputs =
+          instance_->encode_frame(client_, frame_planes_for_device(buffer, info_, instance_->device()), settings.crop);
     } else {
-      ticket.outputs = instance_->encode_image(client_, input_from_frame(buffer, info_, make));
+      const MakeInput make = [resolution, crop = settings.crop, device = instance_->device()](const ImageView& view) {
+        return clip_frame_input(view, resolution, crop, ScaleMethod::kExact, device);
+      };
+      ticket.outputs = in_worker ? instance_->encode_image(client_, at::Tensor(), deferred_input(buffer, info_, make))
+                                 : instance_->encode_image(client_, input_from_frame(buffer, info_, make));
     }
   } catch (const std::exception& e) {
     throw Error(std::string("CLIP zero-shot classification failed: ") + user_message(e));
@@ -63,7 +67,9 @@ InferenceTicket ClipInference::submit(GstBuffer* buffer, bool in_worker) {
   ticket.publish = [this, texts, settings, pts, times](runtime::BatchOutputs outputs) {
     FrameScores scores;
     try {
-      scores = score_image_embedding(*texts, outputs.at(0), settings.top_k, settings.unknown_threshold);
+      // Read on this (streaming) thread's stream: after the worker's writes.
+      const at::Tensor& embedding = runtime::ready_on_current_stream(outputs.ready, outputs.at(0));
+      scores = score_image_embedding(*texts, embedding, settings.top_k, settings.unknown_threshold);
     } catch (const std::exception& e) {
       throw Error(std::string("CLIP zero-shot classification failed: ") + user_message(e));
     }

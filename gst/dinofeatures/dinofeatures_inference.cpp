@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include "common/frame_planes_map.h"
 #include "core/error.h"
 #include "core/user_message.h"
 #include "dinofeatures/dinofeatures_payload.h"
@@ -13,7 +14,8 @@ namespace {
 
 // The frame's model input through the one lib/ entry point the CLI uses too
 // (size resolution, native crop, resize by `method`, normalisation), made on
-// the model's device.
+// the model's device. (The fast method goes through submit_frame instead, so
+// that a batch of frames is prepared in one pass on the model's device.)
 MakeInput make_dino_input(const InputSize& input_size, int patch, ScaleMethod method, const c10::Device& device) {
   return [input_size, patch, method, device](const ImageView& view) {
     return dino_image_input(view, input_size, patch, method, device).input;
@@ -38,27 +40,36 @@ DinoInference::~DinoInference() {
   forget_latest();
 }
 
+MakeInput DinoInference::make_exact_input() const {
+  return make_dino_input(frame_.input_size, instance_->config().patch_size, ScaleMethod::kExact, instance_->device());
+}
+
+FramePlanes DinoInference::frame_for_model(GstBuffer* buffer, const ResolvedSize& size) const {
+  FramePlanes frame = frame_planes_for_device(buffer, info_, instance_->device());
+  // "native": the top-left whole patches, as dino_image_input crops.
+  if (frame_.input_size.kind == InputSize::Kind::kNative) frame = top_left_crop(frame, size.width, size.height);
+  return frame;
+}
+
 InferenceTicket DinoInference::submit(GstBuffer* buffer, bool in_worker) {
   const int patch = instance_->config().patch_size;
   try {
     const ResolvedSize size =
         resolve_input_size(frame_.input_size, GST_VIDEO_INFO_WIDTH(&info_), GST_VIDEO_INFO_HEIGHT(&info_), patch);
-    const MakeInput make = make_dino_input(frame_.input_size, patch, scale_method_, instance_->device());
-    at::Tensor input;
-    std::function<at::Tensor()> prepare;
-    if (in_worker) {
-      prepare = deferred_input(buffer, info_, make);
-    } else {
-      input = input_from_frame(buffer, info_, make);
-    }
     runtime::DinoPending pending =
-        instance_->submit(client_, size.height, size.width, forward_options(frame_), input, std::move(prepare));
+        scale_method_ == ScaleMethod::kFast
+            ? instance_->submit_frame(client_, size.height, size.width, forward_options(frame_),
+                                      frame_for_model(buffer, size))
+            : instance_->submit(client_, size.height, size.width, forward_options(frame_),
+                                in_worker ? at::Tensor() : input_from_frame(buffer, info_, make_exact_input()),
+                                in_worker ? deferred_input(buffer, info_, make_exact_input()) : nullptr);
     const GstClockTime pts = GST_BUFFER_PTS(buffer);
     InferenceTicket ticket;
     ticket.outputs = pending.take_future();
     ticket.publish = [this, pts, patch, grid_h = size.height / patch,
                       grid_w = size.width / patch](runtime::BatchOutputs outputs) {
-      GstDinoclipFeatures* features = make_features_payload(runtime::dino_output(outputs, grid_h, grid_w), patch);
+      GstDinoclipFeatures* features =
+          make_features_payload(runtime::dino_output(outputs, grid_h, grid_w), patch, outputs.ready);
       forget_latest();
       latest_ = features;
       latest_pts_ = pts;
@@ -89,10 +100,12 @@ GstDinoclipFeatures* features_of_picture(runtime::DinoInstance& instance, runtim
   const int patch = instance.config().patch_size;
   const DinoImageInput prepared = dino_image_input(picture.view(), settings.input_size, patch,
                                                    scale.scale_method_on(instance.device()), instance.device());
-  DinoOutput output =
+  runtime::BatchOutputs outputs =
       instance.submit(client, prepared.size.height, prepared.size.width, forward_options(settings), prepared.input)
+          .take_future()
           .get();
-  return make_features_payload(std::move(output), patch);
+  return make_features_payload(runtime::dino_output(outputs, prepared.size.height / patch, prepared.size.width / patch),
+                               patch, outputs.ready);
 }
 
 }  // namespace dinoclip::gst

@@ -40,6 +40,10 @@ class DinoInference : public InferenceClient {
   void forget_latest() override;
 
  private:
+  MakeInput make_exact_input() const;
+  // The mapped (CPU model) or staged (GPU model) frame, cropped for "native".
+  FramePlanes frame_for_model(GstBuffer* buffer, const ResolvedSize& size) const;
+
   std::shared_ptr<runtime::DinoInstance> instance_;
   const runtime::ClientId client_;
   const ScaleMethod scale_method_;

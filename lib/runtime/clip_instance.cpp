@@ -16,14 +16,34 @@ ClipInstance::ClipInstance(ClipModel model, const ClipInstanceOptions& options)
       config_(model.config()),
       description_(model.describe()),
       device_(model.device()),
+      uploads_(device_),
       instance_(std::move(model), options.batch, thread_setup(options.threads)) {}
+
+namespace {
+
+BatchOutputs encode_images(const ClipModel& model, const at::Tensor& batch) {
+  return {model.encode_image(batch.to(model.device()))};
+}
+
+}  // namespace
 
 std::future<BatchOutputs> ClipInstance::encode_image(ClientId client, at::Tensor input,
                                                      std::function<at::Tensor()> prepare) {
-  auto run = [](const ClipModel& model, const at::Tensor& batch) -> BatchOutputs {
-    return {model.encode_image(batch.to(model.device()))};
+  return instance_.submit(client, "image", std::move(input), std::move(prepare), encode_images);
+}
+
+std::future<BatchOutputs> ClipInstance::encode_frame(ClientId client, FramePlanes frame, ClipCrop crop) {
+  // Frames of another layout, size, device or crop never share a batch.
+  const std::string key =
+      "frame " + frame.batch_key() + (crop == ClipCrop::kCenter ? " -> centre crop" : " -> full frame");
+  check_frame_planes(frame, "CLIP frame");  // here, so a bad frame fails alone
+  auto prepare = [this, crop, resolution = config_.image_resolution](std::vector<FramePlanes> frames) {
+    std::vector<FramePlanes> on_device = uploads_.to_device(std::move(frames));
+    at::Tensor inputs = clip_inputs_from_frames(on_device, resolution, crop);
+    uploads_.release_after_queued_work(std::move(on_device));
+    return inputs;
   };
-  return instance_.submit(client, "image", std::move(input), std::move(prepare), run);
+  return instance_.submit_frame(client, key, std::move(frame), std::move(prepare), encode_images);
 }
 
 std::shared_ptr<ClipInstance> acquire_clip_instance(const std::string& id, const ClipInstanceOptions& options) {

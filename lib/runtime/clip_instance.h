@@ -9,8 +9,10 @@
 
 #include "models/clip.h"
 #include "runtime/device_memory.h"
+#include "runtime/frame_upload.h"
 #include "runtime/instance_registry.h"
 #include "runtime/model_instance.h"
+#include "vision/device_preprocess.h"
 
 namespace dinoclip::runtime {
 
@@ -36,6 +38,13 @@ class ClipInstance {
   // `prepare` makes on the worker).
   std::future<BatchOutputs> encode_image(ClientId client, at::Tensor input, std::function<at::Tensor()> prepare = {});
 
+  // The raw image embedding [1, E] of a video frame (on the host, pinned, or
+  // on a GPU): frames with the same layout, size, device and `crop` batch
+  // together, and the worker makes a whole batch's inputs in one pass on the
+  // model's device (clip_inputs_from_frames; the "fast" scale method). Throws
+  // dinoclip::Error for a bad frame (check_frame_planes).
+  std::future<BatchOutputs> encode_frame(ClientId client, FramePlanes frame, ClipCrop crop);
+
   // Runs job(model) alone on the worker (text encodings).
   template <typename F>
   auto call(ClientId client, F job) {
@@ -51,6 +60,7 @@ class ClipInstance {
   const ClipConfig config_;
   const std::string description_;
   const c10::Device device_;
+  FrameUploads uploads_;  // the worker's only: declared before it, so it outlives the worker thread
   ModelInstance<ClipModel> instance_;
 };
 

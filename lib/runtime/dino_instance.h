@@ -9,6 +9,7 @@
 
 #include "models/dino.h"
 #include "runtime/device_memory.h"
+#include "runtime/frame_upload.h"
 #include "runtime/instance_registry.h"
 #include "runtime/model_instance.h"
 
@@ -60,16 +61,29 @@ class DinoInstance {
   DinoPending submit(ClientId client, int height, int width, const DinoForwardOptions& options, at::Tensor input,
                      std::function<at::Tensor()> prepare = {});
 
+  // A video frame (on the host, pinned, or on a GPU) at model input `height` x
+  // `width`: frames with the same layout, size and device batch together, and
+  // the worker makes a whole batch's inputs in one pass on the model's device
+  // (dino_inputs_from_frames: RGB, antialiased bilinear resize, ImageNet
+  // normalisation; the "fast" scale method). Throws dinoclip::Error for a bad
+  // size or frame (check_frame_planes).
+  DinoPending submit_frame(ClientId client, int height, int width, const DinoForwardOptions& options,
+                           FramePlanes frame);
+
   size_t cancel_pending(ClientId client) { return instance_.cancel_pending(client); }
   void hurry(ClientId client) { instance_.hurry(client); }
   ModelWorker::Stats stats() const { return instance_.stats(); }
   const BatchPolicy& policy() const { return instance_.policy(); }
 
  private:
+  // The batch key of a request of this size and these options (throws on a bad size).
+  std::string size_key(int height, int width, const DinoForwardOptions& options) const;
+
   DeviceMemoryUse memory_use_;  // first: released after the model, so its cached blocks can go
   const DinoConfig config_;
   const std::string description_;
   const c10::Device device_;
+  FrameUploads uploads_;  // the worker's only: declared before it, so it outlives the worker thread
   ModelInstance<DinoModel> instance_;
 };
 

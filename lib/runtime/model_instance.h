@@ -34,6 +34,14 @@ class ModelInstance {
                           [this, run = std::move(run)](const at::Tensor& batch) { return run(model_, batch); });
   }
 
+  // A frame item (see ModelWorker::submit_frame); prepare(frames) and
+  // run(model, batch) run on the worker.
+  std::future<BatchOutputs> submit_frame(ClientId client, std::string batch_key, FramePlanes frame,
+                                         FrameBatchPrepare prepare, ModelBatchFunction run) {
+    return worker_.submit_frame(client, std::move(batch_key), std::move(frame), std::move(prepare),
+                                [this, run = std::move(run)](const at::Tensor& batch) { return run(model_, batch); });
+  }
+
   size_t cancel_pending(ClientId client) { return worker_.cancel_pending(client); }
   void hurry(ClientId client) { worker_.hurry(client); }
   ModelWorker::Stats stats() const { return worker_.stats(); }

@@ -23,6 +23,9 @@ struct ModelWorker::Request {
   std::string key;
   at::Tensor input;
   std::function<at::Tensor()> prepare;
+  // A frame item.
+  FramePlanes frame;
+  FrameBatchPrepare prepare_frames;
   BatchFunction run;
   std::promise<BatchOutputs> promise;
 
@@ -83,6 +86,20 @@ std::future<BatchOutputs> ModelWorker::submit(ClientId client, std::string batch
   request->key = std::move(batch_key);
   request->input = std::move(input);
   request->prepare = std::move(prepare);
+  request->run = std::move(run);
+  std::future<BatchOutputs> result = request->promise.get_future();
+  enqueue(std::move(request));
+  return result;
+}
+
+std::future<BatchOutputs> ModelWorker::submit_frame(ClientId client, std::string batch_key, FramePlanes frame,
+                                                    FrameBatchPrepare prepare, BatchFunction run) {
+  if (!prepare) throw Error("a frame inference request needs a way to make the batch's input");
+  auto request = std::make_unique<Request>();
+  request->client = client;
+  request->key = std::move(batch_key);
+  request->frame = std::move(frame);
+  request->prepare_frames = std::move(prepare);
   request->run = std::move(run);
   std::future<BatchOutputs> result = request->promise.get_future();
   enqueue(std::move(request));
@@ -156,15 +173,25 @@ std::vector<size_t> compatible_with_front(const Queue& queue, int max_batch) {
   std::vector<size_t> chosen{0};
   std::set<ClientId> blocked;
   const std::string& key = queue.front()->key;
+  const bool frames = bool(queue.front()->prepare_frames);
   for (size_t i = 1; i < queue.size() && int(chosen.size()) < max_batch; ++i) {
     const auto& request = *queue[i];
-    if (!request.is_job && request.key == key && !blocked.count(request.client)) {
+    if (!request.is_job && request.key == key && bool(request.prepare_frames) == frames &&
+        !blocked.count(request.client)) {
       chosen.push_back(i);
     } else {
       blocked.insert(request.client);
     }
   }
   return chosen;
+}
+
+// Where the model left its outputs (the CPU when it left none).
+c10::Device output_device(const BatchOutputs& outputs) {
+  for (const at::Tensor& output : outputs) {
+    if (output.defined()) return output.device();
+  }
+  return c10::Device(c10::kCPU);
 }
 
 }  // namespace
@@ -207,18 +234,29 @@ void ModelWorker::run_loop() {
   }
 }
 
-void ModelWorker::run_batch(std::vector<std::unique_ptr<Request>> batch) {
-  if (batch.front()->is_job) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++stats_.jobs;  // counted before its caller can see the result
+// The batch's stacked input; `ready` receives the items it holds (the others
+// have failed).
+at::Tensor ModelWorker::prepare_inputs(std::vector<std::unique_ptr<Request>>& batch,
+                                       std::vector<std::unique_ptr<Request>>& ready) {
+  if (batch.front()->prepare_frames) {
+    // One pass for the whole batch; if it fails, every item fails with it.
+    std::vector<FramePlanes> frames;
+    for (auto& request : batch) frames.push_back(std::move(request->frame));
+    try {
+      at::Tensor stacked = batch.front()->prepare_frames(std::move(frames));
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++stats_.frame_batches;
+      }
+      ready = std::move(batch);
+      return stacked;
+    } catch (...) {
+      for (auto& request : batch) request->promise.set_exception(std::current_exception());
+      return {};
     }
-    batch.front()->run_job();  // the job's own wrapper stores any exception in its future
-    return;
   }
   // Inputs made here when the client asked for it; an item whose input fails
   // fails alone.
-  std::vector<std::unique_ptr<Request>> ready;
   std::vector<at::Tensor> inputs;
   for (auto& request : batch) {
     try {
@@ -229,12 +267,26 @@ void ModelWorker::run_batch(std::vector<std::unique_ptr<Request>> batch) {
       request->promise.set_exception(std::current_exception());
     }
   }
+  if (inputs.empty()) return {};
+  // One item runs on its own input, exactly as an unbatched call would.
+  return inputs.size() == 1 ? inputs.front() : at::cat(inputs, 0);
+}
+
+void ModelWorker::run_batch(std::vector<std::unique_ptr<Request>> batch) {
+  if (batch.front()->is_job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++stats_.jobs;  // counted before its caller can see the result
+    }
+    batch.front()->run_job();  // the job's own wrapper stores any exception in its future
+    return;
+  }
+  std::vector<std::unique_ptr<Request>> ready;
+  const at::Tensor stacked = prepare_inputs(batch, ready);
   if (ready.empty()) return;
   BatchOutputs outputs;
   std::exception_ptr failure;
   try {
-    // One item runs on its own input, exactly as an unbatched call would.
-    const at::Tensor stacked = inputs.size() == 1 ? inputs.front() : at::cat(inputs, 0);
     outputs = ready.front()->run(stacked);
   } catch (...) {
     failure = std::current_exception();
@@ -247,26 +299,32 @@ void ModelWorker::run_batch(std::vector<std::unique_ptr<Request>> batch) {
     stats_.items += ready.size();
     stats_.largest_batch = std::max(stats_.largest_batch, int(ready.size()));
   }
+  if (failure) {
+    for (auto& request : ready) request->promise.set_exception(failure);
+    return;
+  }
+  std::vector<BatchOutputs> items(ready.size());
   for (size_t i = 0; i < ready.size(); ++i) {
-    if (failure) {
-      ready[i]->promise.set_exception(failure);
-      continue;
-    }
-    BatchOutputs mine;
     for (const at::Tensor& output : outputs) {
       if (!output.defined()) {
-        mine.emplace_back();
+        items[i].emplace_back();
       } else if (ready.size() == 1) {
-        mine.push_back(output);
+        items[i].push_back(output);
       } else {
         // A copy, not a view: a view would keep the whole batch's outputs
         // alive (on a GPU: [batch, tokens, dim]) for as long as any one item
         // is kept unread. One more copy of the outputs, small next to the
         // forward.
-        mine.push_back(output.narrow(0, int64_t(i), 1).clone());
+        items[i].push_back(output.narrow(0, int64_t(i), 1).clone());
       }
     }
-    ready[i]->promise.set_value(std::move(mine));
+  }
+  // Recorded after the last copy on this thread's stream: readers on other
+  // threads (other streams) wait for it.
+  const std::shared_ptr<const OutputsReady> written = OutputsReady::record(output_device(outputs));
+  for (size_t i = 0; i < ready.size(); ++i) {
+    items[i].ready = written;
+    ready[i]->promise.set_value(std::move(items[i]));
   }
 }
 

@@ -8,6 +8,10 @@
 //   keys (same input size and options) are stacked into one [B, ...] batch of
 //   at most `max_batch`, waiting at most `timeout` after the oldest one arrived
 //   for the batch to fill. Each item gets its own slice of the result.
+// - frame items: one video frame each (vision/frame_planes.h) and a batch
+//   key; batched as above, and the whole batch's input is made from its
+//   frames in one call on the worker (conversion, resize and normalisation in
+//   one pass on the model's device).
 // - jobs: any callable, run alone (loading-time work, a picture's features,
 //   text encodings).
 // Results come back as std::futures. A client's requests start in the order it
@@ -32,6 +36,8 @@
 #include <vector>
 
 #include "core/error.h"
+#include "runtime/outputs_ready.h"
+#include "vision/frame_planes.h"
 
 namespace dinoclip::runtime {
 
@@ -48,10 +54,20 @@ struct BatchPolicy {
 
 // Per batch item: the model's outputs, each with a leading dimension of 1
 // (undefined stays undefined).
-using BatchOutputs = std::vector<at::Tensor>;
+struct BatchOutputs : std::vector<at::Tensor> {
+  using std::vector<at::Tensor>::vector;
+  // On a GPU: passes once these tensors are written on the worker's stream;
+  // a reader on another thread waits for it (runtime/outputs_ready.h) before
+  // using them. Null on the CPU.
+  std::shared_ptr<const OutputsReady> ready;
+};
 
 // Runs the model on a stacked batch [B, ...]; returns tensors of leading size B.
 using BatchFunction = std::function<BatchOutputs(const at::Tensor& batch)>;
+
+// Makes the input [B, ...] of a batch of frame items from their frames (in
+// the items' order), on the worker thread.
+using FrameBatchPrepare = std::function<at::Tensor(std::vector<FramePlanes> frames)>;
 
 using ClientId = uint64_t;
 
@@ -73,6 +89,12 @@ class ModelWorker {
   // computation. Throws dinoclip::Error for a bad policy-independent request.
   std::future<BatchOutputs> submit(ClientId client, std::string batch_key, at::Tensor input,
                                    std::function<at::Tensor()> prepare, BatchFunction run);
+
+  // A frame item. Items with the same key are batched and must mean the same
+  // `prepare` and `run`; the frame (and its keep_alive) is handed to `prepare`
+  // and dropped with it, or when the request is cancelled.
+  std::future<BatchOutputs> submit_frame(ClientId client, std::string batch_key, FramePlanes frame,
+                                         FrameBatchPrepare prepare, BatchFunction run);
 
   // A job, run alone on the worker thread.
   template <typename F>
@@ -109,8 +131,9 @@ class ModelWorker {
 
   // Observability for tests and benchmarks.
   struct Stats {
-    uint64_t batches = 0;      // model runs of batch items
-    uint64_t items = 0;        // batch items run
+    uint64_t batches = 0;        // model runs of batch items
+    uint64_t items = 0;          // batch items run
+    uint64_t frame_batches = 0;  // batches whose input was made from their frames in one pass
     uint64_t jobs = 0;
     uint64_t cancelled = 0;
     int largest_batch = 0;
@@ -125,6 +148,7 @@ class ModelWorker {
   void run_loop();
   std::vector<std::unique_ptr<Request>> take_batch(std::unique_lock<std::mutex>& lock);
   void run_batch(std::vector<std::unique_ptr<Request>> batch);
+  at::Tensor prepare_inputs(std::vector<std::unique_ptr<Request>>& batch, std::vector<std::unique_ptr<Request>>& ready);
 
   const BatchPolicy policy_;
   mutable std::mutex mutex_;  // guards everything below

@@ -2,14 +2,20 @@
 // per stream, and what async-inference costs on the video path.
 //
 //   bench_scheduler [--streams 4] [--frames 12] [--size 224] [--batch 4] [--arch vits8]
+//                   [--device cpu|cuda] [--format RGB|I420|NV12|...] [--frame WxH] [--scale-method exact|fast]
 //
 // Random weights of --arch (timing and memory do not depend on the values).
 // Each configuration runs in its own process (so peak RSS is its own):
 //   one       1 stream, its own model
 //   separate  --streams streams, each dinofeatures with its own model
 //   shared    --streams streams, model-instance-id=bench batch-size=--batch
-// Each stream: videotestsrc num-buffers=--frames ! RGB --size x --size ! dinofeatures ! fakesink,
+//   one-batched  1 stream, model-instance-id=bench batch-size=--batch: what one
+//             stream reaches at that batch size (issue 21 item 4: shared >= 0.9 x this)
+// Each stream: videotestsrc num-buffers=--frames ! --format --frame (default
+// --size x --size) ! dinofeatures input-size=--size [device, scale-method] ! fakesink,
 // all streams in one pipeline; throughput = frames of all streams / wall time.
+// On a GPU: --device cuda --format NV12 --frame 1280x720 measures the
+// batched preprocessing (upload, conversion, resize) with the forward.
 //   async     a 640x480 stream pushed through dinofeatures async-inference=true
 //             while the model runs: time per frame on the streaming thread,
 //             against the same element carrying a result without inference.
@@ -40,8 +46,9 @@ using namespace dinoclip;
 using namespace dinoclip::bench;
 
 Options parse_args(int argc, char** argv) {
-  const Options defaults{{"streams", "4"}, {"frames", "12"}, {"size", "224"}, {"batch", "4"},
-                         {"arch", "vits8"}, {"mode", ""},    {"model", ""}};
+  const Options defaults{{"streams", "4"},  {"frames", "12"}, {"size", "224"},     {"batch", "4"},
+                         {"arch", "vits8"}, {"mode", ""},     {"model", ""},       {"device", ""},
+                         {"format", "RGB"}, {"frame", ""},    {"scale-method", ""}};
   return parse_options(argc, argv, defaults, "bench_scheduler.cpp");
 }
 
@@ -53,12 +60,17 @@ double peak_rss_mb() {
 
 // All streams in one pipeline, to EOS; prints "fps=... rss_mb=...".
 int run_streams(std::map<std::string, std::string>& args, int streams, const std::string& extra) {
+  const std::string frame = args["frame"].empty() ? args["size"] + "x" + args["size"] : args["frame"];
+  const std::string width = frame.substr(0, frame.find('x')), height = frame.substr(frame.find('x') + 1);
+  std::string element_options = extra;
+  if (!args["device"].empty()) element_options += " device=" + args["device"];
+  if (!args["scale-method"].empty()) element_options += " scale-method=" + args["scale-method"];
   std::string launch;
   for (int s = 0; s < streams; ++s) {
-    launch += "videotestsrc num-buffers=" + args["frames"] + " pattern=" + std::to_string(s) +
-              " ! video/x-raw,format=RGB,width=" + args["size"] + ",height=" + args["size"] +
+    launch += "videotestsrc num-buffers=" + args["frames"] + " pattern=" + std::to_string(s % 25) +
+              " ! video/x-raw,format=" + args["format"] + ",width=" + width + ",height=" + height +
               ",framerate=30/1 ! dinofeatures model=" + args["model"] + " input-size=" + args["size"] + "x" +
-              args["size"] + " " + extra + " ! fakesink sync=false ";
+              args["size"] + " " + element_options + " ! fakesink sync=false ";
   }
   GError* error = nullptr;
   GstElement* pipeline = gst_parse_launch(launch.c_str(), &error);
@@ -162,6 +174,9 @@ int main(int argc, char** argv) {
     return run_streams(args, std::stoi(args["streams"]),
                        "model-instance-id=bench batch-size=" + args["batch"] + " batch-timeout=100");
   }
+  if (mode == "one-batched") {
+    return run_streams(args, 1, "model-instance-id=bench batch-size=" + args["batch"] + " batch-timeout=100");
+  }
   if (mode == "async") return run_async(args);
 
   const auto model = std::filesystem::temp_directory_path() /
@@ -171,7 +186,16 @@ int main(int argc, char** argv) {
   std::printf("%s streams x %s frames, %s at %sx%s, batch %s (random weights)\n", args["streams"].c_str(),
               args["frames"].c_str(), args["arch"].c_str(), args["size"].c_str(), args["size"].c_str(),
               args["batch"].c_str());
-  for (const char* m : {"one", "separate", "shared"}) std::printf("%-9s %s", m, child(argv[0], args, m).c_str());
+  std::map<std::string, double> fps;
+  for (const char* m : {"one", "separate", "shared", "one-batched"}) {
+    const std::string line = child(argv[0], args, m);
+    std::printf("%-12s %s", m, line.c_str());
+    if (line.rfind("fps=", 0) == 0) fps[m] = std::stod(line.substr(4));
+  }
+  if (fps.count("shared") && fps.count("one-batched")) {
+    std::printf("shared / one-batched = %.3f (%s streams vs 1 stream at batch %s; target >= 0.9)\n",
+                fps["shared"] / fps["one-batched"], args["streams"].c_str(), args["batch"].c_str());
+  }
   std::printf("%s", child(argv[0], args, "async").c_str());
   std::filesystem::remove(model);
   return 0;

@@ -97,8 +97,7 @@ at::Tensor meta_attention(GstDinoclipFeatures* features) {
       .clone();
 }
 
-DirectResult direct_dino(const std::string& model_path, GstBuffer* buffer, const std::string& caps, int input_w,
-                         int input_h) {
+Image direct_rgb(GstBuffer* buffer, const std::string& caps) {
   const GstVideoInfo info = info_from(caps);
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &info, buffer, GST_MAP_READ)) throw std::runtime_error("cannot map frame");
@@ -119,10 +118,16 @@ DirectResult direct_dino(const std::string& model_path, GstBuffer* buffer, const
       break;
   }
   gst_video_frame_unmap(&frame);
+  return rgb;
+}
+
+DirectResult direct_dino(const std::string& model_path, GstBuffer* buffer, const std::string& caps, int input_w,
+                         int input_h, ScaleMethod method) {
+  const Image rgb = direct_rgb(buffer, caps);
   DinoLoadOptions options;
   options.num_heads = 4;  // dino_tiny (see tests/elements/test_dinofeatures.cpp)
   const DinoModel model = DinoModel::load(model_path, options);
-  DinoOutput out = model.forward(dino_input(rgb.view(), input_h, input_w));
+  DinoOutput out = model.forward(dino_input(rgb.view(), input_h, input_w, method, c10::Device(c10::kCPU)));
   return {out.tokens[0], out.cls_attention[0]};
 }
 

@@ -17,6 +17,7 @@
 
 #include "core/image.h"
 #include "test_support.h"
+#include "vision/device_preprocess.h"
 
 namespace dinoclip::testing {
 
@@ -52,14 +53,17 @@ at::Tensor meta_tokens(GstDinoclipFeatures* features);
 at::Tensor meta_attention(GstDinoclipFeatures* features);
 
 // What dinofeatures should compute for a frame, straight from lib/:
-// frame -> RGB (YUV via lib/vision/color_convert) -> dino_input -> forward.
+// frame -> RGB (YUV via lib/vision/color_convert) -> dino_input (by `method`:
+// exact, or the single-picture fast path on the CPU) -> forward.
 // model_path: a dino_tiny checkpoint (loaded with its 4 heads).
 struct DirectResult {
   at::Tensor tokens;     // [1 + h*w, D]
   at::Tensor attention;  // [heads, h*w]
 };
 DirectResult direct_dino(const std::string& model_path, GstBuffer* frame, const std::string& caps, int input_w,
-                         int input_h);
+                         int input_h, ScaleMethod method = ScaleMethod::kExact);
+// The frame's RGB as lib/vision computes it (YUV: BT.601, limited range, as SD caps say).
+Image direct_rgb(GstBuffer* frame, const std::string& caps);
 
 // The harness's element made by `factory` (a reference), and one of its
 // guint64 properties (G_MAXUINT64 when it could not be read).

@@ -216,6 +216,54 @@ TEST(DinoFeatures, ScaleMethodExactIsTodaysOutputAndFastStaysWithinItsBound) {
   EXPECT_TENSOR_NEAR(fast.attention, exact.attention, 0.022);
 }
 
+class DinoFeaturesFastFormats : public ::testing::TestWithParam<GstVideoFormat> {};
+
+// scale-method=fast: the element hands the mapped frame to the instance's
+// worker, which prepares a whole batch in one pass (frames_to_rgb,
+// dino_inputs_from_frames). Three different frames in one batch of 3, and a
+// "native" (top-left crop) frame: each meta equals the single-picture fast
+// path on that frame's RGB.
+TEST_P(DinoFeaturesFastFormats, BatchedFramesEqualThePerFrameFastPath) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  const GstVideoFormat format = GetParam();
+  const std::string caps = caps_string(format, 120, 90);
+  Harness h = features_harness(model, "input-size=64x48 scale-method=fast batch-size=3 batch-timeout=60000", caps);
+  std::vector<GstBuffer*> frames;
+  for (int i = 0; i < 3; ++i) frames.push_back(make_frame(scene_frame(120, 90, i), format, i, kFrame));
+  std::vector<DirectResult> expected;
+  for (GstBuffer* frame : frames) expected.push_back(direct_dino(model, frame, caps, 64, 48, ScaleMethod::kFast));
+  for (GstBuffer* frame : frames) ASSERT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_OK);
+  for (int i = 0; i < 3; ++i) {
+    Buffer out(gst_harness_pull(h.get()));
+    GstDinoclipFeaturesMeta* meta = features_meta(out);
+    ASSERT_NE(meta, nullptr);
+    EXPECT_TENSOR_NEAR(meta_tokens(meta->features), expected[size_t(i)].tokens, kSameCodeTolerance);
+    EXPECT_TENSOR_NEAR(meta_attention(meta->features), expected[size_t(i)].attention, kSameCodeTolerance);
+  }
+  EXPECT_EQ(uint64_property(h.get(), "dinofeatures", "inferences"), 3u);
+
+  const std::string native_caps = caps_string(format, 100, 70);  // cropped to 96 x 64
+  Harness native = features_harness(model, "input-size=native scale-method=fast", native_caps);
+  GstBuffer* frame = make_frame(scene_frame(100, 70, 5), format, 0, kFrame);
+  // The expected input: the frame's RGB cropped to whole patches, then the fast path (no resize).
+  const Image rgb = direct_rgb(frame, native_caps);
+  ImageView cropped = rgb.view();
+  cropped.width = 96;
+  cropped.height = 64;
+  DinoLoadOptions load;
+  load.num_heads = 4;
+  const DinoOutput direct = DinoModel::load(model, load).forward(dino_input_on_device(cropped, 64, 96, c10::kCPU));
+  Buffer out = push_pull(native.get(), frame);
+  GstDinoclipFeaturesMeta* meta = features_meta(out);
+  ASSERT_NE(meta, nullptr);
+  EXPECT_TENSOR_NEAR(meta_tokens(meta->features), direct.tokens[0], kSameCodeTolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, DinoFeaturesFastFormats,
+                         ::testing::Values(GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_I420,
+                                           GST_VIDEO_FORMAT_NV12),
+                         [](const auto& info) { return std::string(gst_video_format_to_string(info.param)); });
+
 TEST(DinoFeatures, AttentionOffAttachesTokensOnly) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   Harness h = features_harness(model, "input-size=64x48 attention=false", caps_string(GST_VIDEO_FORMAT_RGB, 64, 48));
