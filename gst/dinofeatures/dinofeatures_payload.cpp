@@ -15,6 +15,7 @@ struct HeldTensors {
   at::Tensor attention;  // [heads, h*w], or undefined
   at::Tensor host_tokens;     // float32 host copies (the same tensors for a CPU result)
   at::Tensor host_attention;
+  std::shared_ptr<const runtime::OutputsReady> ready;  // GPU: passes when the worker has written the tensors
 };
 
 void free_held(gpointer data) { delete static_cast<HeldTensors*>(data); }
@@ -27,6 +28,8 @@ at::Tensor to_host_floats(const at::Tensor& tensor) { return tensor.to(at::kCPU,
 gboolean held_to_host(gpointer data, const gfloat** tokens, const gfloat** attention) {
   auto* held = static_cast<HeldTensors*>(data);
   try {
+    // The copies run on this thread's current stream: after the producer's writes.
+    if (held->ready) held->ready->block_current_stream();
     held->host_tokens = to_host_floats(held->tokens);
     *tokens = held->host_tokens.data_ptr<float>();
     if (held->attention.defined()) {
@@ -42,9 +45,11 @@ gboolean held_to_host(gpointer data, const gfloat** tokens, const gfloat** atten
 
 }  // namespace
 
-GstDinoclipFeatures* make_features_payload(DinoOutput output, int patch_size) {
+GstDinoclipFeatures* make_features_payload(DinoOutput output, int patch_size,
+                                           std::shared_ptr<const runtime::OutputsReady> ready) {
   auto* held =
       new HeldTensors{output.tokens[0], output.cls_attention.defined() ? output.cls_attention[0] : at::Tensor()};
+  held->ready = std::move(ready);
   GstDinoclipFeaturesShape shape{};
   shape.grid_height = output.grid_h;
   shape.grid_width = output.grid_w;
@@ -65,7 +70,8 @@ GstDinoclipFeatures* make_features_payload(DinoOutput output, int patch_size) {
 
 at::Tensor resident_tokens(GstDinoclipFeatures* features) {
   const auto* held = static_cast<const HeldTensors*>(gst_dinoclip_features_get_producer_data(features, free_held));
-  return held ? held->tokens : at::Tensor();
+  if (!held) return at::Tensor();
+  return runtime::ready_on_current_stream(held->ready, held->tokens);
 }
 
 }  // namespace dinoclip::gst

@@ -7,16 +7,25 @@
 #include <ATen/core/Tensor.h>
 #include <gst/dinoclip/features-meta.h>
 
+#include <memory>
+
 #include "models/dino.h"
+#include "runtime/outputs_ready.h"
 
 namespace dinoclip::gst {
 
 // Takes over `output` (batch item 0). The payload keeps the tensors alive.
-GstDinoclipFeatures* make_features_payload(DinoOutput output, int patch_size);
+// `ready`: the event the model's worker recorded after writing a GPU result
+// (BatchOutputs::ready); the deferred host copy and resident_tokens() make
+// the reading thread's current stream wait for it, whatever stream that is.
+GstDinoclipFeatures* make_features_payload(DinoOutput output, int patch_size,
+                                           std::shared_ptr<const runtime::OutputsReady> ready = nullptr);
 
 // The tokens [1 + grid_h * grid_w, D] of a payload made by
 // make_features_payload, as the model left them (its device and dtype), no
-// copy; valid while `features` is alive, never changed by a host read.
+// copy; valid while `features` is alive, never changed by a host read. The
+// calling thread's current stream waits for the producer's event first, and
+// the tensors' memory is marked as used by that stream.
 // Undefined for payloads another producer made (read their host arrays).
 at::Tensor resident_tokens(GstDinoclipFeatures* features);
 
