@@ -302,6 +302,24 @@ TEST(ClipZeroShot, CropFullScoresTheWholeFrame) {
   EXPECT_GT(std::abs(*full.query_similarity - *center.query_similarity), 1e-4) << "the crops should differ";
 }
 
+// scale-method=fast: the frame goes to the instance's worker as planes and is
+// prepared there with its batch (clip_inputs_from_frames); the scores equal
+// the single-picture fast path (clip_frame_input with ScaleMethod::kFast).
+TEST(ClipZeroShot, ScaleMethodFastScoresAsThePerFrameFastPath) {
+  REQUIRE_CLIP(fx);
+  const ZeroShotTexts texts = encode_zero_shot_texts(fx.model, fx.tokenizer, labels_spec(kLabels));
+  for (ClipCrop crop : {ClipCrop::kCenter, ClipCrop::kFullFrame}) {
+    const std::string crop_name = crop == ClipCrop::kCenter ? "center" : "full";
+    Running r = run_element(fx, "labels=" + in_quotes(join(kLabels, ";")) + " scale-method=fast crop=" + crop_name);
+    const Image picture = frame_picture(2);
+    Buffer out = push_pull(r.h.get(), picture, 0);
+    const at::Tensor input =
+        clip_frame_input(picture.view(), fx.model.config().image_resolution, crop, ScaleMethod::kFast);
+    const FrameScores expected = score_image_embedding(texts, fx.model.encode_image(input), 5, 0.0);
+    expect_meta_equals(classification_meta(out), kLabels, expected, "scale-method=fast crop=" + crop_name);
+  }
+}
+
 // The random CLIP's probabilities saturate for most label pairs; the pair
 // whose single-template probabilities are the most balanced on this picture
 // shows the templates' effect.

@@ -233,6 +233,7 @@ TEST_P(DinoFeaturesFastFormats, BatchedFramesEqualThePerFrameFastPath) {
   std::vector<DirectResult> expected;
   for (GstBuffer* frame : frames) expected.push_back(direct_dino(model, frame, caps, 64, 48, ScaleMethod::kFast));
   for (GstBuffer* frame : frames) ASSERT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_OK);
+  ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_eos()));  // held frames leave
   for (int i = 0; i < 3; ++i) {
     Buffer out(gst_harness_pull(h.get()));
     GstDinoclipFeaturesMeta* meta = features_meta(out);
