@@ -7,6 +7,7 @@
 #include "core/user_message.h"
 #include "dinofeatures/dinofeatures_payload.h"
 #include "io/image_file.h"
+#include "runtime/frame_upload.h"
 #include "tasks/dino_image.h"
 
 namespace dinoclip::gst {
@@ -45,10 +46,11 @@ MakeInput DinoInference::make_exact_input() const {
 }
 
 FramePlanes DinoInference::frame_for_model(GstBuffer* buffer, const ResolvedSize& size) const {
-  FramePlanes frame = frame_planes_for_device(buffer, info_, instance_->device());
-  // "native": the top-left whole patches, as dino_image_input crops.
+  FramePlanes frame = map_frame_planes(buffer, info_, GST_MAP_READ);
+  // "native": the top-left whole patches, as dino_image_input crops (before
+  // staging, so that only they are copied).
   if (frame_.input_size.kind == InputSize::Kind::kNative) frame = top_left_crop(frame, size.width, size.height);
-  return frame;
+  return runtime::staged_for_device(frame, instance_->device());
 }
 
 InferenceTicket DinoInference::submit(GstBuffer* buffer, bool in_worker) {
