@@ -17,7 +17,7 @@ rate() {
   python3 -c "print(f'{$k * ($n2 - $n1) / ($t2 - $t1):.0f}')"
 }
 # The model alone, frames/s (dinoclip bench).
-model_rate() { timeout 60 dinoclip bench "$@" --device cuda --iters 20 2>/dev/null | grep -oE '[0-9.]+ frames/s' | head -1 | cut -d' ' -f1; }
+model_rate() { timeout 60 dinoclip bench "$@" --device $DEV --iters 20 2>/dev/null | grep -oE '[0-9.]+ frames/s' | head -1 | cut -d' ' -f1; }
 # row LABEL ELEMENT_FPS MODEL_FPS SOURCE_FPS TARGET: one table row with the ratio to the slower bound.
 row() {
   python3 - "$@" <<'PY'
@@ -53,8 +53,9 @@ src_sys=$(rate x 100 3100 1 "$SYS ! fakesink sync=false")
 src_nv=$(nv_rate "fakesink sync=false")
 echo "source alone: videotestsrc 1280x720 RGB through a queue ${src_sys:-FAILED} fps; NVDEC 1280x720 NV12 CUDA memory ${src_nv:-FAILED} fps"
 
-V="model=$M/vits8.safetensors device=cuda precision=bf16"
-C="model=$M/clipb16.safetensors device=cuda precision=bf16 labels=dog;cat;car"
+DEV=${GPU_LAB_DEVICE:-cuda}  # cpu: a dry run of this script on a machine without a GPU
+V="model=$M/vits8.safetensors device=$DEV precision=bf16"
+C="model=$M/clipb16.safetensors device=$DEV precision=bf16 labels=dog;cat;car"
 W="dino --weights $M/vits8.safetensors --precision bf16"
 m224b64=$(model_rate $W --size 224x224 --batch 64)
 m480b16=$(model_rate $W --size 480x480 --batch 16)
