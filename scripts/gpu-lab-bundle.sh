@@ -30,5 +30,17 @@ else
 fi
 # The DINOv2 / DINOv3 GPU tests read their toy fixtures too.
 for f in dinov2_tiny dinov3_tiny; do [ -d "$fixtures/$f" ] && cp -r "$fixtures/$f" "$dest/fixtures/"; done
-cp scripts/gpu-lab-run.sh scripts/gpu-lab-peers.py "$dest/"
+cp scripts/gpu-lab-run.sh scripts/gpu-lab-elements.sh scripts/gpu-lab-peers.py "$dest/"
+[ -f "$build/tests/bench/bench_overlay" ] && cp "$build/tests/bench/bench_overlay" "$dest/bin/"
+# Issue 21's element table: two H.264 clips NVDEC decodes (constrained baseline, 4:2:0; their rate is
+# the difference of the two lengths) and a 1280x720 mask for dinoseg's annotation.
+rm -f "$dest/clip720.mp4"
+for n in 150 1500; do
+  gst-launch-1.0 -q videotestsrc num-buffers=$n pattern=ball ! video/x-raw,format=I420,width=1280,height=720,framerate=30/1 \
+    ! x264enc speed-preset=ultrafast bitrate=1000 ! video/x-h264,profile=constrained-baseline ! h264parse ! mp4mux \
+    ! filesink location="$dest/clip$n.mp4"
+done
+python3 -c "
+from PIL import Image, ImageDraw
+m = Image.new('L', (1280, 720), 0); ImageDraw.Draw(m).ellipse((440, 160, 840, 560), fill=255); m.save('$dest/mask720.png')"
 echo "gpu-lab-bundle: $dest, $(du -sm "$dest" | cut -f1) MB; run: bash $dest/gpu-lab-run.sh"

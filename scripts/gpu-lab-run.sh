@@ -2,13 +2,17 @@
 # Issue 22's measurements on the bare GPU machine, from a bundle made by
 # ../shared/gpu-lab/bundle.sh plus this script and gpu-lab-peers.py copied into it:
 #   bash .gpu-bundle/gpu-lab-run.sh [--no-peers]   # about 3 minutes on an H200; logs under $OUT
-# GPU tests (graph replay, fused epilogues, TF32 vs eager/fp32), dinoclip bench with CUDA graphs and fused
-# kernels on and off and in fp32/tf32/bf16, one element pipeline, then PyTorch eager and torch.compile
-# (timm ViT-S/8) on the same shapes. Each step has its own time limit; the run goes on after a failure.
+# GPU tests (graph replay, fused epilogues, TF32 vs eager/fp32, CUDA memory, the device overlay), dinoclip
+# bench with CUDA graphs and fused kernels on and off and in fp32/tf32/bf16, issue 21's element table
+# (gpu-lab-elements.sh: each element against the model alone and its source alone, from system memory and
+# from NVDEC's CUDA memory, 8 streams, the overlay), then PyTorch eager and torch.compile (timm ViT-S/8) on
+# the same shapes. Each step has its own time limit; the run goes on after a failure.
 set -u
 peers=1; for a in "$@"; do [ "$a" = --no-peers ] && peers=0; done
 D=$(cd "$(dirname "$0")" && pwd); O=${OUT:-/tmp/gpu-lab-out}; mkdir -p "$O"; T0=$SECONDS
 step() { echo; echo "== $* (t=$((SECONDS - T0)) s)"; }
+# secs CMD...: wall seconds of CMD, or FAIL(rc) (its stderr goes to $O/errors.txt)
+secs() { local a=$EPOCHREALTIME; "$@" >/dev/null 2>>"$O/errors.txt" || { echo "FAIL($?)"; return; }; python3 -c "print(f'{$EPOCHREALTIME - $a:.2f}')"; }
 TORCH=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))') || { echo "no python3 torch here"; exit 2; }
 export LD_LIBRARY_PATH=$D/lib:$TORCH/lib:/usr/local/nvidia/lib64 PATH=$D/bin:$PATH XDG_RUNTIME_DIR=/tmp
 export GST_PLUGIN_SYSTEM_PATH_1_0=$D/gst-plugins GST_PLUGIN_PATH_1_0=$D/gst-dinoclip
@@ -64,29 +68,11 @@ bench "DINOv2 ViT-S/14 reg 476 bf16 b16 g+f" dino --weights $M/v2s14reg.safetens
 for b in 1 64; do bench "DINOv3 ViT-S/16 224 bf16 b$b g+f" dino --weights $M/v3s16.safetensors --size 224x224 --precision bf16 --batch $b; done
 bench "DINOv3 ViT-S/16 480 bf16 b16 g+f" dino --weights $M/v3s16.safetensors --size 480x480 --precision bf16 --batch 16
 bench "DINOv3 ViT-S/16 480 fp32 b1 g+f" dino --weights $M/v3s16.safetensors --size 480x480 --precision fp32 --batch 1
-[ $elements = 1 ] && step "element: dinofeatures 480 b1 (1280x720 frames; fps from two lengths' difference), graphs on / off"
-secs() { local a=$EPOCHREALTIME; "$@" >/dev/null 2>>"$O/errors.txt" || { echo "FAIL($?)"; return; }; python3 -c "print(f'{$EPOCHREALTIME - $a:.2f}')"; }
-SRC="videotestsrc pattern=black num-buffers=NBUF ! video/x-raw,format=RGB,width=1280,height=720,framerate=30/1 ! queue"
-for g in true false; do
-  [ $elements = 1 ] || break
-  P="$SRC ! dinofeatures model=$M/vits8.safetensors device=cuda precision=bf16 input-size=480x480 cuda-graphs=$g ! fakesink sync=false"
-  t1=$(secs timeout 60 gst-launch-1.0 -q ${P//NBUF/50}); t2=$(secs timeout 60 gst-launch-1.0 -q ${P//NBUF/650})
-  echo "dinofeatures 480 b1 cuda-graphs=$g | $(python3 -c "print(f'{600/($t2-$t1):.0f} fps')" 2>/dev/null || echo "$t1 / $t2")"
-done
-if [ $elements = 1 ]; then
-  step "elements with graphs (issue 21's rows): 1280x720 RGB through a queue"
-  fps2() { local label=$1 n1=$2 n2=$3 pipe=$4 t1 t2
-    t1=$(secs timeout 60 gst-launch-1.0 -q ${pipe//NBUF/$n1}); t2=$(secs timeout 60 gst-launch-1.0 -q ${pipe//NBUF/$n2})
-    echo "$label | $(python3 -c "print(f'{($n2-$n1)/($t2-$t1):.0f} fps')" 2>/dev/null || echo "$t1 / $t2")"; }
-  fps2 "dinofeatures 224 b64" 100 2100 "$SRC ! dinofeatures model=$M/vits8.safetensors device=cuda precision=bf16 input-size=224x224 batch-size=64 ! fakesink sync=false"
-  fps2 "dinofeatures 480 b16" 50 1650 "$SRC ! dinofeatures model=$M/vits8.safetensors device=cuda precision=bf16 input-size=480x480 batch-size=16 ! fakesink sync=false"
-  fps2 "clipzeroshot B/16 b64" 100 2100 "$SRC ! clipzeroshot model=$M/clipb16.safetensors device=cuda precision=bf16 labels=dog;cat;car batch-size=64 ! fakesink sync=false"
-  fps2 "dinofeatures DINOv3 S/16 480 b16" 50 1650 "$SRC ! dinofeatures model=$M/v3s16.safetensors device=cuda precision=bf16 input-size=480x480 batch-size=16 ! fakesink sync=false"
-fi
+[ $elements = 1 ] && source "$D/gpu-lab-elements.sh"
 [ $peers = 1 ] || { step "done (no peers)"; exit 0; }
 step "PyTorch peers (timm ViT-S/8, random weights): eager and torch.compile"
-# Whatever is left of 345 s (the whole run stays under 6 minutes), at most 150 s.
-left=$((345 - (SECONDS - T0))); [ $left -gt 150 ] && left=150
+# Whatever is left of 480 s (the whole run stays under 8 minutes), at most 150 s.
+left=$((480 - (SECONDS - T0))); [ $left -gt 150 ] && left=150
 if [ $left -gt 20 ]; then PYTHONUNBUFFERED=1 timeout $left python3 $D/gpu-lab-peers.py 2>&1 | grep -E "^peer|^compile|^torch|Error"
 else echo "no time left for the peers"; fi
 step "done"
