@@ -54,4 +54,10 @@ GstCaps* caps_usable_here(GstCaps* caps);
 // (the caller then checks the caps as it would have).
 gboolean check_cuda_memory_caps(GstElement* element, const GstCaps* caps);
 
+// For an element whose pads proxy caps (dinoseg, GST_PAD_SET_PROXY_CAPS): a
+// CAPS or ACCEPT_CAPS query answered as gst_pad_query_default does, without
+// CUDA memory where it is unusable (and check_cuda_memory_caps's error).
+// Returns false, touching nothing, for other queries.
+bool answer_proxied_caps_query(GstPad* pad, GstObject* parent, GstQuery* query, gboolean* result);
+
 }  // namespace dinoclip::gst

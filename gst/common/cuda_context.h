@@ -37,4 +37,12 @@ void share_cuda_context(GstElement* element, int device);
 // least `min_buffers`; nullptr when there is no primary context. Transfer full.
 GstBufferPool* new_cuda_buffer_pool(int device, GstCaps* caps, guint min_buffers);
 
+// Copies `bytes` from `source` memory of another context (`src`) into memory of
+// the primary context of `device` (`dst`), on `stream` (a stream of that
+// primary context; the copy is asynchronous on it): the one device-to-device
+// copy a frame from a foreign context costs. Throws dinoclip::Error when the
+// driver refuses.
+void copy_from_foreign_context(CUdeviceptr dst, int device, CUdeviceptr src, GstCudaContext* source, size_t bytes,
+                               CUstream stream);
+
 }  // namespace dinoclip::gst
