@@ -32,13 +32,15 @@ bool packed_pixel_format(GstVideoFormat format, PixelFormat* out) {
   }
 }
 
+namespace {
+
+// BT.709 for HD colorimetry, BT.601 otherwise (what the caps say; GStreamer
+// fills in its defaults when a source leaves it out).
 YuvMatrix yuv_matrix(const GstVideoInfo& info) {
   return info.colorimetry.matrix == GST_VIDEO_COLOR_MATRIX_BT709 ? YuvMatrix::kBt709 : YuvMatrix::kBt601;
 }
 
 bool full_range(const GstVideoInfo& info) { return info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255; }
-
-namespace {
 
 const std::uint8_t* plane(const GstVideoFrame& frame, int index) {
   return static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, index));

@@ -5,7 +5,6 @@
 #include <gst/video/video.h>
 
 #include "core/image.h"
-#include "vision/color_convert.h"
 
 // The raw video formats frame_image() reads: the caps of every element that
 // reads pixels (dinofeatures, clipzeroshot, attnoverlay), so that an element
@@ -16,12 +15,6 @@ namespace dinoclip::gst {
 
 // The packed layout of a GStreamer format; false for anything else.
 bool packed_pixel_format(GstVideoFormat format, PixelFormat* out);
-
-// How the caps say Y'CbCr becomes RGB: BT.709 for HD colorimetry, BT.601
-// otherwise (GStreamer fills in its defaults when a source leaves them out),
-// and whether the range is full (0-255) rather than studio (16-235).
-YuvMatrix yuv_matrix(const GstVideoInfo& info);
-bool full_range(const GstVideoInfo& info);
 
 // Something the core can read: a view into the frame itself, or into
 // `converted` when the frame had to be converted first.
