@@ -16,6 +16,7 @@
 #include "common/frame_convert.h"
 #include "common/param_flags.h"
 #include "common/refused_property.h"
+#include "core/device.h"
 #include "core/user_message.h"
 #include "inference/inference_driver.h"
 #include "inference/model_settings.h"
@@ -129,11 +130,22 @@ InferenceSettings inference_snapshot(gpointer self) {
   return p.settings.inference;
 }
 
-// The GPU the model runs on (-1: none, or not started), from any thread.
+// The GPU the model runs on (-1: the CPU), from any thread: the loaded
+// model's, or before it loads the one the device property will give (a CUDA
+// decoder asks for the context in its NULL->READY, before this element loads
+// its model in READY->PAUSED). -1 where CUDA memory is not usable.
 int model_cuda_device(gpointer self) {
   Private& p = priv(self);
-  std::lock_guard<std::mutex> lock(p.running_lock);
-  return p.running ? p.running->client->cuda_device() : -1;
+  {
+    std::lock_guard<std::mutex> lock(p.running_lock);
+    if (p.running) return p.running->client->cuda_device();
+  }
+  if (!dinoclip::gst::cuda_memory_usable()) return -1;
+  try {
+    return dinoclip::gst::cuda_index_of(resolve_device(dinoclip::gst::to_device_choice(snapshot(self).device)));
+  } catch (const std::exception&) {
+    return -1;  // an impossible device: READY->PAUSED reports it
+  }
 }
 
 uint64_t counter(gpointer self, bool skipped) {
@@ -241,11 +253,6 @@ gboolean gst_dinoclip_inference_start(GstBaseTransform* trans) {
     p.running = std::move(running);
   }
   p.model_state = ModelState::kLoaded;
-#if defined(DINOCLIP_WITH_GST_CUDA)
-  // Before upstream opens (state changes go downstream first): a CUDA decoder
-  // then adopts the model's GPU context, and its frames need no copy.
-  dinoclip::gst::share_cuda_context(GST_ELEMENT(self), model_cuda_device(self));
-#endif
   return TRUE;
 }
 
@@ -437,6 +444,21 @@ GstFlowReturn gst_dinoclip_inference_generate_output(GstBaseTransform* trans, Gs
                 [trans, out](Running& running) { return running.driver->next_output(out, inference_snapshot(trans)); });
 }
 
+/* ---- state changes ---- */
+
+// NULL->READY: the model's GPU context goes to the pipeline (HAVE_CONTEXT)
+// before upstream's NULL->READY (state changes reach downstream elements
+// first), where a CUDA decoder looks for one: it then adopts the context and
+// its frames need no copy. The context query is answered too (gst_dinoclip_inference_query).
+GstStateChangeReturn gst_dinoclip_inference_change_state(GstElement* element, GstStateChange transition) {
+#if defined(DINOCLIP_WITH_GST_CUDA)
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    dinoclip::gst::share_cuda_context(element, model_cuda_device(element));
+  }
+#endif
+  return GST_ELEMENT_CLASS(gst_dinoclip_inference_parent_class)->change_state(element, transition);
+}
+
 /* ---- GObject ---- */
 
 void gst_dinoclip_inference_finalize(GObject* object) {
@@ -459,6 +481,7 @@ static void gst_dinoclip_inference_class_init(GstDinoclipInferenceClass* klass) 
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
+  element_class->change_state = gst_dinoclip_inference_change_state;
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_INFERENCE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DEVICE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_PRECISION, GstPluginAPIFlags(0));
