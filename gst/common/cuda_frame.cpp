@@ -1,7 +1,7 @@
 #include "common/cuda_frame.h"
 
 #include <ATen/ATen.h>
-#include <c10/cuda/CUDAGuard.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <gst/cuda/gstcudamemory.h>
 
@@ -36,6 +36,13 @@ YuvMatrix caps_yuv_matrix(const GstVideoInfo& info) {
 }
 bool caps_full_range(const GstVideoInfo& info) { return info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255; }
 
+// Waits for the device's current stream. Through c10::Stream (LibTorch's
+// exported device guard), not CUDAStream::synchronize, whose inline body calls
+// the CUDA runtime directly: the binaries link no libcudart of their own.
+void sync_current_stream(const c10::Device& device) {
+  c10::cuda::getCurrentCUDAStream(device.index()).unwrap().synchronize();
+}
+
 int device_of(GstCudaContext* context) {
   guint device = 0;
   g_object_get(context, "cuda-device-id", &device, nullptr);
@@ -53,7 +60,7 @@ struct CudaMapping {
   CudaMapping& operator=(const CudaMapping&) = delete;
   ~CudaMapping() {
     try {
-      c10::cuda::getCurrentCUDAStream(device.index()).synchronize();
+      sync_current_stream(device);
     } catch (const std::exception& e) {
       GST_ERROR("synchronising cuda:%d before releasing a frame failed: %s", int(device.index()), e.what());
     }
@@ -117,7 +124,7 @@ FramePlanes copied_from_foreign_context(const GstVideoFrame& frame, GstCudaConte
   c10::cuda::CUDAStream stream = c10::cuda::getCurrentCUDAStream(device.index());
   copy_from_foreign_context(reinterpret_cast<CUdeviceptr>(copy.data_ptr()), device.index(), base, source, bytes,
                             stream.stream());
-  stream.synchronize();  // the caller releases the source frame next
+  stream.unwrap().synchronize();  // the caller releases the source frame next
   ++foreign_copies;
   GST_DEBUG("frame copied from a foreign CUDA context %" GST_PTR_FORMAT " (%zu bytes)", source, bytes);
   auto* dst = static_cast<std::uint8_t*>(copy.data_ptr());
@@ -147,7 +154,7 @@ FramePlanes map_cuda_frame_planes(GstBuffer* buffer, const GstVideoInfo& info, G
   }
   auto* memory = GST_CUDA_MEMORY_CAST(gst_buffer_peek_memory(buffer, 0));
   const c10::Device device(c10::DeviceType::CUDA, c10::DeviceIndex(device_of(memory->context)));
-  const c10::cuda::CUDAGuard on_device(device);
+  const c10::DeviceGuard on_device(device);  // generic guard: no inline CUDA runtime calls here
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &info, buffer, GstMapFlags(flags | GST_MAP_CUDA))) {
     throw Error("could not map a frame in CUDA memory for the GPU (GST_MAP_CUDA)");
@@ -158,7 +165,7 @@ FramePlanes map_cuda_frame_planes(GstBuffer* buffer, const GstVideoInfo& info, G
       gst_video_frame_unmap(&frame);
       return planes;
     } catch (...) {
-      c10::cuda::getCurrentCUDAStream(device.index()).synchronize();
+      sync_current_stream(device);
       gst_video_frame_unmap(&frame);
       throw;
     }
