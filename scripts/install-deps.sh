@@ -14,6 +14,8 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # GStreamer's CUDA library (gst/cuda, gstreamer-cuda-1.0): CUDA memory caps in CUDA LibTorch builds
+  libgstreamer-plugins-bad1.0-dev
   # image files, text and unicode
   libpng-dev libjpeg-dev zlib1g-dev libutf8proc-dev nlohmann-json3-dev
   # the PostgreSQL video index (libpq only: the tests' server comes from scripts/pgserver.sh)

@@ -47,6 +47,13 @@ if [ -n "${SANITIZED_EXPECT_CUDA:-}" ] && ! grep -q "DINOCLIP_WITH_CUDA" "$build
   echo "test-sanitized: $build was configured without CUDA; the GPU code paths would not be compiled" >&2
   exit 1
 fi
+# ... and with GStreamer's CUDA library (CUDA memory caps; install-deps.sh
+# installs it, the CUDA toolkit gives cuda.h).
+if [ -n "${SANITIZED_EXPECT_CUDA:-}" ] && ! grep -q "DINOCLIP_WITH_GST_CUDA" "$build/build.ninja"; then
+  echo "test-sanitized: $build was configured without GStreamer's CUDA library (gstreamer-cuda-1.0 from" \
+    "libgstreamer-plugins-bad1.0-dev, and the CUDA toolkit's cuda.h); the CUDA memory code would not be compiled" >&2
+  exit 1
+fi
 start=$(date +%s)
 ninja -C "$build"
 echo "test-sanitized: build took $(( $(date +%s) - start )) s"

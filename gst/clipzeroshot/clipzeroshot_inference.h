@@ -48,6 +48,7 @@ class ClipInference : public InferenceClient {
   ~ClipInference() override;
 
   void set_info(const GstVideoInfo& info) override { info_ = info; }
+  int cuda_device() const override { return cuda_index_of(instance_->device()); }
   const GstVideoInfo& info() const { return info_; }
   void set_frame_settings(const ClipFrameSettings& settings) { frame_ = settings; }
 

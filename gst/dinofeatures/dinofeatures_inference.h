@@ -30,6 +30,7 @@ class DinoInference : public InferenceClient {
   ~DinoInference() override;
 
   void set_info(const GstVideoInfo& info) override { info_ = info; }
+  int cuda_device() const override { return cuda_index_of(instance_->device()); }
   const GstVideoInfo& info() const { return info_; }
   void set_frame_settings(const DinoFrameSettings& settings) { frame_ = settings; }
 

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/cuda_caps.h"
 #include "common/refused_property.h"
 #include "core/error.h"
 #include "core/user_message.h"
@@ -36,10 +37,12 @@ using namespace dinoclip;
 using namespace dinoclip::gst;
 using namespace dinoclip::gst::dinoseg_props;
 
+// Any raw video, CUDA memory first where the build has it (common/cuda_caps.h):
+// dinoseg reads the features meta, never the pixels, so frames pass as they come.
 GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw"));
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(DINOCLIP_ANY_VIDEO_CAPS));
 GstStaticPadTemplate src_template =
-    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw"));
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(DINOCLIP_ANY_VIDEO_CAPS));
 
 DinosegSettings settings_snapshot(GstDinoseg* self) {
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
@@ -152,8 +155,17 @@ gboolean gst_dinoseg_sink_event(GstPad* pad, GstObject* parent, GstEvent* event)
 // (annotation-frame N holds N frames; a loaded head or annotation-image holds none).
 gboolean gst_dinoseg_src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
   auto* self = GST_DINOSEG(parent);
+  gboolean answered = FALSE;
+  if (answer_proxied_caps_query(pad, parent, query, &answered)) return answered;  // CUDA memory where usable
   if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY) return gst_pad_query_default(pad, parent, query);
   return add_held_frames_latency(self->sinkpad, query, settings_snapshot(self).frames_to_hold());
+}
+
+// Caps (proxied) without CUDA memory where this machine cannot take it.
+gboolean gst_dinoseg_sink_query(GstPad* pad, GstObject* parent, GstQuery* query) {
+  gboolean answered = FALSE;
+  if (answer_proxied_caps_query(pad, parent, query, &answered)) return answered;
+  return gst_pad_query_default(pad, parent, query);
 }
 
 /* ---- state changes ---- */
@@ -266,6 +278,7 @@ static void gst_dinoseg_init(GstDinoseg* self) {
   self->sinkpad = gst_pad_new_from_static_template(&sink_template, "sink");
   gst_pad_set_chain_function(self->sinkpad, gst_dinoseg_chain);
   gst_pad_set_event_function(self->sinkpad, gst_dinoseg_sink_event);
+  gst_pad_set_query_function(self->sinkpad, gst_dinoseg_sink_query);
   // Pixels pass through untouched: caps and allocation are the neighbours' business.
   GST_PAD_SET_PROXY_CAPS(self->sinkpad);
   GST_PAD_SET_PROXY_ALLOCATION(self->sinkpad);

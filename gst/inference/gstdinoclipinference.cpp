@@ -12,12 +12,18 @@
 #include <mutex>
 #include <utility>
 
+#include "common/cuda_caps.h"
 #include "common/frame_convert.h"
 #include "common/param_flags.h"
 #include "common/refused_property.h"
+#include "core/device.h"
 #include "core/user_message.h"
 #include "inference/inference_driver.h"
 #include "inference/model_settings.h"
+
+#if defined(DINOCLIP_WITH_GST_CUDA)
+#include "common/cuda_context.h"
+#endif
 
 GST_DEBUG_CATEGORY_STATIC(dinoclip_inference_debug);
 #define GST_CAT_DEFAULT dinoclip_inference_debug
@@ -80,10 +86,12 @@ G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE(GstDinoclipInference, gst_dinoclip_inference
 
 namespace {
 
+// CUDA memory first where the build has it (common/cuda_caps.h), then system
+// memory; frames leave in the memory they came in.
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(DINOCLIP_VIDEO_CAPS(DINOCLIP_FRAME_FORMATS)));
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(DINOCLIP_VIDEO_CAPS(DINOCLIP_FRAME_FORMATS)));
 
 Private& priv(gpointer self) {
   auto* holder = static_cast<GstDinoclipInferencePrivate*>(
@@ -120,6 +128,24 @@ InferenceSettings inference_snapshot(gpointer self) {
   Private& p = priv(self);
   std::lock_guard<std::mutex> lock(p.settings_lock);
   return p.settings.inference;
+}
+
+// The GPU the model runs on (-1: the CPU), from any thread: the loaded
+// model's, or before it loads the one the device property will give (a CUDA
+// decoder asks for the context in its NULL->READY, before this element loads
+// its model in READY->PAUSED). -1 where CUDA memory is not usable.
+int model_cuda_device(gpointer self) {
+  Private& p = priv(self);
+  {
+    std::lock_guard<std::mutex> lock(p.running_lock);
+    if (p.running) return p.running->client->cuda_device();
+  }
+  if (!dinoclip::gst::cuda_memory_usable()) return -1;
+  try {
+    return dinoclip::gst::cuda_index_of(resolve_device(dinoclip::gst::to_device_choice(snapshot(self).device)));
+  } catch (const std::exception&) {
+    return -1;  // an impossible device: READY->PAUSED reports it
+  }
 }
 
 uint64_t counter(gpointer self, bool skipped) {
@@ -265,6 +291,88 @@ gboolean gst_dinoclip_inference_set_caps(GstBaseTransform* trans, GstCaps* incap
   return TRUE;
 }
 
+/* ---- caps, context and allocation: CUDA memory where it can be used ---- */
+
+// The base class's answer (the same caps: frames pass through in place),
+// without CUDA memory where this machine cannot take it (common/cuda_caps.h):
+// caps queries, hence negotiation, then see system memory only.
+GstCaps* gst_dinoclip_inference_transform_caps(GstBaseTransform* trans, GstPadDirection direction, GstCaps* caps,
+                                               GstCaps* filter) {
+  GstCaps* result = GST_BASE_TRANSFORM_CLASS(gst_dinoclip_inference_parent_class)
+                        ->transform_caps(trans, direction, caps, filter);
+  return dinoclip::gst::caps_usable_here(result);
+}
+
+// CUDA-memory caps on a build or machine without CUDA memory: refused with an
+// error that says why and what to do (instead of a bare not-negotiated).
+gboolean gst_dinoclip_inference_accept_caps(GstBaseTransform* trans, GstPadDirection direction, GstCaps* caps) {
+  if (!dinoclip::gst::check_cuda_memory_caps(GST_ELEMENT(trans), caps)) return FALSE;
+  return GST_BASE_TRANSFORM_CLASS(gst_dinoclip_inference_parent_class)->accept_caps(trans, direction, caps);
+}
+
+#if defined(DINOCLIP_WITH_GST_CUDA)
+// Upstream's allocation query for CUDA frames: downstream's answer (frames
+// pass through in place), then a GstCudaBufferPool on the model's GPU when
+// nobody offered a pool, and in any case room for the frames the element
+// holds (a batch in flight) plus two on their way: batch-size + 2 buffers.
+gboolean propose_cuda_allocation(GstBaseTransform* trans, GstQuery* query, gboolean answered) {
+  GstCaps* caps = nullptr;
+  gboolean need_pool = FALSE;
+  gst_query_parse_allocation(query, &caps, &need_pool);
+  const int device = model_cuda_device(trans);
+  if (!caps || !dinoclip::gst::caps_are_cuda_memory(caps) || device < 0) return answered;
+  const guint min_buffers = guint(inference_snapshot(trans).batch_size) + 2;
+  if (gst_query_get_n_allocation_pools(query) == 0) {
+    GstBufferPool* pool = dinoclip::gst::new_cuda_buffer_pool(device, caps, min_buffers);
+    if (!pool) return answered;
+    GstStructure* config = gst_buffer_pool_get_config(pool);
+    guint size = 0;
+    gst_buffer_pool_config_get_params(config, nullptr, &size, nullptr, nullptr);
+    gst_structure_free(config);
+    gst_query_add_allocation_pool(query, need_pool ? pool : nullptr, size, min_buffers, 0);
+    gst_object_unref(pool);
+  } else {
+    for (guint i = 0; i < gst_query_get_n_allocation_pools(query); ++i) {
+      GstBufferPool* pool = nullptr;
+      guint size = 0, min = 0, max = 0;
+      gst_query_parse_nth_allocation_pool(query, i, &pool, &size, &min, &max);
+      if (min < min_buffers) {
+        min = min_buffers;
+        if (max != 0 && max < min) max = min;
+      }
+      gst_query_set_nth_allocation_pool(query, i, pool, size, min, max);
+      if (pool) gst_object_unref(pool);
+    }
+  }
+  if (!gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr)) {
+    gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+  }
+  return TRUE;
+}
+#endif
+
+gboolean gst_dinoclip_inference_propose_allocation(GstBaseTransform* trans, GstQuery* decide_query,
+                                                   GstQuery* query) {
+  const gboolean answered = GST_BASE_TRANSFORM_CLASS(gst_dinoclip_inference_parent_class)
+                                ->propose_allocation(trans, decide_query, query);
+#if defined(DINOCLIP_WITH_GST_CUDA)
+  return propose_cuda_allocation(trans, query, answered);
+#else
+  return answered;
+#endif
+}
+
+// A "gst.cuda.context" query (a CUDA decoder looking for a context): answered
+// with the model's GPU's primary context; otherwise it goes on as before.
+bool answer_context_query(GstBaseTransform* trans, GstQuery* query) {
+#if defined(DINOCLIP_WITH_GST_CUDA)
+  return GST_QUERY_TYPE(query) == GST_QUERY_CONTEXT &&
+         dinoclip::gst::answer_cuda_context_query(GST_ELEMENT(trans), query, model_cuda_device(trans));
+#else
+  return false;
+#endif
+}
+
 /* ---- events and queries ---- */
 
 // QoS (any thread) for skip-late, before the base class sees it.
@@ -296,6 +404,7 @@ gboolean gst_dinoclip_inference_query(GstBaseTransform* trans, GstPadDirection d
   if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
     return dinoclip::gst::add_inference_latency(trans, query, inference_snapshot(trans));
   }
+  if (answer_context_query(trans, query)) return TRUE;
   return GST_BASE_TRANSFORM_CLASS(gst_dinoclip_inference_parent_class)->query(trans, direction, query);
 }
 
@@ -335,6 +444,21 @@ GstFlowReturn gst_dinoclip_inference_generate_output(GstBaseTransform* trans, Gs
                 [trans, out](Running& running) { return running.driver->next_output(out, inference_snapshot(trans)); });
 }
 
+/* ---- state changes ---- */
+
+// NULL->READY: the model's GPU context goes to the pipeline (HAVE_CONTEXT)
+// before upstream's NULL->READY (state changes reach downstream elements
+// first), where a CUDA decoder looks for one: it then adopts the context and
+// its frames need no copy. The context query is answered too (gst_dinoclip_inference_query).
+GstStateChangeReturn gst_dinoclip_inference_change_state(GstElement* element, GstStateChange transition) {
+#if defined(DINOCLIP_WITH_GST_CUDA)
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    dinoclip::gst::share_cuda_context(element, model_cuda_device(element));
+  }
+#endif
+  return GST_ELEMENT_CLASS(gst_dinoclip_inference_parent_class)->change_state(element, transition);
+}
+
 /* ---- GObject ---- */
 
 void gst_dinoclip_inference_finalize(GObject* object) {
@@ -357,6 +481,7 @@ static void gst_dinoclip_inference_class_init(GstDinoclipInferenceClass* klass) 
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
+  element_class->change_state = gst_dinoclip_inference_change_state;
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_INFERENCE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_DEVICE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_PRECISION, GstPluginAPIFlags(0));
@@ -366,6 +491,9 @@ static void gst_dinoclip_inference_class_init(GstDinoclipInferenceClass* klass) 
   trans_class->start = gst_dinoclip_inference_start;
   trans_class->stop = gst_dinoclip_inference_stop;
   trans_class->set_caps = gst_dinoclip_inference_set_caps;
+  trans_class->transform_caps = gst_dinoclip_inference_transform_caps;
+  trans_class->accept_caps = gst_dinoclip_inference_accept_caps;
+  trans_class->propose_allocation = gst_dinoclip_inference_propose_allocation;
   trans_class->src_event = gst_dinoclip_inference_src_event;
   trans_class->sink_event = gst_dinoclip_inference_sink_event;
   trans_class->query = gst_dinoclip_inference_query;

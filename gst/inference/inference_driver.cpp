@@ -8,6 +8,9 @@
 #include "core/error.h"
 #include "core/user_message.h"
 #include "common/frame_convert.h"
+#if defined(DINOCLIP_WITH_GST_CUDA)
+#include "common/cuda_frame.h"
+#endif
 
 GST_DEBUG_CATEGORY_STATIC(inference_driver_debug);
 #define GST_CAT_DEFAULT inference_driver_debug
@@ -258,7 +261,15 @@ void InferenceDriver::clear() {
   running_.clear();
 }
 
+int cuda_index_of(const c10::Device& device) {
+  if (!device.is_cuda()) return -1;
+  return device.has_index() ? device.index() : 0;
+}
+
 at::Tensor input_from_frame(GstBuffer* buffer, const GstVideoInfo& info, const MakeInput& make) {
+#if defined(DINOCLIP_WITH_GST_CUDA)
+  note_host_map(buffer);  // a frame in CUDA memory is downloaded here: counted
+#endif
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &info, buffer, GST_MAP_READ)) {
     throw Error("could not map a " + std::to_string(GST_VIDEO_INFO_WIDTH(&info)) + "x" +

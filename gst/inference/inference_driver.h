@@ -21,6 +21,7 @@
 #include <gst/video/video.h>
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <atomic>
 #include <deque>
@@ -62,7 +63,13 @@ class InferenceClient {
   virtual void forget_latest() = 0;
   // This frame must be inferred whatever the cadence (e.g. the labels changed).
   virtual bool needs_fresh_result() { return false; }
+  // The index of the GPU the model runs on, -1 on the CPU: the element shares
+  // that GPU's CUDA context and proposes CUDA buffers on it (gpu.md).
+  virtual int cuda_device() const { return -1; }
 };
+
+// `device`'s CUDA index (0 for a bare "cuda"), or -1 for a CPU device.
+int cuda_index_of(const c10::Device& device);
 
 // QoS: the running time before which downstream reports frames late.
 class LateFrames {
