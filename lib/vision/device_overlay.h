@@ -16,7 +16,9 @@
 //    except that a pixel whose upsampled value lies within a few float ulps
 //    of a colour-map entry's edge may show the neighbouring entry (the
 //    upsampling uses GridUpsampler's taps and order of operations, so this
-//    happens only where a device's float rounding differs from the CPU's);
+//    happens only where a device's float rounding differs from the CPU's: on
+//    the CPU never, on a GPU where its input differs, e.g. a mean over heads
+//    summed in another order; tests/gpu allow 1 byte in 1000);
 //  - I420 / NV12: drawn on an RGB copy and converted back with the CPU
 //    path's arithmetic (YuvConversion::kStandard in, rgb_to_i420/nv12 out, in
 //    float64): equal except where a float64 value sits within ~1e-13 of a
