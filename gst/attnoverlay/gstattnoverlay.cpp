@@ -412,6 +412,11 @@ bool draw_on_cpu(GstAttnOverlay* self, GstVideoFrame& frame, const Settings& s) 
 // are elsewhere, drawn there, written back when something was drawn.
 bool draw_on_device(GstAttnOverlay* self, FramePlanes planes, const c10::Device& device, GstBuffer* buffer,
                     const Settings& s) {
+  // Nothing to draw: no upload or conversion either.
+  if (!gst_buffer_get_dinoclip_features_meta(buffer) && !gst_buffer_get_dinoclip_segmentation_meta(buffer) &&
+      !gst_buffer_get_dinoclip_classification_meta(buffer)) {
+    return false;
+  }
   GST_LOG_OBJECT(self, "drawing on %s", device.str().c_str());
   DeviceOverlay canvas(std::move(planes), device);
   const bool drawn = draw(self, {canvas, true}, buffer, s);
