@@ -1,5 +1,7 @@
 // attnoverlay: picks the meta to show, then one lib/vision drawing call per
-// frame. No maths here: upsampling, colour maps, PCA and masks are lib/.
+// frame, on the CPU (overlay.h) or on a device (device_overlay.h) as the
+// `device` property says. No maths here: upsampling, colour maps, PCA and
+// masks are lib/.
 #include "attnoverlay/gstattnoverlay.h"
 
 #include <ATen/ATen.h>
@@ -11,14 +13,20 @@
 #include <optional>
 #include <string>
 
+#include "attnoverlay/attnoverlay_device.h"
+#include "attnoverlay/attnoverlay_frame.h"
 #include "common/enums.h"
 #include "common/frame_convert.h"
 #include "common/meta_tensors.h"
 #include "common/param_flags.h"
+#include "common/refused_property.h"
 #include "core/error.h"
 #include "core/user_message.h"
+#include "dinofeatures/dinofeatures_payload.h"
 #include "tasks/attention_heads.h"
+#include "vision/device_overlay.h"
 #include "vision/overlay.h"
+#include "vision/overlay_canvas.h"
 #include "vision/pca.h"
 #include "vision/text_render.h"
 
@@ -38,6 +46,7 @@ enum {
   PROP_PCA_REFIT,
   PROP_PCA_REFIT_INTERVAL,
   PROP_CONTOURS,
+  PROP_DEVICE,
 };
 
 struct Settings {
@@ -48,14 +57,17 @@ struct Settings {
   GstDinoclipAttnoverlayPcaRefit pca_refit = GST_DINOCLIP_ATTNOVERLAY_PCA_REFIT_FIRST;
   guint pca_refit_interval = 30;
   bool contours = true;
+  GstDinoclipAttnoverlayDevice device = GST_DINOCLIP_ATTNOVERLAY_DEVICE_AUTO;
 };
 
-// Streaming state: the PCA basis and its last picture, the label font.
+// Streaming state: the PCA basis and its last picture, the label font, the
+// GPU device=gpu draws system-memory frames on when their features are not on one.
 struct State {
   std::optional<PcaBasis> basis;
   guint results_since_fit = 0;
   GstDinoclipFeatures* pca_source = nullptr;  // the result pca_grid shows (ref held)
-  Image pca_grid;
+  at::Tensor pca_grid;                        // [h, w, 3] uint8, on the device it was drawn for
+  c10::Device fallback_gpu = c10::Device(c10::kCPU);
   std::optional<TextRenderer> text;
   bool warned_missing = false;
   bool warned_font = false;
@@ -75,7 +87,8 @@ struct State {
 struct Private {
   std::mutex settings_lock;
   Settings settings;
-  State state;  // streaming thread only
+  bool started = false;  // between start and stop (under settings_lock): `device` is fixed
+  State state;           // streaming thread only
 };
 
 }  // namespace
@@ -121,6 +134,13 @@ void gst_attn_overlay_set_property(GObject* object, guint prop_id, const GValue*
     case PROP_CONTOURS:
       s.contours = g_value_get_boolean(value);
       break;
+    case PROP_DEVICE:
+      if (self->priv->started) {
+        dinoclip::gst::warn_refused_property(GST_ELEMENT(self), GST_CAT_DEFAULT, "device");
+        break;
+      }
+      s.device = GstDinoclipAttnoverlayDevice(g_value_get_enum(value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -153,6 +173,9 @@ void gst_attn_overlay_get_property(GObject* object, guint prop_id, GValue* value
     case PROP_CONTOURS:
       g_value_set_boolean(value, s.contours);
       break;
+    case PROP_DEVICE:
+      g_value_set_enum(value, s.device);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -164,9 +187,34 @@ Settings settings_snapshot(GstAttnOverlay* self) {
   return self->priv->settings;
 }
 
+// device=gpu without a GPU to draw on stops here, saying why and what to choose.
+gboolean gst_attn_overlay_start(GstBaseTransform* trans) {
+  auto* self = GST_ATTN_OVERLAY(trans);
+  const Settings settings = settings_snapshot(self);  // no lock held while posting: bus handlers may read properties
+  if (settings.device == GST_DINOCLIP_ATTNOVERLAY_DEVICE_GPU) {
+    const std::string reason = dinoclip::gst::gpu_unavailable_reason();
+    if (!reason.empty()) {
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                        ("attnoverlay: device=gpu draws on a CUDA GPU, but %s; %s", reason.c_str(),
+                         dinoclip::gst::gpu_unavailable_advice()),
+                        (nullptr));
+      return FALSE;
+    }
+    self->priv->state.fallback_gpu = c10::Device(c10::kCUDA, 0);  // checked above: there is one
+  }
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  self->priv->started = true;
+  return TRUE;
+}
+
 gboolean gst_attn_overlay_stop(GstBaseTransform* trans) {
   auto* self = GST_ATTN_OVERLAY(trans);
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    self->priv->started = false;
+  }
   State& state = self->priv->state;
+  state.pca_grid = at::Tensor();
   state.basis.reset();
   state.results_since_fit = 0;
   state.forget_pca_picture();
@@ -186,21 +234,48 @@ void warn_missing(GstAttnOverlay* self, const char* what) {
                       ("put the element that attaches it upstream (dinofeatures for features and attention)"));
 }
 
-bool draw_attention(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
-  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
-  const at::Tensor maps = meta ? dinoclip::gst::attention_maps(meta->features) : at::Tensor();
+// Where a frame is drawn: the CPU drawing on the mapped frame, or a
+// DeviceOverlay; on a device the features' own tensors are used where they
+// are (a GPU's: no host copy).
+struct Target {
+  OverlayCanvas& canvas;
+  bool on_device;
+};
+
+// [heads, h, w]; undefined when the features have no attention.
+at::Tensor attention_of(GstDinoclipFeaturesMeta* meta, bool on_device) {
+  if (!meta) return at::Tensor();
+  if (on_device) {
+    const at::Tensor resident = dinoclip::gst::resident_attention(meta->features);
+    const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(meta->features);
+    if (resident.defined()) return resident.reshape({-1, shape->grid_height, shape->grid_width});
+  }
+  return dinoclip::gst::attention_maps(meta->features);
+}
+
+// [h * w, D] patch tokens; undefined when they cannot be read.
+at::Tensor patch_tokens_of(GstDinoclipFeaturesMeta* meta, bool on_device) {
+  if (on_device) {
+    const at::Tensor resident = dinoclip::gst::resident_tokens(meta->features);
+    const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(meta->features);
+    if (resident.defined()) return resident.narrow(0, 1, int64_t(shape->grid_height) * shape->grid_width);
+  }
+  return dinoclip::gst::patch_tokens(meta->features);
+}
+
+bool draw_attention(Target target, GstBuffer* buffer, const Settings& s) {
+  const at::Tensor maps = attention_of(gst_buffer_get_dinoclip_features_meta(buffer), target.on_device);
   if (!maps.defined()) return false;
   const at::Tensor heat = select_attention_heads(maps, AttentionHeads::from_property(s.head));  // [1, h, w]
   // One tile = the whole frame, min-max normalised per frame as DINO's figures.
-  draw_head_strip(frame, heat, dinoclip::gst::to_colormap(s.colormap), float(s.alpha));
+  target.canvas.head_strip(heat, dinoclip::gst::to_colormap(s.colormap), float(s.alpha));
   return true;
 }
 
-bool draw_heads(MutableImageView frame, GstBuffer* buffer, const Settings& s) {
-  GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
-  const at::Tensor maps = meta ? dinoclip::gst::attention_maps(meta->features) : at::Tensor();
+bool draw_heads(Target target, GstBuffer* buffer, const Settings& s) {
+  const at::Tensor maps = attention_of(gst_buffer_get_dinoclip_features_meta(buffer), target.on_device);
   if (!maps.defined()) return false;
-  draw_head_strip(frame, maps, dinoclip::gst::to_colormap(s.colormap), float(s.alpha));
+  target.canvas.head_strip(maps, dinoclip::gst::to_colormap(s.colormap), float(s.alpha));
   return true;
 }
 
@@ -233,38 +308,38 @@ bool skip_pca(GstAttnOverlay* self, const at::Tensor& tokens) {
   return true;
 }
 
-bool draw_pca(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+bool draw_pca(GstAttnOverlay* self, Target target, GstBuffer* buffer, const Settings& s) {
   GstDinoclipFeaturesMeta* meta = gst_buffer_get_dinoclip_features_meta(buffer);
   if (!meta) return false;
   State& state = self->priv->state;
   if (meta->features != state.pca_source) {  // a new result (carried ones reuse the picture)
-    const at::Tensor tokens = dinoclip::gst::patch_tokens(meta->features);
+    const at::Tensor tokens = patch_tokens_of(meta, target.on_device);
     if (!tokens.defined()) return false;
     if (basis_is_due(state, s, tokens) && !pca_fit_possible(tokens, 3)) return skip_pca(self, tokens);
     if (basis_is_due(state, s, tokens)) {
-      state.basis = fit_pca(tokens, 3);
+      state.basis = fit_pca(tokens, 3);  // on the CPU, in float64 (the tokens are copied there)
       state.results_since_fit = 0;
       GST_DEBUG_OBJECT(self, "PCA basis fitted on %" G_GINT64_FORMAT " patch tokens", tokens.size(0));
     }
     ++state.results_since_fit;
     const GstDinoclipFeaturesShape* shape = gst_dinoclip_features_get_shape(meta->features);
-    state.pca_grid = pca_rgb_image(tokens, shape->grid_height, shape->grid_width, *state.basis);
+    state.pca_grid = pca_rgb_grid(tokens, shape->grid_height, shape->grid_width, *state.basis);  // where the tokens are
     state.forget_pca_picture();
     state.pca_source = gst_dinoclip_features_ref(meta->features);
   }
-  blend_rgb_grid(frame, state.pca_grid, float(s.alpha), /*smooth=*/false);
+  target.canvas.rgb_grid(state.pca_grid, float(s.alpha), /*smooth=*/false);
   return true;
 }
 
-bool draw_mask(MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+bool draw_mask(Target target, GstBuffer* buffer, const Settings& s) {
   GstDinoclipSegmentationMeta* meta = gst_buffer_get_dinoclip_segmentation_meta(buffer);
   if (!meta) return false;
-  blend_mask(frame, dinoclip::gst::class_map(meta->segmentation),
-             dinoclip::gst::segmentation_palette(meta->segmentation), float(s.alpha), s.contours);
+  target.canvas.mask(dinoclip::gst::class_map(meta->segmentation),
+                     dinoclip::gst::segmentation_palette(meta->segmentation), float(s.alpha), s.contours);
   return true;
 }
 
-bool draw_label(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer) {
+bool draw_label(GstAttnOverlay* self, Target target, GstBuffer* buffer) {
   GstDinoclipClassificationMeta* meta = gst_buffer_get_dinoclip_classification_meta(buffer);
   const gchar* label = nullptr;
   gfloat score = 0.0f;
@@ -273,20 +348,23 @@ bool draw_label(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer)
   if (!state.text) state.text.emplace();  // throws, naming the font, when it is missing
   char text[512];
   std::snprintf(text, sizeof text, "%s %.2f", label, score);
-  const int pixel_height = std::max(12, frame.height / 18);
-  state.text->draw(frame, text, pixel_height / 2, pixel_height / 2, pixel_height, {255, 255, 255}, {0, 0, 0},
-                   /*bg_alpha=*/0.6f);
+  TextStyle style;
+  style.pixel_height = std::max(12, target.canvas.height() / 18);
+  style.x = style.y = style.pixel_height / 2;
+  style.colour = {255, 255, 255};
+  style.background = {0, 0, 0};
+  style.background_alpha = 0.6f;
+  target.canvas.text(*state.text, text, style);
   return true;
 }
 
 // auto: the mask if there is one, else the attention, else the PCA colours;
 // then the label on top (without a font, auto warns once and goes on).
-bool draw_auto(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
-  bool drawn =
-      draw_mask(frame, buffer, s) || draw_attention(self, frame, buffer, s) || draw_pca(self, frame, buffer, s);
+bool draw_auto(GstAttnOverlay* self, Target target, GstBuffer* buffer, const Settings& s) {
+  bool drawn = draw_mask(target, buffer, s) || draw_attention(target, buffer, s) || draw_pca(self, target, buffer, s);
   if (!gst_buffer_get_dinoclip_classification_meta(buffer)) return drawn;
   try {
-    return draw_label(self, frame, buffer) || drawn;
+    return draw_label(self, target, buffer) || drawn;
   } catch (const Error& e) {
     if (!self->priv->state.warned_font) {
       self->priv->state.warned_font = true;
@@ -297,22 +375,53 @@ bool draw_auto(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, 
 }
 
 // Draws what `s.mode` asks for; false when the buffer lacks its meta.
-bool draw(GstAttnOverlay* self, MutableImageView frame, GstBuffer* buffer, const Settings& s) {
+bool draw(GstAttnOverlay* self, Target target, GstBuffer* buffer, const Settings& s) {
   switch (s.mode) {
     case GST_DINOCLIP_ATTNOVERLAY_MODE_ATTENTION:
-      return draw_attention(self, frame, buffer, s);
+      return draw_attention(target, buffer, s);
     case GST_DINOCLIP_ATTNOVERLAY_MODE_HEADS:
-      return draw_heads(frame, buffer, s);
+      return draw_heads(target, buffer, s);
     case GST_DINOCLIP_ATTNOVERLAY_MODE_PCA:
-      return draw_pca(self, frame, buffer, s);
+      return draw_pca(self, target, buffer, s);
     case GST_DINOCLIP_ATTNOVERLAY_MODE_MASK:
-      return draw_mask(frame, buffer, s);
+      return draw_mask(target, buffer, s);
     case GST_DINOCLIP_ATTNOVERLAY_MODE_LABEL:
-      return draw_label(self, frame, buffer);
+      return draw_label(self, target, buffer);
     case GST_DINOCLIP_ATTNOVERLAY_MODE_AUTO:
       break;
   }
-  return draw_auto(self, frame, buffer, s);
+  return draw_auto(self, target, buffer, s);
+}
+
+// The CPU drawing: packed frames in place; decoders' I420/NV12 on an RGB
+// copy, converted back when something was drawn.
+bool draw_on_cpu(GstAttnOverlay* self, GstVideoFrame& frame, const Settings& s) {
+  if (!dinoclip::gst::is_planar_yuv(GST_VIDEO_FRAME_FORMAT(&frame))) {
+    HostOverlayCanvas canvas(dinoclip::gst::frame_mutable_view(frame));
+    return draw(self, {canvas, false}, frame.buffer, s);
+  }
+  dinoclip::Image rgb = dinoclip::gst::yuv_frame_to_rgb(frame);
+  HostOverlayCanvas canvas(
+      MutableImageView{rgb.pixels.data(), rgb.width, rgb.height, std::ptrdiff_t(rgb.width) * 3, PixelFormat::kRGB});
+  const bool drawn = draw(self, {canvas, false}, frame.buffer, s);
+  if (drawn) dinoclip::gst::write_rgb_to_yuv_frame(rgb, frame);
+  return drawn;
+}
+
+// The device drawing on `device`: the frame's planes uploaded once when they
+// are elsewhere, drawn there, written back when something was drawn.
+bool draw_on_device(GstAttnOverlay* self, FramePlanes planes, const c10::Device& device, GstBuffer* buffer,
+                    const Settings& s) {
+  // Nothing to draw: no upload or conversion either.
+  if (!gst_buffer_get_dinoclip_features_meta(buffer) && !gst_buffer_get_dinoclip_segmentation_meta(buffer) &&
+      !gst_buffer_get_dinoclip_classification_meta(buffer)) {
+    return false;
+  }
+  GST_LOG_OBJECT(self, "drawing on %s", device.str().c_str());
+  DeviceOverlay canvas(std::move(planes), device);
+  const bool drawn = draw(self, {canvas, true}, buffer, s);
+  if (drawn) canvas.finish();
+  return drawn;
 }
 
 const char* missing_meta_name(GstDinoclipAttnoverlayMode mode) {
@@ -337,17 +446,11 @@ GstFlowReturn gst_attn_overlay_transform_frame_ip(GstVideoFilter* filter, GstVid
   try {
     const Settings settings = settings_snapshot(self);
     if (settings.alpha <= 0.0 && settings.mode != GST_DINOCLIP_ATTNOVERLAY_MODE_LABEL) return GST_FLOW_OK;
-    bool drawn = false;
-    if (dinoclip::gst::is_planar_yuv(GST_VIDEO_FRAME_FORMAT(frame))) {
-      // Decoders hand out I420/NV12: draw on an RGB copy, then convert back.
-      dinoclip::Image rgb = dinoclip::gst::yuv_frame_to_rgb(*frame);
-      dinoclip::MutableImageView view{rgb.pixels.data(), rgb.width, rgb.height, std::ptrdiff_t(rgb.width) * 3,
-                                      dinoclip::PixelFormat::kRGB};
-      drawn = draw(self, view, frame->buffer, settings);
-      if (drawn) dinoclip::gst::write_rgb_to_yuv_frame(rgb, *frame);
-    } else {
-      drawn = draw(self, dinoclip::gst::frame_mutable_view(*frame), frame->buffer, settings);
-    }
+    const std::optional<c10::Device> device = dinoclip::gst::drawing_device(
+        settings.device, c10::Device(c10::kCPU), frame->buffer, self->priv->state.fallback_gpu);
+    const bool drawn =
+        device ? draw_on_device(self, dinoclip::gst::mapped_frame_planes(*frame), *device, frame->buffer, settings)
+               : draw_on_cpu(self, *frame, settings);
     if (!drawn) warn_missing(self, missing_meta_name(settings.mode));
     return GST_FLOW_OK;
   } catch (const std::exception& e) {
@@ -416,6 +519,15 @@ void install_properties(GObjectClass* gobject_class) {
           "mode=mask: draw class borders in full colour on top of the alpha-blended classes. May change while "
           "PLAYING",
           TRUE, kParamAnyTime));
+  g_object_class_install_property(
+      gobject_class, PROP_DEVICE,
+      g_param_spec_enum(
+          "device", "Device",
+          "Where to draw: auto (follows the negotiated memory: the GPU for video/x-raw(memory:CUDAMemory) frames, "
+          "the CPU for system memory), cpu, or gpu (system-memory frames are uploaded once to the GPU that holds "
+          "their DINO features, else GPU 0, drawn there and copied back; an error at start in a build or on a "
+          "machine without a CUDA GPU). Read in READY",
+          GST_TYPE_DINOCLIP_ATTNOVERLAY_DEVICE, GST_DINOCLIP_ATTNOVERLAY_DEVICE_AUTO, dinoclip::gst::kParamLoadTime));
 }
 
 }  // namespace
@@ -440,7 +552,9 @@ static void gst_attn_overlay_class_init(GstAttnOverlayClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_ATTNOVERLAY_MODE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_ATTNOVERLAY_PCA_REFIT, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_COLORMAP, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DINOCLIP_ATTNOVERLAY_DEVICE, GstPluginAPIFlags(0));
 
+  GST_BASE_TRANSFORM_CLASS(klass)->start = gst_attn_overlay_start;
   GST_BASE_TRANSFORM_CLASS(klass)->stop = gst_attn_overlay_stop;
   GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip = gst_attn_overlay_transform_frame_ip;
 }

@@ -74,4 +74,9 @@ at::Tensor resident_tokens(GstDinoclipFeatures* features) {
   return runtime::ready_on_current_stream(held->ready, held->tokens);
 }
 
+at::Tensor resident_attention(GstDinoclipFeatures* features) {
+  const auto* held = static_cast<const HeldTensors*>(gst_dinoclip_features_get_producer_data(features, free_held));
+  return held ? held->attention : at::Tensor();
+}
+
 }  // namespace dinoclip::gst

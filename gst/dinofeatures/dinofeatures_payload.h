@@ -1,7 +1,8 @@
 // A DINO result (lib/models) as the meta library's GstDinoclipFeatures payload,
 // without copying: CPU tensors are wrapped, GPU tensors are moved to host
-// memory only when someone reads them. Consumers in this plugin (dinoseg) can
-// reach the tensors where they are (resident_tokens) and skip the host copy.
+// memory only when someone reads them. Consumers in this plugin (dinoseg,
+// attnoverlay) can reach the tensors where they are (resident_tokens,
+// resident_attention) and skip the host copy.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -28,5 +29,9 @@ GstDinoclipFeatures* make_features_payload(DinoOutput output, int patch_size,
 // the tensors' memory is marked as used by that stream.
 // Undefined for payloads another producer made (read their host arrays).
 at::Tensor resident_tokens(GstDinoclipFeatures* features);
+
+// The CLS attention [heads, grid_h * grid_w] in the same way (attnoverlay
+// draws it on the GPU it is on); undefined when the result has none.
+at::Tensor resident_attention(GstDinoclipFeatures* features);
 
 }  // namespace dinoclip::gst

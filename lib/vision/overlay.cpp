@@ -113,12 +113,6 @@ std::array<std::uint32_t, 256> packed_colormap(Colormap cmap, const RgbLayout& l
   return packed;
 }
 
-at::Tensor normalise_each(const at::Tensor& maps) {  // [H, h, w] -> per-map [0, 1]
-  at::Tensor flat = maps.to(at::kFloat).flatten(1);
-  at::Tensor lo = std::get<0>(flat.min(1, true)), hi = std::get<0>(flat.max(1, true));
-  return ((flat - lo) / (hi - lo).clamp_min(1e-12)).view(maps.sizes());
-}
-
 // maps [n, h, w]: map i upsampled over columns [W * i / n, W * (i + 1) / n)
 // (a tile narrower than one pixel is skipped), colour-mapped from [vmin,
 // vmax] and blended, all tiles of a row in one pass over it.
@@ -150,6 +144,12 @@ void blend_heat_tiles(MutableImageView frame, const at::Tensor& maps, Colormap c
 }
 
 }  // namespace
+
+at::Tensor normalise_each_map(const at::Tensor& maps) {
+  at::Tensor flat = maps.to(at::kFloat).flatten(1);
+  at::Tensor lo = std::get<0>(flat.min(1, true)), hi = std::get<0>(flat.max(1, true));
+  return ((flat - lo) / (hi - lo).clamp_min(1e-12)).view(maps.sizes());
+}
 
 at::Tensor upsample_bilinear(const at::Tensor& grid, int out_h, int out_w) {
   if (grid.dim() != 2) throw Error("upsample_bilinear: expected a [height, width] grid");
@@ -227,7 +227,7 @@ void draw_head_strip(MutableImageView frame, const at::Tensor& heads, Colormap c
     throw Error("draw_head_strip: expected non-empty [heads, h, w] maps");
   }
   if (!(alpha > 0.0f)) return;
-  blend_heat_tiles(frame, normalise_each(heads), cmap, alpha, 0.0f, 1.0f);
+  blend_heat_tiles(frame, normalise_each_map(heads), cmap, alpha, 0.0f, 1.0f);
 }
 
 Palette davis_palette(int n) {
@@ -341,7 +341,7 @@ Image hstack(const std::vector<Image>& images, int gap) {
 
 Image heads_row_image(const at::Tensor& heads, int scale, Colormap cmap) {
   if (heads.dim() != 3 || scale < 1) throw Error("heads_row_image: expected [heads, h, w] maps and scale >= 1");
-  at::Tensor maps = normalise_each(heads);
+  at::Tensor maps = normalise_each_map(heads);
   std::vector<Image> tiles;
   for (int64_t i = 0; i < maps.size(0); ++i) {
     at::Tensor big = maps[i].repeat_interleave(scale, 0).repeat_interleave(scale, 1);

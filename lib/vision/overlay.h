@@ -35,6 +35,10 @@ void blend_heatmap(MutableImageView frame, const at::Tensor& heat, Colormap cmap
 // frame (nearest, or bilinear when `smooth`) and blended with `alpha`.
 void blend_rgb_grid(MutableImageView frame, const Image& grid_rgb, float alpha, bool smooth);
 
+// maps [H, h, w] -> float32, each map min-max normalised to [0, 1] (a flat
+// map becomes 0), on the maps' device.
+at::Tensor normalise_each_map(const at::Tensor& maps);
+
 // heads [H, h, w]: each head min-max normalised, side by side in H equal tiles
 // across the frame, blended with `alpha`.
 void draw_head_strip(MutableImageView frame, const at::Tensor& heads, Colormap cmap, float alpha);

@@ -40,21 +40,36 @@ PcaBasis fit_pca(const at::Tensor& tokens, int k) {
   return basis;
 }
 
-at::Tensor project_pca(const PcaBasis& basis, const at::Tensor& tokens) {
+namespace {
+
+// project_pca on `device`: the tokens and the basis are moved there.
+at::Tensor project_on(const PcaBasis& basis, const at::Tensor& tokens, const c10::Device& device) {
   if (tokens.dim() != 2 || tokens.size(1) != basis.mean.size(0)) {
     throw Error("PCA colours: the features have " + std::to_string(tokens.size(-1)) +
                 " dimensions but the colours were fitted on " + std::to_string(basis.mean.size(0)) +
                 "-dimensional ones (another model)");
   }
-  at::Tensor projected = at::mm(tokens.to(at::kCPU, at::kDouble) - basis.mean, basis.components.t());
-  at::Tensor range = (basis.hi - basis.lo).clamp_min(1e-12);
-  return ((projected - basis.lo) / range).clamp_(0.0, 1.0).to(at::kFloat);
+  const auto on_device = [&](const at::Tensor& t) { return t.to(device, at::kDouble); };
+  at::Tensor projected = at::mm(on_device(tokens) - on_device(basis.mean), on_device(basis.components).t());
+  at::Tensor lo = on_device(basis.lo), range = (on_device(basis.hi) - lo).clamp_min(1e-12);
+  return ((projected - lo) / range).clamp_(0.0, 1.0).to(at::kFloat);
+}
+
+}  // namespace
+
+at::Tensor project_pca(const PcaBasis& basis, const at::Tensor& tokens) {
+  return project_on(basis, tokens, at::kCPU);
+}
+
+at::Tensor pca_rgb_grid(const at::Tensor& tokens, int grid_h, int grid_w, const PcaBasis& basis) {
+  if (basis.components.size(0) < 3) throw Error("PCA colours need 3 principal components");
+  if (tokens.size(0) != int64_t(grid_h) * grid_w) throw Error("PCA colours: the feature count does not match the patch grid");
+  const at::Tensor projected = project_on(basis, tokens, tokens.device());
+  return (projected.narrow(1, 0, 3) * 255.0f).round_().to(at::kByte).view({grid_h, grid_w, 3});
 }
 
 Image pca_rgb_image(const at::Tensor& tokens, int grid_h, int grid_w, const PcaBasis& basis) {
-  if (basis.components.size(0) < 3) throw Error("PCA colours need 3 principal components");
-  if (tokens.size(0) != int64_t(grid_h) * grid_w) throw Error("PCA colours: the feature count does not match the patch grid");
-  at::Tensor rgb = (project_pca(basis, tokens).narrow(1, 0, 3) * 255.0f).round_().to(at::kByte).contiguous();
+  const at::Tensor rgb = pca_rgb_grid(tokens.to(at::kCPU), grid_h, grid_w, basis).contiguous();
   Image out(grid_w, grid_h, 3);
   std::copy(rgb.data_ptr<uint8_t>(), rgb.data_ptr<uint8_t>() + rgb.numel(), out.pixels.begin());
   return out;

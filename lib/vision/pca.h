@@ -23,7 +23,12 @@ PcaBasis fit_pca(const at::Tensor& tokens, int k = 3);
 // [N, k] projections scaled to [0, 1] with the basis's lo/hi, clamped.
 at::Tensor project_pca(const PcaBasis& basis, const at::Tensor& tokens);
 
-// tokens [h*w, D] -> h x w RGB from the first three components.
+// tokens [h*w, D] -> [h, w, 3] uint8 RGB from the first three components,
+// computed on the tokens' device (float64, as project_pca; the basis is
+// copied there): attnoverlay's PCA colours on a GPU without a host copy.
+at::Tensor pca_rgb_grid(const at::Tensor& tokens, int grid_h, int grid_w, const PcaBasis& basis);
+
+// The same on the CPU, as an h x w RGB picture.
 Image pca_rgb_image(const at::Tensor& tokens, int grid_h, int grid_w, const PcaBasis& basis);
 
 }  // namespace dinoclip

@@ -31,6 +31,17 @@ std::vector<char32_t> decode_utf8(const std::string& s) {
   return out;
 }
 
+int box_padding(int pixel_height) { return std::max(1, pixel_height / 5); }
+
+// The pen's advance over the text, in pixels, at the face's current size.
+int text_advance(FT_Face face, const std::vector<char32_t>& code_points) {
+  int advance = 0;
+  for (char32_t cp : code_points) {
+    if (!FT_Load_Char(face, cp, FT_LOAD_DEFAULT)) advance += int(face->glyph->advance.x >> 6);
+  }
+  return advance;
+}
+
 }  // namespace
 
 struct TextRenderer::Face {
@@ -51,6 +62,14 @@ TextRenderer::TextRenderer(const std::string& font_path) : face_(std::make_uniqu
 }
 
 TextRenderer::~TextRenderer() = default;
+
+std::array<int, 2> TextRenderer::box_size(const std::string& text, int pixel_height) const {
+  if (text.empty() || pixel_height <= 0) return {0, 0};
+  std::lock_guard<std::mutex> lock(face_->mutex);
+  FT_Set_Pixel_Sizes(face_->face, 0, FT_UInt(pixel_height));
+  const int pad = box_padding(pixel_height);
+  return {text_advance(face_->face, decode_utf8(text)) + 2 * pad, pixel_height + 2 * pad};
+}
 TextRenderer::TextRenderer(TextRenderer&&) noexcept = default;
 TextRenderer& TextRenderer::operator=(TextRenderer&&) noexcept = default;
 
@@ -62,13 +81,9 @@ int TextRenderer::draw(MutableImageView frame, const std::string& text, int x, i
   FT_Face face = face_->face;
   FT_Set_Pixel_Sizes(face, 0, FT_UInt(pixel_height));
   const std::vector<char32_t> code_points = decode_utf8(text);
-  const int pad = std::max(1, pixel_height / 5);
+  const int pad = box_padding(pixel_height);
   const int ascender = int(face->size->metrics.ascender >> 6);
-  int advance = 0;
-  for (char32_t cp : code_points) {
-    if (!FT_Load_Char(face, cp, FT_LOAD_DEFAULT)) advance += int(face->glyph->advance.x >> 6);
-  }
-  const int box_w = advance + 2 * pad, box_h = pixel_height + 2 * pad;
+  const int box_w = text_advance(face, code_points) + 2 * pad, box_h = pixel_height + 2 * pad;
   const RgbLayout layout = rgb_layout(frame.format);
   auto blend = [&](int px, int py, const std::array<std::uint8_t, 3>& rgb, float a) {
     if (px < 0 || py < 0 || px >= frame.width || py >= frame.height || a <= 0.0f) return;

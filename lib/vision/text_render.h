@@ -27,6 +27,10 @@ class TextRenderer {
   int draw(MutableImageView frame, const std::string& text, int x, int y, int pixel_height,
            std::array<std::uint8_t, 3> colour, std::array<std::uint8_t, 3> background, float bg_alpha) const;
 
+  // The width and height of the box draw() fills for `text` (glyphs may reach
+  // past it by a fraction of pixel_height: overhangs, descenders).
+  std::array<int, 2> box_size(const std::string& text, int pixel_height) const;
+
  private:
   struct Face;
   std::unique_ptr<Face> face_;

@@ -4,7 +4,13 @@
 // (lib/vision/overlay.cpp) and, with --reference, the per-pixel one it
 // replaced (tests/unit/vision/overlay_reference.cpp). Not a test: run
 // `meson test -C <build> --benchmark overlay` or the executable directly:
-//   bench_overlay [--frames N] [--threads N] [--reference] [--format RGB|BGRx|...]
+//   bench_overlay [--frames N] [--threads N] [--reference] [--format RGB|BGRx|...] [--device cpu|cuda]
+// --device times DeviceOverlay (lib/vision/device_overlay.h, attnoverlay
+// device=gpu) instead: frames already on the device (CUDA memory: drawn in
+// place) and frames in host memory (uploaded, drawn, copied back), for
+// --format, I420 and NV12; N frames queued back to back, then one wait for
+// the device, so the figure is throughput. Without a CUDA GPU, --device cuda
+// says so and exits 0.
 // --threads sets ATen's (OpenMP) threads after the project's default; run
 // with OMP_WAIT_POLICY=PASSIVE (as the meson entry does) or the CPU column
 // counts the threads' spinning too.
@@ -24,8 +30,11 @@
 #include <ctime>
 #include <vector>
 
+#include "core/device.h"
 #include "core/threads.h"
 #include "overlay_reference.h"
+#include "overlay_test_frames.h"
+#include "vision/device_overlay.h"
 #include "vision/overlay.h"
 
 namespace {
@@ -98,12 +107,64 @@ Timing time_frames(const std::function<void(MutableImageView)>& draw, MutableIma
   return {median(ms), *std::min_element(ms.begin(), ms.end()), cpu};
 }
 
+// Waits for everything queued on the device: a one-byte copy to the host.
+void wait_for(const at::Tensor& on_device) { (void)on_device.flatten()[0].item<std::uint8_t>(); }
+
+// DeviceOverlay per mode on `device`, ms per frame (throughput) and frames/s.
+int bench_device(const c10::Device& device, PixelFormat packed, const std::string& packed_name, int frames) {
+  const Inputs in = make_inputs();
+  const at::Tensor heat = in.heat.to(device), heads = in.heads.to(device), mask = in.mask.to(device);
+  const at::Tensor pca = at::from_blob(const_cast<std::uint8_t*>(in.pca.pixels.data()), {kGridH, kGridW, 3}, at::kByte)
+                             .to(device);
+  const Palette palette = davis_palette();
+  const std::vector<std::pair<const char*, std::function<void(OverlayCanvas&)>>> modes = {
+      {"heatmap (attention)", [&](OverlayCanvas& c) { c.head_strip(heat, Colormap::kInferno, 0.5f); }},
+      {"heads (6 tiles)", [&](OverlayCanvas& c) { c.head_strip(heads, Colormap::kInferno, 0.5f); }},
+      {"pca (nearest)", [&](OverlayCanvas& c) { c.rgb_grid(pca, 0.5f, false); }},
+      {"mask + contours", [&](OverlayCanvas& c) { c.mask(mask, palette, 0.5f, true); }},
+  };
+  const testing::FrameKind kinds[] = {{FrameLayout::kPacked, packed, packed_name.c_str()},
+                                      {FrameLayout::kI420, PixelFormat::kRGB, "I420"},
+                                      {FrameLayout::kNV12, PixelFormat::kRGB, "NV12"}};
+  std::printf("attnoverlay device drawing (DeviceOverlay) on %s, grid %dx%d, %d frames queued per figure\n",
+              device.str().c_str(), kGridW, kGridH, frames);
+  for (auto [width, height] : {std::pair{1280, 720}, std::pair{1920, 1080}}) {
+    for (const testing::FrameKind& kind : kinds) {
+      testing::TestFrame host(kind, width, height, /*padding=*/0, /*seed=*/1);
+      FramePlanes on_host = host.planes();
+      FramePlanes resident = on_host;
+      for (at::Tensor& plane : resident.planes) plane = plane.to(device);
+      for (const auto& [name, draw] : modes) {
+        for (bool in_device_memory : {true, false}) {
+          const FramePlanes& planes = in_device_memory ? resident : on_host;
+          const auto one_frame = [&] {
+            DeviceOverlay canvas(planes, device);
+            draw(canvas);
+            canvas.finish();
+          };
+          one_frame();  // warm-up: kernels, caches, the colour map's upload
+          wait_for(resident.planes[0]);
+          const auto start = std::chrono::steady_clock::now();
+          for (int i = 0; i < frames; ++i) one_frame();
+          wait_for(resident.planes[0]);
+          const double ms =
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / frames;
+          std::printf("  %dx%d %-5s %-20s %-14s %8.3f ms/frame (%7.0f fps)\n", width, height, kind.name, name,
+                      in_device_memory ? "device memory" : "host memory", ms, 1000.0 / ms);
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int frames = 50, threads = 0;
   bool with_reference = false;
-  std::string format_name = "RGB";
+  std::string format_name = "RGB", device_name;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--frames" && i + 1 < argc) {
@@ -114,14 +175,32 @@ int main(int argc, char** argv) {
       with_reference = true;
     } else if (arg == "--format" && i + 1 < argc) {
       format_name = argv[++i];
+    } else if (arg == "--device" && i + 1 < argc) {
+      device_name = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--frames N] [--threads N] [--reference] [--format RGB|BGR|RGBA|BGRA|RGBx|BGRx]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--frames N] [--threads N] [--reference] [--format RGB|BGR|RGBA|BGRA|RGBx|BGRx] "
+                   "[--device cpu|cuda]\n",
+                   argv[0]);
       return 2;
     }
   }
   const PixelFormat format = parse_format(format_name);
   configure_threads();  // the project's default, as the CLI and the elements use
   if (threads > 0) at::set_num_threads(threads);
+  if (!device_name.empty()) {
+    if (device_name != "cpu" && device_name != "cuda") {
+      std::fprintf(stderr, "unknown --device %s (cpu, cuda)\n", device_name.c_str());
+      return 2;
+    }
+    if (device_name == "cuda" && !cuda_available()) {
+      std::printf("bench_overlay --device cuda: no CUDA GPU here (a CPU-only build, or none on the machine); "
+                  "skipping the device timings\n");
+      return 0;
+    }
+    return bench_device(device_name == "cuda" ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU), format,
+                        format_name, frames);
+  }
   const Inputs in = make_inputs();
   const Palette palette = davis_palette();
   const std::vector<Mode> modes = {

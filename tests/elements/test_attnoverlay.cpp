@@ -6,7 +6,9 @@
 #include <functional>
 #include <string>
 
+#include "core/device.h"
 #include "element_test_util.h"
+#include "vision/color_convert.h"
 #include "vision/overlay.h"
 #include "vision/pca.h"
 #include "vision/text_render.h"
@@ -369,6 +371,118 @@ TEST(AttnOverlay, MissingMetaPassesFramesUnchangedWithOneWarning) {
   }
   EXPECT_EQ(warnings, 1);
   gst_element_set_bus(h->element, nullptr);
+}
+
+/* ---- device ---- */
+
+// The pixels a YUV `input` would have after attnoverlay's CPU path: to RGB
+// (kStandard), `draw`, back (lib/vision directly).
+std::vector<guint8> drawn_by_lib_yuv(GstBuffer* input, GstVideoFormat format,
+                                     const std::function<void(MutableImageView)>& draw) {
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, format, kWidth, kHeight);
+  info.colorimetry.matrix = GST_VIDEO_COLOR_MATRIX_BT601;  // caps_string's SD defaults
+  Buffer copy(gst_buffer_copy_deep(input));
+  GstVideoFrame frame;
+  EXPECT_TRUE(gst_video_frame_map(&frame, &info, copy.get(), GST_MAP_READWRITE));
+  auto data = [&](int i) { return static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, i)); };
+  auto stride = [&](int i) { return GST_VIDEO_FRAME_PLANE_STRIDE(&frame, i); };
+  const bool i420 = format == GST_VIDEO_FORMAT_I420;
+  Image rgb = i420 ? i420_to_rgb(data(0), stride(0), data(1), stride(1), data(2), stride(2), kWidth, kHeight,
+                                 YuvMatrix::kBt601, false, YuvConversion::kStandard)
+                   : nv12_to_rgb(data(0), stride(0), data(1), stride(1), kWidth, kHeight, YuvMatrix::kBt601, false,
+                                 YuvConversion::kStandard);
+  draw(MutableImageView{rgb.pixels.data(), kWidth, kHeight, kWidth * 3, PixelFormat::kRGB});
+  if (i420) {
+    rgb_to_i420(rgb, data(0), stride(0), data(1), stride(1), data(2), stride(2), YuvMatrix::kBt601, false);
+  } else {
+    rgb_to_nv12(rgb, data(0), stride(0), data(1), stride(1), YuvMatrix::kBt601, false);
+  }
+  gst_video_frame_unmap(&frame);
+  return buffer_bytes(copy.get());
+}
+
+// device=cpu (and the default, auto, on system memory) draws exactly what
+// attnoverlay drew before the property existed: lib/vision's CPU functions.
+TEST(AttnOverlay, DeviceCpuAndAutoDrawWhatTheElementAlwaysDrew) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  for (const char* device : {"device=cpu", "device=auto"}) {
+    Harness heads = overlay_harness(model, std::string("mode=heads alpha=0.8 ") + device);
+    Pushed p = push_frame(heads.get(), 3);
+    const at::Tensor maps = maps_of(p.output.get());
+    EXPECT_EQ(buffer_bytes(p.output.get()),
+              drawn_by_lib(p.input.get(), GST_VIDEO_FORMAT_RGB,
+                           [&](MutableImageView v) { draw_head_strip(v, maps, Colormap::kInferno, 0.8f); }))
+        << device;
+    Harness pca = overlay_harness(model, std::string("mode=pca alpha=1 ") + device);
+    Pushed q = push_frame(pca.get(), 0);
+    const at::Tensor patches = patches_of(q.output.get());
+    EXPECT_EQ(buffer_bytes(q.output.get()), pca_by_lib(q.input.get(), patches, fit_pca(patches, 3))) << device;
+    Harness mask = bare_overlay_harness(std::string("mode=mask alpha=0.4 ") + device);
+    GstBuffer* frame = frame_with_segmentation(nullptr);
+    Buffer input(gst_buffer_copy_deep(frame));
+    ASSERT_EQ(gst_harness_push(mask.get(), frame), GST_FLOW_OK);
+    Buffer out(gst_harness_pull(mask.get()));
+    EXPECT_EQ(buffer_bytes(out.get()), drawn_by_lib(input.get(), GST_VIDEO_FORMAT_RGB, [&](MutableImageView v) {
+                blend_mask(v, class_map_of(input.get()), davis_palette(), 0.4f, true);
+              })) << device;
+  }
+}
+
+TEST(AttnOverlay, DeviceCpuOnDecoderYuvDrawsThroughRgbAsBefore) {
+  DINOCLIP_REQUIRE_FIXTURE(model, kModel);
+  for (GstVideoFormat format : {GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12}) {
+    Harness h = overlay_harness(model, "mode=attention alpha=0.6 device=cpu", format);
+    Pushed p = push_frame(h.get(), 2, format);
+    const at::Tensor mean = maps_of(p.output.get()).mean(0);
+    const auto expected = drawn_by_lib_yuv(p.input.get(), format, [&](MutableImageView v) {
+      draw_head_strip(v, mean.unsqueeze(0), Colormap::kInferno, 0.6f);
+    });
+    EXPECT_EQ(buffer_bytes(p.output.get()), expected) << gst_video_format_to_string(format);
+    EXPECT_GT(differing_bytes(buffer_bytes(p.output.get()), buffer_bytes(p.input.get())), kWidth * kHeight / 2);
+  }
+}
+
+TEST(AttnOverlay, DevicePropertyDefaultsToAutoAndIsFixedWhileRunning) {
+  GstElement* fresh = gst_element_factory_make("attnoverlay", nullptr);
+  ASSERT_NE(fresh, nullptr);
+  GstPtr<GstElement> overlay(GST_ELEMENT(gst_object_ref_sink(fresh)));
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(overlay.get()), "device");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ(G_PARAM_SPEC_ENUM(spec)->default_value, 0);  // auto
+  EXPECT_TRUE(spec->flags & GST_PARAM_MUTABLE_READY);
+  // Running: a change is refused (warning) and the value kept.
+  Harness h = bare_overlay_harness("device=cpu");
+  GstPtr<GstElement> running = harness_element(h.get(), "attnoverlay");
+  ASSERT_NE(running, nullptr);
+  ASSERT_EQ(gst_harness_push(h.get(), make_frame(scene_frame(kWidth, kHeight, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame)),
+            GST_FLOW_OK);
+  Buffer out(gst_harness_pull(h.get()));
+  g_object_set(running.get(), "device", 2 /* gpu */, nullptr);
+  gint device = -1;
+  g_object_get(running.get(), "device", &device, nullptr);
+  EXPECT_EQ(device, 1) << "device changed while PLAYING";
+}
+
+TEST(AttnOverlay, RejectsDeviceGpuWithoutAGpuAtStart) {
+  if (cuda_available()) GTEST_SKIP() << "this machine has a CUDA GPU: device=gpu starts";
+  StartResult r = start_element("attnoverlay device=gpu");
+  EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(r.error, nullptr);
+  const std::string message = r.error->message;
+  EXPECT_NE(message.find("device=gpu"), std::string::npos) << message;
+  EXPECT_NE(message.find("device=cpu"), std::string::npos) << message;  // what to choose instead
+#ifdef DINOCLIP_WITH_CUDA
+  EXPECT_NE(message.find("no CUDA GPU"), std::string::npos) << message;
+#else
+  EXPECT_NE(message.find("CPU-only"), std::string::npos) << message;
+#endif
+  g_error_free(r.error);
+  for (const char* device : {"device=cpu", "device=auto"}) {
+    StartResult ok = start_element(std::string("attnoverlay ") + device);
+    EXPECT_NE(ok.ret, GST_STATE_CHANGE_FAILURE) << device;
+    if (ok.error) g_error_free(ok.error);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,403 @@
+#include "vision/device_overlay.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/error.h"
+#include "vision/color_convert.h"
+#include "vision/grid_upsample.h"
+
+namespace dinoclip {
+namespace {
+
+std::string shape_text(at::IntArrayRef sizes) {
+  std::string text = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) text += (i ? ", " : "") + std::to_string(sizes[i]);
+  return text + "]";
+}
+
+void fail(const std::string& what) { throw Error("device overlay: " + what); }
+
+void expect_plane(const at::Tensor& plane, std::vector<int64_t> sizes, const char* name, const c10::Device& device) {
+  if (!plane.defined()) fail(std::string("the ") + name + " plane is missing");
+  if (plane.scalar_type() != at::kByte) fail(std::string("the ") + name + " plane is not uint8");
+  if (plane.device() != device) fail(std::string("the ") + name + " plane is on another device than the first");
+  if (plane.sizes() != at::IntArrayRef(sizes)) {
+    fail(std::string("the ") + name + " plane is " + shape_text(plane.sizes()) + ", expected " + shape_text(sizes));
+  }
+  if (plane.dim() == 3 && plane.stride(2) != 1) fail(std::string("the ") + name + " plane's bytes are not adjacent");
+}
+
+// What FramePlanes promises for its layout (frame_planes.h), checked here.
+void check_planes(const FramePlanes& frame) {
+  if (frame.width <= 0 || frame.height <= 0) {
+    fail("empty frame (" + std::to_string(frame.width) + "x" + std::to_string(frame.height) + ")");
+  }
+  const int64_t h = frame.height, w = frame.width, ch = (h + 1) / 2, cw = (w + 1) / 2;
+  const size_t expected_planes = frame.layout == FrameLayout::kPacked ? 1 : frame.layout == FrameLayout::kNV12 ? 2 : 3;
+  if (frame.planes.size() != expected_planes) {
+    fail(std::to_string(frame.planes.size()) + " planes where the layout has " + std::to_string(expected_planes));
+  }
+  if (!frame.planes[0].defined()) fail("the first plane is missing");
+  const c10::Device device = frame.planes[0].device();
+  switch (frame.layout) {
+    case FrameLayout::kPacked:
+      if (frame.packed_format == PixelFormat::kGray) fail("cannot draw colours on a grey frame");
+      expect_plane(frame.planes[0], {h, w, bytes_per_pixel(frame.packed_format)}, "packed", device);
+      break;
+    case FrameLayout::kI420:
+      expect_plane(frame.planes[0], {h, w}, "Y", device);
+      expect_plane(frame.planes[1], {ch, cw}, "U", device);
+      expect_plane(frame.planes[2], {ch, cw}, "V", device);
+      break;
+    case FrameLayout::kNV12:
+      expect_plane(frame.planes[0], {h, w}, "Y", device);
+      expect_plane(frame.planes[1], {ch, cw, 2}, "UV", device);
+      break;
+  }
+}
+
+// Host floats gathered for one upload (upsampling taps, nearest-neighbour
+// indices, palettes, small class maps): one small copy to the device per
+// drawing. To a GPU it goes from pinned memory without waiting, so the
+// frame's kernels queue up behind it instead of the CPU waiting for them
+// (a plain copy from pageable memory synchronises the stream).
+class HostFloats {
+ public:
+  // Appends `values`; returns where they start.
+  template <typename T>
+  int64_t add(const std::vector<T>& values) {
+    const int64_t at = int64_t(data_.size());
+    for (const T& v : values) data_.push_back(float(v));  // indices and class ids are exact below 2^24
+    return at;
+  }
+  int64_t add(const at::Tensor& values) {
+    const at::Tensor floats = values.to(at::kFloat).contiguous();
+    const int64_t at = int64_t(data_.size());
+    data_.insert(data_.end(), floats.data_ptr<float>(), floats.data_ptr<float>() + floats.numel());
+    return at;
+  }
+  at::Tensor upload(const c10::Device& device) const {
+    const bool to_gpu = !device.is_cpu();
+    at::Tensor host = at::empty({int64_t(data_.size())}, at::TensorOptions().dtype(at::kFloat).pinned_memory(to_gpu));
+    std::memcpy(host.data_ptr<float>(), data_.data(), data_.size() * sizeof(float));
+    return to_gpu ? host.to(device, /*non_blocking=*/true) : host;
+  }
+
+ private:
+  std::vector<float> data_;
+};
+
+// A colour map's table [256, 3] as float32 on `device`, its columns in the
+// given byte order: uploaded once per device and order, then kept (never
+// freed: GPU tensors must not be destroyed after the CUDA runtime at exit).
+at::Tensor device_colormap(Colormap cmap, const c10::Device& device, const std::array<int64_t, 3>& channel_of_byte) {
+  using Key = std::tuple<int, std::string, int64_t, int64_t, int64_t>;
+  static std::mutex lock;
+  static auto* tables = new std::map<Key, at::Tensor>;
+  const Key key{int(cmap), device.str(), channel_of_byte[0], channel_of_byte[1], channel_of_byte[2]};
+  std::lock_guard<std::mutex> guard(lock);
+  auto found = tables->find(key);
+  if (found != tables->end()) return found->second;
+  const auto& table = colormap_table(cmap);
+  at::Tensor host = at::empty({256, 3}, at::kFloat);
+  float* values = host.data_ptr<float>();
+  for (int i = 0; i < 256; ++i) {
+    for (int j = 0; j < 3; ++j) values[3 * i + j] = float(table[i][channel_of_byte[j]]);
+  }
+  return tables->emplace(key, host.to(device)).first->second;
+}
+
+// Frame coordinate i of `out` shows source cell min(in - 1, i * in / out) (overlay.h's nearest).
+std::vector<int64_t> nearest_cells(int in, int out) {
+  std::vector<int64_t> cells(out);
+  for (int i = 0; i < out; ++i) cells[i] = std::min(in - 1, int(int64_t(i) * in / out));
+  return cells;
+}
+
+// GridUpsampler's separable bilinear upsampling on tensors, with its taps and
+// order of operations (a * w0 + b * w1 across, then the same down).
+// grids [n, gh, gw] float on the device. tiled: grid i covers columns
+// [W i / n, W (i + 1) / n) of one output [1, H, W] (draw_head_strip's tiles;
+// a tile narrower than a pixel is left out); otherwise each grid covers the
+// frame: [n, H, W].
+at::Tensor upsample_grids(const at::Tensor& grids, int out_h, int out_w, bool tiled) {
+  const int n = int(grids.size(0)), gh = int(grids.size(1)), gw = int(grids.size(2));
+  std::vector<int> index0, index1;
+  std::vector<float> weight0, weight1;
+  const int tiles = tiled ? n : 1;
+  for (int i = 0; i < tiles; ++i) {
+    const int x0 = int(int64_t(out_w) * i / tiles), x1 = int(int64_t(out_w) * (i + 1) / tiles);
+    if (x1 <= x0) continue;
+    const LinearTaps taps = linear_taps(gw, x1 - x0);
+    for (int x = 0; x < x1 - x0; ++x) {
+      index0.push_back(i * gw + taps.index0[x]);
+      index1.push_back(i * gw + taps.index1[x]);
+    }
+    weight0.insert(weight0.end(), taps.weight0.begin(), taps.weight0.end());
+    weight1.insert(weight1.end(), taps.weight1.begin(), taps.weight1.end());
+  }
+  const LinearTaps down = linear_taps(gh, out_h);
+  HostFloats host;
+  const int64_t c0 = host.add(index0), c1 = host.add(index1), r0 = host.add(down.index0), r1 = host.add(down.index1);
+  const int64_t cw0 = host.add(weight0), cw1 = host.add(weight1), rw0 = host.add(down.weight0),
+                rw1 = host.add(down.weight1);
+  const at::Tensor taps = host.upload(grids.device());
+  const at::Tensor indices = taps.narrow(0, 0, cw0).to(at::kLong);  // c0 c1 r0 r1, one cast
+  const auto index = [&](int64_t at, int64_t count) { return indices.narrow(0, at, count); };
+  const auto weight = [&](int64_t at, int64_t count) { return taps.narrow(0, at, count); };
+  // Tiled: the grids side by side along x, [1, gh, n * gw], so that one gather per tap serves every tile.
+  const at::Tensor source = tiled ? grids.permute({1, 0, 2}).reshape({1, gh, n * gw}) : grids;
+  const at::Tensor across = source.index_select(2, index(c0, out_w)) * weight(cw0, out_w) +
+                            source.index_select(2, index(c1, out_w)) * weight(cw1, out_w);  // [m, gh, W]
+  return across.index_select(1, index(r0, out_h)) * weight(rw0, out_h).view({out_h, 1}) +
+         across.index_select(1, index(r1, out_h)) * weight(rw1, out_h).view({out_h, 1});
+}
+
+// The kStandard YUV -> RGB gains of color_convert.cpp (x 2^13, rounded).
+struct StandardGains {
+  int y, r_v, g_u, g_v, b_u, y_offset;
+};
+constexpr int kGainBits = 13;
+
+struct MatrixWeights {
+  double kr, kb;
+};
+MatrixWeights matrix_weights(YuvMatrix matrix) {
+  return matrix == YuvMatrix::kBt709 ? MatrixWeights{0.2126, 0.0722} : MatrixWeights{0.299, 0.114};
+}
+
+StandardGains standard_gains(YuvMatrix matrix, bool full_range) {
+  const auto [kr, kb] = matrix_weights(matrix);
+  const double kg = 1.0 - kr - kb;
+  const double y_gain = full_range ? 1.0 : 255.0 / 219.0;
+  const double c_gain = full_range ? 1.0 : 255.0 / 224.0;
+  const double gains[5] = {y_gain, 2.0 * (1.0 - kr) * c_gain, -2.0 * kb * (1.0 - kb) / kg * c_gain,
+                           -2.0 * kr * (1.0 - kr) / kg * c_gain, 2.0 * (1.0 - kb) * c_gain};
+  int k[5];
+  for (int i = 0; i < 5; ++i) k[i] = int(std::lrint(gains[i] * double(1 << kGainBits)));
+  return {k[0], k[1], k[2], k[3], k[4], full_range ? 0 : 16};
+}
+
+// A chroma plane [ch, cw] nearest-upsampled to [h, w] (each sample on its 2x2 block).
+at::Tensor upsampled_chroma(const at::Tensor& chroma, int h, int w) {
+  const int64_t ch = chroma.size(0), cw = chroma.size(1);
+  return chroma.unsqueeze(1).unsqueeze(3).expand({ch, 2, cw, 2}).reshape({2 * ch, 2 * cw}).narrow(0, 0, h).narrow(1, 0, w);
+}
+
+// i420_to_rgb / nv12_to_rgb with YuvConversion::kStandard: the same integer sums.
+at::Tensor yuv_to_rgb(const FramePlanes& frame) {
+  const at::Tensor u = frame.layout == FrameLayout::kI420 ? frame.planes[1] : frame.planes[1].select(2, 0);
+  const at::Tensor v = frame.layout == FrameLayout::kI420 ? frame.planes[2] : frame.planes[1].select(2, 1);
+  const StandardGains k = standard_gains(frame.matrix, frame.full_range);
+  const at::Tensor luma = (frame.planes[0].to(at::kInt) - k.y_offset) * k.y + (1 << (kGainBits - 1));
+  const at::Tensor cb = upsampled_chroma(u, frame.height, frame.width).to(at::kInt) - 128;
+  const at::Tensor cr = upsampled_chroma(v, frame.height, frame.width).to(at::kInt) - 128;
+  const auto channel = [&](const at::Tensor& sum) {
+    return at::div(sum, 1 << kGainBits, "floor").clamp_(0, 255);  // an arithmetic shift
+  };
+  const at::Tensor r = channel(luma + cr * k.r_v);
+  const at::Tensor g = channel(luma + cb * k.g_u + cr * k.g_v);
+  const at::Tensor b = channel(luma + cb * k.b_u);
+  return at::stack({r, g, b}, 2).to(at::kByte);
+}
+
+// lround(v) clamped to [0, 255] (color_convert.cpp's clamp_byte), into `out`.
+void store_rounded(const at::Tensor& values, const at::Tensor& out) {
+  out.copy_(values.add(0.5).floor_().clamp_(0, 255));
+}
+
+// rgb_to_i420 / rgb_to_nv12 on tensors: the same float64 expressions in the
+// same order, so the same roundings.
+void rgb_to_yuv(const at::Tensor& rgb, FramePlanes& frame) {
+  const auto [kr, kb] = matrix_weights(frame.matrix);
+  const double kg = 1.0 - kr - kb;
+  const double y_scale = frame.full_range ? 255.0 : 219.0, y_offset = frame.full_range ? 0.0 : 16.0;
+  const double c_scale = frame.full_range ? 255.0 : 224.0;
+  const auto weighted_luma = [&](const at::Tensor& r, const at::Tensor& g, const at::Tensor& b) {
+    return (r * kr + g * kg) + b * kb;
+  };
+  const at::Tensor unit = rgb.to(at::kDouble) / 255.0;
+  store_rounded(weighted_luma(unit.select(2, 0), unit.select(2, 1), unit.select(2, 2)) * y_scale + y_offset,
+                frame.planes[0]);
+  // Each 2x2 block's mean (odd sizes: the last row / column repeated), summed
+  // as the CPU loop does: (0,0), (1,0), (0,1), (1,1) as (dx, dy).
+  at::Tensor quarter = rgb.to(at::kDouble) / 1020.0;
+  const int64_t h = frame.height, w = frame.width, ch = (h + 1) / 2, cw = (w + 1) / 2;
+  if (w % 2) quarter = at::cat({quarter, quarter.narrow(1, w - 1, 1)}, 1);
+  if (h % 2) quarter = at::cat({quarter, quarter.narrow(0, h - 1, 1)}, 0);
+  const at::Tensor blocks = quarter.view({ch, 2, cw, 2, 3});
+  const auto sample = [&](int dx, int dy) { return blocks.select(3, dx).select(1, dy); };  // [ch, cw, 3]
+  const at::Tensor sum = ((sample(0, 0) + sample(1, 0)) + sample(0, 1)) + sample(1, 1);
+  const at::Tensor r = sum.select(2, 0), g = sum.select(2, 1), b = sum.select(2, 2);
+  const at::Tensor luma = weighted_luma(r, g, b);
+  const at::Tensor cb = ((b - luma) * c_scale) / (2.0 * (1.0 - kb)) + 128.0;
+  const at::Tensor cr = ((r - luma) * c_scale) / (2.0 * (1.0 - kr)) + 128.0;
+  const bool i420 = frame.layout == FrameLayout::kI420;
+  store_rounded(cb, i420 ? frame.planes[1] : frame.planes[1].select(2, 0));
+  store_rounded(cr, i420 ? frame.planes[2] : frame.planes[1].select(2, 1));
+}
+
+// Packed byte j's colour channel (R 0, G 1, B 2).
+std::array<int64_t, 3> channel_of_bytes(PixelFormat format) {
+  const RgbLayout layout = rgb_layout(format);
+  std::array<int64_t, 3> channel{};
+  channel[layout.r] = 0;
+  channel[layout.g] = 1;
+  channel[layout.b] = 2;
+  return channel;
+}
+
+bool is_rgb_order(const std::array<int64_t, 3>& channel) { return channel[0] == 0 && channel[1] == 1; }
+
+}  // namespace
+
+float blend_weight(float alpha) {
+  if (!(alpha > 0.0f)) return 0.0f;
+  if (alpha >= 1.0f) return 1.0f;
+  return float(std::min(32767L, std::lround(double(alpha) * 32768.0))) / 32768.0f;  // RowBlender's weight
+}
+
+DeviceOverlay::DeviceOverlay(FramePlanes frame, const c10::Device& device)
+    : target_(std::move(frame)), device_(device), width_(target_.width), height_(target_.height) {
+  check_planes(target_);
+  work_ = target_;
+  if (target_.planes[0].device() != device_) {
+    for (at::Tensor& plane : work_.planes) plane = plane.to(device_);  // one upload per plane
+  }
+  if (work_.layout == FrameLayout::kPacked) {
+    canvas_ = work_.planes[0].narrow(2, 0, 3);  // every packed layout keeps its colour in bytes 0-2
+    channel_of_byte_ = channel_of_bytes(work_.packed_format);
+  } else {
+    canvas_ = yuv_to_rgb(work_);
+    channel_of_byte_ = {0, 1, 2};
+  }
+}
+
+at::Tensor DeviceOverlay::device_colours(const at::Tensor& rgb_table) const {
+  const at::Tensor table = rgb_table.to(device_, at::kFloat);
+  if (is_rgb_order(channel_of_byte_)) return table;
+  return at::stack({table.select(1, channel_of_byte_[0]), table.select(1, channel_of_byte_[1]),
+                    table.select(1, channel_of_byte_[2])},
+                   1);
+}
+
+void DeviceOverlay::blend(const at::Tensor& colours, const at::Tensor& weight) {
+  at::Tensor base = canvas_.to(at::kFloat);
+  const at::Tensor step = (colours - base).mul_(weight).add_(0.5).floor_();
+  canvas_.copy_(base.add_(step));
+}
+
+void DeviceOverlay::blend(const at::Tensor& colours, float alpha) {
+  at::Tensor base = canvas_.to(at::kFloat);
+  const at::Tensor step = (colours - base).mul_(double(blend_weight(alpha))).add_(0.5).floor_();
+  canvas_.copy_(base.add_(step));
+}
+
+void DeviceOverlay::head_strip(const at::Tensor& heads, Colormap cmap, float alpha) {
+  if (heads.dim() != 3 || heads.size(0) < 1 || heads.numel() == 0) {
+    throw Error("draw_head_strip: expected non-empty [heads, h, w] maps");
+  }
+  if (!(alpha > 0.0f)) return;
+  const at::Tensor maps = normalise_each_map(heads.to(device_));
+  const at::Tensor values = upsample_grids(maps, height_, width_, /*tiled=*/true)[0];
+  // overlay.cpp's quantise: int(v * 256) clamped to [0, 255], NaN to 0.
+  const at::Tensor index = at::nan_to_num(values * 256.0f, 0.0, 255.0, 0.0).clamp_(0.0, 255.0).to(at::kLong);
+  const at::Tensor table = device_colormap(cmap, device_, channel_of_byte_);
+  blend(table.index_select(0, index.flatten()).view({height_, width_, 3}), alpha);
+}
+
+void DeviceOverlay::rgb_grid(const at::Tensor& grid_rgb, float alpha, bool smooth) {
+  if (grid_rgb.dim() != 3 || grid_rgb.size(2) != 3 || grid_rgb.size(0) < 1 || grid_rgb.size(1) < 1) {
+    throw Error("blend_rgb_grid: expected a non-empty RGB picture");
+  }
+  if (!(alpha > 0.0f)) return;
+  const int gh = int(grid_rgb.size(0)), gw = int(grid_rgb.size(1));
+  const at::Tensor cells = device_colours(grid_rgb.reshape({gh * gw, 3})).view({gh, gw, 3});
+  if (smooth) {
+    // Each channel upsampled as a float plane, rounded half to even, clamped (overlay.cpp's round_to_bytes).
+    const at::Tensor planes = upsample_grids(cells.permute({2, 0, 1}).contiguous(), height_, width_, false);
+    blend(planes.round_().clamp_(0.0, 255.0).permute({1, 2, 0}), alpha);
+    return;
+  }
+  HostFloats host;
+  const int64_t rows = host.add(nearest_cells(gh, height_)), columns = host.add(nearest_cells(gw, width_));
+  const at::Tensor indices = host.upload(device_).to(at::kLong);
+  blend(cells.index_select(0, indices.narrow(0, rows, height_)).index_select(1, indices.narrow(0, columns, width_)),
+        alpha);
+}
+
+void DeviceOverlay::mask(const at::Tensor& class_map, const Palette& palette, float alpha, bool contours) {
+  if (class_map.dim() != 2 || class_map.numel() == 0) {
+    throw Error("blend_mask: expected a non-empty [height, width] class map");
+  }
+  if (palette.empty()) throw Error("blend_mask: empty palette");
+  const int mh = int(class_map.size(0)), mw = int(class_map.size(1));
+  HostFloats host;
+  const int64_t rows = host.add(nearest_cells(mh, height_)), columns = host.add(nearest_cells(mw, width_));
+  std::vector<float> colours;
+  for (const auto& rgb : palette) colours.insert(colours.end(), rgb.begin(), rgb.end());
+  const int64_t table_at = host.add(colours);
+  // A uint8 class map on the host (the segmentation meta's) travels in the same upload.
+  const bool map_on_host = class_map.is_cpu() && class_map.scalar_type() == at::kByte && !device_.is_cpu();
+  const int64_t map_at = map_on_host ? host.add(class_map.flatten()) : 0;
+  const at::Tensor block = host.upload(device_);
+  const at::Tensor indices = block.narrow(0, 0, table_at).to(at::kLong);
+  const at::Tensor table = device_colours(block.narrow(0, table_at, int64_t(colours.size())).view({-1, 3}));
+  const at::Tensor classes = map_on_host ? block.narrow(0, map_at, int64_t(mh) * mw).view({mh, mw}) : class_map;
+  // Nearest: frame pixel (x, y) shows class (x * mw / W, y * mh / H).
+  const at::Tensor ids = classes.to(device_, at::kLong)
+                             .index_select(0, indices.narrow(0, rows, height_))
+                             .index_select(1, indices.narrow(0, columns, width_));  // [H, W]
+  const at::Tensor drawn = ids > 0;  // class 0 (and below) is never touched
+  const at::Tensor over =
+      table.index_select(0, ids.clamp_min(0).remainder(int64_t(palette.size())).flatten()).view({height_, width_, 3});
+  at::Tensor weight = drawn.to(at::kFloat).mul_(double(blend_weight(alpha)));
+  if (contours) {
+    // A drawn pixel whose left, right, upper or lower neighbour shows another class is a border, drawn opaque.
+    at::Tensor border = at::zeros_like(drawn);
+    for (int dim : {0, 1}) {
+      const int64_t n = ids.size(dim);
+      if (n < 2) continue;
+      const at::Tensor differs = ids.narrow(dim, 1, n - 1) != ids.narrow(dim, 0, n - 1);
+      border.narrow(dim, 1, n - 1).bitwise_or_(differs);
+      border.narrow(dim, 0, n - 1).bitwise_or_(differs);
+    }
+    weight.masked_fill_(border.bitwise_and_(drawn), 1.0);
+  }
+  blend(over, weight.unsqueeze(2));
+}
+
+void DeviceOverlay::text(const TextRenderer& renderer, const std::string& text, const TextStyle& style) {
+  if (text.empty() || style.pixel_height <= 0) return;
+  // The box and a margin of one text height around it (glyphs may overhang the box).
+  const auto box = renderer.box_size(text, style.pixel_height);
+  const int margin = style.pixel_height;
+  const int x0 = std::clamp(style.x - margin, 0, width_), x1 = std::clamp(style.x + box[0] + margin, 0, width_);
+  const int y0 = std::clamp(style.y - margin, 0, height_), y1 = std::clamp(style.y + box[1] + margin, 0, height_);
+  if (x1 <= x0 || y1 <= y0) return;
+  const at::Tensor region = canvas_.narrow(0, y0, y1 - y0).narrow(1, x0, x1 - x0);
+  at::Tensor host = region.to(at::kCPU).contiguous();
+  const PixelFormat order = is_rgb_order(channel_of_byte_) ? PixelFormat::kRGB : PixelFormat::kBGR;
+  renderer.draw(MutableImageView{host.data_ptr<std::uint8_t>(), x1 - x0, y1 - y0, std::ptrdiff_t(x1 - x0) * 3, order},
+                text, style.x - x0, style.y - y0, style.pixel_height, style.colour, style.background,
+                style.background_alpha);
+  region.copy_(host);
+}
+
+void DeviceOverlay::finish() {
+  if (work_.layout != FrameLayout::kPacked) rgb_to_yuv(canvas_, work_);
+  if (target_.planes[0].device() != device_) {
+    for (size_t i = 0; i < target_.planes.size(); ++i) target_.planes[i].copy_(work_.planes[i]);  // one download each
+  }
+}
+
+}  // namespace dinoclip
