@@ -14,7 +14,7 @@
 #include <string>
 
 #include "attnoverlay/attnoverlay_device.h"
-#include "attnoverlay/attnoverlay_frame.h"
+#include "common/frame_planes_map.h"
 #include "common/enums.h"
 #include "common/frame_convert.h"
 #include "common/meta_tensors.h"

@@ -26,7 +26,9 @@ const std::uint8_t* plane_data(const GstVideoFrame& frame, int index) {
 
 int plane_stride(const GstVideoFrame& frame, int index) { return GST_VIDEO_FRAME_PLANE_STRIDE(&frame, index); }
 
-FramePlanes planes_of(const GstVideoFrame& frame) {
+}  // namespace
+
+FramePlanes mapped_frame_planes(const GstVideoFrame& frame) {
   const int width = GST_VIDEO_FRAME_WIDTH(&frame), height = GST_VIDEO_FRAME_HEIGHT(&frame);
   PixelFormat packed;
   if (packed_pixel_format(GST_VIDEO_FRAME_FORMAT(&frame), &packed)) {
@@ -47,8 +49,6 @@ FramePlanes planes_of(const GstVideoFrame& frame) {
   }
 }
 
-}  // namespace
-
 FramePlanes map_frame_planes(GstBuffer* buffer, const GstVideoInfo& info, GstMapFlags flags) {
   auto mapped = std::make_shared<MappedFrame>();
   mapped->mapped = gst_video_frame_map(&mapped->frame, &info, buffer, flags);
@@ -57,7 +57,7 @@ FramePlanes map_frame_planes(GstBuffer* buffer, const GstVideoInfo& info, GstMap
                 std::to_string(GST_VIDEO_INFO_HEIGHT(&info)) + " " + GST_VIDEO_INFO_NAME(&info) + " video frame for " +
                 ((flags & GST_MAP_WRITE) ? "writing" : "reading"));
   }
-  FramePlanes planes = planes_of(mapped->frame);
+  FramePlanes planes = mapped_frame_planes(mapped->frame);
   planes.keep_alive = std::move(mapped);
   return planes;
 }

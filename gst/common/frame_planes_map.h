@@ -18,6 +18,10 @@ namespace dinoclip::gst {
 // be mapped with `flags` or the format is not one the elements read.
 FramePlanes map_frame_planes(GstBuffer* buffer, const GstVideoInfo& info, GstMapFlags flags);
 
+// The planes of a frame someone else mapped (a GstVideoFilter's), no copy and
+// no keep_alive: valid while `frame` stays mapped. Throws like map_frame_planes.
+FramePlanes mapped_frame_planes(const GstVideoFrame& frame);
+
 // A frame on its way to a model on `device`, as little work as possible on
 // the calling (streaming) thread: for a GPU, one copy of the planes into
 // pinned host memory (the buffer is unmapped before this returns; the upload

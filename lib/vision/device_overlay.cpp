@@ -162,29 +162,12 @@ at::Tensor upsample_grids(const at::Tensor& grids, int out_h, int out_w, bool ti
          across.index_select(1, index(r1, out_h)) * weight(rw1, out_h).view({out_h, 1});
 }
 
-// The kStandard YUV -> RGB gains of color_convert.cpp (x 2^13, rounded).
-struct StandardGains {
-  int y, r_v, g_u, g_v, b_u, y_offset;
-};
-constexpr int kGainBits = 13;
-
+// The luma weights (Kr, Kb) of the two matrices, as color_convert.cpp uses them going back to YUV.
 struct MatrixWeights {
   double kr, kb;
 };
 MatrixWeights matrix_weights(YuvMatrix matrix) {
   return matrix == YuvMatrix::kBt709 ? MatrixWeights{0.2126, 0.0722} : MatrixWeights{0.299, 0.114};
-}
-
-StandardGains standard_gains(YuvMatrix matrix, bool full_range) {
-  const auto [kr, kb] = matrix_weights(matrix);
-  const double kg = 1.0 - kr - kb;
-  const double y_gain = full_range ? 1.0 : 255.0 / 219.0;
-  const double c_gain = full_range ? 1.0 : 255.0 / 224.0;
-  const double gains[5] = {y_gain, 2.0 * (1.0 - kr) * c_gain, -2.0 * kb * (1.0 - kb) / kg * c_gain,
-                           -2.0 * kr * (1.0 - kr) / kg * c_gain, 2.0 * (1.0 - kb) * c_gain};
-  int k[5];
-  for (int i = 0; i < 5; ++i) k[i] = int(std::lrint(gains[i] * double(1 << kGainBits)));
-  return {k[0], k[1], k[2], k[3], k[4], full_range ? 0 : 16};
 }
 
 // A chroma plane [ch, cw] nearest-upsampled to [h, w] (each sample on its 2x2 block).
@@ -197,12 +180,12 @@ at::Tensor upsampled_chroma(const at::Tensor& chroma, int h, int w) {
 at::Tensor yuv_to_rgb(const FramePlanes& frame) {
   const at::Tensor u = frame.layout == FrameLayout::kI420 ? frame.planes[1] : frame.planes[1].select(2, 0);
   const at::Tensor v = frame.layout == FrameLayout::kI420 ? frame.planes[2] : frame.planes[1].select(2, 1);
-  const StandardGains k = standard_gains(frame.matrix, frame.full_range);
-  const at::Tensor luma = (frame.planes[0].to(at::kInt) - k.y_offset) * k.y + (1 << (kGainBits - 1));
+  const YuvGains k = yuv_gains(frame.matrix, frame.full_range, YuvConversion::kStandard);
+  const at::Tensor luma = (frame.planes[0].to(at::kInt) - k.y_offset) * k.y + (1 << (kYuvStandardBits - 1));
   const at::Tensor cb = upsampled_chroma(u, frame.height, frame.width).to(at::kInt) - 128;
   const at::Tensor cr = upsampled_chroma(v, frame.height, frame.width).to(at::kInt) - 128;
   const auto channel = [&](const at::Tensor& sum) {
-    return at::div(sum, 1 << kGainBits, "floor").clamp_(0, 255);  // an arithmetic shift
+    return at::div(sum, 1 << kYuvStandardBits, "floor").clamp_(0, 255);  // an arithmetic shift
   };
   const at::Tensor r = channel(luma + cr * k.r_v);
   const at::Tensor g = channel(luma + cb * k.g_u + cr * k.g_v);
