@@ -14,8 +14,12 @@
 #include <string>
 
 #include "attnoverlay/attnoverlay_device.h"
+#include "common/cuda_caps.h"
 #include "common/frame_planes_map.h"
 #include "common/enums.h"
+#if defined(DINOCLIP_WITH_GST_CUDA)
+#include "common/cuda_frame.h"
+#endif
 #include "common/frame_convert.h"
 #include "common/meta_tensors.h"
 #include "common/param_flags.h"
@@ -104,9 +108,9 @@ GST_ELEMENT_REGISTER_DEFINE(attnoverlay, "attnoverlay", GST_RANK_NONE, GST_TYPE_
 namespace {
 
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(DINOCLIP_VIDEO_CAPS(DINOCLIP_FRAME_FORMATS)));
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)));
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(DINOCLIP_VIDEO_CAPS(DINOCLIP_FRAME_FORMATS)));
 
 void gst_attn_overlay_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_ATTN_OVERLAY(object);
@@ -441,24 +445,74 @@ const char* missing_meta_name(GstDinoclipAttnoverlayMode mode) {
   return "dinoclip meta";
 }
 
-GstFlowReturn gst_attn_overlay_transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
-  auto* self = GST_ATTN_OVERLAY(filter);
+// One frame, in whichever memory: `draw(settings)` draws and says whether
+// anything was; errors become the element's error, nothing drawn a warning.
+template <typename Draw>
+GstFlowReturn draw_frame(GstAttnOverlay* self, const GstVideoInfo& info, Draw&& draw) {
   try {
     const Settings settings = settings_snapshot(self);
     if (settings.alpha <= 0.0 && settings.mode != GST_DINOCLIP_ATTNOVERLAY_MODE_LABEL) return GST_FLOW_OK;
-    const std::optional<c10::Device> device = dinoclip::gst::drawing_device(
-        settings.device, c10::Device(c10::kCPU), frame->buffer, self->priv->state.fallback_gpu);
-    const bool drawn =
-        device ? draw_on_device(self, dinoclip::gst::mapped_frame_planes(*frame), *device, frame->buffer, settings)
-               : draw_on_cpu(self, *frame, settings);
-    if (!drawn) warn_missing(self, missing_meta_name(settings.mode));
+    if (!draw(settings)) warn_missing(self, missing_meta_name(settings.mode));
     return GST_FLOW_OK;
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("attnoverlay: %s", dinoclip::user_message(e).c_str()),
-                      ("frame %dx%d %s", GST_VIDEO_FRAME_WIDTH(frame), GST_VIDEO_FRAME_HEIGHT(frame),
-                       gst_video_format_to_string(GST_VIDEO_FRAME_FORMAT(frame))));
+                      ("frame %dx%d %s", GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info),
+                       GST_VIDEO_INFO_NAME(&info)));
     return GST_FLOW_ERROR;
   }
+}
+
+GstFlowReturn gst_attn_overlay_transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
+  auto* self = GST_ATTN_OVERLAY(filter);
+  return draw_frame(self, frame->info, [&](const Settings& settings) {
+    const std::optional<c10::Device> device = dinoclip::gst::drawing_device(
+        settings.device, c10::Device(c10::kCPU), frame->buffer, self->priv->state.fallback_gpu);
+    return device ? draw_on_device(self, dinoclip::gst::mapped_frame_planes(*frame), *device, frame->buffer, settings)
+                  : draw_on_cpu(self, *frame, settings);
+  });
+}
+
+#if defined(DINOCLIP_WITH_GST_CUDA)
+// GstVideoFilter's transform_ip: maps system memory (and would download CUDA memory).
+GstFlowReturn (*video_filter_transform_ip)(GstBaseTransform*, GstBuffer*) = nullptr;
+
+// CUDA-memory frames are drawn in place on their GPU, mapped with GST_MAP_CUDA
+// (GstVideoFilter's own map would download them). device=cpu on such frames
+// takes the host mapping, counted as a host copy.
+GstFlowReturn gst_attn_overlay_transform_ip(GstBaseTransform* trans, GstBuffer* buffer) {
+  auto* self = GST_ATTN_OVERLAY(trans);
+  if (!dinoclip::gst::is_cuda_buffer(buffer)) return video_filter_transform_ip(trans, buffer);
+  const GstVideoInfo& info = GST_VIDEO_FILTER(trans)->in_info;
+  bool on_host = false;
+  const GstFlowReturn result = draw_frame(self, info, [&](const Settings& settings) {
+    FramePlanes planes =
+        dinoclip::gst::map_cuda_frame_planes(buffer, info, GstMapFlags(GST_MAP_READ | GST_MAP_WRITE));
+    const std::optional<c10::Device> device =
+        dinoclip::gst::drawing_device(settings.device, planes.device(), buffer, self->priv->state.fallback_gpu);
+    if (!device) {
+      on_host = true;  // drawn below, after this mapping is released
+      return true;
+    }
+    return draw_on_device(self, std::move(planes), *device, buffer, settings);
+  });
+  if (!on_host) return result;
+  dinoclip::gst::note_host_map(buffer);
+  return video_filter_transform_ip(trans, buffer);
+}
+#endif
+
+// CUDA-memory caps leave the answers on a build or machine that cannot take
+// them, and forced ones are refused with an error saying why (as the
+// inference elements do).
+GstCaps* gst_attn_overlay_transform_caps(GstBaseTransform* trans, GstPadDirection direction, GstCaps* caps,
+                                         GstCaps* filter) {
+  return dinoclip::gst::caps_usable_here(
+      GST_BASE_TRANSFORM_CLASS(gst_attn_overlay_parent_class)->transform_caps(trans, direction, caps, filter));
+}
+
+gboolean gst_attn_overlay_accept_caps(GstBaseTransform* trans, GstPadDirection direction, GstCaps* caps) {
+  if (!dinoclip::gst::check_cuda_memory_caps(GST_ELEMENT(trans), caps)) return FALSE;
+  return GST_BASE_TRANSFORM_CLASS(gst_attn_overlay_parent_class)->accept_caps(trans, direction, caps);
 }
 
 void gst_attn_overlay_finalize(GObject* object) {
@@ -556,7 +610,13 @@ static void gst_attn_overlay_class_init(GstAttnOverlayClass* klass) {
 
   GST_BASE_TRANSFORM_CLASS(klass)->start = gst_attn_overlay_start;
   GST_BASE_TRANSFORM_CLASS(klass)->stop = gst_attn_overlay_stop;
+  GST_BASE_TRANSFORM_CLASS(klass)->transform_caps = gst_attn_overlay_transform_caps;
+  GST_BASE_TRANSFORM_CLASS(klass)->accept_caps = gst_attn_overlay_accept_caps;
   GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip = gst_attn_overlay_transform_frame_ip;
+#if defined(DINOCLIP_WITH_GST_CUDA)
+  video_filter_transform_ip = GST_BASE_TRANSFORM_CLASS(klass)->transform_ip;
+  GST_BASE_TRANSFORM_CLASS(klass)->transform_ip = gst_attn_overlay_transform_ip;
+#endif
 }
 
 static void gst_attn_overlay_init(GstAttnOverlay* self) {

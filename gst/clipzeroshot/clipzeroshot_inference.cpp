@@ -47,10 +47,10 @@ InferenceTicket ClipInference::submit(GstBuffer* buffer, bool in_worker) {
   InferenceTicket ticket;
   try {
     if (scale_method_ == ScaleMethod::kFast) {
-      // Mapped (CPU model) or staged in pinned memory (GPU model) here; the
-      // worker prepares the whole batch in one pass on the model's device.
+      // Mapped (CPU model, CUDA memory) or staged in pinned memory (GPU model)
+      // here; the worker prepares the whole batch in one pass on the model's device.
       ticket.outputs =
-          instance_->encode_frame(client_, frame_planes_for_device(buffer, info_, instance_->device()), settings.crop);
+          instance_->encode_frame(client_, frame_for_device(buffer, info_, instance_->device()), settings.crop);
     } else {
       const MakeInput make = [resolution, crop = settings.crop, device = instance_->device()](const ImageView& view) {
         return clip_frame_input(view, resolution, crop, ScaleMethod::kExact, device);

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/user_message.h"
 #include "common/frame_convert.h"
+#include "common/frame_planes_map.h"
 #if defined(DINOCLIP_WITH_GST_CUDA)
 #include "common/cuda_frame.h"
 #endif
@@ -264,6 +265,20 @@ void InferenceDriver::clear() {
 int cuda_index_of(const c10::Device& device) {
   if (!device.is_cuda()) return -1;
   return device.has_index() ? device.index() : 0;
+}
+
+FramePlanes map_frame_for_model(GstBuffer* buffer, const GstVideoInfo& info) {
+#if defined(DINOCLIP_WITH_GST_CUDA)
+  if (is_cuda_buffer(buffer)) return map_cuda_frame_planes(buffer, info, GST_MAP_READ);
+#endif
+  return map_frame_planes(buffer, info, GST_MAP_READ);
+}
+
+FramePlanes frame_for_device(GstBuffer* buffer, const GstVideoInfo& info, const c10::Device& device) {
+#if defined(DINOCLIP_WITH_GST_CUDA)
+  if (is_cuda_buffer(buffer)) return map_cuda_frame_planes(buffer, info, GST_MAP_READ);
+#endif
+  return frame_planes_for_device(buffer, info, device);
 }
 
 at::Tensor input_from_frame(GstBuffer* buffer, const GstVideoInfo& info, const MakeInput& make) {

@@ -33,6 +33,7 @@
 #include "inference/inference_properties.h"
 #include "runtime/inference_cadence.h"
 #include "runtime/model_worker.h"
+#include "vision/frame_planes.h"
 
 namespace dinoclip::gst {
 
@@ -143,6 +144,17 @@ class InferenceDriver {
 
 // A model input made from a frame's pixels (the mapped frame as the core sees it).
 using MakeInput = std::function<at::Tensor(const ImageView& frame)>;
+
+// The frame's planes for a model, with no host copy where its memory allows:
+// CUDA memory (CUDA builds) mapped in place on its GPU, system memory mapped
+// in place. keep_alive holds the mapping. Throws dinoclip::Error when the
+// frame cannot be mapped.
+FramePlanes map_frame_for_model(GstBuffer* buffer, const GstVideoInfo& info);
+
+// A frame on its way to a model on `device` (submit_frame / encode_frame):
+// CUDA memory mapped in place; system memory as frame_planes_for_device
+// (staged in pinned memory for a GPU, so the streaming thread only pays a copy).
+FramePlanes frame_for_device(GstBuffer* buffer, const GstVideoInfo& info, const c10::Device& device);
 
 // Now, on this thread. Throws dinoclip::Error when the frame cannot be mapped.
 at::Tensor input_from_frame(GstBuffer* buffer, const GstVideoInfo& info, const MakeInput& make);
