@@ -29,13 +29,6 @@ void init_debug() {
   });
 }
 
-// As the caps say (frame_convert's rule for system memory): BT.709 for HD
-// colorimetry, else BT.601; full or studio range.
-YuvMatrix caps_yuv_matrix(const GstVideoInfo& info) {
-  return info.colorimetry.matrix == GST_VIDEO_COLOR_MATRIX_BT709 ? YuvMatrix::kBt709 : YuvMatrix::kBt601;
-}
-bool caps_full_range(const GstVideoInfo& info) { return info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255; }
-
 // Waits for the device's current stream. Through c10::Stream (LibTorch's
 // exported device guard), not CUDAStream::synchronize, whose inline body calls
 // the CUDA runtime directly: the binaries link no libcudart of their own.
@@ -94,8 +87,8 @@ FramePlanes planes_of(const GstVideoFrame& frame, const c10::Device& device, Bas
     planes.planes.push_back(view(0, {height, width, bpp}, {stride(0), bpp, 1}));
     return planes;
   }
-  planes.matrix = caps_yuv_matrix(info);
-  planes.full_range = caps_full_range(info);
+  planes.matrix = frame_yuv_matrix(info);
+  planes.full_range = frame_full_range(info);
   if (format == GST_VIDEO_FORMAT_I420) {
     planes.layout = FrameLayout::kI420;
     planes.planes.push_back(view(0, {height, width}, {stride(0), 1}));

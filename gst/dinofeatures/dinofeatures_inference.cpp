@@ -46,7 +46,7 @@ MakeInput DinoInference::make_exact_input() const {
 }
 
 FramePlanes DinoInference::frame_for_model(GstBuffer* buffer, const ResolvedSize& size) const {
-  FramePlanes frame = map_frame_for_model(buffer, info_);
+  FramePlanes frame = map_frame_for_model(buffer, info_, instance_->device());
   // "native": the top-left whole patches, as dino_image_input crops (before
   // staging, so that only they are copied).
   if (frame_.input_size.kind == InputSize::Kind::kNative) frame = top_left_crop(frame, size.width, size.height);

@@ -267,16 +267,18 @@ int cuda_index_of(const c10::Device& device) {
   return device.has_index() ? device.index() : 0;
 }
 
-FramePlanes map_frame_for_model(GstBuffer* buffer, const GstVideoInfo& info) {
+FramePlanes map_frame_for_model(GstBuffer* buffer, const GstVideoInfo& info, const c10::Device& device) {
 #if defined(DINOCLIP_WITH_GST_CUDA)
-  if (is_cuda_buffer(buffer)) return map_cuda_frame_planes(buffer, info, GST_MAP_READ);
+  if (device.is_cuda() && is_cuda_buffer(buffer)) return map_cuda_frame_planes(buffer, info, GST_MAP_READ);
+  note_host_map(buffer);  // a frame in CUDA memory for a CPU model is downloaded here: counted
 #endif
   return map_frame_planes(buffer, info, GST_MAP_READ);
 }
 
 FramePlanes frame_for_device(GstBuffer* buffer, const GstVideoInfo& info, const c10::Device& device) {
 #if defined(DINOCLIP_WITH_GST_CUDA)
-  if (is_cuda_buffer(buffer)) return map_cuda_frame_planes(buffer, info, GST_MAP_READ);
+  if (device.is_cuda() && is_cuda_buffer(buffer)) return map_cuda_frame_planes(buffer, info, GST_MAP_READ);
+  note_host_map(buffer);
 #endif
   return frame_planes_for_device(buffer, info, device);
 }

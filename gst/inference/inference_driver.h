@@ -145,11 +145,12 @@ class InferenceDriver {
 // A model input made from a frame's pixels (the mapped frame as the core sees it).
 using MakeInput = std::function<at::Tensor(const ImageView& frame)>;
 
-// The frame's planes for a model, with no host copy where its memory allows:
-// CUDA memory (CUDA builds) mapped in place on its GPU, system memory mapped
-// in place. keep_alive holds the mapping. Throws dinoclip::Error when the
-// frame cannot be mapped.
-FramePlanes map_frame_for_model(GstBuffer* buffer, const GstVideoInfo& info);
+// The frame's planes for a model on `device`, with no host copy where its
+// memory allows: CUDA memory (CUDA builds) mapped in place on its GPU for a
+// GPU model, system memory mapped in place (a CUDA frame for a CPU model is
+// downloaded, and counted). keep_alive holds the mapping. Throws
+// dinoclip::Error when the frame cannot be mapped.
+FramePlanes map_frame_for_model(GstBuffer* buffer, const GstVideoInfo& info, const c10::Device& device);
 
 // A frame on its way to a model on `device` (submit_frame / encode_frame):
 // CUDA memory mapped in place; system memory as frame_planes_for_device

@@ -104,6 +104,7 @@ class CpuAttention : public ::testing::TestWithParam<AttentionCase> {
  protected:
   void SetUp() override {
     if (!cpu::available()) GTEST_SKIP() << "built without oneDNN (or DINOCLIP_CPU_KERNELS=aten)";
+    if (!cpu::supports(GetParam().compute)) GTEST_SKIP() << "this CPU runs no oneDNN bf16 products (no AVX-512)";
   }
 };
 
