@@ -31,7 +31,9 @@ fi
 # The DINOv2 / DINOv3 GPU tests read their toy fixtures too.
 for f in dinov2_tiny dinov3_tiny; do [ -d "$fixtures/$f" ] && cp -r "$fixtures/$f" "$dest/fixtures/"; done
 cp scripts/gpu-lab-run.sh scripts/gpu-lab-elements.sh scripts/gpu-lab-peers.py "$dest/"
-[ -f "$build/tests/bench/bench_overlay" ] && cp "$build/tests/bench/bench_overlay" "$dest/bin/"
+for f in tests/gpu/test_gpu_cuda_memory tests/bench/bench_overlay tests/elements/bench_scheduler; do
+  [ -f "$build/$f" ] && cp "$build/$f" "$dest/bin/"
+done
 # Issue 21's element table: two H.264 clips NVDEC decodes (constrained baseline, 4:2:0; their rate is
 # the difference of the two lengths) and a 1280x720 mask for dinoseg's annotation.
 rm -f "$dest/clip720.mp4"

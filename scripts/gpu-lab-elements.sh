@@ -82,7 +82,7 @@ try: print(f'8 streams {float(eight):.0f} fps in all, one stream {float(one):.0f
 except ValueError: print(f'8 streams: {eight or \"FAILED\"}, one stream: {one or \"FAILED\"}')"
 
 step "overlay at 1280x720 (heatmap)"
-[ -x "$D/bin/bench_overlay" ] && timeout 60 bench_overlay --device cuda --frames 2000 2>&1 | tail -n 3
+[ -x "$D/bin/bench_overlay" ] && timeout 60 bench_overlay --device cuda 2>&1 | tail -n 8
 row "dinofeatures 480 b16 ! attnoverlay device=gpu, NVDEC CUDA memory" \
   "$(nv_rate "dinofeatures $V input-size=480x480 batch-size=16 ! attnoverlay device=gpu ! fakesink sync=false")" \
   "$m480b16" "$src_nv" 0.9
@@ -93,7 +93,7 @@ row "dinofeatures 480 b16 ! attnoverlay, system memory" \
 step "decode to overlay on the GPU: nvh264dec ! dinofeatures ! dinoseg ! attnoverlay ! cudadownload"
 CHAIN="dinofeatures $V input-size=480x480 batch-size=16 ! dinoseg annotation=$D/mask720.png num-iters=50 \
 ! attnoverlay mode=mask ! cudadownload ! video/x-raw,format=NV12 ! fakesink sync=false"
-GST_DEBUG=dinoclip*:3 timeout 90 gst-launch-1.0 -q $(nvdec $LONG) ! $CHAIN > "$O/chain.txt" 2>&1
-echo "chain rc=$? ($(grep -ciE 'error' "$O/chain.txt") error lines); host copies of frames: \
-$(grep -oE 'host copies of frames: [0-9]+' "$O/chain.txt" | tail -1 || echo 'not reported')"
+GST_DEBUG=dinoclipcuda:5 timeout 90 gst-launch-1.0 -q $(nvdec $LONG) ! $CHAIN > "$O/chain.txt" 2>&1
+echo "chain rc=$? ($(grep -ciE 'error' "$O/chain.txt") error lines); frames mapped to host memory (dinoclipcuda log): \
+$(grep -c 'mapped for the CPU (downloaded)' "$O/chain.txt")"
 row "whole chain, NVDEC CUDA memory" "$(nv_rate "$CHAIN")" "$m480b16" "$src_nv" 0.9

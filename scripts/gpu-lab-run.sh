@@ -35,6 +35,12 @@ if [ $elements = 1 ]; then
   echo "test_gpu_elements: rc=$? $(grep -cE '^\[       OK \]' "$O/test_gpu_elements.txt") ok, $(grep -cE '^\[  FAILED  \] [A-Z]' "$O/test_gpu_elements.txt") failed"
   grep -E "^\[  FAILED  \] [A-Z]|Failure$" -A4 "$O/test_gpu_elements.txt" | head -20
 else echo "test_gpu_elements: not in this bundle"; fi
+if [ -f "$D/bin/test_gpu_cuda_memory" ]; then
+  # CUDA memory: in-place tensors, foreign contexts, the pool, nvh264dec (reads tests/data from the checkout)
+  DINOCLIP_SOURCE_ROOT=$(cd "$D/.." && pwd) timeout 90 test_gpu_cuda_memory > "$O/test_gpu_cuda_memory.txt" 2>&1
+  echo "test_gpu_cuda_memory: rc=$? $(grep -cE '^\[       OK \]' "$O/test_gpu_cuda_memory.txt") ok, $(grep -cE '^\[  FAILED  \] [A-Z]' "$O/test_gpu_cuda_memory.txt") failed"
+  grep -E "^\[  FAILED  \] [A-Z]|Failure$" -A4 "$O/test_gpu_cuda_memory.txt" | head -20
+fi
 M=/tmp/gpu-lab-models; mkdir -p $M
 dinoclip make-model --arch vits8 --out $M/vits8.safetensors >/dev/null
 dinoclip make-model --arch clip-vitb16 --out $M/clipb16.safetensors >/dev/null
