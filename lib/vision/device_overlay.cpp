@@ -201,7 +201,9 @@ void store_rounded(const at::Tensor& values, const at::Tensor& out) {
 // rgb_to_i420 / rgb_to_nv12 on tensors: the same float64 expressions in the
 // same order, so the same roundings.
 void rgb_to_yuv(const at::Tensor& rgb, FramePlanes& frame) {
-  const auto [kr, kb] = matrix_weights(frame.matrix);
+  // Plain doubles, not a structured binding: C++17 lambdas cannot capture those (clang refuses).
+  const MatrixWeights weights = matrix_weights(frame.matrix);
+  const double kr = weights.kr, kb = weights.kb;
   const double kg = 1.0 - kr - kb;
   const double y_scale = frame.full_range ? 255.0 : 219.0, y_offset = frame.full_range ? 0.0 : 16.0;
   const double c_scale = frame.full_range ? 255.0 : 224.0;
