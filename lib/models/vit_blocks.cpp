@@ -405,7 +405,8 @@ bool prepare_cpu_kernels(torch::nn::Module& model, at::ScalarType compute) {
 
 Placement place_model(torch::nn::Module& model, const c10::Device& device, at::ScalarType dtype,
                       bool fused_kernels) {
-  if (device.is_cpu() && cpu::supports(dtype) && prepare_cpu_kernels(model, dtype)) return {at::kFloat, true};
+  const bool cpu_kernel_dtype = dtype == at::kFloat || dtype == at::kBFloat16;
+  if (device.is_cpu() && cpu_kernel_dtype && prepare_cpu_kernels(model, dtype)) return {at::kFloat, true};
   model.to(device, dtype);
   if (device.is_cuda() && fused_kernels) {
     for (const auto& module : model.modules(/*include_self=*/true)) {

@@ -47,24 +47,6 @@ struct CachedMatmul {
 
 bool available() { return onednn_matmul_enabled(); }
 
-bool supports(at::ScalarType compute) {
-  if (!available()) return false;
-  if (compute == at::kFloat) return true;
-  if (compute != at::kBFloat16) return false;
-  // Asked once: a bf16 product's descriptor exists on this CPU or it does not.
-  static const bool bf16 = [] {
-    try {
-      const memory::desc operand({16, 16}, memory::data_type::bf16, memory::format_tag::ab);
-      const memory::desc result({16, 16}, memory::data_type::f32, memory::format_tag::ab);
-      dnnl::matmul::primitive_desc(dnnl::matmul::desc(operand, operand, result), engine());
-      return true;
-    } catch (const dnnl::error&) {
-      return false;
-    }
-  }();
-  return bf16;
-}
-
 struct PackedLinear::Impl {
   at::Tensor weight;  // [out, in] row-major, float32 or the compute dtype (the caller's, not a copy)
   at::Tensor bias;    // [out] float32, or undefined
@@ -213,7 +195,6 @@ at::Tensor PackedLinear::operator()(const at::Tensor& x, at::ScalarType out_dtyp
 #else  // without oneDNN: callers take their ATen path
 
 bool available() { return false; }  // onednn_matmul_enabled() is false too
-bool supports(at::ScalarType) { return false; }
 
 struct PackedLinear::Impl {};
 

@@ -22,12 +22,6 @@ namespace dinoclip::cpu {
 // Built with oneDNN and not switched off with DINOCLIP_CPU_KERNELS=aten.
 bool available();
 
-// available(), and this CPU runs oneDNN's products in `compute`: float32
-// everywhere; bf16 only with AVX-512 (oneDNN 2 has no bf16 products for AVX2
-// CPUs, and refuses them with "could not create a primitive descriptor
-// iterator"). Models then keep LibTorch's own bf16 path (slower, but it runs).
-bool supports(at::ScalarType compute);
-
 enum class Epilogue {
   kNone,
   kGeluErf,    // nn.GELU()
