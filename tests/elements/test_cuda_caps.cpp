@@ -46,6 +46,7 @@ const std::vector<ElementCaps>& elements() {
       {"dinofeatures", GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)},
       {"clipzeroshot", GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)},
       {"dinoseg", "video/x-raw"},
+      {"attnoverlay", GST_VIDEO_CAPS_MAKE(DINOCLIP_FRAME_FORMATS)},
   };
   return list;
 }
