@@ -134,7 +134,10 @@ int bench_device(const c10::Device& device, PixelFormat packed, const std::strin
       FramePlanes on_host = host.planes();
       FramePlanes resident = on_host;
       for (at::Tensor& plane : resident.planes) plane = plane.to(device);
-      for (const auto& [name, draw] : modes) {
+      for (const auto& mode : modes) {
+        // Named copies, not a structured binding: C++17 lambdas cannot capture those (clang refuses).
+        const auto& name = mode.first;
+        const auto& draw = mode.second;
         for (bool in_device_memory : {true, false}) {
           const FramePlanes& planes = in_device_memory ? resident : on_host;
           const auto one_frame = [&] {

@@ -166,7 +166,7 @@ TEST(FrameBatches, AFailedPreparationFailsEveryItemOfItsBatchOnly) {
 }
 
 TEST(FrameUploads, CpuFramesStayInPlaceAndAreReleasedAtOnce) {
-  FrameUploads uploads(c10::Device(c10::kCPU));
+  FrameUploads uploads{c10::Device(c10::kCPU)};
   FramePlanes frame = i420_frame(5, 3, 6);
   const void* y = frame.planes[0].data_ptr();
   std::weak_ptr<const void> memory = frame.keep_alive;
