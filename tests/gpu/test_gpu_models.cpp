@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/version.h>
 
+#include "core/device.h"
 #include "gpu_test_util.h"
 #include "io/npy.h"
 #include "models/clip.h"
@@ -127,6 +128,7 @@ TEST(ReducedPrecision, Bf16OnCpuStaysWithinTheGpuBound) {
 #if TORCH_VERSION_MAJOR < 2
   GTEST_SKIP() << "LibTorch " TORCH_VERSION "'s CPU bf16 kernels are not representative of the GPU's";
 #endif
+  if (!cpu_has_native_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16/AMX: dinoclip runs no bf16 here";
   DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.safetensors");
   DINOCLIP_REQUIRE_FIXTURE(input_path, "dino_tiny/img1_160x240_input.npy");
   at::Tensor input = read_npy(input_path);
