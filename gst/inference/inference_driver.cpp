@@ -9,6 +9,7 @@
 #include "core/user_message.h"
 #include "common/frame_convert.h"
 #include "common/frame_planes_map.h"
+#include "runtime/frame_upload.h"
 #if defined(DINOCLIP_WITH_GST_CUDA)
 #include "common/cuda_frame.h"
 #endif
@@ -276,11 +277,7 @@ FramePlanes map_frame_for_model(GstBuffer* buffer, const GstVideoInfo& info, con
 }
 
 FramePlanes frame_for_device(GstBuffer* buffer, const GstVideoInfo& info, const c10::Device& device) {
-#if defined(DINOCLIP_WITH_GST_CUDA)
-  if (device.is_cuda() && is_cuda_buffer(buffer)) return map_cuda_frame_planes(buffer, info, GST_MAP_READ);
-  note_host_map(buffer);
-#endif
-  return frame_planes_for_device(buffer, info, device);
+  return runtime::staged_for_device(map_frame_for_model(buffer, info, device), device);
 }
 
 at::Tensor input_from_frame(GstBuffer* buffer, const GstVideoInfo& info, const MakeInput& make) {

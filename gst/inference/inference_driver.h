@@ -153,8 +153,8 @@ using MakeInput = std::function<at::Tensor(const ImageView& frame)>;
 FramePlanes map_frame_for_model(GstBuffer* buffer, const GstVideoInfo& info, const c10::Device& device);
 
 // A frame on its way to a model on `device` (submit_frame / encode_frame):
-// CUDA memory mapped in place; system memory as frame_planes_for_device
-// (staged in pinned memory for a GPU, so the streaming thread only pays a copy).
+// map_frame_for_model, then a host frame for a GPU model staged in pinned
+// memory (runtime/frame_upload.h), so the streaming thread only pays a copy.
 FramePlanes frame_for_device(GstBuffer* buffer, const GstVideoInfo& info, const c10::Device& device);
 
 // Now, on this thread. Throws dinoclip::Error when the frame cannot be mapped.
