@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/device.h"
+#include "runtime/dino_instance.h"
 
 namespace dinoclip::testing {
 
@@ -23,6 +24,16 @@ inline std::string gpu_missing_reason() {
 }
 
 inline c10::Device gpu() { return c10::Device(c10::kCUDA, 0); }
+
+// The tiny DINO fixture as a shared instance on GPU 0 (dino_tiny: 4 heads of
+// width 16, not derivable from the checkpoint).
+inline runtime::DinoInstanceOptions tiny_dino_on_gpu(const std::string& weights) {
+  runtime::DinoInstanceOptions options;
+  options.model_path = weights;
+  options.load.num_heads = 4;
+  options.load.device = gpu();
+  return options;
+}
 
 }  // namespace dinoclip::testing
 

@@ -80,10 +80,7 @@ int64_t reserved_on_gpu0() { return at::accelerator::getDeviceStats(0).reserved_
 TEST(GpuMemory, ReleasingTheLastInstanceOnAGpuReturnsItsCachedMemory) {
   DINOCLIP_REQUIRE_GPU();
   DINOCLIP_REQUIRE_FIXTURE(model, "dino_tiny/dino_tiny.safetensors");
-  runtime::DinoInstanceOptions options;
-  options.model_path = model;
-  options.load.device = dinoclip::testing::gpu();
-  options.load.num_heads = 4;  // dino_tiny: 4 heads of width 16
+  const runtime::DinoInstanceOptions options = dinoclip::testing::tiny_dino_on_gpu(model);
   at::getDeviceAllocator(c10::kCUDA)->emptyCache();
   const int64_t before = reserved_on_gpu0();
   int64_t while_running = 0;

@@ -62,10 +62,7 @@ TEST(GpuFrames, BatchedConversionOnCudaEqualsTheCpu) {
 TEST(GpuFrames, StagedHostFramesThroughTheInstanceEqualThePerFrameFastPath) {
   DINOCLIP_REQUIRE_GPU();
   DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.safetensors");
-  runtime::DinoInstanceOptions options;
-  options.model_path = weights;
-  options.load.num_heads = 4;
-  options.load.device = gpu();
+  runtime::DinoInstanceOptions options = tiny_dino_on_gpu(weights);
   options.batch = runtime::BatchPolicy{3, std::chrono::milliseconds(60000)};
   auto instance = runtime::acquire_dino_instance("", options);
   options.batch = runtime::BatchPolicy{1, std::chrono::milliseconds(0)};
