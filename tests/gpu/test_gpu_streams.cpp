@@ -96,7 +96,7 @@ TEST(GpuStreams, ResidentTokensOnAnotherStreamWaitForTheProducer) {
 TEST(GpuStreams, InstanceOutputsCarryTheWorkersEvent) {
   DINOCLIP_REQUIRE_GPU();
   DINOCLIP_REQUIRE_FIXTURE(weights, "dino_tiny/dino_tiny.safetensors");
-  const runtime::DinoInstanceOptions options = tiny_dino_on_gpu(weights);
+  runtime::DinoInstanceOptions options = tiny_dino_on_gpu(weights);
   auto instance = runtime::acquire_dino_instance("", options);
   const at::Tensor input = at::rand({1, 3, 64, 96});
   runtime::BatchOutputs outputs = instance->submit(instance->new_client(), 64, 96, {}, input).take_future().get();
