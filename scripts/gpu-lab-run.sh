@@ -10,6 +10,10 @@
 set -u
 peers=1; for a in "$@"; do [ "$a" = --no-peers ] && peers=0; done
 D=$(cd "$(dirname "$0")" && pwd); O=${OUT:-/tmp/gpu-lab-out}; mkdir -p "$O"; T0=$SECONDS
+# The bundle travels as one payload (scripts/gpu-lab-bundle.sh): unpacked beside this script, once.
+if [ -f "$D/payload.tar.gz" ] && [ ! -d "$D/bin" ]; then
+  tar -C "$D" -xzf "$D/payload.tar.gz" || { echo "cannot unpack $D/payload.tar.gz"; exit 2; }
+fi
 step() { echo; echo "== $* (t=$((SECONDS - T0)) s)"; }
 # secs CMD...: wall seconds of CMD, or FAIL(rc) (its stderr goes to $O/errors.txt)
 secs() { local a=$EPOCHREALTIME; "$@" >/dev/null 2>>"$O/errors.txt" || { echo "FAIL($?)"; return; }; python3 -c "print(f'{$EPOCHREALTIME - $a:.2f}')"; }
