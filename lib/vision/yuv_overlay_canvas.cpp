@@ -113,57 +113,81 @@ struct PairScratch {
   }
 };
 
-// body(j, scratch) for every chroma row j, in chunks over ATen's threads.
-template <typename Body>
-void for_each_chroma_row(const YuvPlanes& f, const Body& body) {
-  for_each_row_chunk(2 * f.width, (f.height + 1) / 2, [&](int begin, int end) {
-    PairScratch& s = PairScratch::of_this_thread(f.width);
-    for (int j = begin; j < end; ++j) body(j, s);
-  });
-}
-
 // The rounded mean of four chroma values in 1/64 level, given their sum.
 std::uint8_t mean_of_four(std::uint32_t sum) {
   return std::uint8_t(std::min<std::uint32_t>(255, (sum + (1u << (kChromaFraction + 1))) >> (kChromaFraction + 2)));
 }
 
-// Chroma row j blended toward the mean overlay chroma of each sample's block
-// (top and bottom: the block's two frame rows' chroma), with one weight.
-void blend_chroma_toward_means(const YuvPlanes& f, int j, const std::uint32_t* top, const std::uint32_t* bottom,
-                               const RowBlender& blender, PairScratch& s) {
-  const int cw = chroma_width(f);
-  std::uint8_t* cb = s.targets.data();
-  std::uint8_t* cr = f.nv12 ? cb + 1 : cb + cw;
-  const int step = f.nv12 ? 2 : 1;
-  for (int x2 = 0; x2 < cw; ++x2) {
-    const int a = 2 * x2, b = std::min(2 * x2 + 1, f.width - 1);
-    const std::uint32_t sum = top[a] + top[b] + bottom[a] + bottom[b];
-    cb[x2 * step] = mean_of_four(sum & 0xffff);
-    cr[x2 * step] = mean_of_four(sum >> 16);
+// Each sample's target (cb[x2 * kStep], cr[x2 * kStep]): the mean overlay
+// chroma of its block, whose two frame rows' chroma are top and bottom.
+template <int kStep>
+void chroma_means(const std::uint32_t* top, const std::uint32_t* bottom, int width, std::uint8_t* cb,
+                  std::uint8_t* cr) {
+  const auto store = [&](int x2, std::uint32_t sum) {
+    cb[x2 * kStep] = mean_of_four(sum & 0xffff);
+    cr[x2 * kStep] = mean_of_four(sum >> 16);
+  };
+  const int pairs = width / 2;  // whole blocks; an odd width's last column counts twice
+  for (int x2 = 0; x2 < pairs; ++x2) store(x2, top[2 * x2] + top[2 * x2 + 1] + bottom[2 * x2] + bottom[2 * x2 + 1]);
+  if (width % 2) store(pairs, 2 * (top[width - 1] + bottom[width - 1]));
+}
+
+// A chroma row's targets (the mean overlay chroma of each block, from the
+// block's two frame rows' chroma top and bottom), as the frame lays them out:
+// Cb, Cr interleaved (NV12), or all Cb then all Cr (I420).
+void chroma_targets(const YuvPlanes& f, const std::uint32_t* top, const std::uint32_t* bottom,
+                    std::uint8_t* targets) {
+  if (f.nv12) {
+    chroma_means<2>(top, bottom, f.width, targets, targets + 1);
+  } else {
+    chroma_means<1>(top, bottom, f.width, targets, targets + chroma_width(f));
   }
+}
+
+// Chroma row j blended toward its targets.
+void blend_chroma(const YuvPlanes& f, int j, const RowBlender& blender, const std::uint8_t* targets) {
+  const int cw = chroma_width(f);
   const ChromaRow row = chroma_row(f, j);
   if (f.nv12) {
-    blender.blend(row.cb, cb, 2 * cw);
+    blender.blend(row.cb, targets, 2 * cw);
   } else {
-    blender.blend(row.cb, cb, cw);
-    blender.blend(row.cr, cr, cw);
+    blender.blend(row.cb, targets, cw);
+    blender.blend(row.cr, targets + cw, cw);
   }
 }
 
 // Every pixel blended with `blender`'s weight toward its overlay colour, which
-// colours(y, scratch, luma, chroma) writes for frame row y.
-template <typename Colours>
-void blend_everywhere(const YuvPlanes& f, float alpha, const Colours& colours) {
+// colours(y, scratch, luma, chroma) writes for frame row y. Rows with equal
+// row_key(y) have equal colours (nearest grids: the grid row): a pair of rows
+// showing what the previous pair showed reuses its colours and chroma targets.
+template <typename Colours, typename RowKey>
+void blend_everywhere(const YuvPlanes& f, float alpha, const Colours& colours, const RowKey& row_key) {
   const RowBlender blender(alpha, rgb_layout(PixelFormat::kGray));  // one byte per sample
-  for_each_chroma_row(f, [&](int j, PairScratch& s) {
-    const int rows = rows_in_pair(f, j);
-    for (int r = 0; r < rows; ++r) {
-      colours(2 * j + r, s, s.luma[r].data(), s.chroma[r].data());
-      blender.blend(luma_row(f, 2 * j + r), s.luma[r].data(), f.width);
+  for_each_row_chunk(2 * f.width, (f.height + 1) / 2, [&](int begin, int end) {
+    PairScratch& s = PairScratch::of_this_thread(f.width);
+    int held[2] = {-1, -1};  // the row keys s.luma / s.chroma hold
+    int held_rows = 0;       // the rows s.targets was computed from
+    for (int j = begin; j < end; ++j) {
+      const int rows = rows_in_pair(f, j);
+      bool same = rows == held_rows;
+      for (int r = 0; r < rows; ++r) {
+        const int key = row_key(2 * j + r);
+        if (key != held[r]) {
+          colours(2 * j + r, s, s.luma[r].data(), s.chroma[r].data());
+          held[r] = key;
+          same = false;
+        }
+        blender.blend(luma_row(f, 2 * j + r), s.luma[r].data(), f.width);
+      }
+      if (!same) chroma_targets(f, s.chroma[0].data(), s.chroma[rows - 1].data(), s.targets.data());
+      held_rows = rows;
+      blend_chroma(f, j, blender, s.targets.data());
     }
-    blend_chroma_toward_means(f, j, s.chroma[0].data(), s.chroma[rows - 1].data(), blender, s);
   });
 }
+
+// Colours that differ on every row.
+int every_row(int y) { return y; }
 
 // One chroma sample moved by the mean of its four pixels' steps
 // w_i (c_i - sample), w in 1/32768, c in 1/64 level (one 16-bit half of
@@ -182,8 +206,9 @@ std::uint8_t weighted_step(std::uint8_t sample, const int* w, const std::uint32_
 void blend_chroma_weighted(const YuvPlanes& f, int j, const std::uint16_t* top_w, const std::uint32_t* top_c,
                            const std::uint16_t* bottom_w, const std::uint32_t* bottom_c) {
   const ChromaRow row = chroma_row(f, j);
-  for (int x2 = 0; x2 < chroma_width(f); ++x2) {
-    const int a = 2 * x2, b = std::min(2 * x2 + 1, f.width - 1);
+  const int cw = chroma_width(f), last = f.width - 1;
+  for (int x2 = 0; x2 < cw; ++x2) {
+    const int a = 2 * x2, b = std::min(2 * x2 + 1, last);
     const int w[4] = {top_w[a], top_w[b], bottom_w[a], bottom_w[b]};
     if ((w[0] | w[1] | w[2] | w[3]) == 0) continue;
     const std::uint32_t c[4] = {top_c[a], top_c[b], bottom_c[a], bottom_c[b]};
@@ -236,15 +261,17 @@ void YuvOverlayCanvas::head_strip(const at::Tensor& heads, Colormap cmap, float 
   YccTable table;
   for (const auto& rgb : colormap_table(cmap)) table.add(encoding_, rgb.data());
   const int width = frame_.width;
-  blend_everywhere(frame_, alpha, [&](int y, PairScratch& s, std::uint8_t* luma, std::uint32_t* chroma) {
+  const std::uint8_t* table_luma = table.luma.data();
+  const std::uint32_t* table_chroma = table.chroma.data();
+  blend_everywhere(frame_, alpha, [=, &tiles](int y, PairScratch& s, std::uint8_t* luma, std::uint32_t* chroma) {
+    std::uint8_t* index = s.bytes[0].data();
     tiles.row(y, s.values[0].data());
-    const std::uint8_t* index = s.bytes[0].data();
-    colormap_indices(s.values[0].data(), width, /*vmin=*/0.0f, /*scale=*/256.0f, s.bytes[0].data());
+    colormap_indices(s.values[0].data(), width, /*vmin=*/0.0f, /*scale=*/256.0f, index);
     for (int x = 0; x < width; ++x) {
-      luma[x] = table.luma[index[x]];
-      chroma[x] = table.chroma[index[x]];
+      luma[x] = table_luma[index[x]];
+      chroma[x] = table_chroma[index[x]];
     }
-  });
+  }, every_row);
 }
 
 void YuvOverlayCanvas::rgb_grid(const at::Tensor& grid_rgb, float alpha, bool smooth) {
@@ -270,25 +297,29 @@ void YuvOverlayCanvas::smooth_grid(const Image& grid, float alpha) {
       round_to_bytes(s.values[c].data(), width, s.bytes[c].data());
     }
     encode.convert(s.bytes[0].data(), s.bytes[1].data(), s.bytes[2].data(), width, luma, chroma);
-  });
+  }, every_row);
 }
 
 // Nearest: frame pixel (x, y) shows cell (x * w / W, y * h / H).
 void YuvOverlayCanvas::nearest_grid(const Image& grid, float alpha) {
   YccTable cells;
   for (std::size_t i = 0; i < grid.pixels.size(); i += 3) cells.add(encoding_, &grid.pixels[i]);
-  const int width = frame_.width, height = frame_.height;
-  std::vector<int> column(width);
-  for (int x = 0; x < width; ++x) column[x] = std::min(grid.width - 1, int(std::int64_t(x) * grid.width / width));
-  blend_everywhere(frame_, alpha, [&](int y, PairScratch&, std::uint8_t* luma, std::uint32_t* chroma) {
-    const int gy = std::min(grid.height - 1, int(std::int64_t(y) * grid.height / height));
-    const std::uint8_t* row_luma = cells.luma.data() + std::size_t(gy) * grid.width;
-    const std::uint32_t* row_chroma = cells.chroma.data() + std::size_t(gy) * grid.width;
+  const int width = frame_.width, height = frame_.height, gw = grid.width, gh = grid.height;
+  std::vector<int> columns(width);
+  for (int x = 0; x < width; ++x) columns[x] = std::min(gw - 1, int(std::int64_t(x) * gw / width));
+  const int* column = columns.data();
+  const std::uint8_t* cell_luma = cells.luma.data();
+  const std::uint32_t* cell_chroma = cells.chroma.data();
+  const auto grid_row = [=](int y) { return std::min(gh - 1, int(std::int64_t(y) * gh / height)); };
+  blend_everywhere(frame_, alpha, [=](int y, PairScratch&, std::uint8_t* luma, std::uint32_t* chroma) {
+    const int gy = grid_row(y);
+    const std::uint8_t* row_luma = cell_luma + std::size_t(gy) * gw;
+    const std::uint32_t* row_chroma = cell_chroma + std::size_t(gy) * gw;
     for (int x = 0; x < width; ++x) {
       luma[x] = row_luma[column[x]];
       chroma[x] = row_chroma[column[x]];
     }
-  });
+  }, grid_row);
 }
 
 // Luma: runs of one class blended, contours written (as blend_mask); chroma:
