@@ -114,6 +114,16 @@ void TestFrame::draw_on_device(const std::function<void(OverlayCanvas&)>& draw, 
   canvas.finish();
 }
 
+at::Tensor random_maps(int n, int h, int w, std::uint64_t seed) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  return at::rand({n, h, w}, gen) * 3.0f - 1.0f;
+}
+
+at::Tensor random_grid(int h, int w, std::uint64_t seed) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  return at::randint(0, 256, {h, w, 3}, gen, at::kByte);
+}
+
 Difference difference(const TestFrame& a, const TestFrame& b) {
   Difference d;
   for (size_t i = 0; i < a.bytes.size(); ++i) {

@@ -51,6 +51,15 @@ struct TestFrame {
   void draw_on_device(const std::function<void(OverlayCanvas&)>& draw, const c10::Device& device);
 };
 
+// A frame's size and the padding after each row (bytes).
+struct Size {
+  int w, h, padding;
+};
+
+// Random drawing inputs: maps [n, h, w] in [-1, 2); an RGB grid [h, w, 3] uint8.
+at::Tensor random_maps(int n, int h, int w, std::uint64_t seed);
+at::Tensor random_grid(int h, int w, std::uint64_t seed);
+
 struct Difference {
   std::int64_t differing = 0, total = 0;
   int worst = 0;

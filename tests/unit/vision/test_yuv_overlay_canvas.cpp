@@ -33,11 +33,7 @@ using namespace dinoclip;
 
 namespace {
 
-using dinoclip::testing::Difference;
-using dinoclip::testing::difference;
-using dinoclip::testing::FrameKind;
-using dinoclip::testing::kKinds;
-using dinoclip::testing::TestFrame;
+using namespace dinoclip::testing;  // TestFrame, Size, difference, random inputs
 
 const FrameKind& kI420 = kKinds[6];
 const FrameKind& kNV12 = kKinds[7];
@@ -45,9 +41,6 @@ const FrameKind& kNV12 = kKinds[7];
 // Seeds whose frames are BT.709 limited, BT.601 limited, BT.709 full, BT.601 full (TestFrame's rule).
 const std::uint64_t kSeeds[] = {1, 2, 3, 6};
 
-struct Size {
-  int w, h, padding;
-};
 const std::vector<Size> kSizes = {{1, 1, 0}, {2, 2, 1}, {7, 5, 3}, {64, 48, 0}, {97, 61, 13}, {1281, 33, 7}};
 
 // Drawn bytes against the RGB round trip, on frames it carries almost
@@ -147,16 +140,6 @@ std::vector<double> mask_weights(const std::vector<std::int64_t>& classes, int w
     }
   }
   return weights;
-}
-
-at::Tensor random_maps(int n, int h, int w, std::uint64_t seed) {
-  at::Generator gen = at::detail::createCPUGenerator(seed);
-  return at::rand({n, h, w}, gen) * 3.0f - 1.0f;
-}
-
-at::Tensor random_grid(int h, int w, std::uint64_t seed) {
-  at::Generator gen = at::detail::createCPUGenerator(seed);
-  return at::randint(0, 256, {h, w, 3}, gen, at::kByte);
 }
 
 at::Tensor random_classes(int h, int w, std::uint64_t seed) {
