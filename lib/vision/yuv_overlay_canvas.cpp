@@ -61,10 +61,13 @@ class FixedEncoding {
   void convert(const std::uint8_t* r, const std::uint8_t* g, const std::uint8_t* b, int n, std::uint8_t* luma,
                std::uint32_t* chroma) const {
     constexpr int kShift = 16 - kChromaFraction;
+    // Locals: byte stores may alias members, which the loop would then reload.
+    const int yr = y_[0], yg = y_[1], yb = y_[2], y0 = y0_, c0 = c0_;
+    const int cbr = cb_[0], cbg = cb_[1], cbb = cb_[2], crr = cr_[0], crg = cr_[1], crb = cr_[2];
     for (int x = 0; x < n; ++x) {
-      const int y = (y0_ + y_[0] * r[x] + y_[1] * g[x] + y_[2] * b[x]) >> 16;
-      const int cb = (c0_ + cb_[0] * r[x] + cb_[1] * g[x] + cb_[2] * b[x]) >> kShift;
-      const int cr = (c0_ + cr_[0] * r[x] + cr_[1] * g[x] + cr_[2] * b[x]) >> kShift;
+      const int y = (y0 + yr * r[x] + yg * g[x] + yb * b[x]) >> 16;
+      const int cb = (c0 + cbr * r[x] + cbg * g[x] + cbb * b[x]) >> kShift;
+      const int cr = (c0 + crr * r[x] + crg * g[x] + crb * b[x]) >> kShift;
       luma[x] = std::uint8_t(std::min(255, y));
       chroma[x] = std::uint32_t(std::min(int(kChromaMax), cb)) | std::uint32_t(std::min(int(kChromaMax), cr)) << 16;
     }
@@ -74,6 +77,17 @@ class FixedEncoding {
   int y_[3], cb_[3], cr_[3];
   int y0_, c0_;
 };
+
+// luma[x], chroma[x] = the table entries keys[x] names. A function of its
+// own: its pointers are locals, which byte stores cannot alias.
+template <typename Key>
+void gather(const Key* keys, int n, const std::uint8_t* table_luma, const std::uint32_t* table_chroma,
+            std::uint8_t* luma, std::uint32_t* chroma) {
+  for (int x = 0; x < n; ++x) {
+    luma[x] = table_luma[keys[x]];
+    chroma[x] = table_chroma[keys[x]];
+  }
+}
 
 int chroma_width(const YuvPlanes& f) { return (f.width + 1) / 2; }
 int rows_in_pair(const YuvPlanes& f, int j) { return std::min(2, f.height - 2 * j); }
@@ -260,17 +274,10 @@ void YuvOverlayCanvas::head_strip(const at::Tensor& heads, Colormap cmap, float 
                              frame_.height, frame_.width);
   YccTable table;
   for (const auto& rgb : colormap_table(cmap)) table.add(encoding_, rgb.data());
-  const int width = frame_.width;
-  const std::uint8_t* table_luma = table.luma.data();
-  const std::uint32_t* table_chroma = table.chroma.data();
-  blend_everywhere(frame_, alpha, [=, &tiles](int y, PairScratch& s, std::uint8_t* luma, std::uint32_t* chroma) {
-    std::uint8_t* index = s.bytes[0].data();
+  blend_everywhere(frame_, alpha, [&](int y, PairScratch& s, std::uint8_t* luma, std::uint32_t* chroma) {
     tiles.row(y, s.values[0].data());
-    colormap_indices(s.values[0].data(), width, /*vmin=*/0.0f, /*scale=*/256.0f, index);
-    for (int x = 0; x < width; ++x) {
-      luma[x] = table_luma[index[x]];
-      chroma[x] = table_chroma[index[x]];
-    }
+    colormap_indices(s.values[0].data(), width(), /*vmin=*/0.0f, /*scale=*/256.0f, s.bytes[0].data());
+    gather(s.bytes[0].data(), width(), table.luma.data(), table.chroma.data(), luma, chroma);
   }, every_row);
 }
 
@@ -305,20 +312,12 @@ void YuvOverlayCanvas::nearest_grid(const Image& grid, float alpha) {
   YccTable cells;
   for (std::size_t i = 0; i < grid.pixels.size(); i += 3) cells.add(encoding_, &grid.pixels[i]);
   const int width = frame_.width, height = frame_.height, gw = grid.width, gh = grid.height;
-  std::vector<int> columns(width);
-  for (int x = 0; x < width; ++x) columns[x] = std::min(gw - 1, int(std::int64_t(x) * gw / width));
-  const int* column = columns.data();
-  const std::uint8_t* cell_luma = cells.luma.data();
-  const std::uint32_t* cell_chroma = cells.chroma.data();
+  std::vector<int> column(width);
+  for (int x = 0; x < width; ++x) column[x] = std::min(gw - 1, int(std::int64_t(x) * gw / width));
   const auto grid_row = [=](int y) { return std::min(gh - 1, int(std::int64_t(y) * gh / height)); };
-  blend_everywhere(frame_, alpha, [=](int y, PairScratch&, std::uint8_t* luma, std::uint32_t* chroma) {
-    const int gy = grid_row(y);
-    const std::uint8_t* row_luma = cell_luma + std::size_t(gy) * gw;
-    const std::uint32_t* row_chroma = cell_chroma + std::size_t(gy) * gw;
-    for (int x = 0; x < width; ++x) {
-      luma[x] = row_luma[column[x]];
-      chroma[x] = row_chroma[column[x]];
-    }
+  blend_everywhere(frame_, alpha, [&](int y, PairScratch&, std::uint8_t* luma, std::uint32_t* chroma) {
+    const std::size_t first = std::size_t(grid_row(y)) * gw;
+    gather(column.data(), width, cells.luma.data() + first, cells.chroma.data() + first, luma, chroma);
   }, grid_row);
 }
 
