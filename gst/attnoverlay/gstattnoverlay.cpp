@@ -1,7 +1,7 @@
 // attnoverlay: picks the meta to show, then one lib/vision drawing call per
-// frame, on the CPU (overlay.h) or on a device (device_overlay.h) as the
-// `device` property says. No maths here: upsampling, colour maps, PCA and
-// masks are lib/.
+// frame, on the CPU (overlay.h; yuv_overlay_canvas.h on I420/NV12) or on a
+// device (device_overlay.h) as the `device` property says. No maths here:
+// upsampling, colour maps, PCA and masks are lib/.
 #include "attnoverlay/gstattnoverlay.h"
 
 #include <ATen/ATen.h>
@@ -33,6 +33,7 @@
 #include "vision/overlay_canvas.h"
 #include "vision/pca.h"
 #include "vision/text_render.h"
+#include "vision/yuv_overlay_canvas.h"
 
 GST_DEBUG_CATEGORY_STATIC(attn_overlay_debug);
 #define GST_CAT_DEFAULT attn_overlay_debug
@@ -397,19 +398,14 @@ bool draw(GstAttnOverlay* self, Target target, GstBuffer* buffer, const Settings
   return draw_auto(self, target, buffer, s);
 }
 
-// The CPU drawing: packed frames in place; decoders' I420/NV12 on an RGB
-// copy, converted back when something was drawn.
+// The CPU drawing, in place: packed frames in RGB, decoders' I420/NV12 in Y'CbCr.
 bool draw_on_cpu(GstAttnOverlay* self, GstVideoFrame& frame, const Settings& s) {
-  if (!dinoclip::gst::is_planar_yuv(GST_VIDEO_FRAME_FORMAT(&frame))) {
-    HostOverlayCanvas canvas(dinoclip::gst::frame_mutable_view(frame));
+  if (dinoclip::gst::is_planar_yuv(GST_VIDEO_FRAME_FORMAT(&frame))) {
+    YuvOverlayCanvas canvas(dinoclip::gst::frame_yuv_planes(frame));
     return draw(self, {canvas, false}, frame.buffer, s);
   }
-  dinoclip::Image rgb = dinoclip::gst::yuv_frame_to_rgb(frame);
-  HostOverlayCanvas canvas(
-      MutableImageView{rgb.pixels.data(), rgb.width, rgb.height, std::ptrdiff_t(rgb.width) * 3, PixelFormat::kRGB});
-  const bool drawn = draw(self, {canvas, false}, frame.buffer, s);
-  if (drawn) dinoclip::gst::write_rgb_to_yuv_frame(rgb, frame);
-  return drawn;
+  HostOverlayCanvas canvas(dinoclip::gst::frame_mutable_view(frame));
+  return draw(self, {canvas, false}, frame.buffer, s);
 }
 
 // The device drawing on `device`: the frame's planes uploaded once when they

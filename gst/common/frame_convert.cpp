@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "vision/color_convert.h"
+#include "vision/yuv_overlay_canvas.h"
 
 namespace dinoclip::gst {
 
@@ -106,26 +107,20 @@ bool is_planar_yuv(GstVideoFormat format) {
   return format == GST_VIDEO_FORMAT_I420 || format == GST_VIDEO_FORMAT_NV12;
 }
 
-Image yuv_frame_to_rgb(const GstVideoFrame& frame) {
-  const int width = GST_VIDEO_FRAME_WIDTH(&frame), height = GST_VIDEO_FRAME_HEIGHT(&frame);
-  if (GST_VIDEO_FRAME_FORMAT(&frame) == GST_VIDEO_FORMAT_I420) {
-    return i420_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1),
-                       plane(frame, 2), plane_stride(frame, 2), width, height, frame_yuv_matrix(frame.info),
-                       frame_full_range(frame.info), YuvConversion::kStandard);
-  }
-  return nv12_to_rgb(plane(frame, 0), plane_stride(frame, 0), plane(frame, 1), plane_stride(frame, 1), width, height,
-                     frame_yuv_matrix(frame.info), frame_full_range(frame.info), YuvConversion::kStandard);
-}
-
-void write_rgb_to_yuv_frame(const Image& rgb, GstVideoFrame& frame) {
+YuvPlanes frame_yuv_planes(GstVideoFrame& frame) {
   auto data = [&](int i) { return static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, i)); };
-  auto stride = [&](int i) { return GST_VIDEO_FRAME_PLANE_STRIDE(&frame, i); };
-  if (GST_VIDEO_FRAME_FORMAT(&frame) == GST_VIDEO_FORMAT_I420) {
-    rgb_to_i420(rgb, data(0), stride(0), data(1), stride(1), data(2), stride(2), frame_yuv_matrix(frame.info),
-                frame_full_range(frame.info));
-  } else {
-    rgb_to_nv12(rgb, data(0), stride(0), data(1), stride(1), frame_yuv_matrix(frame.info),
-                frame_full_range(frame.info));
+  const int width = GST_VIDEO_FRAME_WIDTH(&frame), height = GST_VIDEO_FRAME_HEIGHT(&frame);
+  const YuvMatrix matrix = frame_yuv_matrix(frame.info);
+  const bool full_range = frame_full_range(frame.info);
+  switch (GST_VIDEO_FRAME_FORMAT(&frame)) {
+    case GST_VIDEO_FORMAT_I420:
+      return i420_planes(data(0), plane_stride(frame, 0), data(1), plane_stride(frame, 1), data(2),
+                         plane_stride(frame, 2), width, height, matrix, full_range);
+    case GST_VIDEO_FORMAT_NV12:
+      return nv12_planes(data(0), plane_stride(frame, 0), data(1), plane_stride(frame, 1), width, height, matrix,
+                         full_range);
+    default:
+      throw Error("video format " + format_name(frame) + " is not I420 or NV12");
   }
 }
 

@@ -42,13 +42,15 @@ MutableImageView frame_mutable_view(GstVideoFrame& frame);
 
 }  // namespace dinoclip::gst
 
+namespace dinoclip {
+struct YuvPlanes;  // vision/yuv_overlay_canvas.h
+}
+
 namespace dinoclip::gst {
 
-// Drawing on I420 / NV12: the frame as RGB, and back. Both directions use the
-// textbook matrices (YuvConversion::kStandard) so that pixels nothing was drawn
-// on come back within a grey level or two.
+// Drawing on I420 / NV12 (attnoverlay): the mapped frame's planes, writable,
+// with the caps' matrix and range, for YuvOverlayCanvas.
 bool is_planar_yuv(GstVideoFormat format);
-Image yuv_frame_to_rgb(const GstVideoFrame& frame);
-void write_rgb_to_yuv_frame(const Image& rgb, GstVideoFrame& frame);
+YuvPlanes frame_yuv_planes(GstVideoFrame& frame);
 
 }  // namespace dinoclip::gst

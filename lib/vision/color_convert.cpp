@@ -76,10 +76,8 @@ Image to_rgb(const ImageView& view) {
 }
 
 YuvGains yuv_gains(YuvMatrix matrix, bool full_range, YuvConversion conversion) {
-  // Luma weights of ITU-R BT.601 / BT.709.
-  const double kr = matrix == YuvMatrix::kBt709 ? 0.2126 : 0.299;
-  const double kb = matrix == YuvMatrix::kBt709 ? 0.0722 : 0.114;
-  const double kg = 1.0 - kr - kb;
+  const YuvEncoding encoding = yuv_encoding(matrix, full_range);
+  const double kr = encoding.kr, kg = encoding.kg, kb = encoding.kb;
   // Limited ("TV") range: Y 16..235 (219 steps), chroma 128 +- 112 (224 steps).
   const double y_gain = full_range ? 1.0 : 255.0 / 219.0;
   const double c_gain = full_range ? 1.0 : 255.0 / 224.0;
@@ -298,15 +296,15 @@ Image nv12_to_rgb(const std::uint8_t* y, int y_stride, const std::uint8_t* uv, i
 }  // namespace dinoclip
 
 namespace dinoclip {
-namespace {
 
-struct YuvCoefficients {
-  double kr, kb;
-};
-
-YuvCoefficients coefficients(YuvMatrix matrix) {
-  return matrix == YuvMatrix::kBt709 ? YuvCoefficients{0.2126, 0.0722} : YuvCoefficients{0.299, 0.114};
+YuvEncoding yuv_encoding(YuvMatrix matrix, bool full_range) {
+  // Luma weights of ITU-R BT.601 / BT.709.
+  const double kr = matrix == YuvMatrix::kBt709 ? 0.2126 : 0.299;
+  const double kb = matrix == YuvMatrix::kBt709 ? 0.0722 : 0.114;
+  return {kr, 1.0 - kr - kb, kb, full_range ? 255.0 : 219.0, full_range ? 0.0 : 16.0, full_range ? 255.0 : 224.0};
 }
+
+namespace {
 
 std::uint8_t clamp_byte(double v) { return std::uint8_t(std::clamp(std::lround(v), 0L, 255L)); }
 
@@ -315,14 +313,11 @@ template <typename EmitChroma>
 void rgb_to_yuv420(const Image& rgb, std::uint8_t* y_plane, int y_stride, YuvMatrix matrix, bool full_range,
                    EmitChroma&& emit) {
   if (rgb.channels != 3) throw Error("rgb_to_yuv: expected an RGB picture");
-  const auto [kr, kb] = coefficients(matrix);
-  const double kg = 1.0 - kr - kb;
-  const double y_scale = full_range ? 255.0 : 219.0, y_offset = full_range ? 0.0 : 16.0;
-  const double c_scale = full_range ? 255.0 : 224.0;
+  const YuvEncoding encoding = yuv_encoding(matrix, full_range);
   for (int y = 0; y < rgb.height; ++y) {
     for (int x = 0; x < rgb.width; ++x) {
       const double r = rgb.at(x, y, 0) / 255.0, g = rgb.at(x, y, 1) / 255.0, b = rgb.at(x, y, 2) / 255.0;
-      y_plane[y * y_stride + x] = clamp_byte(y_offset + y_scale * (kr * r + kg * g + kb * b));
+      y_plane[y * y_stride + x] = clamp_byte(encoding.luma(r, g, b));
     }
   }
   for (int y2 = 0; y2 < (rgb.height + 1) / 2; ++y2) {
@@ -333,9 +328,7 @@ void rgb_to_yuv420(const Image& rgb, std::uint8_t* y_plane, int y_stride, YuvMat
           const int x = std::min(rgb.width - 1, 2 * x2 + dx), y = std::min(rgb.height - 1, 2 * y2 + dy);
           r += rgb.at(x, y, 0) / 1020.0, g += rgb.at(x, y, 1) / 1020.0, b += rgb.at(x, y, 2) / 1020.0;
         }
-      const double luma = kr * r + kg * g + kb * b;
-      emit(x2, y2, clamp_byte(128.0 + c_scale * (b - luma) / (2.0 * (1.0 - kb))),
-           clamp_byte(128.0 + c_scale * (r - luma) / (2.0 * (1.0 - kr))));
+      emit(x2, y2, clamp_byte(encoding.cb(r, g, b)), clamp_byte(encoding.cr(r, g, b)));
     }
   }
 }

@@ -65,8 +65,22 @@ Image nv12_to_rgb(const std::uint8_t* y, int y_stride, const std::uint8_t* uv, i
 
 namespace dinoclip {
 
+// R'G'B' (each in [0, 1]) -> Y'CbCr levels with the matrix's textbook
+// coefficients, limited or full range, before rounding: the expressions
+// rgb_to_i420 / rgb_to_nv12 evaluate (chroma on a block's mean colour), so
+// that drawings in Y'CbCr (vision/yuv_overlay_canvas.h) use the same numbers.
+struct YuvEncoding {
+  double kr, kg, kb;                  // luma weights of R, G, B
+  double y_scale, y_offset, c_scale;  // 219, 16, 224 limited; 255, 0, 255 full
+  double weighted(double r, double g, double b) const { return kr * r + kg * g + kb * b; }
+  double luma(double r, double g, double b) const { return y_offset + y_scale * weighted(r, g, b); }
+  double cb(double r, double g, double b) const { return 128.0 + c_scale * (b - weighted(r, g, b)) / (2.0 * (1.0 - kb)); }
+  double cr(double r, double g, double b) const { return 128.0 + c_scale * (r - weighted(r, g, b)) / (2.0 * (1.0 - kr)); }
+};
+YuvEncoding yuv_encoding(YuvMatrix matrix, bool full_range);
+
 // Packed RGB back to planar/semi-planar YUV (for drawing on YUV frames):
-// the matrix's textbook coefficients, limited or full range, chroma the mean
+// yuv_encoding's values rounded to nearest, chroma that of the mean colour
 // of each 2x2 block (odd sizes: the last row/column repeated).
 void rgb_to_i420(const Image& rgb, std::uint8_t* y, int y_stride, std::uint8_t* u, int u_stride, std::uint8_t* v,
                  int v_stride, YuvMatrix matrix, bool full_range);

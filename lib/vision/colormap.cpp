@@ -58,6 +58,14 @@ std::array<std::uint8_t, 3> colormap_rgb(Colormap cmap, float t) {
   return colormap_table(cmap)[index];
 }
 
+void colormap_indices(const float* values, int n, float vmin, float scale, std::uint8_t* indices) {
+  for (int x = 0; x < n; ++x) {
+    float t = (values[x] - vmin) * scale;
+    t = t > 0.0f ? (t < 255.0f ? t : 255.0f) : 0.0f;
+    indices[x] = std::uint8_t(int(t));
+  }
+}
+
 Image colorize(const at::Tensor& map, Colormap cmap, float vmin, float vmax) {
   if (map.dim() != 2) throw Error("colorize: expected a [height, width] map");
   at::Tensor values = map.to(at::kFloat).contiguous();

@@ -162,14 +162,6 @@ at::Tensor upsample_grids(const at::Tensor& grids, int out_h, int out_w, bool ti
          across.index_select(1, index(r1, out_h)) * weight(rw1, out_h).view({out_h, 1});
 }
 
-// The luma weights (Kr, Kb) of the two matrices, as color_convert.cpp uses them going back to YUV.
-struct MatrixWeights {
-  double kr, kb;
-};
-MatrixWeights matrix_weights(YuvMatrix matrix) {
-  return matrix == YuvMatrix::kBt709 ? MatrixWeights{0.2126, 0.0722} : MatrixWeights{0.299, 0.114};
-}
-
 // A chroma plane [ch, cw] nearest-upsampled to [h, w] (each sample on its 2x2 block).
 at::Tensor upsampled_chroma(const at::Tensor& chroma, int h, int w) {
   const int64_t ch = chroma.size(0), cw = chroma.size(1);
@@ -202,11 +194,9 @@ void store_rounded(const at::Tensor& values, const at::Tensor& out) {
 // same order, so the same roundings.
 void rgb_to_yuv(const at::Tensor& rgb, FramePlanes& frame) {
   // Plain doubles, not a structured binding: C++17 lambdas cannot capture those (clang refuses).
-  const MatrixWeights weights = matrix_weights(frame.matrix);
-  const double kr = weights.kr, kb = weights.kb;
-  const double kg = 1.0 - kr - kb;
-  const double y_scale = frame.full_range ? 255.0 : 219.0, y_offset = frame.full_range ? 0.0 : 16.0;
-  const double c_scale = frame.full_range ? 255.0 : 224.0;
+  const YuvEncoding encoding = yuv_encoding(frame.matrix, frame.full_range);
+  const double kr = encoding.kr, kg = encoding.kg, kb = encoding.kb;
+  const double y_scale = encoding.y_scale, y_offset = encoding.y_offset, c_scale = encoding.c_scale;
   const auto weighted_luma = [&](const at::Tensor& r, const at::Tensor& g, const at::Tensor& b) {
     return (r * kr + g * kg) + b * kb;
   };
@@ -363,12 +353,9 @@ void DeviceOverlay::mask(const at::Tensor& class_map, const Palette& palette, fl
 
 void DeviceOverlay::text(const TextRenderer& renderer, const std::string& text, const TextStyle& style) {
   if (text.empty() || style.pixel_height <= 0) return;
-  // The box and a margin of one text height around it (glyphs may overhang the box).
-  const auto box = renderer.box_size(text, style.pixel_height);
-  const int margin = style.pixel_height;
-  const int x0 = std::clamp(style.x - margin, 0, width_), x1 = std::clamp(style.x + box[0] + margin, 0, width_);
-  const int y0 = std::clamp(style.y - margin, 0, height_), y1 = std::clamp(style.y + box[1] + margin, 0, height_);
-  if (x1 <= x0 || y1 <= y0) return;
+  const PixelRect r = label_region(renderer, text, style, width_, height_);
+  if (r.empty()) return;
+  const int x0 = r.x0, y0 = r.y0, x1 = r.x1, y1 = r.y1;
   const at::Tensor region = canvas_.narrow(0, y0, y1 - y0).narrow(1, x0, x1 - x0);
   at::Tensor host = region.to(at::kCPU).contiguous();
   const PixelFormat order = is_rgb_order(channel_of_byte_) ? PixelFormat::kRGB : PixelFormat::kBGR;

@@ -6,6 +6,10 @@
 // (tests/unit/vision/test_overlay_reference.cpp states and checks the bound).
 #include "vision/grid_upsample.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -64,6 +68,42 @@ void GridUpsampler::row(int y, float* out) const {
   const float* bottom = across_.data() + std::size_t(vertical_.index1[y]) * out_w_;
   const float w0 = vertical_.weight0[y], w1 = vertical_.weight1[y];
   for (int x = 0; x < out_w_; ++x) out[x] = top[x] * w0 + bottom[x] * w1;
+}
+
+std::vector<GridUpsampler> rgb_upsamplers(const std::uint8_t* rgb, int grid_h, int grid_w, int out_h, int out_w) {
+  std::vector<GridUpsampler> upsamplers;
+  std::vector<float> plane(std::size_t(grid_w) * grid_h);
+  for (int c = 0; c < 3; ++c) {
+    for (std::size_t i = 0; i < plane.size(); ++i) plane[i] = rgb[i * 3 + c];
+    upsamplers.emplace_back(plane.data(), grid_h, grid_w, out_h, out_w);  // reads the plane here only
+  }
+  return upsamplers;
+}
+
+TiledUpsampler::TiledUpsampler(const float* grids, int count, int grid_h, int grid_w, int out_h, int out_w) {
+  for (int i = 0; i < count; ++i) {
+    const int x0 = int(std::int64_t(out_w) * i / count), x1 = int(std::int64_t(out_w) * (i + 1) / count);
+    if (x1 <= x0) continue;
+    tiles_.emplace_back(grids + std::int64_t(i) * grid_h * grid_w, grid_h, grid_w, out_h, x1 - x0);
+    tile_x_.push_back(x0);
+  }
+}
+
+void TiledUpsampler::row(int y, float* out) const {
+  for (std::size_t t = 0; t < tiles_.size(); ++t) tiles_[t].row(y, out + tile_x_[t]);
+}
+
+void round_to_bytes(const float* values, int n, std::uint8_t* out) {
+  int x = 0;
+#if defined(__SSE2__)
+  for (; x + 8 <= n; x += 8) {  // cvtps rounds half to even in the default rounding mode
+    const __m128i a = _mm_cvtps_epi32(_mm_loadu_ps(values + x));
+    const __m128i b = _mm_cvtps_epi32(_mm_loadu_ps(values + x + 4));
+    const __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(a, b), _mm_setzero_si128());
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + x), bytes);
+  }
+#endif
+  for (; x < n; ++x) out[x] = std::uint8_t(std::min(255.0f, std::max(0.0f, std::nearbyint(values[x]))));
 }
 
 }  // namespace dinoclip

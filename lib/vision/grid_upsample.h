@@ -8,6 +8,7 @@
 // largest magnitude (a few float roundings), not bit for bit.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 namespace dinoclip {
@@ -39,5 +40,29 @@ class GridUpsampler {
   LinearTaps vertical_;
   std::vector<float> across_;  // grid_h x out_w: each grid row upsampled along x
 };
+
+// Each channel of a grid_h x grid_w picture of interleaved RGB bytes as a
+// float plane, upsampled (smooth PCA colours): R, G and B in that order.
+std::vector<GridUpsampler> rgb_upsamplers(const std::uint8_t* rgb, int grid_h, int grid_w, int out_h, int out_w);
+
+// `count` grids of grid_h x grid_w floats (one after the other) side by side
+// across an out_w-wide frame: grid i upsampled over columns
+// [out_w * i / count, out_w * (i + 1) / count); a tile narrower than one
+// pixel is skipped (the head strip's tiles; one tile: the whole frame).
+class TiledUpsampler {
+ public:
+  TiledUpsampler(const float* grids, int count, int grid_h, int grid_w, int out_h, int out_w);
+
+  // Output row y into out[0, out_w).
+  void row(int y, float* out) const;
+
+ private:
+  std::vector<GridUpsampler> tiles_;
+  std::vector<int> tile_x_;  // first column of each tile
+};
+
+// round(v) half to even, clamped to [0, 255] (Tensor::round_().clamp_(0, 255)):
+// an upsampled colour plane's row as bytes.
+void round_to_bytes(const float* values, int n, std::uint8_t* out);
 
 }  // namespace dinoclip

@@ -2,12 +2,6 @@
 
 #include <ATen/ATen.h>
 
-#include <ATen/Parallel.h>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -17,14 +11,12 @@
 #include "core/error.h"
 #include "vision/color_convert.h"
 #include "vision/grid_upsample.h"
+#include "vision/mask_rows.h"
+#include "vision/row_chunks.h"
 #include "vision/row_blend.h"
 
 namespace dinoclip {
 namespace {
-
-// Pixels per parallel chunk (~0.5 ms of drawing on one core): below this
-// waking a thread costs more than it saves; 720p frames go to 2 threads.
-constexpr std::int64_t kMinPixelsPerTask = 1 << 18;
 
 void check_frame(const MutableImageView& frame, const char* who) {
   if (!frame.data || frame.width <= 0 || frame.height <= 0) throw Error(std::string(who) + ": empty frame");
@@ -36,29 +28,18 @@ void check_frame(const MutableImageView& frame, const char* who) {
   }
 }
 
-// Frame rows [begin, end) in chunks over ATen's threads (OpenMP: this file is
-// built with it, see meson.build); each chunk's rows are independent.
-template <typename Body>
-void for_each_row_chunk(const MutableImageView& frame, const Body& body) {
-  const std::int64_t grain = std::max<std::int64_t>(1, kMinPixelsPerTask / frame.width);
-  at::parallel_for(0, frame.height, grain, [&](std::int64_t begin, std::int64_t end) { body(int(begin), int(end)); });
-}
-
 // One thread's row buffers, grown to the widest frame it has drawn and reused
 // by later rows and frames: no allocation per row or per frame.
 struct RowScratch {
   std::vector<float> values[3];
   std::vector<std::uint8_t> bytes;
   std::vector<std::uint8_t> colours;  // a row in the frame's layout, plus the spare byte of 32-bit stores
-  std::vector<std::int64_t> classes[2];  // a mask row and its neighbour
 
   static RowScratch& of_this_thread(int width, int bytes_per_pixel) {
     thread_local RowScratch scratch;
     const std::size_t n = std::size_t(width);
     for (auto& v : scratch.values)
       if (v.size() < n) v.resize(n);
-    for (auto& c : scratch.classes)
-      if (c.size() < n) c.resize(n);
     if (scratch.bytes.size() < n) scratch.bytes.resize(n);
     if (scratch.colours.size() < n * bytes_per_pixel + 4) scratch.colours.resize(n * bytes_per_pixel + 4);
     return scratch;
@@ -66,16 +47,6 @@ struct RowScratch {
 };
 
 std::uint8_t* frame_row(const MutableImageView& frame, int y) { return frame.data + std::ptrdiff_t(y) * frame.stride; }
-
-// The colour-map index of each value: int((v - vmin) * scale) clamped to
-// [0, 255], NaN to 0 (what colormap_rgb does with t = (v - vmin) / (vmax - vmin)).
-void quantise(const float* values, int n, float vmin, float scale, std::uint8_t* indices) {
-  for (int x = 0; x < n; ++x) {
-    float t = (values[x] - vmin) * scale;
-    t = t > 0.0f ? (t < 255.0f ? t : 255.0f) : 0.0f;
-    indices[x] = std::uint8_t(int(t));
-  }
-}
 
 // colours[x] = packed[keys[x]], one 32-bit store per pixel.
 template <int kBpp, typename Key>
@@ -92,20 +63,6 @@ void gather_colours(int bpp, const Key* keys, int n, const std::uint32_t* packed
   }
 }
 
-// round(v) half to even, clamped to [0, 255] (Tensor::round_().clamp_(0, 255)).
-void round_to_bytes(const float* values, int n, std::uint8_t* out) {
-  int x = 0;
-#if defined(__SSE2__)
-  for (; x + 8 <= n; x += 8) {  // cvtps rounds half to even in the default rounding mode
-    const __m128i a = _mm_cvtps_epi32(_mm_loadu_ps(values + x));
-    const __m128i b = _mm_cvtps_epi32(_mm_loadu_ps(values + x + 4));
-    const __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(a, b), _mm_setzero_si128());
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + x), bytes);
-  }
-#endif
-  for (; x < n; ++x) out[x] = std::uint8_t(std::min(255.0f, std::max(0.0f, std::nearbyint(values[x]))));
-}
-
 std::array<std::uint32_t, 256> packed_colormap(Colormap cmap, const RgbLayout& layout) {
   const auto& table = colormap_table(cmap);
   std::array<std::uint32_t, 256> packed{};
@@ -119,24 +76,17 @@ std::array<std::uint32_t, 256> packed_colormap(Colormap cmap, const RgbLayout& l
 void blend_heat_tiles(MutableImageView frame, const at::Tensor& maps, Colormap cmap, float alpha, float vmin,
                       float vmax) {
   const at::Tensor grids = maps.to(at::kCPU, at::kFloat).contiguous();
-  const int count = int(grids.size(0)), gh = int(grids.size(1)), gw = int(grids.size(2));
-  std::vector<GridUpsampler> tiles;
-  std::vector<int> tile_x;  // first column of each tile in `tiles`
-  for (int i = 0; i < count; ++i) {
-    const int x0 = int(std::int64_t(frame.width) * i / count), x1 = int(std::int64_t(frame.width) * (i + 1) / count);
-    if (x1 <= x0) continue;
-    tiles.emplace_back(grids.data_ptr<float>() + std::int64_t(i) * gh * gw, gh, gw, frame.height, x1 - x0);
-    tile_x.push_back(x0);
-  }
+  const TiledUpsampler tiles(grids.data_ptr<float>(), int(grids.size(0)), int(grids.size(1)), int(grids.size(2)),
+                             frame.height, frame.width);
   const RgbLayout layout = rgb_layout(frame.format);
   const auto colours = packed_colormap(cmap, layout);
   const RowBlender blender(alpha, layout);
   const float scale = vmax > vmin ? 256.0f / (vmax - vmin) : 0.0f;
-  for_each_row_chunk(frame, [&](int begin, int end) {
+  for_each_row_chunk(frame.width, frame.height, [&](int begin, int end) {
     RowScratch& s = RowScratch::of_this_thread(frame.width, layout.bytes_per_pixel);
     for (int y = begin; y < end; ++y) {
-      for (std::size_t t = 0; t < tiles.size(); ++t) tiles[t].row(y, s.values[0].data() + tile_x[t]);
-      quantise(s.values[0].data(), frame.width, vmin, scale, s.bytes.data());
+      tiles.row(y, s.values[0].data());
+      colormap_indices(s.values[0].data(), frame.width, vmin, scale, s.bytes.data());
       gather_colours(layout.bytes_per_pixel, s.bytes.data(), frame.width, colours.data(), s.colours.data());
       blender.blend(frame_row(frame, y), s.colours.data(), frame.width);
     }
@@ -177,15 +127,10 @@ void blend_rgb_grid(MutableImageView frame, const Image& grid_rgb, float alpha, 
   const RowBlender blender(alpha, layout);
   if (smooth) {
     // Each channel upsampled as a float plane (as upsample_bilinear), rounded to bytes.
-    std::vector<float> planes[3];
-    std::vector<GridUpsampler> upsamplers;
-    for (int c = 0; c < 3; ++c) {
-      planes[c].resize(std::size_t(grid_rgb.width) * grid_rgb.height);
-      for (std::size_t i = 0; i < planes[c].size(); ++i) planes[c][i] = grid_rgb.pixels[i * 3 + c];
-      upsamplers.emplace_back(planes[c].data(), grid_rgb.height, grid_rgb.width, frame.height, frame.width);
-    }
+    const std::vector<GridUpsampler> upsamplers =
+        rgb_upsamplers(grid_rgb.pixels.data(), grid_rgb.height, grid_rgb.width, frame.height, frame.width);
     const int channel_byte[3] = {layout.r, layout.g, layout.b};
-    for_each_row_chunk(frame, [&](int begin, int end) {
+    for_each_row_chunk(frame.width, frame.height, [&](int begin, int end) {
       RowScratch& s = RowScratch::of_this_thread(frame.width, bpp);
       for (int y = begin; y < end; ++y) {
         for (int c = 0; c < 3; ++c) {
@@ -206,7 +151,7 @@ void blend_rgb_grid(MutableImageView frame, const Image& grid_rgb, float alpha, 
   for (int x = 0; x < frame.width; ++x) {
     column[x] = std::min(grid_rgb.width - 1, int(std::int64_t(x) * grid_rgb.width / frame.width));
   }
-  for_each_row_chunk(frame, [&](int begin, int end) {
+  for_each_row_chunk(frame.width, frame.height, [&](int begin, int end) {
     RowScratch& s = RowScratch::of_this_thread(frame.width, bpp);
     int drawn_row = -1;  // the grid row s.colours holds
     for (int y = begin; y < end; ++y) {
@@ -247,77 +192,32 @@ Palette davis_palette(int n) {
 void blend_mask(MutableImageView frame, const at::Tensor& class_map, const Palette& palette, float alpha,
                 bool contours) {
   check_frame(frame, "blend_mask");
-  if (class_map.dim() != 2 || class_map.numel() == 0) {
-    throw Error("blend_mask: expected a non-empty [height, width] class map");
-  }
+  const StretchedMask mask(class_map, frame.width, frame.height, "blend_mask");
   if (palette.empty()) throw Error("blend_mask: empty palette");
-  const at::Tensor ids = class_map.to(at::kCPU, at::kLong).contiguous();
-  const int mh = int(ids.size(0)), mw = int(ids.size(1));
-  const std::int64_t* m = ids.data_ptr<std::int64_t>();
   const RgbLayout layout = rgb_layout(frame.format);
   const int bpp = layout.bytes_per_pixel;
   const RowBlender blender(alpha, layout);
   std::vector<std::uint32_t> colours(palette.size());
   for (std::size_t i = 0; i < palette.size(); ++i) colours[i] = pack_layout_colour(layout, palette[i].data());
   const std::size_t palette_size = palette.size();
-  // Nearest: frame pixel (x, y) shows class (x * mw / W, y * mh / H).
-  std::vector<int> column(frame.width);
-  for (int x = 0; x < frame.width; ++x) column[x] = std::min(mw - 1, int(std::int64_t(x) * mw / frame.width));
-  const auto mask_row = [&](int y) { return std::min(mh - 1, int(std::int64_t(y) * mh / frame.height)); };
-  const auto expand = [&](int my, std::int64_t* classes) {
-    const std::int64_t* ids_row = m + std::int64_t(my) * mw;
-    for (int x = 0; x < frame.width; ++x) classes[x] = ids_row[column[x]];
-  };
   const auto colour_of = [&](std::int64_t k) { return palette[std::size_t(k) % palette_size].data(); };
-  for_each_row_chunk(frame, [&](int begin, int end) {
+  for_each_row_chunk(frame.width, frame.height, [&](int begin, int end) {
     RowScratch& s = RowScratch::of_this_thread(frame.width, bpp);
-    std::int64_t* classes = s.classes[0].data();
-    std::int64_t* neighbour = s.classes[1].data();
-    std::uint8_t* over = s.colours.data();
-    // What a mask row draws, kept while consecutive frame rows show it:
-    // runs of one class > 0 (class 0 pixels are never touched) and the
-    // border pixels between classes along the row.
-    std::vector<std::pair<int, int>> runs;  // [first, last) columns
-    std::vector<int> row_borders;
-    int cached = -1;
+    std::uint8_t* over = s.colours.data();  // the runs' colours, kept while rows show one mask row
+    MaskRowWalker walker(mask);
     for (int y = begin; y < end; ++y) {
       std::uint8_t* row = frame_row(frame, y);
-      const int my = mask_row(y);
-      if (my != cached) {
-        cached = my;
-        expand(my, classes);
-        runs.clear();
-        row_borders.clear();
-        for (int x = 0; x < frame.width;) {
-          const std::int64_t k = classes[x];
-          int x1 = x + 1;
-          while (x1 < frame.width && classes[x1] == k) ++x1;
-          if (k > 0) {
-            runs.emplace_back(x, x1);
-            const std::uint32_t packed = colours[std::size_t(k) % palette_size];
-            for (int i = x; i < x1; ++i) std::memcpy(over + std::ptrdiff_t(i) * bpp, &packed, 4);
-            // A run's ends border other classes, except at the frame's edges.
-            if (x > 0) row_borders.push_back(x);
-            if (x1 < frame.width && (x1 - 1 != x || x == 0)) row_borders.push_back(x1 - 1);
-          }
-          x = x1;
+      if (walker.seek(y)) {
+        for (const auto& [x0, x1] : walker.runs()) {
+          const std::uint32_t packed = colours[std::size_t(walker.classes()[x0]) % palette_size];
+          for (int i = x0; i < x1; ++i) std::memcpy(over + std::ptrdiff_t(i) * bpp, &packed, 4);
         }
       }
-      for (const auto& [x0, x1] : runs) {
+      for (const auto& [x0, x1] : walker.runs()) {
         blender.blend(row + std::ptrdiff_t(x0) * bpp, over + std::ptrdiff_t(x0) * bpp, x1 - x0);
       }
       if (!contours) continue;
-      for (int x : row_borders) blender.put_opaque(row, x, colour_of(classes[x]));
-      // Rows above and below show another mask row only at the mask's row borders.
-      for (int other : {y - 1, y + 1}) {
-        if (other < 0 || other >= frame.height || mask_row(other) == my) continue;
-        expand(mask_row(other), neighbour);
-        for (const auto& [x0, x1] : runs) {
-          for (int x = x0; x < x1; ++x) {
-            if (neighbour[x] != classes[x]) blender.put_opaque(row, x, colour_of(classes[x]));
-          }
-        }
-      }
+      for (int x : walker.contour_pixels()) blender.put_opaque(row, x, colour_of(walker.classes()[x]));
     }
   });
 }

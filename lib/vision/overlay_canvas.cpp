@@ -18,6 +18,14 @@ Image rgb_grid_image(const at::Tensor& grid_rgb) {
   return out;
 }
 
+PixelRect label_region(const TextRenderer& renderer, const std::string& text, const TextStyle& style, int width,
+                       int height) {
+  const auto box = renderer.box_size(text, style.pixel_height);
+  const int margin = style.pixel_height;
+  return {std::clamp(style.x - margin, 0, width), std::clamp(style.y - margin, 0, height),
+          std::clamp(style.x + box[0] + margin, 0, width), std::clamp(style.y + box[1] + margin, 0, height)};
+}
+
 void HostOverlayCanvas::head_strip(const at::Tensor& heads, Colormap cmap, float alpha) {
   draw_head_strip(frame_, heads, cmap, alpha);
 }

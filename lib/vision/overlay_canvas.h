@@ -28,6 +28,17 @@ struct TextStyle {
   float background_alpha = 0.6f;
 };
 
+// A rectangle of frame pixels: columns [x0, x1), rows [y0, y1).
+struct PixelRect {
+  int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+  bool empty() const { return x1 <= x0 || y1 <= y0; }
+};
+
+// The pixels a label may touch: its box and a margin of one text height
+// around it (glyphs may overhang the box), clipped to a width x height frame.
+PixelRect label_region(const TextRenderer& renderer, const std::string& text, const TextStyle& style, int width,
+                       int height);
+
 class OverlayCanvas {
  public:
   virtual ~OverlayCanvas() = default;

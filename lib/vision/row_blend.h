@@ -36,6 +36,8 @@ class RowBlender {
   void put_opaque(std::uint8_t* frame, int x, const std::uint8_t* rgb) const;
 
   int bytes_per_pixel() const { return layout_.bytes_per_pixel; }
+  // The weight blend() applies, in 1/32768 units: 32768 when opaque.
+  int weight() const { return opaque_ ? 32768 : weight_; }
 
  private:
   RgbLayout layout_;

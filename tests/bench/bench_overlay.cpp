@@ -4,7 +4,9 @@
 // (lib/vision/overlay.cpp) and, with --reference, the per-pixel one it
 // replaced (tests/unit/vision/overlay_reference.cpp). Not a test: run
 // `meson test -C <build> --benchmark overlay` or the executable directly:
-//   bench_overlay [--frames N] [--threads N] [--reference] [--format RGB|BGRx|...] [--device cpu|cuda]
+//   bench_overlay [--frames N] [--threads N] [--reference] [--format RGB|BGRx|...|I420|NV12] [--device cpu|cuda]
+// --format I420 / NV12 times the drawing in Y'CbCr (YuvOverlayCanvas, what
+// attnoverlay does on decoders' frames) beside the RGB round trip it replaced.
 // --device times DeviceOverlay (lib/vision/device_overlay.h, attnoverlay
 // device=gpu) instead: frames already on the device (CUDA memory: drawn in
 // place) and frames in host memory (uploaded, drawn, copied back), for
@@ -79,7 +81,7 @@ PixelFormat parse_format(const std::string& name) {
   const char* names[] = {"RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx"};
   for (int i = 0; i < 6; ++i)
     if (name == names[i]) return PixelFormat(i);
-  std::fprintf(stderr, "unknown --format %s (RGB, BGR, RGBA, BGRA, RGBx, BGRx)\n", name.c_str());
+  std::fprintf(stderr, "unknown --format %s (RGB, BGR, RGBA, BGRA, RGBx, BGRx, I420, NV12)\n", name.c_str());
   std::exit(2);
 }
 
@@ -94,13 +96,13 @@ struct Timing {
   double cpu_ms;              // CPU time of all threads per frame (what a loaded machine cannot hide)
 };
 
-Timing time_frames(const std::function<void(MutableImageView)>& draw, MutableImageView view, int frames) {
-  draw(view);  // warm-up: thread pool, scratch rows
+Timing time_frames(const std::function<void()>& draw, int frames) {
+  draw();  // warm-up: thread pool, scratch rows
   std::vector<double> ms;
   const double cpu_start = process_cpu_ms();
   for (int i = 0; i < frames; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    draw(view);
+    draw();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
   const double cpu = (process_cpu_ms() - cpu_start) / frames;
@@ -162,6 +164,44 @@ int bench_device(const c10::Device& device, PixelFormat packed, const std::strin
   return 0;
 }
 
+void print_timing(const Timing& t) {
+  std::printf("median %7.2f ms/frame (%6.0f fps), best %6.2f ms (%6.0f fps), cpu %6.2f ms", t.median_ms,
+              1000.0 / t.median_ms, t.best_ms, 1000.0 / t.best_ms, t.cpu_ms);
+}
+
+// The CPU drawing on I420 / NV12 per mode: YuvOverlayCanvas in place (what
+// attnoverlay does) and, beside it, the RGB round trip it replaced
+// (kStandard to RGB, HostOverlayCanvas, rgb_to_i420 / rgb_to_nv12 back).
+int bench_yuv(const testing::FrameKind& kind, int frames) {
+  const Inputs in = make_inputs();
+  const at::Tensor pca = at::from_blob(const_cast<std::uint8_t*>(in.pca.pixels.data()), {kGridH, kGridW, 3}, at::kByte);
+  const Palette palette = davis_palette();
+  const std::vector<std::pair<const char*, std::function<void(OverlayCanvas&)>>> modes = {
+      {"heatmap (attention)", [&](OverlayCanvas& c) { c.head_strip(in.heat, Colormap::kInferno, 0.5f); }},
+      {"heads (6 tiles)", [&](OverlayCanvas& c) { c.head_strip(in.heads, Colormap::kInferno, 0.5f); }},
+      {"pca (nearest)", [&](OverlayCanvas& c) { c.rgb_grid(pca, 0.5f, false); }},
+      {"pca smooth", [&](OverlayCanvas& c) { c.rgb_grid(pca, 0.5f, true); }},
+      {"mask + contours", [&](OverlayCanvas& c) { c.mask(in.mask, palette, 0.5f, true); }},
+      {"mask", [&](OverlayCanvas& c) { c.mask(in.mask, palette, 0.5f, false); }},
+  };
+  std::printf("attnoverlay drawing, %s frames, grid %dx%d, median of %d frames; threads: %s\n"
+              "  in Y'CbCr (YuvOverlayCanvas) | through RGB (to RGB, HostOverlayCanvas, back)\n",
+              kind.name, kGridW, kGridH, frames, describe_threads().c_str());
+  for (auto [width, height] : {std::pair{1280, 720}, std::pair{1920, 1080}}) {
+    testing::TestFrame frame(kind, width, height, /*padding=*/0, /*seed=*/1);
+    for (const auto& mode : modes) {
+      const auto& draw = mode.second;
+      std::printf("  %dx%d %-20s ", width, height, mode.first);
+      print_timing(time_frames([&] { frame.draw_in_ycbcr(draw); }, frames));
+      std::printf("   | through RGB: ");
+      print_timing(time_frames([&] { frame.draw_on_cpu(draw); }, std::max(3, frames / 5)));
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -182,13 +222,14 @@ int main(int argc, char** argv) {
       device_name = argv[++i];
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--frames N] [--threads N] [--reference] [--format RGB|BGR|RGBA|BGRA|RGBx|BGRx] "
+                   "usage: %s [--frames N] [--threads N] [--reference] [--format RGB|BGR|RGBA|BGRA|RGBx|BGRx|I420|NV12] "
                    "[--device cpu|cuda]\n",
                    argv[0]);
       return 2;
     }
   }
-  const PixelFormat format = parse_format(format_name);
+  const bool yuv = format_name == "I420" || format_name == "NV12";
+  const PixelFormat format = yuv ? PixelFormat::kRGB : parse_format(format_name);  // kRGB: --device's packed frames
   configure_threads();  // the project's default, as the CLI and the elements use
   if (threads > 0) at::set_num_threads(threads);
   if (!device_name.empty()) {
@@ -202,8 +243,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     return bench_device(device_name == "cuda" ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU), format,
-                        format_name, frames);
+                        yuv ? std::string("RGB") : format_name, frames);  // --device times I420 and NV12 anyway
   }
+  if (yuv) return bench_yuv(testing::kKinds[format_name == "I420" ? 6 : 7], frames);
   const Inputs in = make_inputs();
   const Palette palette = davis_palette();
   const std::vector<Mode> modes = {
@@ -227,12 +269,11 @@ int main(int argc, char** argv) {
     std::vector<std::uint8_t> pixels(std::size_t(width) * height * bpp, 90);
     const MutableImageView view{pixels.data(), width, height, std::ptrdiff_t(width) * bpp, format};
     for (const Mode& mode : modes) {
-      const Timing fast = time_frames(mode.fast, view, frames);
-      std::printf("  %dx%d %-20s median %7.2f ms/frame (%6.0f fps), best %6.2f ms (%6.0f fps), cpu %6.2f ms", width,
-                  height, mode.name, fast.median_ms, 1000.0 / fast.median_ms, fast.best_ms, 1000.0 / fast.best_ms,
-                  fast.cpu_ms);
+      const Timing fast = time_frames([&] { mode.fast(view); }, frames);
+      std::printf("  %dx%d %-20s ", width, height, mode.name);
+      print_timing(fast);
       if (with_reference) {
-        const Timing slow = time_frames(mode.reference, view, std::max(3, frames / 10));
+        const Timing slow = time_frames([&] { mode.reference(view); }, std::max(3, frames / 10));
         std::printf("   | per-pixel reference: median %7.2f ms, best %7.2f ms, cpu %7.2f ms", slow.median_ms,
                     slow.best_ms, slow.cpu_ms);
       }

@@ -12,6 +12,7 @@
 #include "vision/overlay.h"
 #include "vision/pca.h"
 #include "vision/text_render.h"
+#include "vision/yuv_overlay_canvas.h"
 
 namespace dinoclip::testing {
 namespace {
@@ -32,9 +33,9 @@ Harness overlay_harness(const std::string& model, const std::string& overlay_pro
   return h;
 }
 
-Harness bare_overlay_harness(const std::string& properties) {
+Harness bare_overlay_harness(const std::string& properties, GstVideoFormat format = GST_VIDEO_FORMAT_RGB) {
   Harness h(gst_harness_new_parse(("attnoverlay " + properties).c_str()));
-  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, kWidth, kHeight).c_str());
+  gst_harness_set_src_caps_str(h.get(), caps_string(format, kWidth, kHeight).c_str());
   return h;
 }
 
@@ -47,6 +48,27 @@ std::vector<guint8> drawn_by_lib(GstBuffer* input, GstVideoFormat format,
   const PixelFormat layout = format == GST_VIDEO_FORMAT_BGRx ? PixelFormat::kBGRx : PixelFormat::kRGB;
   draw(MutableImageView{bytes.data(), kWidth, kHeight, GST_VIDEO_INFO_PLANE_STRIDE(&info, 0), layout});
   return bytes;
+}
+
+// The bytes a YUV `input` would have after YuvOverlayCanvas runs `draw` on
+// its planes (lib/vision directly; caps_string's SD defaults: BT.601, limited).
+std::vector<guint8> drawn_by_lib_in_ycbcr(GstBuffer* input, GstVideoFormat format,
+                                          const std::function<void(OverlayCanvas&)>& draw) {
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, format, kWidth, kHeight);
+  Buffer copy(gst_buffer_copy_deep(input));
+  GstVideoFrame frame;
+  EXPECT_TRUE(gst_video_frame_map(&frame, &info, copy.get(), GST_MAP_READWRITE));
+  auto data = [&](int i) { return static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, i)); };
+  auto stride = [&](int i) { return GST_VIDEO_FRAME_PLANE_STRIDE(&frame, i); };
+  YuvOverlayCanvas canvas(format == GST_VIDEO_FORMAT_I420
+                              ? i420_planes(data(0), stride(0), data(1), stride(1), data(2), stride(2), kWidth,
+                                            kHeight, YuvMatrix::kBt601, false)
+                              : nv12_planes(data(0), stride(0), data(1), stride(1), kWidth, kHeight,
+                                            YuvMatrix::kBt601, false));
+  draw(canvas);
+  gst_video_frame_unmap(&frame);
+  return buffer_bytes(copy.get());
 }
 
 struct Pushed {
@@ -94,35 +116,40 @@ TEST(AttnOverlay, AcceptsPackedRgbAndDecoderYuvRejectsOthers) {
 /* ---- attention ---- */
 
 // Grey colour map, opaque: each patch centre's grey level must rank the
-// patches exactly as the meta's attention does (max -> 255, min -> 0).
+// patches exactly as the meta's attention does (max -> white, min -> black:
+// 255 and 0 on RGB, luma 235 and 16 on limited-range I420, drawn in Y'CbCr).
 TEST(AttnOverlay, IntensityFollowsTheMetaAttention) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
-  Harness h = overlay_harness(model, "mode=attention head=1 colormap=gray alpha=1");
-  Pushed p = push_frame(h.get(), 0);
-  const at::Tensor heat = maps_of(p.output.get())[1];
-  const std::vector<guint8> out = buffer_bytes(p.output.get());
-  GstVideoInfo info;
-  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, kWidth, kHeight);
-  auto grey_at_patch = [&](int gy, int gx) {
-    const int x = gx * kScale + kScale / 2, y = gy * kScale + kScale / 2;
-    return int(out[y * GST_VIDEO_INFO_PLANE_STRIDE(&info, 0) + 3 * x]);
-  };
-  const float lo = heat.min().item<float>(), hi = heat.max().item<float>();
-  ASSERT_GT(hi, lo);
-  int inversions = 0, top = -1, bottom = 256;
-  for (int a = 0; a < kGridH * kGridW; ++a) {
-    const float va = heat[a / kGridW][a % kGridW].item<float>();
-    const int ga = grey_at_patch(a / kGridW, a % kGridW);
-    if (va == hi) top = ga;
-    if (va == lo) bottom = ga;
-    for (int b = 0; b < kGridH * kGridW; ++b) {
-      const float vb = heat[b / kGridW][b % kGridW].item<float>();
-      if (va > vb && ga < grey_at_patch(b / kGridW, b % kGridW)) ++inversions;
+  for (GstVideoFormat format : {GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_I420}) {
+    const bool rgb = format == GST_VIDEO_FORMAT_RGB;
+    Harness h = overlay_harness(model, "mode=attention head=1 colormap=gray alpha=1", format);
+    Pushed p = push_frame(h.get(), 0, format);
+    const at::Tensor heat = maps_of(p.output.get())[1];
+    const std::vector<guint8> out = buffer_bytes(p.output.get());
+    GstVideoInfo info;
+    gst_video_info_set_format(&info, format, kWidth, kHeight);
+    auto grey_at_patch = [&](int gy, int gx) {  // R on RGB, Y' on I420 (plane 0 at offset 0)
+      const int x = gx * kScale + kScale / 2, y = gy * kScale + kScale / 2;
+      return int(out[y * GST_VIDEO_INFO_PLANE_STRIDE(&info, 0) + (rgb ? 3 : 1) * x]);
+    };
+    const float lo = heat.min().item<float>(), hi = heat.max().item<float>();
+    ASSERT_GT(hi, lo);
+    int inversions = 0, top = -1, bottom = 256;
+    for (int a = 0; a < kGridH * kGridW; ++a) {
+      const float va = heat[a / kGridW][a % kGridW].item<float>();
+      const int ga = grey_at_patch(a / kGridW, a % kGridW);
+      if (va == hi) top = ga;
+      if (va == lo) bottom = ga;
+      for (int b = 0; b < kGridH * kGridW; ++b) {
+        const float vb = heat[b / kGridW][b % kGridW].item<float>();
+        if (va > vb && ga < grey_at_patch(b / kGridW, b % kGridW)) ++inversions;
+      }
     }
+    const char* name = gst_video_format_to_string(format);
+    EXPECT_EQ(inversions, 0) << name << ": grey levels out of the attention's order";
+    EXPECT_EQ(top, rgb ? 255 : 235) << name;
+    EXPECT_EQ(bottom, rgb ? 0 : 16) << name;
   }
-  EXPECT_EQ(inversions, 0) << "grey levels out of the attention's order";
-  EXPECT_EQ(top, 255);
-  EXPECT_EQ(bottom, 0);
 }
 
 TEST(AttnOverlay, AttentionMeanEqualsLibDrawing) {
@@ -265,8 +292,8 @@ TEST(AttnOverlay, PcaRefitEveryNCountsResults) {
 
 /* ---- mask and label (metas attached by hand: no producer element needed) ---- */
 
-GstBuffer* frame_with_segmentation(const guint8* palette) {
-  GstBuffer* frame = make_frame(scene_frame(kWidth, kHeight, 0), GST_VIDEO_FORMAT_RGB, 0, kFrame);
+GstBuffer* frame_with_segmentation(const guint8* palette, GstVideoFormat format = GST_VIDEO_FORMAT_RGB) {
+  GstBuffer* frame = make_frame(scene_frame(kWidth, kHeight, 0), format, 0, kFrame);
   guint8 map[4 * 6];
   for (int i = 0; i < 24; ++i) map[i] = guint8((i / 6 + i % 6) % 3);  // diagonal bands of classes 0, 1, 2
   GstDinoclipSegmentation* seg = gst_dinoclip_segmentation_new(6, 4, 3, map, palette);
@@ -291,6 +318,64 @@ TEST(AttnOverlay, MaskUsesDavisPaletteAndContours) {
       blend_mask(v, class_map_of(input.get()), davis_palette(), 0.4f, contours);
     });
     EXPECT_EQ(buffer_bytes(out.get()), expected) << "contours=" << contours;
+  }
+}
+
+// Decoders' I420 / NV12: the mask drawn in Y'CbCr. Pixels of class 0 keep
+// their luma and blocks of only class 0 their chroma, byte for byte; at
+// alpha 1 each drawn pixel's luma is its class colour's (BT.601, limited range).
+TEST(AttnOverlay, MaskOnDecoderYuvKeepsUndrawnBytesAndFollowsTheMask) {
+  const Palette palette = davis_palette();
+  for (GstVideoFormat format : {GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12}) {
+    const char* name = gst_video_format_to_string(format);
+    Harness h = bare_overlay_harness("mode=mask alpha=1 contours=false", format);
+    GstBuffer* frame = frame_with_segmentation(nullptr, format);
+    Buffer input(gst_buffer_copy_deep(frame));
+    ASSERT_EQ(gst_harness_push(h.get(), frame), GST_FLOW_OK);
+    Buffer out(gst_harness_pull(h.get()));
+    const at::Tensor ids = class_map_of(input.get());
+    EXPECT_EQ(buffer_bytes(out.get()), drawn_by_lib_in_ycbcr(input.get(), format, [&](OverlayCanvas& c) {
+                c.mask(ids, palette, 1.0f, false);
+              })) << name;
+    GstVideoInfo info;
+    gst_video_info_set_format(&info, format, kWidth, kHeight);
+    const std::vector<guint8> before = buffer_bytes(input.get()), after = buffer_bytes(out.get());
+    const auto class_at = [&](int x, int y) { return ids[y * 4 / kHeight][x * 6 / kWidth].item<int>(); };
+    const YuvEncoding bt601 = yuv_encoding(YuvMatrix::kBt601, false);
+    int kept = 0, drawn = 0;
+    for (int y = 0; y < kHeight; ++y) {
+      for (int x = 0; x < kWidth; ++x) {
+        const std::size_t at = std::size_t(y) * GST_VIDEO_INFO_PLANE_STRIDE(&info, 0) + x;
+        const int k = class_at(x, y);
+        if (k == 0) {
+          ASSERT_EQ(after[at], before[at]) << name << " luma of class 0 at " << x << "," << y;
+          ++kept;
+          continue;
+        }
+        const auto& rgb = palette[k];
+        const double luma = bt601.luma(rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0);
+        ASSERT_NEAR(after[at], luma, 0.5 + 1e-9) << name << " luma of class " << k << " at " << x << "," << y;
+        ++drawn;
+      }
+    }
+    for (int y2 = 0; y2 < kHeight / 2; ++y2) {
+      for (int x2 = 0; x2 < kWidth / 2; ++x2) {
+        if (class_at(2 * x2, 2 * y2) || class_at(2 * x2 + 1, 2 * y2) || class_at(2 * x2, 2 * y2 + 1) ||
+            class_at(2 * x2 + 1, 2 * y2 + 1)) {
+          continue;
+        }
+        const bool i420 = format == GST_VIDEO_FORMAT_I420;
+        for (int channel = 0; channel < 2; ++channel) {
+          const int plane = i420 ? 1 + channel : 1;
+          const std::size_t at = GST_VIDEO_INFO_PLANE_OFFSET(&info, plane) +
+                                 std::size_t(y2) * GST_VIDEO_INFO_PLANE_STRIDE(&info, plane) +
+                                 (i420 ? x2 : 2 * x2 + channel);
+          ASSERT_EQ(after[at], before[at]) << name << " chroma of a class-0 block at " << x2 << "," << y2;
+        }
+      }
+    }
+    EXPECT_GT(kept, 0) << name;
+    EXPECT_GT(drawn, 0) << name;
   }
 }
 
@@ -375,33 +460,6 @@ TEST(AttnOverlay, MissingMetaPassesFramesUnchangedWithOneWarning) {
 
 /* ---- device ---- */
 
-// The pixels a YUV `input` would have after attnoverlay's CPU path: to RGB
-// (kStandard), `draw`, back (lib/vision directly).
-std::vector<guint8> drawn_by_lib_yuv(GstBuffer* input, GstVideoFormat format,
-                                     const std::function<void(MutableImageView)>& draw) {
-  GstVideoInfo info;
-  gst_video_info_set_format(&info, format, kWidth, kHeight);
-  info.colorimetry.matrix = GST_VIDEO_COLOR_MATRIX_BT601;  // caps_string's SD defaults
-  Buffer copy(gst_buffer_copy_deep(input));
-  GstVideoFrame frame;
-  EXPECT_TRUE(gst_video_frame_map(&frame, &info, copy.get(), GST_MAP_READWRITE));
-  auto data = [&](int i) { return static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, i)); };
-  auto stride = [&](int i) { return GST_VIDEO_FRAME_PLANE_STRIDE(&frame, i); };
-  const bool i420 = format == GST_VIDEO_FORMAT_I420;
-  Image rgb = i420 ? i420_to_rgb(data(0), stride(0), data(1), stride(1), data(2), stride(2), kWidth, kHeight,
-                                 YuvMatrix::kBt601, false, YuvConversion::kStandard)
-                   : nv12_to_rgb(data(0), stride(0), data(1), stride(1), kWidth, kHeight, YuvMatrix::kBt601, false,
-                                 YuvConversion::kStandard);
-  draw(MutableImageView{rgb.pixels.data(), kWidth, kHeight, kWidth * 3, PixelFormat::kRGB});
-  if (i420) {
-    rgb_to_i420(rgb, data(0), stride(0), data(1), stride(1), data(2), stride(2), YuvMatrix::kBt601, false);
-  } else {
-    rgb_to_nv12(rgb, data(0), stride(0), data(1), stride(1), YuvMatrix::kBt601, false);
-  }
-  gst_video_frame_unmap(&frame);
-  return buffer_bytes(copy.get());
-}
-
 // device=cpu (and the default, auto, on system memory) draws exactly what
 // attnoverlay drew before the property existed: lib/vision's CPU functions.
 TEST(AttnOverlay, DeviceCpuAndAutoDrawWhatTheElementAlwaysDrew) {
@@ -429,14 +487,14 @@ TEST(AttnOverlay, DeviceCpuAndAutoDrawWhatTheElementAlwaysDrew) {
   }
 }
 
-TEST(AttnOverlay, DeviceCpuOnDecoderYuvDrawsThroughRgbAsBefore) {
+TEST(AttnOverlay, DeviceCpuOnDecoderYuvDrawsInYCbCr) {
   DINOCLIP_REQUIRE_FIXTURE(model, kModel);
   for (GstVideoFormat format : {GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12}) {
     Harness h = overlay_harness(model, "mode=attention alpha=0.6 device=cpu", format);
     Pushed p = push_frame(h.get(), 2, format);
     const at::Tensor mean = maps_of(p.output.get()).mean(0);
-    const auto expected = drawn_by_lib_yuv(p.input.get(), format, [&](MutableImageView v) {
-      draw_head_strip(v, mean.unsqueeze(0), Colormap::kInferno, 0.6f);
+    const auto expected = drawn_by_lib_in_ycbcr(p.input.get(), format, [&](OverlayCanvas& c) {
+      c.head_strip(mean.unsqueeze(0), Colormap::kInferno, 0.6f);
     });
     EXPECT_EQ(buffer_bytes(p.output.get()), expected) << gst_video_format_to_string(format);
     EXPECT_GT(differing_bytes(buffer_bytes(p.output.get()), buffer_bytes(p.input.get())), kWidth * kHeight / 2);

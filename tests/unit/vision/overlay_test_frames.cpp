@@ -73,7 +73,6 @@ FramePlanes TestFrame::planes() {
   return f;
 }
 
-// What attnoverlay's CPU path does: packed frames in place, YUV through an RGB copy.
 void TestFrame::draw_on_cpu(const std::function<void(OverlayCanvas&)>& draw) {
   if (kind.layout == FrameLayout::kPacked) {
     HostOverlayCanvas canvas(MutableImageView{bytes[0].data(), width, height, strides[0], kind.packed_format});
@@ -96,10 +95,33 @@ void TestFrame::draw_on_cpu(const std::function<void(OverlayCanvas&)>& draw) {
   }
 }
 
+YuvPlanes TestFrame::yuv_planes() {
+  if (kind.layout == FrameLayout::kI420) {
+    return i420_planes(bytes[0].data(), strides[0], bytes[1].data(), strides[1], bytes[2].data(), strides[2], width,
+                       height, matrix, full_range);
+  }
+  return nv12_planes(bytes[0].data(), strides[0], bytes[1].data(), strides[1], width, height, matrix, full_range);
+}
+
+void TestFrame::draw_in_ycbcr(const std::function<void(OverlayCanvas&)>& draw) {
+  YuvOverlayCanvas canvas(yuv_planes());
+  draw(canvas);
+}
+
 void TestFrame::draw_on_device(const std::function<void(OverlayCanvas&)>& draw, const c10::Device& device) {
   DeviceOverlay canvas(planes(), device);
   draw(canvas);
   canvas.finish();
+}
+
+at::Tensor random_maps(int n, int h, int w, std::uint64_t seed) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  return at::rand({n, h, w}, gen) * 3.0f - 1.0f;
+}
+
+at::Tensor random_grid(int h, int w, std::uint64_t seed) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  return at::randint(0, 256, {h, w, 3}, gen, at::kByte);
 }
 
 Difference difference(const TestFrame& a, const TestFrame& b) {

@@ -1,8 +1,8 @@
 // Random frames in every format attnoverlay draws on (packed RGB family,
-// I420, NV12; padded strides), drawn on twice: through the CPU path
-// (HostOverlayCanvas; YUV via an RGB copy, as the element does) and through
-// DeviceOverlay on a given device. Shared by test_device_overlay (CPU
-// tensors), the GPU tests and bench_overlay --device.
+// I420, NV12; padded strides), drawn on through the CPU paths
+// (HostOverlayCanvas, YUV via an RGB copy; YuvOverlayCanvas in Y'CbCr) and
+// through DeviceOverlay on a given device. Shared by test_device_overlay (CPU
+// tensors), test_yuv_overlay_canvas, the GPU tests and bench_overlay.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -13,6 +13,7 @@
 
 #include "vision/frame_planes.h"
 #include "vision/overlay_canvas.h"
+#include "vision/yuv_overlay_canvas.h"
 
 namespace dinoclip::testing {
 
@@ -39,11 +40,25 @@ struct TestFrame {
 
   // Strided host views of the bytes (no copy).
   FramePlanes planes();
-  // What attnoverlay's CPU path does: packed frames in place, YUV through an RGB copy.
+  // The RGB drawing: packed frames in place (HostOverlayCanvas), YUV through
+  // an RGB copy (kStandard to RGB, HostOverlayCanvas, rgb_to_i420/nv12 back:
+  // what DeviceOverlay mirrors, and attnoverlay's CPU path before YuvOverlayCanvas).
   void draw_on_cpu(const std::function<void(OverlayCanvas&)>& draw);
+  // YUV frames only: YuvOverlayCanvas on the planes in place (attnoverlay's CPU path).
+  void draw_in_ycbcr(const std::function<void(OverlayCanvas&)>& draw);
+  YuvPlanes yuv_planes();
   // DeviceOverlay on `device` (the frame uploaded there and copied back when it is not the CPU).
   void draw_on_device(const std::function<void(OverlayCanvas&)>& draw, const c10::Device& device);
 };
+
+// A frame's size and the padding after each row (bytes).
+struct Size {
+  int w, h, padding;
+};
+
+// Random drawing inputs: maps [n, h, w] in [-1, 2); an RGB grid [h, w, 3] uint8.
+at::Tensor random_maps(int n, int h, int w, std::uint64_t seed);
+at::Tensor random_grid(int h, int w, std::uint64_t seed);
 
 struct Difference {
   std::int64_t differing = 0, total = 0;

@@ -34,6 +34,9 @@ using dinoclip::testing::Difference;
 using dinoclip::testing::difference;
 using dinoclip::testing::FrameKind;
 using dinoclip::testing::kKinds;
+using dinoclip::testing::random_grid;
+using dinoclip::testing::random_maps;
+using dinoclip::testing::Size;
 using dinoclip::testing::TestFrame;
 
 // Draws `draw` on two copies of one random frame, on the CPU path and with
@@ -51,20 +54,7 @@ int64_t expect_same_drawing(const FrameKind& kind, int w, int h, int padding, st
   return difference(before, cpu).differing;
 }
 
-struct Size {
-  int w, h, padding;
-};
 const std::vector<Size> kSizes = {{1, 1, 0}, {7, 5, 3}, {64, 48, 0}, {97, 61, 13}, {1281, 33, 7}};
-
-at::Tensor random_maps(int n, int h, int w, std::uint64_t seed) {
-  at::Generator gen = at::detail::createCPUGenerator(seed);
-  return at::rand({n, h, w}, gen) * 3.0f - 1.0f;
-}
-
-at::Tensor random_grid(int h, int w, std::uint64_t seed) {
-  at::Generator gen = at::detail::createCPUGenerator(seed);
-  return at::randint(0, 256, {h, w, 3}, gen, at::kByte);
-}
 
 }  // namespace
 
