@@ -14,6 +14,8 @@
 #include "core/error.h"
 #include "vision/color_convert.h"
 #include "vision/grid_upsample.h"
+#include "vision/ycc_fixed_point.h"
+#include "vision/yuv_overlay_canvas.h"
 
 namespace dinoclip {
 namespace {
@@ -96,14 +98,16 @@ class HostFloats {
   std::vector<float> data_;
 };
 
-// A colour map's table [256, 3] as float32 on `device`, its columns in the
-// given byte order: uploaded once per device and order, then kept (never
-// freed: GPU tensors must not be destroyed after the CUDA runtime at exit).
-at::Tensor device_colormap(Colormap cmap, const c10::Device& device, const std::array<int64_t, 3>& channel_of_byte) {
-  using Key = std::tuple<int, std::string, int64_t, int64_t, int64_t>;
+// A colour map's table [256, 3] as float32 on `device`, each entry as
+// `entry` writes it (`variant` names how: byte order, or Y'CbCr and its
+// encoding): made once per device and variant, then kept (never freed: GPU
+// tensors must not be destroyed after the CUDA runtime at exit).
+template <typename Entry>
+at::Tensor device_colormap(Colormap cmap, const c10::Device& device, const std::string& variant, const Entry& entry) {
+  using Key = std::tuple<int, std::string, std::string>;
   static std::mutex lock;
   static auto* tables = new std::map<Key, at::Tensor>;
-  const Key key{int(cmap), device.str(), channel_of_byte[0], channel_of_byte[1], channel_of_byte[2]};
+  const Key key{int(cmap), device.str(), variant};
   std::lock_guard<std::mutex> guard(lock);
   auto found = tables->find(key);
   if (found != tables->end()) return found->second;
@@ -111,7 +115,8 @@ at::Tensor device_colormap(Colormap cmap, const c10::Device& device, const std::
   at::Tensor host = at::empty({256, 3}, at::kFloat);
   float* values = host.data_ptr<float>();
   for (int i = 0; i < 256; ++i) {
-    for (int j = 0; j < 3; ++j) values[3 * i + j] = float(table[i][channel_of_byte[j]]);
+    const std::array<float, 3> colour = entry(table[i].data());
+    std::copy(colour.begin(), colour.end(), values + 3 * i);
   }
   return tables->emplace(key, host.to(device)).first->second;
 }
@@ -162,63 +167,63 @@ at::Tensor upsample_grids(const at::Tensor& grids, int out_h, int out_w, bool ti
          across.index_select(1, index(r1, out_h)) * weight(rw1, out_h).view({out_h, 1});
 }
 
-// A chroma plane [ch, cw] nearest-upsampled to [h, w] (each sample on its 2x2 block).
-at::Tensor upsampled_chroma(const at::Tensor& chroma, int h, int w) {
-  const int64_t ch = chroma.size(0), cw = chroma.size(1);
-  return chroma.unsqueeze(1).unsqueeze(3).expand({ch, 2, cw, 2}).reshape({2 * ch, 2 * cw}).narrow(0, 0, h).narrow(1, 0, w);
+// Per chroma sample, the sum of its 2x2 block of per-pixel values [H, W, ...]
+// (at an odd frame edge the last row / column counts twice, as rgb_to_i420
+// averages): [ceil(H / 2), ceil(W / 2), ...].
+at::Tensor block_sums(at::Tensor values) {
+  const int64_t h = values.size(0), w = values.size(1);
+  if (w % 2) values = at::cat({values, values.narrow(1, w - 1, 1)}, 1);
+  if (h % 2) values = at::cat({values, values.narrow(0, h - 1, 1)}, 0);
+  std::vector<int64_t> blocks = {(h + 1) / 2, 2, (w + 1) / 2, 2};
+  for (int64_t d = 2; d < values.dim(); ++d) blocks.push_back(values.size(d));
+  return values.reshape(blocks).sum({1, 3});
 }
 
-// i420_to_rgb / nv12_to_rgb with YuvConversion::kStandard: the same integer sums.
-at::Tensor yuv_to_rgb(const FramePlanes& frame) {
-  const at::Tensor u = frame.layout == FrameLayout::kI420 ? frame.planes[1] : frame.planes[1].select(2, 0);
-  const at::Tensor v = frame.layout == FrameLayout::kI420 ? frame.planes[2] : frame.planes[1].select(2, 1);
-  const YuvGains k = yuv_gains(frame.matrix, frame.full_range, YuvConversion::kStandard);
-  const at::Tensor luma = (frame.planes[0].to(at::kInt) - k.y_offset) * k.y + (1 << (kYuvStandardBits - 1));
-  const at::Tensor cb = upsampled_chroma(u, frame.height, frame.width).to(at::kInt) - 128;
-  const at::Tensor cr = upsampled_chroma(v, frame.height, frame.width).to(at::kInt) - 128;
-  const auto channel = [&](const at::Tensor& sum) {
-    return at::div(sum, 1 << kYuvStandardBits, "floor").clamp_(0, 255);  // an arithmetic shift
-  };
-  const at::Tensor r = channel(luma + cr * k.r_v);
-  const at::Tensor g = channel(luma + cb * k.g_u + cr * k.g_v);
-  const at::Tensor b = channel(luma + cb * k.b_u);
-  return at::stack({r, g, b}, 2).to(at::kByte);
+// bytes += floor((colours - bytes) * weight + 1/2) (exact in float32: every
+// term has fewer than 24 significant bits); weight a double or a tensor that
+// broadcasts against colours.
+template <typename Weight>
+void blend_bytes(const at::Tensor& bytes, const at::Tensor& colours, const Weight& weight) {
+  at::Tensor base = bytes.to(at::kFloat);
+  const at::Tensor step = (colours - base).mul_(weight).add_(0.5).floor_();
+  bytes.copy_(base.add_(step));
 }
 
-// lround(v) clamped to [0, 255] (color_convert.cpp's clamp_byte), into `out`.
-void store_rounded(const at::Tensor& values, const at::Tensor& out) {
-  out.copy_(values.add(0.5).floor_().clamp_(0, 255));
-}
-
-// rgb_to_i420 / rgb_to_nv12 on tensors: the same float64 expressions in the
-// same order, so the same roundings.
-void rgb_to_yuv(const at::Tensor& rgb, FramePlanes& frame) {
-  // Plain doubles, not a structured binding: C++17 lambdas cannot capture those (clang refuses).
-  const YuvEncoding encoding = yuv_encoding(frame.matrix, frame.full_range);
-  const double kr = encoding.kr, kg = encoding.kg, kb = encoding.kb;
-  const double y_scale = encoding.y_scale, y_offset = encoding.y_offset, c_scale = encoding.c_scale;
-  const auto weighted_luma = [&](const at::Tensor& r, const at::Tensor& g, const at::Tensor& b) {
-    return (r * kr + g * kg) + b * kb;
-  };
+// ycc_colour (ycc_fixed_point.h) on a table of RGB bytes [n, 3] where it lies:
+// the same double expressions in the same order, so the same roundings.
+// [n, 3] float: luma byte, Cb and Cr in 1/64 level.
+at::Tensor ycc_colours(const at::Tensor& rgb, const YuvEncoding& e) {
   const at::Tensor unit = rgb.to(at::kDouble) / 255.0;
-  store_rounded(weighted_luma(unit.select(2, 0), unit.select(2, 1), unit.select(2, 2)) * y_scale + y_offset,
-                frame.planes[0]);
-  // Each 2x2 block's mean (odd sizes: the last row / column repeated), summed
-  // as the CPU loop does: (0,0), (1,0), (0,1), (1,1) as (dx, dy).
-  at::Tensor quarter = rgb.to(at::kDouble) / 1020.0;
-  const int64_t h = frame.height, w = frame.width, ch = (h + 1) / 2, cw = (w + 1) / 2;
-  if (w % 2) quarter = at::cat({quarter, quarter.narrow(1, w - 1, 1)}, 1);
-  if (h % 2) quarter = at::cat({quarter, quarter.narrow(0, h - 1, 1)}, 0);
-  const at::Tensor blocks = quarter.view({ch, 2, cw, 2, 3});
-  const auto sample = [&](int dx, int dy) { return blocks.select(3, dx).select(1, dy); };  // [ch, cw, 3]
-  const at::Tensor sum = ((sample(0, 0) + sample(1, 0)) + sample(0, 1)) + sample(1, 1);
-  const at::Tensor r = sum.select(2, 0), g = sum.select(2, 1), b = sum.select(2, 2);
-  const at::Tensor luma = weighted_luma(r, g, b);
-  const at::Tensor cb = ((b - luma) * c_scale) / (2.0 * (1.0 - kb)) + 128.0;
-  const at::Tensor cr = ((r - luma) * c_scale) / (2.0 * (1.0 - kr)) + 128.0;
-  const bool i420 = frame.layout == FrameLayout::kI420;
-  store_rounded(cb, i420 ? frame.planes[1] : frame.planes[1].select(2, 0));
-  store_rounded(cr, i420 ? frame.planes[2] : frame.planes[1].select(2, 1));
+  const at::Tensor r = unit.select(1, 0), g = unit.select(1, 1), b = unit.select(1, 2);
+  const at::Tensor weighted = (r * e.kr + g * e.kg) + b * e.kb;
+  const auto rounded = [](const at::Tensor& value, double max) { return value.add_(0.5).floor_().clamp_(0.0, max); };
+  const auto fixed = [&](const at::Tensor& chroma) {
+    return rounded(chroma.mul_(double(1 << kChromaFraction)), double(kChromaMax));
+  };
+  const at::Tensor luma = rounded(weighted * e.y_scale + e.y_offset, 255.0);
+  const at::Tensor cb = fixed((b - weighted) * e.c_scale / (2.0 * (1.0 - e.kb)) + 128.0);
+  const at::Tensor cr = fixed((r - weighted) * e.c_scale / (2.0 * (1.0 - e.kr)) + 128.0);
+  return at::stack({luma, cb, cr}, 1).to(at::kFloat);
+}
+
+// FixedEncoding on byte-valued RGB planes [3, H, W] float: [H, W, 3] float,
+// luma byte, Cb and Cr in 1/64 level (YuvOverlayCanvas's smooth colours).
+// Integers below 2^24 throughout, so float32 sums them exactly in any order.
+at::Tensor fixed_ycc(const at::Tensor& rgb_planes, const YuvEncoding& encoding) {
+  const FixedEncoding e(encoding);
+  HostFloats host;
+  std::vector<float> constants;
+  for (const auto& row : e.gains) constants.insert(constants.end(), row, row + 3);
+  constants.insert(constants.end(), {float(e.y0), float(e.c0), float(e.c0)});
+  constants.insert(constants.end(), {float(1 << FixedEncoding::kLumaShift), float(1 << FixedEncoding::kChromaShift),
+                                     float(1 << FixedEncoding::kChromaShift)});
+  constants.insert(constants.end(), {255.0f, float(kChromaMax), float(kChromaMax)});
+  host.add(constants);
+  const at::Tensor block = host.upload(rgb_planes.device());
+  const at::Tensor gains = block.narrow(0, 0, 9).view({3, 3}), offsets = block.narrow(0, 9, 3),
+                   units = block.narrow(0, 12, 3), caps = block.narrow(0, 15, 3);
+  const at::Tensor sums = (rgb_planes.permute({1, 2, 0}).unsqueeze(2) * gains).sum(3).add_(offsets);  // [H, W, 3]
+  return at::minimum(sums.div_(units).floor_(), caps);
 }
 
 // Packed byte j's colour channel (R 0, G 1, B 2).
@@ -248,16 +253,33 @@ DeviceOverlay::DeviceOverlay(FramePlanes frame, const c10::Device& device)
   if (target_.planes[0].device() != device_) {
     for (at::Tensor& plane : work_.planes) plane = plane.to(device_);  // one upload per plane
   }
-  if (work_.layout == FrameLayout::kPacked) {
+  if (is_yuv()) {
+    encoding_ = yuv_encoding(work_.matrix, work_.full_range);
+  } else {
     canvas_ = work_.planes[0].narrow(2, 0, 3);  // every packed layout keeps its colour in bytes 0-2
     channel_of_byte_ = channel_of_bytes(work_.packed_format);
-  } else {
-    canvas_ = yuv_to_rgb(work_);
-    channel_of_byte_ = {0, 1, 2};
   }
 }
 
+std::string DeviceOverlay::table_variant() const {
+  if (!is_yuv()) {
+    return "rgb" + std::to_string(channel_of_byte_[0]) + std::to_string(channel_of_byte_[1]) +
+           std::to_string(channel_of_byte_[2]);
+  }
+  return std::string("ycc") + (work_.matrix == YuvMatrix::kBt709 ? "709" : "601") +
+         (work_.full_range ? "full" : "limited");
+}
+
+std::array<float, 3> DeviceOverlay::table_entry(const std::uint8_t* rgb) const {
+  if (is_yuv()) {
+    const YccColour c = ycc_colour(encoding_, rgb);
+    return {float(c.luma), float(c.cb), float(c.cr)};
+  }
+  return {float(rgb[channel_of_byte_[0]]), float(rgb[channel_of_byte_[1]]), float(rgb[channel_of_byte_[2]])};
+}
+
 at::Tensor DeviceOverlay::device_colours(const at::Tensor& rgb_table) const {
+  if (is_yuv()) return ycc_colours(rgb_table.to(device_), encoding_);
   const at::Tensor table = rgb_table.to(device_, at::kFloat);
   if (is_rgb_order(channel_of_byte_)) return table;
   return at::stack({table.select(1, channel_of_byte_[0]), table.select(1, channel_of_byte_[1]),
@@ -265,16 +287,55 @@ at::Tensor DeviceOverlay::device_colours(const at::Tensor& rgb_table) const {
                    1);
 }
 
-void DeviceOverlay::blend(const at::Tensor& colours, const at::Tensor& weight) {
-  at::Tensor base = canvas_.to(at::kFloat);
-  const at::Tensor step = (colours - base).mul_(weight).add_(0.5).floor_();
-  canvas_.copy_(base.add_(step));
+at::Tensor DeviceOverlay::chroma_bytes() const {
+  if (work_.layout == FrameLayout::kNV12) return work_.planes[1];
+  return at::stack({work_.planes[1], work_.planes[2]}, 2);
+}
+
+void DeviceOverlay::store_chroma(const at::Tensor& chroma) {
+  if (work_.layout == FrameLayout::kNV12) {
+    if (!chroma.is_same(work_.planes[1])) work_.planes[1].copy_(chroma);
+    return;
+  }
+  work_.planes[1].copy_(chroma.select(2, 0));
+  work_.planes[2].copy_(chroma.select(2, 1));
 }
 
 void DeviceOverlay::blend(const at::Tensor& colours, float alpha) {
-  at::Tensor base = canvas_.to(at::kFloat);
-  const at::Tensor step = (colours - base).mul_(double(blend_weight(alpha))).add_(0.5).floor_();
-  canvas_.copy_(base.add_(step));
+  const double weight = blend_weight(alpha);
+  if (!is_yuv()) {
+    blend_bytes(canvas_, colours, weight);
+    return;
+  }
+  blend_bytes(work_.planes[0], colours.select(2, 0), weight);
+  // Each chroma sample toward its block's mean overlay chroma, rounded half up to a byte.
+  const double quarter_units = double(1 << (kChromaFraction + 2));
+  const at::Tensor targets =
+      block_sums(colours.narrow(2, 1, 2)).add_(quarter_units / 2).div_(quarter_units).floor_().clamp_max_(255.0);
+  const at::Tensor chroma = chroma_bytes();
+  blend_bytes(chroma, targets, weight);
+  store_chroma(chroma);
+}
+
+void DeviceOverlay::blend(const at::Tensor& colours, const at::Tensor& weight) {
+  if (!is_yuv()) {
+    blend_bytes(canvas_, colours, weight.unsqueeze(2));
+    return;
+  }
+  blend_bytes(work_.planes[0], colours.select(2, 0), weight);
+  // Each chroma sample C moves by the mean of its block's steps w_i (c_i - C):
+  // C + floor((sum_i w_i (c_i - 64 C) + 2^22) / 2^23) with w in 1/32768 and c
+  // in 1/64 level, as YuvOverlayCanvas's integers; float64 holds every term exactly.
+  const at::Tensor w = weight.to(at::kDouble).mul_(double(kOpaque));
+  const at::Tensor weighted_chroma = block_sums(colours.narrow(2, 1, 2).to(at::kDouble).mul_(w.unsqueeze(2)));
+  const at::Tensor weights = block_sums(w).unsqueeze(2);
+  const at::Tensor chroma = chroma_bytes();
+  const at::Tensor base = chroma.to(at::kDouble);
+  const double unit = double(kOpaque) * double(1 << (kChromaFraction + 2));
+  const at::Tensor steps =
+      weighted_chroma.sub_(base * double(1 << kChromaFraction) * weights).add_(unit / 2).div_(unit).floor_();
+  chroma.copy_(base.add_(steps).clamp_(0.0, 255.0));
+  store_chroma(chroma);
 }
 
 void DeviceOverlay::head_strip(const at::Tensor& heads, Colormap cmap, float alpha) {
@@ -286,7 +347,8 @@ void DeviceOverlay::head_strip(const at::Tensor& heads, Colormap cmap, float alp
   const at::Tensor values = upsample_grids(maps, height_, width_, /*tiled=*/true)[0];
   // overlay.cpp's quantise: int(v * 256) clamped to [0, 255], NaN to 0.
   const at::Tensor index = at::nan_to_num(values * 256.0f, 0.0, 255.0, 0.0).clamp_(0.0, 255.0).to(at::kLong);
-  const at::Tensor table = device_colormap(cmap, device_, channel_of_byte_);
+  const at::Tensor table =
+      device_colormap(cmap, device_, table_variant(), [&](const std::uint8_t* rgb) { return table_entry(rgb); });
   blend(table.index_select(0, index.flatten()).view({height_, width_, 3}), alpha);
 }
 
@@ -296,13 +358,17 @@ void DeviceOverlay::rgb_grid(const at::Tensor& grid_rgb, float alpha, bool smoot
   }
   if (!(alpha > 0.0f)) return;
   const int gh = int(grid_rgb.size(0)), gw = int(grid_rgb.size(1));
-  const at::Tensor cells = device_colours(grid_rgb.reshape({gh * gw, 3})).view({gh, gw, 3});
   if (smooth) {
-    // Each channel upsampled as a float plane, rounded half to even, clamped (overlay.cpp's round_to_bytes).
-    const at::Tensor planes = upsample_grids(cells.permute({2, 0, 1}).contiguous(), height_, width_, false);
-    blend(planes.round_().clamp_(0.0, 255.0).permute({1, 2, 0}), alpha);
+    // Each channel upsampled as a float plane, rounded half to even, clamped
+    // (overlay.cpp's round_to_bytes); YUV frames: then FixedEncoding per pixel.
+    const at::Tensor cells =
+        is_yuv() ? grid_rgb.to(device_, at::kFloat) : device_colours(grid_rgb.reshape({gh * gw, 3})).view({gh, gw, 3});
+    const at::Tensor bytes =
+        upsample_grids(cells.permute({2, 0, 1}).contiguous(), height_, width_, false).round_().clamp_(0.0, 255.0);
+    blend(is_yuv() ? fixed_ycc(bytes, encoding_) : bytes.permute({1, 2, 0}), alpha);
     return;
   }
+  const at::Tensor cells = device_colours(grid_rgb.reshape({gh * gw, 3})).view({gh, gw, 3});
   HostFloats host;
   const int64_t rows = host.add(nearest_cells(gh, height_)), columns = host.add(nearest_cells(gw, width_));
   const at::Tensor indices = host.upload(device_).to(at::kLong);
@@ -319,14 +385,17 @@ void DeviceOverlay::mask(const at::Tensor& class_map, const Palette& palette, fl
   HostFloats host;
   const int64_t rows = host.add(nearest_cells(mh, height_)), columns = host.add(nearest_cells(mw, width_));
   std::vector<float> colours;
-  for (const auto& rgb : palette) colours.insert(colours.end(), rgb.begin(), rgb.end());
+  for (const auto& rgb : palette) {
+    const std::array<float, 3> entry = table_entry(rgb.data());
+    colours.insert(colours.end(), entry.begin(), entry.end());
+  }
   const int64_t table_at = host.add(colours);
   // A uint8 class map on the host (the segmentation meta's) travels in the same upload.
   const bool map_on_host = class_map.is_cpu() && class_map.scalar_type() == at::kByte && !device_.is_cpu();
   const int64_t map_at = map_on_host ? host.add(class_map.flatten()) : 0;
   const at::Tensor block = host.upload(device_);
   const at::Tensor indices = block.narrow(0, 0, table_at).to(at::kLong);
-  const at::Tensor table = device_colours(block.narrow(0, table_at, int64_t(colours.size())).view({-1, 3}));
+  const at::Tensor table = block.narrow(0, table_at, int64_t(colours.size())).view({-1, 3});
   const at::Tensor classes = map_on_host ? block.narrow(0, map_at, int64_t(mh) * mw).view({mh, mw}) : class_map;
   // Nearest: frame pixel (x, y) shows class (x * mw / W, y * mh / H).
   const at::Tensor ids = classes.to(device_, at::kLong)
@@ -348,11 +417,15 @@ void DeviceOverlay::mask(const at::Tensor& class_map, const Palette& palette, fl
     }
     weight.masked_fill_(border.bitwise_and_(drawn), 1.0);
   }
-  blend(over, weight.unsqueeze(2));
+  blend(over, weight);
 }
 
 void DeviceOverlay::text(const TextRenderer& renderer, const std::string& text, const TextStyle& style) {
   if (text.empty() || style.pixel_height <= 0) return;
+  if (is_yuv()) {
+    yuv_text(renderer, text, style);
+    return;
+  }
   const PixelRect r = label_region(renderer, text, style, width_, height_);
   if (r.empty()) return;
   const int x0 = r.x0, y0 = r.y0, x1 = r.x1, y1 = r.y1;
@@ -365,8 +438,37 @@ void DeviceOverlay::text(const TextRenderer& renderer, const std::string& text, 
   region.copy_(host);
 }
 
+// YuvOverlayCanvas draws the label on a host copy of the planes under its
+// region (whole chroma samples), which is then copied back: the same bytes
+// as on the whole frame, since the label touches nothing outside its region.
+void DeviceOverlay::yuv_text(const TextRenderer& renderer, const std::string& text, const TextStyle& style) {
+  const PixelRect r = label_chroma_region(renderer, text, style, width_, height_);
+  if (r.empty()) return;
+  const int w = r.x1 - r.x0, h = r.y1 - r.y0, cw = (r.x1 + 1) / 2 - r.x0 / 2, ch = (r.y1 + 1) / 2 - r.y0 / 2;
+  std::vector<at::Tensor> regions, host;
+  for (size_t i = 0; i < work_.planes.size(); ++i) {
+    const at::Tensor& plane = work_.planes[i];
+    regions.push_back(i == 0 ? plane.narrow(0, r.y0, h).narrow(1, r.x0, w)
+                             : plane.narrow(0, r.y0 / 2, ch).narrow(1, r.x0 / 2, cw));
+    host.push_back(regions.back().to(at::kCPU).contiguous());
+  }
+  const auto bytes = [&](size_t i) { return host[i].data_ptr<std::uint8_t>(); };
+  const auto stride = [&](size_t i) { return int(host[i].stride(0)); };
+  const YuvPlanes planes = work_.layout == FrameLayout::kNV12
+                               ? nv12_planes(bytes(0), stride(0), bytes(1), stride(1), w, h, work_.matrix,
+                                             work_.full_range)
+                               : i420_planes(bytes(0), stride(0), bytes(1), stride(1), bytes(2), stride(2), w, h,
+                                             work_.matrix, work_.full_range);
+  TextStyle shifted = style;
+  shifted.x -= r.x0;
+  shifted.y -= r.y0;
+  YuvOverlayCanvas(planes).text(renderer, text, shifted);
+  for (size_t i = 0; i < regions.size(); ++i) {
+    if (!host[i].is_same(regions[i])) regions[i].copy_(host[i]);
+  }
+}
+
 void DeviceOverlay::finish() {
-  if (work_.layout != FrameLayout::kPacked) rgb_to_yuv(canvas_, work_);
   if (target_.planes[0].device() != device_) {
     for (size_t i = 0; i < target_.planes.size(); ++i) target_.planes[i].copy_(work_.planes[i]);  // one download each
   }

@@ -13,70 +13,38 @@
 #include "vision/mask_rows.h"
 #include "vision/row_blend.h"
 #include "vision/row_chunks.h"
+#include "vision/ycc_fixed_point.h"
 
 namespace dinoclip {
 namespace {
-
-// Overlay chroma is kept in 1/64 level: four samples of at most 255.5 then sum
-// below 2^16, so a pixel's Cb (low 16 bits) and Cr (high 16 bits) travel in
-// one uint32 and a 2x2 block's sums in one addition.
-constexpr int kChromaFraction = 6;
-constexpr std::uint32_t kChromaMax = (1u << 16) / 4 - 1;
-
-// A weight of one in the blend weights' units (RowBlender::weight).
-constexpr int kOpaque = 32768;
 
 struct YccTable {
   std::vector<std::uint8_t> luma;
   std::vector<std::uint32_t> chroma;  // Cb | Cr << 16, in 1/64 level
 
-  // rgb's Y'CbCr, rounded (luma) or in fixed point (chroma), from yuv_encoding's doubles.
   void add(const YuvEncoding& e, const std::uint8_t* rgb) {
-    const double r = rgb[0] / 255.0, g = rgb[1] / 255.0, b = rgb[2] / 255.0;
-    const auto fixed = [](double c) {
-      return std::uint32_t(std::clamp(std::lround(c * (1 << kChromaFraction)), 0L, long(kChromaMax)));
-    };
-    luma.push_back(std::uint8_t(std::clamp(std::lround(e.luma(r, g, b)), 0L, 255L)));
-    chroma.push_back(fixed(e.cb(r, g, b)) | fixed(e.cr(r, g, b)) << 16);
+    const YccColour c = ycc_colour(e, rgb);
+    luma.push_back(c.luma);
+    chroma.push_back(c.cb | c.cr << 16);
   }
 };
 
-// yuv_encoding as integer multiply-adds on bytes (x 2^16), for colours that
-// vary per pixel: within 3 * 255 * 2^-17 (< 0.01) level of the doubles.
-class FixedEncoding {
- public:
-  explicit FixedEncoding(const YuvEncoding& e) {
-    const double kOne = 65536.0 / 255.0;  // a byte's unit value x 2^16
-    const double cb_gain = e.c_scale / (2.0 * (1.0 - e.kb)) * kOne, cr_gain = e.c_scale / (2.0 * (1.0 - e.kr)) * kOne;
-    const double luma[3] = {e.kr, e.kg, e.kb};
-    for (int c = 0; c < 3; ++c) {
-      y_[c] = int(std::lround(e.y_scale * luma[c] * kOne));
-      cb_[c] = int(std::lround(cb_gain * ((c == 2) - luma[c])));
-      cr_[c] = int(std::lround(cr_gain * ((c == 0) - luma[c])));
-    }
-    y0_ = int(std::lround(e.y_offset * 65536.0)) + (1 << 15);                        // + 1/2: rounds
-    c0_ = int(std::lround(128.0 * 65536.0)) + (1 << (15 - kChromaFraction));  // + 1/2 of 1/64
+// FixedEncoding applied to rows of bytes.
+void convert_fixed(const FixedEncoding& e, const std::uint8_t* r, const std::uint8_t* g, const std::uint8_t* b, int n,
+                   std::uint8_t* luma, std::uint32_t* chroma) {
+  constexpr int kShift = FixedEncoding::kChromaShift;
+  // Locals: byte stores may alias the encoding, which the loop would then reload.
+  const int yr = e.gains[0][0], yg = e.gains[0][1], yb = e.gains[0][2], y0 = e.y0, c0 = e.c0;
+  const int cbr = e.gains[1][0], cbg = e.gains[1][1], cbb = e.gains[1][2];
+  const int crr = e.gains[2][0], crg = e.gains[2][1], crb = e.gains[2][2];
+  for (int x = 0; x < n; ++x) {
+    const int y = (y0 + yr * r[x] + yg * g[x] + yb * b[x]) >> FixedEncoding::kLumaShift;
+    const int cb = (c0 + cbr * r[x] + cbg * g[x] + cbb * b[x]) >> kShift;
+    const int cr = (c0 + crr * r[x] + crg * g[x] + crb * b[x]) >> kShift;
+    luma[x] = std::uint8_t(std::min(255, y));
+    chroma[x] = std::uint32_t(std::min(int(kChromaMax), cb)) | std::uint32_t(std::min(int(kChromaMax), cr)) << 16;
   }
-
-  void convert(const std::uint8_t* r, const std::uint8_t* g, const std::uint8_t* b, int n, std::uint8_t* luma,
-               std::uint32_t* chroma) const {
-    constexpr int kShift = 16 - kChromaFraction;
-    // Locals: byte stores may alias members, which the loop would then reload.
-    const int yr = y_[0], yg = y_[1], yb = y_[2], y0 = y0_, c0 = c0_;
-    const int cbr = cb_[0], cbg = cb_[1], cbb = cb_[2], crr = cr_[0], crg = cr_[1], crb = cr_[2];
-    for (int x = 0; x < n; ++x) {
-      const int y = (y0 + yr * r[x] + yg * g[x] + yb * b[x]) >> 16;
-      const int cb = (c0 + cbr * r[x] + cbg * g[x] + cbb * b[x]) >> kShift;
-      const int cr = (c0 + crr * r[x] + crg * g[x] + crb * b[x]) >> kShift;
-      luma[x] = std::uint8_t(std::min(255, y));
-      chroma[x] = std::uint32_t(std::min(int(kChromaMax), cb)) | std::uint32_t(std::min(int(kChromaMax), cr)) << 16;
-    }
-  }
-
- private:
-  int y_[3], cb_[3], cr_[3];
-  int y0_, c0_;
-};
+}
 
 // luma[x], chroma[x] = the table entries keys[x] names. A function of its
 // own: its pointers are locals, which byte stores cannot alias.
@@ -259,6 +227,18 @@ YuvPlanes nv12_planes(std::uint8_t* y, int y_stride, std::uint8_t* uv, int uv_st
   return {y, y_stride, uv, uv_stride, nullptr, 0, /*nv12=*/true, width, height, matrix, full_range};
 }
 
+PixelRect label_chroma_region(const TextRenderer& renderer, const std::string& text, const TextStyle& style,
+                              int width, int height) {
+  PixelRect region = label_region(renderer, text, style, width, height);
+  if (region.empty()) return region;
+  // Whole chroma samples: even corners (or the frame's own odd edge).
+  region.x0 -= region.x0 % 2;
+  region.y0 -= region.y0 % 2;
+  region.x1 = std::min(width, region.x1 + region.x1 % 2);
+  region.y1 = std::min(height, region.y1 + region.y1 % 2);
+  return region;
+}
+
 YuvOverlayCanvas::YuvOverlayCanvas(const YuvPlanes& frame)
     : frame_(frame), encoding_(yuv_encoding(frame.matrix, frame.full_range)) {
   check_planes(frame_);
@@ -303,7 +283,7 @@ void YuvOverlayCanvas::smooth_grid(const Image& grid, float alpha) {
       upsamplers[c].row(y, s.values[c].data());
       round_to_bytes(s.values[c].data(), width, s.bytes[c].data());
     }
-    encode.convert(s.bytes[0].data(), s.bytes[1].data(), s.bytes[2].data(), width, luma, chroma);
+    convert_fixed(encode, s.bytes[0].data(), s.bytes[1].data(), s.bytes[2].data(), width, luma, chroma);
   }, every_row);
 }
 
@@ -365,13 +345,8 @@ void YuvOverlayCanvas::mask(const at::Tensor& class_map, const Palette& palette,
 
 void YuvOverlayCanvas::text(const TextRenderer& renderer, const std::string& text, const TextStyle& style) {
   if (text.empty() || style.pixel_height <= 0) return;
-  PixelRect region = label_region(renderer, text, style, frame_.width, frame_.height);
+  const PixelRect region = label_chroma_region(renderer, text, style, frame_.width, frame_.height);
   if (region.empty()) return;
-  // Whole chroma samples: even corners (or the frame's own odd edge).
-  region.x0 -= region.x0 % 2;
-  region.y0 -= region.y0 % 2;
-  region.x1 = std::min(frame_.width, region.x1 + region.x1 % 2);
-  region.y1 = std::min(frame_.height, region.y1 + region.y1 % 2);
   Image rgb = region_rgb(region);
   const Image before = rgb;
   renderer.draw(MutableImageView{rgb.pixels.data(), rgb.width, rgb.height, std::ptrdiff_t(rgb.width) * 3,

@@ -56,6 +56,11 @@ YuvPlanes i420_planes(std::uint8_t* y, int y_stride, std::uint8_t* u, int u_stri
 YuvPlanes nv12_planes(std::uint8_t* y, int y_stride, std::uint8_t* uv, int uv_stride, int width, int height,
                       YuvMatrix matrix, bool full_range);
 
+// label_region widened to whole chroma samples (even corners, or the frame's
+// own odd edge): the only bytes a label drawn on a 4:2:0 frame may change.
+PixelRect label_chroma_region(const TextRenderer& renderer, const std::string& text, const TextStyle& style,
+                              int width, int height);
+
 class YuvOverlayCanvas final : public OverlayCanvas {
  public:
   // Throws dinoclip::Error on a missing plane, an empty frame or a stride

@@ -108,6 +108,14 @@ void TestFrame::draw_in_ycbcr(const std::function<void(OverlayCanvas&)>& draw) {
   draw(canvas);
 }
 
+void TestFrame::draw_reference(const std::function<void(OverlayCanvas&)>& draw) {
+  if (kind.layout == FrameLayout::kPacked) {
+    draw_on_cpu(draw);
+  } else {
+    draw_in_ycbcr(draw);
+  }
+}
+
 void TestFrame::draw_on_device(const std::function<void(OverlayCanvas&)>& draw, const c10::Device& device) {
   DeviceOverlay canvas(planes(), device);
   draw(canvas);

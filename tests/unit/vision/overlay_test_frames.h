@@ -42,10 +42,13 @@ struct TestFrame {
   FramePlanes planes();
   // The RGB drawing: packed frames in place (HostOverlayCanvas), YUV through
   // an RGB copy (kStandard to RGB, HostOverlayCanvas, rgb_to_i420/nv12 back:
-  // what DeviceOverlay mirrors, and attnoverlay's CPU path before YuvOverlayCanvas).
+  // attnoverlay's CPU path before YuvOverlayCanvas).
   void draw_on_cpu(const std::function<void(OverlayCanvas&)>& draw);
   // YUV frames only: YuvOverlayCanvas on the planes in place (attnoverlay's CPU path).
   void draw_in_ycbcr(const std::function<void(OverlayCanvas&)>& draw);
+  // attnoverlay's CPU path, which DeviceOverlay reproduces: packed frames
+  // draw_on_cpu, YUV frames draw_in_ycbcr.
+  void draw_reference(const std::function<void(OverlayCanvas&)>& draw);
   YuvPlanes yuv_planes();
   // DeviceOverlay on `device` (the frame uploaded there and copied back when it is not the CPU).
   void draw_on_device(const std::function<void(OverlayCanvas&)>& draw, const c10::Device& device);

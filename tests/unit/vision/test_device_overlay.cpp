@@ -1,11 +1,11 @@
 // DeviceOverlay (lib/vision/device_overlay.h) on CPU tensors against the CPU
-// overlays it must reproduce (overlay.h through HostOverlayCanvas, and for
-// I420 / NV12 the element's CPU path: kStandard to RGB, draw, rgb_to_i420 /
-// rgb_to_nv12 back). Every mode, every pixel format, odd sizes, padded
-// strides, alpha 0 / 0.5 / 1 and others. The bound on the CPU is the one
-// device_overlay.h states with nothing to excuse: every byte of every plane
-// (padding included) equal. On a GPU the same comparison runs in
-// tests/gpu/test_gpu_overlay.cpp with its stated bound.
+// canvases it must reproduce: overlay.h through HostOverlayCanvas for packed
+// frames, YuvOverlayCanvas for I420 / NV12 (attnoverlay's CPU path). Every
+// mode, every pixel format, odd sizes, padded strides, BT.601 / 709, limited
+// and full range (they vary with the seed), alpha 0 / 0.5 / 1 and others. The
+// bound on the CPU is the one device_overlay.h states with nothing to excuse:
+// every byte of every plane (padding included) equal. On a GPU the same
+// comparison runs in tests/gpu/test_gpu_overlay.cpp with its stated bound.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -46,7 +46,7 @@ int64_t expect_same_drawing(const FrameKind& kind, int w, int h, int padding, st
                             const std::function<void(OverlayCanvas&)>& draw, const std::string& what) {
   TestFrame cpu(kind, w, h, padding, seed), device(kind, w, h, padding, seed);
   const TestFrame before = cpu;
-  cpu.draw_on_cpu(draw);
+  cpu.draw_reference(draw);
   device.draw_on_device(draw, at::kCPU);
   const Difference d = difference(cpu, device);
   EXPECT_EQ(d.differing, 0) << kind.name << " " << w << "x" << h << " padding " << padding << " " << what << ": "
@@ -82,7 +82,7 @@ TEST(DeviceOverlay, HeatmapEqualsTheCpuEveryFormatColormapAndAlpha) {
         const int64_t changed = expect_same_drawing(
             kind, 61, 37, 5, seed, [&](OverlayCanvas& c) { c.head_strip(heat, cmap, alpha); },
             std::string("heatmap ") + colormap_name(cmap) + " alpha " + std::to_string(alpha));
-        if (alpha == 0.0f && kind.layout == FrameLayout::kPacked) {  // YUV: the round trip through RGB changes it
+        if (alpha == 0.0f) {
           EXPECT_EQ(changed, 0) << kind.name << ": alpha 0 changed the frame";
         }
         if (alpha == 1.0f) {
@@ -126,10 +126,11 @@ TEST(DeviceOverlay, PcaGridNearestAndSmooth) {
         for (bool smooth : {false, true}) {
           for (float alpha : {0.0f, 0.45f, 0.5f, 1.0f}) {
             const at::Tensor grid = random_grid(gh, gw, ++seed);
-            expect_same_drawing(
+            const int64_t changed = expect_same_drawing(
                 kind, s.w, s.h, s.padding, seed, [&](OverlayCanvas& c) { c.rgb_grid(grid, alpha, smooth); },
                 std::string(smooth ? "smooth" : "nearest") + " grid " + std::to_string(gh) + "x" + std::to_string(gw) +
                     " alpha " + std::to_string(alpha));
+            if (alpha == 0.0f) EXPECT_EQ(changed, 0) << kind.name << ": alpha 0 changed the frame";
           }
         }
       }
@@ -153,11 +154,39 @@ TEST(DeviceOverlay, MaskWithAndWithoutContours) {
                 kind, s.w, s.h, s.padding, seed, [&](OverlayCanvas& c) { c.mask(ids, palette, alpha, contours); },
                 "mask " + std::to_string(mh) + "x" + std::to_string(mw) + (contours ? " contours" : "") + " alpha " +
                     std::to_string(alpha));
-            if (alpha == 0.0f && !contours && kind.layout == FrameLayout::kPacked) {
+            if (alpha == 0.0f && !contours) {
               EXPECT_EQ(changed, 0) << kind.name << ": alpha 0 changed the frame";
             }
           }
         }
+      }
+    }
+  }
+}
+
+TEST(DeviceOverlay, YuvMaskLeavesUndrawnPixelsAlone) {
+  // Class 0 on frame columns 0-18 of 37: their luma, the chroma of blocks 0-8
+  // (columns 0-17) and every padding byte keep their value.
+  const at::Tensor ids = at::tensor({0, 1}, at::kLong).view({1, 2});
+  for (const FrameKind& kind : {kKinds[6], kKinds[7]}) {
+    for (std::uint64_t seed : {1, 2, 3, 6}) {  // BT.709 / 601, limited / full range
+      for (bool contours : {false, true}) {
+        TestFrame frame(kind, 37, 21, 3, seed);
+        const TestFrame before = frame;
+        frame.draw_on_device([&](OverlayCanvas& c) { c.mask(ids, davis_palette(), 0.7f, contours); }, at::kCPU);
+        for (size_t p = 0; p < frame.bytes.size(); ++p) {
+          const int unchanged_columns = p == 0 ? 19 : kind.layout == FrameLayout::kNV12 ? 18 : 9;
+          const int row_bytes = p == 0 ? 37 : kind.layout == FrameLayout::kNV12 ? 38 : 19;
+          for (int row = 0; row < frame.rows[p]; ++row) {
+            for (int x = 0; x < frame.strides[p]; ++x) {
+              if (x >= unchanged_columns && x < row_bytes) continue;
+              const size_t i = size_t(row) * frame.strides[p] + x;
+              ASSERT_EQ(frame.bytes[p][i], before.bytes[p][i]) << kind.name << " plane " << p << " row " << row
+                                                              << " byte " << x << (contours ? " contours" : "");
+            }
+          }
+        }
+        EXPECT_GT(difference(before, frame).differing, 0) << kind.name << ": nothing drawn";
       }
     }
   }
