@@ -189,11 +189,18 @@ void blend_bytes(const at::Tensor& bytes, const at::Tensor& colours, const Weigh
   bytes.copy_(base.add_(step));
 }
 
+// values / divisor, correctly rounded on every device: CUDA turns a division
+// by a host scalar into a multiplication by its reciprocal (another rounding),
+// not a division by a tensor of its own.
+at::Tensor divided(const at::Tensor& values, double divisor) {
+  return values / at::full({}, divisor, values.options());
+}
+
 // ycc_colour (ycc_fixed_point.h) on a table of RGB bytes [n, 3] where it lies:
 // the same double expressions in the same order, so the same roundings.
 // [n, 3] float: luma byte, Cb and Cr in 1/64 level.
 at::Tensor ycc_colours(const at::Tensor& rgb, const YuvEncoding& e) {
-  const at::Tensor unit = rgb.to(at::kDouble) / 255.0;
+  const at::Tensor unit = divided(rgb.to(at::kDouble), 255.0);
   const at::Tensor r = unit.select(1, 0), g = unit.select(1, 1), b = unit.select(1, 2);
   const at::Tensor weighted = (r * e.kr + g * e.kg) + b * e.kb;
   const auto rounded = [](const at::Tensor& value, double max) { return value.add_(0.5).floor_().clamp_(0.0, max); };
@@ -201,8 +208,8 @@ at::Tensor ycc_colours(const at::Tensor& rgb, const YuvEncoding& e) {
     return rounded(chroma.mul_(double(1 << kChromaFraction)), double(kChromaMax));
   };
   const at::Tensor luma = rounded(weighted * e.y_scale + e.y_offset, 255.0);
-  const at::Tensor cb = fixed((b - weighted) * e.c_scale / (2.0 * (1.0 - e.kb)) + 128.0);
-  const at::Tensor cr = fixed((r - weighted) * e.c_scale / (2.0 * (1.0 - e.kr)) + 128.0);
+  const at::Tensor cb = fixed(divided((b - weighted) * e.c_scale, 2.0 * (1.0 - e.kb)) + 128.0);
+  const at::Tensor cr = fixed(divided((r - weighted) * e.c_scale, 2.0 * (1.0 - e.kr)) + 128.0);
   return at::stack({luma, cb, cr}, 1).to(at::kFloat);
 }
 
