@@ -98,27 +98,34 @@ class HostFloats {
   std::vector<float> data_;
 };
 
+// A small table `make` builds on the host, on `device`: made once per key and
+// device, then kept (never freed: GPU tensors must not be destroyed after the
+// CUDA runtime at exit).
+template <typename Make>
+at::Tensor kept_table(const std::string& key, const c10::Device& device, const Make& make) {
+  static std::mutex lock;
+  static auto* tables = new std::map<std::pair<std::string, std::string>, at::Tensor>;
+  const std::pair<std::string, std::string> where{key, device.str()};
+  std::lock_guard<std::mutex> guard(lock);
+  auto found = tables->find(where);
+  if (found != tables->end()) return found->second;
+  return tables->emplace(where, make().to(device)).first->second;
+}
+
 // A colour map's table [256, 3] as float32 on `device`, each entry as
-// `entry` writes it (`variant` names how: byte order, or Y'CbCr and its
-// encoding): made once per device and variant, then kept (never freed: GPU
-// tensors must not be destroyed after the CUDA runtime at exit).
+// `entry` writes it (`variant` names how: byte order, or Y'CbCr and its encoding).
 template <typename Entry>
 at::Tensor device_colormap(Colormap cmap, const c10::Device& device, const std::string& variant, const Entry& entry) {
-  using Key = std::tuple<int, std::string, std::string>;
-  static std::mutex lock;
-  static auto* tables = new std::map<Key, at::Tensor>;
-  const Key key{int(cmap), device.str(), variant};
-  std::lock_guard<std::mutex> guard(lock);
-  auto found = tables->find(key);
-  if (found != tables->end()) return found->second;
-  const auto& table = colormap_table(cmap);
-  at::Tensor host = at::empty({256, 3}, at::kFloat);
-  float* values = host.data_ptr<float>();
-  for (int i = 0; i < 256; ++i) {
-    const std::array<float, 3> colour = entry(table[i].data());
-    std::copy(colour.begin(), colour.end(), values + 3 * i);
-  }
-  return tables->emplace(key, host.to(device)).first->second;
+  return kept_table(std::string(colormap_name(cmap)) + " " + variant, device, [&] {
+    const auto& table = colormap_table(cmap);
+    at::Tensor host = at::empty({256, 3}, at::kFloat);
+    float* values = host.data_ptr<float>();
+    for (int i = 0; i < 256; ++i) {
+      const std::array<float, 3> colour = entry(table[i].data());
+      std::copy(colour.begin(), colour.end(), values + 3 * i);
+    }
+    return host;
+  });
 }
 
 // Frame coordinate i of `out` shows source cell min(in - 1, i * in / out) (overlay.h's nearest).
@@ -189,28 +196,31 @@ void blend_bytes(const at::Tensor& bytes, const at::Tensor& colours, const Weigh
   bytes.copy_(base.add_(step));
 }
 
-// values / divisor, correctly rounded on every device: CUDA turns a division
-// by a host scalar into a multiplication by its reciprocal (another rounding),
-// not a division by a tensor of its own.
-at::Tensor divided(const at::Tensor& values, double divisor) {
-  return values / at::full({}, divisor, values.options());
-}
-
 // ycc_colour (ycc_fixed_point.h) on a table of RGB bytes [n, 3] where it lies:
 // the same double expressions in the same order, so the same roundings.
-// [n, 3] float: luma byte, Cb and Cr in 1/64 level.
-at::Tensor ycc_colours(const at::Tensor& rgb, const YuvEncoding& e) {
-  const at::Tensor unit = divided(rgb.to(at::kDouble), 255.0);
+// [n, 3] float: luma byte, Cb and Cr in 1/64 level. Luma and chroma share
+// the steps (x y_scale or c_scale, / 1 or 2 (1 - k), + offset, x 1 or 64:
+// the ones and the powers of two change nothing); the divisors are device
+// tensors, as CUDA turns a division by a host scalar into a multiplication
+// by its reciprocal (another rounding).
+at::Tensor ycc_colours(const at::Tensor& rgb, const YuvEncoding& e, const std::string& variant) {
+  enum { kScale, kDivisor, kOffset, kUnit, kMax, kByte };
+  const at::Tensor constants = kept_table("ycc constants " + variant, rgb.device(), [&] {
+    const double fraction = double(1 << kChromaFraction), max = double(kChromaMax);
+    return at::tensor({e.y_scale, e.c_scale, e.c_scale, 1.0, 2.0 * (1.0 - e.kb), 2.0 * (1.0 - e.kr), e.y_offset, 128.0,
+                       128.0, 1.0, fraction, fraction, 255.0, max, max, 255.0, 255.0, 255.0},
+                      at::kDouble)
+        .view({6, 3});
+  });
+  const at::Tensor unit = rgb.to(at::kDouble) / constants[kByte];
   const at::Tensor r = unit.select(1, 0), g = unit.select(1, 1), b = unit.select(1, 2);
   const at::Tensor weighted = (r * e.kr + g * e.kg) + b * e.kb;
-  const auto rounded = [](const at::Tensor& value, double max) { return value.add_(0.5).floor_().clamp_(0.0, max); };
-  const auto fixed = [&](const at::Tensor& chroma) {
-    return rounded(chroma.mul_(double(1 << kChromaFraction)), double(kChromaMax));
-  };
-  const at::Tensor luma = rounded(weighted * e.y_scale + e.y_offset, 255.0);
-  const at::Tensor cb = fixed(divided((b - weighted) * e.c_scale, 2.0 * (1.0 - e.kb)) + 128.0);
-  const at::Tensor cr = fixed(divided((r - weighted) * e.c_scale, 2.0 * (1.0 - e.kr)) + 128.0);
-  return at::stack({luma, cb, cr}, 1).to(at::kFloat);
+  const at::Tensor levels = at::stack({weighted, b - weighted, r - weighted}, 1)
+                                .mul_(constants[kScale])
+                                .div_(constants[kDivisor])
+                                .add_(constants[kOffset])
+                                .mul_(constants[kUnit]);
+  return at::minimum(levels.add_(0.5).floor_().clamp_min_(0.0), constants[kMax]).to(at::kFloat);
 }
 
 // FixedEncoding on byte-valued RGB planes [3, H, W] float: [H, W, 3] float,
@@ -286,7 +296,7 @@ std::array<float, 3> DeviceOverlay::table_entry(const std::uint8_t* rgb) const {
 }
 
 at::Tensor DeviceOverlay::device_colours(const at::Tensor& rgb_table) const {
-  if (is_yuv()) return ycc_colours(rgb_table.to(device_), encoding_);
+  if (is_yuv()) return ycc_colours(rgb_table.to(device_), encoding_, table_variant());
   const at::Tensor table = rgb_table.to(device_, at::kFloat);
   if (is_rgb_order(channel_of_byte_)) return table;
   return at::stack({table.select(1, channel_of_byte_[0]), table.select(1, channel_of_byte_[1]),

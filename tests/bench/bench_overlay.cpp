@@ -11,8 +11,10 @@
 // device=gpu) instead: frames already on the device (CUDA memory: drawn in
 // place) and frames in host memory (uploaded, drawn, copied back), for
 // --format, I420 and NV12; N frames queued back to back, then one wait for
-// the device, so the figure is throughput. Without a CUDA GPU, --device cuda
-// says so and exits 0.
+// the device, so the figure is throughput, and beside it the ATen operations
+// one frame dispatches and how many of them run a kernel (what bounds a GPU
+// at small frames: each is a launch). Without a CUDA GPU, --device cuda says
+// so and exits 0.
 // --threads sets ATen's (OpenMP) threads after the project's default; run
 // with OMP_WAIT_POLICY=PASSIVE (as the meson entry does) or the CPU column
 // counts the threads' spinning too.
@@ -21,8 +23,10 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -112,6 +116,40 @@ Timing time_frames(const std::function<void()>& draw, int frames) {
 // Waits for everything queued on the device: a one-byte copy to the host.
 void wait_for(const at::Tensor& on_device) { (void)on_device.flatten()[0].item<std::uint8_t>(); }
 
+// ATen operations `run` dispatches, and the leaves among them (operations
+// that call no other) that are not views or allocations: each of those runs
+// one kernel, a launch on a GPU.
+struct OpCount {
+  int operations = 0, kernels = 0;
+};
+
+OpCount count_operations(const std::function<void()>& run) {
+  static std::atomic<int> operations, kernels;
+  thread_local std::vector<bool> called_another;  // per open operation
+  operations = kernels = 0;
+  const auto start = [](const at::RecordFunction&) -> std::unique_ptr<at::ObserverContext> {
+    ++operations;
+    if (!called_another.empty()) called_another.back() = true;
+    called_another.push_back(false);
+    return nullptr;
+  };
+  const auto end = [](const at::RecordFunction& fn, at::ObserverContext*) {
+    const bool leaf = !called_another.back();
+    called_another.pop_back();
+    const std::string name = fn.name();
+    for (const char* metadata : {"empty", "view", "as_strided", "select", "narrow", "slice", "permute", "squeeze",
+                                 "expand", "reshape", "alias", "detach", "resolve", "transpose", "set_", "lift"}) {
+      if (name.find(metadata) != std::string::npos) return;
+    }
+    kernels += leaf;
+  };
+  const at::CallbackHandle handle =
+      at::addGlobalCallback(at::RecordFunctionCallback(start, end).scopes({at::RecordScope::FUNCTION}));
+  run();
+  at::removeCallback(handle);
+  return {operations.load(), kernels.load()};
+}
+
 // DeviceOverlay per mode on `device`, ms per frame (throughput) and frames/s.
 int bench_device(const c10::Device& device, PixelFormat packed, const std::string& packed_name, int frames) {
   const Inputs in = make_inputs();
@@ -154,8 +192,10 @@ int bench_device(const c10::Device& device, PixelFormat packed, const std::strin
           wait_for(resident.planes[0]);
           const double ms =
               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / frames;
-          std::printf("  %dx%d %-5s %-20s %-14s %8.3f ms/frame (%7.0f fps)\n", width, height, kind.name, name,
-                      in_device_memory ? "device memory" : "host memory", ms, 1000.0 / ms);
+          const OpCount ops = count_operations(one_frame);
+          std::printf("  %dx%d %-5s %-20s %-14s %8.3f ms/frame (%7.0f fps), %3d ATen ops, %3d kernels\n", width,
+                      height, kind.name, name, in_device_memory ? "device memory" : "host memory", ms, 1000.0 / ms,
+                      ops.operations, ops.kernels);
           std::fflush(stdout);
         }
       }

@@ -130,7 +130,9 @@ TEST(DeviceOverlay, PcaGridNearestAndSmooth) {
                 kind, s.w, s.h, s.padding, seed, [&](OverlayCanvas& c) { c.rgb_grid(grid, alpha, smooth); },
                 std::string(smooth ? "smooth" : "nearest") + " grid " + std::to_string(gh) + "x" + std::to_string(gw) +
                     " alpha " + std::to_string(alpha));
-            if (alpha == 0.0f) EXPECT_EQ(changed, 0) << kind.name << ": alpha 0 changed the frame";
+            if (alpha == 0.0f) {
+              EXPECT_EQ(changed, 0) << kind.name << ": alpha 0 changed the frame";
+            }
           }
         }
       }
