@@ -21,6 +21,9 @@
 // rgb_to_i420), drawn bytes differ by the round trip's own quantisation,
 // a few levels (the test states the bound); undrawn bytes do not change at all.
 //
+// DeviceOverlay (device_overlay.h) draws the same bytes with tensors on any
+// device; the fixed-point units both use are in ycc_fixed_point.h.
+//
 // Labels are drawn by TextRenderer on an RGB copy of the label's region
 // (label_region, widened to whole chroma samples); only the pixels the label
 // changed, and the chroma samples of their blocks, are written back.
