@@ -112,12 +112,13 @@ Image colours_of(int w, int h, const std::function<void(OverlayCanvas&)>& draw) 
 // Class ids stretched over the frame as blend_mask does (nearest).
 std::vector<std::int64_t> stretched_classes(const at::Tensor& ids, int w, int h) {
   const int mh = int(ids.size(0)), mw = int(ids.size(1));
+  const at::Tensor ids64 = ids.to(at::kLong).contiguous();
+  const auto id = ids64.accessor<std::int64_t, 2>();
   std::vector<std::int64_t> classes(std::size_t(w) * h);
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
-      classes[std::size_t(y) * w + x] = ids[std::min(mh - 1, int(std::int64_t(y) * mh / h))]
-                                           [std::min(mw - 1, int(std::int64_t(x) * mw / w))]
-                                               .item<std::int64_t>();
+      classes[std::size_t(y) * w + x] =
+          id[std::min(mh - 1, int(std::int64_t(y) * mh / h))][std::min(mw - 1, int(std::int64_t(x) * mw / w))];
     }
   }
   return classes;
@@ -295,11 +296,12 @@ TEST(YuvOverlayCanvas, AlphaZeroLeavesEveryByte) {
 // colours constant over each chroma block, converted with rgb_to_i420/nv12.
 TestFrame frame_in_gamut(const FrameKind& kind, const Size& size, std::uint64_t seed) {
   TestFrame frame(kind, size.w, size.h, size.padding, seed);
-  const at::Tensor blocks = random_grid((size.h + 1) / 2, (size.w + 1) / 2, seed + 100);
+  const at::Tensor blocks = random_grid((size.h + 1) / 2, (size.w + 1) / 2, seed + 100).contiguous();
+  const auto block = blocks.accessor<std::uint8_t, 3>();  // per-pixel item() would dominate the test's time
   Image rgb(size.w, size.h, 3);
   for (int y = 0; y < size.h; ++y)
     for (int x = 0; x < size.w; ++x)
-      for (int c = 0; c < 3; ++c) rgb.at(x, y, c) = blocks[y / 2][x / 2][c].item<std::uint8_t>();
+      for (int c = 0; c < 3; ++c) rgb.at(x, y, c) = block[y / 2][x / 2][c];
   if (kind.layout == FrameLayout::kI420) {
     rgb_to_i420(rgb, frame.bytes[0].data(), frame.strides[0], frame.bytes[1].data(), frame.strides[1],
                 frame.bytes[2].data(), frame.strides[2], frame.matrix, frame.full_range);
@@ -323,8 +325,8 @@ TEST(YuvOverlayCanvas, DrawnPixelsMatchTheRgbRoundTrip) {
   for (const FrameKind* kind : {&kI420, &kNV12}) {
     for (const Size& size : kSizes) {
       for (std::uint64_t seed : kSeeds) {
+        const TestFrame before = frame_in_gamut(*kind, size, seed);
         for (const auto& [name, draw] : drawings) {
-          TestFrame before = frame_in_gamut(*kind, size, seed);
           TestFrame in_ycbcr = before, round_trip = before;
           in_ycbcr.draw_in_ycbcr(draw);
           round_trip.draw_on_cpu(draw);
